@@ -1,0 +1,146 @@
+"""Lambda's SQS poller, played by the devstack for each SQS event source mapping in the deployed template.
+
+moto's own mapping invokes the function inside `SendMessage` (so a webhook's ack would wait for the worker) and ignores
+`batchItemFailures`. This poller behaves like Lambda: it receives batches (moto keeps FIFO group order, receive counts
+and the redrive to the DLQ), invokes the function through moto, deletes what succeeded and leaves failures to come
+back. The one liberty: a failed message becomes visible again after `retry_delay_s` rather than the queue's full
+visibility timeout, so a local retry takes a second, not three minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from moto.sqs.models import sqs_backends
+
+
+@dataclass(frozen=True)
+class SqsMapping:
+    function_name: str
+    queue_url: str
+    queue_arn: str
+    batch_size: int
+    report_batch_item_failures: bool
+
+
+class SqsPoller:
+    def __init__(self, mapping: SqsMapping, sqs: Any, lambda_client: Any, retry_delay_s: int = 1) -> None:
+        self.mapping = mapping
+        self._sqs = sqs
+        self._lambda = lambda_client
+        self._retry_delay_s = retry_delay_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"sqs-poller-{mapping.function_name}", daemon=True)
+        self.batches = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once(wait_s=1)
+            except Exception:  # the poller must outlive a moto hiccup, as Lambda's does
+                self._stop.wait(0.5)
+
+    def poll_once(self, wait_s: int = 0) -> int:
+        """Receive one batch and process it; returns how many messages were received."""
+        received = self._sqs.receive_message(
+            QueueUrl=self.mapping.queue_url,
+            MaxNumberOfMessages=min(self.mapping.batch_size, 10),
+            WaitTimeSeconds=wait_s,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not received:
+            return 0
+        self.batches += 1
+        response = self._lambda.invoke(
+            FunctionName=self.mapping.function_name, Payload=json.dumps(self._event(received)).encode()
+        )
+        payload = response["Payload"].read()
+        failed = self._failed_ids(received, response.get("FunctionError"), payload)
+        for message in received:
+            if message["MessageId"] in failed:
+                self._sqs.change_message_visibility(
+                    QueueUrl=self.mapping.queue_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=self._retry_delay_s,
+                )
+            else:
+                self._sqs.delete_message(QueueUrl=self.mapping.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return len(received)
+
+    def _failed_ids(self, received: list[dict[str, Any]], function_error: str | None, payload: bytes) -> set[str]:
+        all_ids = {m["MessageId"] for m in received}
+        if function_error:
+            return all_ids
+        if not self.mapping.report_batch_item_failures:
+            return set()
+        try:
+            failures = json.loads(payload or b"null") or {}
+            return {f["itemIdentifier"] for f in failures.get("batchItemFailures", [])}
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return all_ids  # an unreadable partial-failure response fails the whole batch, as Lambda does
+
+    def _event(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        region = self.mapping.queue_arn.split(":")[3]
+        return {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m.get("Attributes", {}),
+                    "messageAttributes": {
+                        name: {
+                            "stringValue": value.get("StringValue"),
+                            "binaryValue": value.get("BinaryValue"),
+                            "stringListValues": [],
+                            "binaryListValues": [],
+                            "dataType": value["DataType"],
+                        }
+                        for name, value in m.get("MessageAttributes", {}).items()
+                    },
+                    "md5OfBody": m["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": self.mapping.queue_arn,
+                    "awsRegion": region,
+                }
+                for m in messages
+            ]
+        }
+
+
+def sqs_mappings(lambda_client: Any, sqs: Any) -> list[SqsMapping]:
+    mappings = []
+    for esm in lambda_client.list_event_source_mappings()["EventSourceMappings"]:
+        arn = esm["EventSourceArn"]
+        if ":sqs:" not in arn or esm.get("State", "Enabled") not in {"Enabled", "Creating"}:
+            continue
+        queue_url = sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]
+        mappings.append(
+            SqsMapping(
+                function_name=esm["FunctionArn"],
+                queue_url=queue_url,
+                queue_arn=arn,
+                batch_size=int(esm.get("BatchSize", 10)),
+                report_batch_item_failures="ReportBatchItemFailures" in (esm.get("FunctionResponseTypes") or []),
+            )
+        )
+    return mappings
+
+
+def detach_moto_sqs_triggers() -> None:
+    """Stop moto from invoking functions inside SendMessage: the pollers do it, asynchronously, as Lambda does."""
+    for regions in sqs_backends.values():
+        for backend in regions.values():
+            for queue in backend.queues.values():
+                queue.lambda_event_source_mappings.clear()

@@ -1,0 +1,127 @@
+"""Run the template's Lambda handlers in this process whenever moto invokes a function.
+
+moto cannot run Lambda code without Docker, so `LambdaFunction._invoke_lambda` is replaced: it imports the function's
+handler from its folder (a cold start, once per function), applies the function's resolved environment, calls the
+handler and answers like Lambda does (an error payload with `errorType` = exception class name, which is what
+Step Functions Retry/Catch match on). Direct invokes, Step Functions tasks and the SQS poller all come through here.
+No global lock is held around a handler: nested chains run on other threads and would deadlock.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from moto.awslambda.models import LambdaFunction
+
+from devstack.template import FunctionSource
+
+Handler = Callable[[Any, Any], Any]
+
+
+@dataclass
+class LambdaContext:
+    """The attributes Powertools and handlers read from the real Lambda context."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@dataclass
+class Invocation:
+    function_name: str
+    error_type: str | None
+
+
+class InProcessRuntime:
+    """Maps moto's function names to handler folders and runs them."""
+
+    def __init__(self) -> None:
+        self._sources: dict[str, FunctionSource] = {}
+        self._handlers: dict[str, Handler] = {}
+        self._import_lock = threading.Lock()
+        self._env_lock = threading.Lock()
+        self.invocations: list[Invocation] = []
+        self._original: Any = None
+
+    def register(self, function_name: str, source: FunctionSource) -> None:
+        self._sources[function_name] = source
+
+    def install(self) -> None:
+        runtime = self
+        self._original = LambdaFunction._invoke_lambda
+
+        def invoke(fn: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+            return runtime.invoke(fn, event)
+
+        LambdaFunction._invoke_lambda = invoke  # type: ignore[method-assign,assignment]
+
+    def uninstall(self) -> None:
+        if self._original is not None:
+            LambdaFunction._invoke_lambda = self._original  # type: ignore[method-assign]
+            self._original = None
+
+    def invoke(self, fn: LambdaFunction, event: Any) -> tuple[str, bool, str]:
+        source = self._sources.get(fn.function_name)
+        if source is None:
+            error = {"errorType": "ResourceNotFound", "errorMessage": f"no local code for {fn.function_name}"}
+            return json.dumps(error), True, ""
+        env = {str(k): str(v) for k, v in (fn.environment_vars or {}).items()}
+        env.update(AWS_LAMBDA_FUNCTION_NAME=fn.function_name, AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(fn.memory_size))
+        context = LambdaContext(fn.function_name, int(fn.memory_size), fn.function_arn)
+        try:
+            handler = self._handler(fn.function_name, source, env)
+            with self._env_lock:
+                os.environ.update(env)
+            result = handler(event if event is not None else {}, context)
+        except Exception as exc:
+            self.invocations.append(Invocation(fn.function_name, type(exc).__name__))
+            payload = {
+                "errorType": type(exc).__name__,
+                "errorMessage": str(exc),
+                "stackTrace": traceback.format_tb(exc.__traceback__),
+            }
+            return json.dumps(payload), True, ""
+        self.invocations.append(Invocation(fn.function_name, None))
+        return json.dumps(result), False, ""
+
+    def _handler(self, function_name: str, source: FunctionSource, env: dict[str, str]) -> Handler:
+        handler = self._handlers.get(function_name)
+        if handler is not None:
+            return handler
+        with self._import_lock:  # one cold start per function, with its environment in place
+            if function_name not in self._handlers:
+                with self._env_lock:
+                    os.environ.update(env)
+                module_name, attribute = source.handler.rsplit(".", 1)
+                module = _import_file(f"devstack_fn_{source.logical_id}", source.code_dir / f"{module_name}.py")
+                self._handlers[function_name] = getattr(module, attribute)
+        return self._handlers[function_name]
+
+
+def _import_file(name: str, path: Any) -> ModuleType:
+    # Every handler is called app.py: import each under its own name so functions never share a module.
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import handler file {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

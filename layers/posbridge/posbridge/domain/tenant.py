@@ -1,0 +1,65 @@
+"""A tenant: one Wix app instance (one restaurant site) connected to one POS account and location."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+PosProvider = Literal["square"]
+TenantStatus = Literal["active", "paused"]
+
+
+class _Wire(BaseModel):
+    # camelCase on the wire (admin API), snake_case in code; unknown fields are refused, not silently dropped.
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", alias_generator=lambda s: _camel(s))
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+class PosConnection(_Wire):
+    """Where the tenant's POS lives; no secrets here, so it may be stored and shown."""
+
+    provider: PosProvider
+    merchant_id: str = Field(min_length=1, max_length=191)
+    location_id: str = Field(min_length=1, max_length=191)
+
+
+class PosCredentials(_Wire):
+    """Kept only in Secrets Manager."""
+
+    access_token: SecretStr = Field(min_length=1)
+    webhook_signature_key: SecretStr = Field(min_length=1)
+
+
+class PosRegistration(PosConnection, PosCredentials):
+    """The `pos` object of PUT /admin/tenants/{instanceId}."""
+
+    def connection(self) -> PosConnection:
+        return PosConnection(provider=self.provider, merchant_id=self.merchant_id, location_id=self.location_id)
+
+    def credentials(self) -> PosCredentials:
+        return PosCredentials(access_token=self.access_token, webhook_signature_key=self.webhook_signature_key)
+
+
+class TenantSettings(_Wire):
+    export_on: Literal["approved", "created"] = Field(
+        default="approved", description="export a Wix order to the POS once approved (default) or as soon as created"
+    )
+
+
+class TenantRegistration(_Wire):
+    pos: PosRegistration
+    settings: TenantSettings = Field(default_factory=TenantSettings)
+
+
+class Tenant(_Wire):
+    instance_id: str
+    status: TenantStatus = "active"
+    pos: PosConnection
+    settings: TenantSettings
+    created_at: str
+    updated_at: str

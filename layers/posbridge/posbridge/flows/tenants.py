@@ -1,0 +1,37 @@
+"""Connecting a Wix site (app instance) to its POS: the admin API's business rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Protocol
+
+from posbridge.domain.tenant import PosCredentials, Tenant, TenantRegistration
+
+
+class TenantRepository(Protocol):
+    def get(self, instance_id: str) -> Tenant | None: ...
+    def put(self, tenant: Tenant) -> None: ...
+
+
+class CredentialVault(Protocol):
+    def put_pos_credentials(self, instance_id: str, credentials: PosCredentials) -> None: ...
+
+
+def register_tenant(
+    instance_id: str, registration: TenantRegistration, tenants: TenantRepository, vault: CredentialVault
+) -> tuple[Tenant, bool]:
+    """Create or update a tenant; returns (tenant, created). Credentials go to the vault first, so a stored tenant
+    always has them; re-registering keeps the creation date and the status (a paused tenant stays paused)."""
+    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    existing = tenants.get(instance_id)
+    vault.put_pos_credentials(instance_id, registration.pos.credentials())
+    tenant = Tenant(
+        instance_id=instance_id,
+        status=existing.status if existing else "active",
+        pos=registration.pos.connection(),
+        settings=registration.settings,
+        created_at=existing.created_at if existing else now,
+        updated_at=now,
+    )
+    tenants.put(tenant)
+    return tenant, existing is None

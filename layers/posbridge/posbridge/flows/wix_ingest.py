@@ -1,0 +1,45 @@
+"""Ingest of Wix webhooks: verify, keep the events a flow handles, enqueue, answer. No outbound HTTP on this path:
+Wix wants HTTP 200 within 1250 ms and retries anything else for about 47 hours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+from posbridge.messaging import WorkMessage
+from posbridge.wix.webhooks import ORDER_APPROVED, ORDER_CREATED, parse_webhook
+
+HANDLED_EVENT_TYPES = frozenset({ORDER_CREATED, ORDER_APPROVED})
+
+
+class Enqueuer(Protocol):
+    def send(self, message: WorkMessage) -> str: ...
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    status: str  # "queued" | "ignored"
+    event_type: str
+    event_id: str
+    instance_id: str
+
+
+def ingest_wix_webhook(raw_body: str, public_key: RSAPublicKey, queue: Enqueuer) -> IngestOutcome:
+    """Raises posbridge.wix.webhooks.WebhookRejected for forged or malformed bodies (nothing is enqueued then)."""
+    event = parse_webhook(raw_body, public_key)
+    outcome = IngestOutcome("ignored", event.event_type, event.event_id, event.instance_id)
+    if event.event_type not in HANDLED_EVENT_TYPES:
+        return outcome
+    queue.send(
+        WorkMessage(
+            source="wix",
+            event_type=event.event_type,
+            event_id=event.event_id,
+            tenant_id=event.instance_id,
+            entity_id=event.event.entity_id or event.event_id,
+            payload=event.body(),
+        )
+    )
+    return IngestOutcome("queued", event.event_type, event.event_id, event.instance_id)

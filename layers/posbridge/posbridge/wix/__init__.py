@@ -1,0 +1,1 @@
+"""Wix adapter: webhook verification, OAuth tokens, REST clients."""

@@ -1,0 +1,106 @@
+"""Wix webhooks: the raw body is an RS256 JWT whose payload nests the event as JSON strings (wix-api.md section 3).
+
+    JWT payload {data: str, iat, exp}
+      data -> {eventType, instanceId, data: str, identity: str, accountInfo}
+        data -> domain event {id, entityFqdn, slug, entityId, eventTime, entityEventSequence?, createdEvent|actionEvent|...}
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ORDER_CREATED = "wix.ecom.v1.order_created"
+ORDER_APPROVED = "wix.ecom.v1.order_approved"
+
+
+class WebhookRejected(Exception):
+    """The request is not a valid Wix webhook; `status` is the HTTP answer (401 forged, 400 malformed)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class DomainEvent(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    id: str = Field(min_length=1)
+    entity_fqdn: str | None = Field(default=None, alias="entityFqdn")
+    slug: str | None = None
+    entity_id: str | None = Field(default=None, alias="entityId")
+    event_time: str | None = Field(default=None, alias="eventTime")
+    entity_event_sequence: int | None = Field(default=None, alias="entityEventSequence")
+
+
+class WixEvent(BaseModel):
+    """A verified, decoded Wix webhook."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_type: str
+    instance_id: str
+    event: DomainEvent
+
+    @property
+    def event_id(self) -> str:
+        return self.event.id
+
+    def body(self) -> dict[str, Any]:
+        """The domain event as Wix sent it (entity payloads included)."""
+        return self.event.model_dump(by_alias=True, exclude_none=True)
+
+
+@lru_cache(maxsize=4)
+def load_public_key(text: str) -> RSAPublicKey:
+    """Accepts the key as shown in the Wix dashboard: a PEM, a PEM with literal "\\n", or the bare base64 body."""
+    pem = text.strip().replace("\\n", "\n")
+    if "-----BEGIN" not in pem:
+        pem = f"-----BEGIN PUBLIC KEY-----\n{pem}\n-----END PUBLIC KEY-----"
+    key = load_pem_public_key(pem.encode())
+    if not isinstance(key, RSAPublicKey):
+        raise ValueError("the Wix webhook public key must be an RSA key")
+    return key
+
+
+def parse_webhook(raw_body: str, public_key: RSAPublicKey) -> WixEvent:
+    """Verify the JWT (RS256 only, expiry required) and decode the nested envelope, or raise WebhookRejected."""
+    try:
+        claims = jwt.decode(
+            raw_body.strip(), public_key, algorithms=["RS256"], options={"require": ["exp", "iat", "data"], "verify_aud": False}
+        )
+    except (jwt.ExpiredSignatureError, jwt.InvalidSignatureError, jwt.InvalidAlgorithmError) as exc:
+        raise WebhookRejected(401, f"webhook signature rejected: {exc}") from exc
+    except jwt.DecodeError as exc:
+        raise WebhookRejected(400, f"body is not a JWT: {exc}") from exc
+    except jwt.InvalidTokenError as exc:
+        raise WebhookRejected(401, f"webhook token rejected: {exc}") from exc
+
+    envelope = _json_object(claims["data"], "data")
+    event_type, instance_id = envelope.get("eventType"), envelope.get("instanceId")
+    if not isinstance(event_type, str) or not event_type or not isinstance(instance_id, str) or not instance_id:
+        raise WebhookRejected(400, "envelope needs string 'eventType' and 'instanceId'")
+    try:
+        event = DomainEvent.model_validate(_json_object(envelope.get("data"), "data.data"))
+    except ValidationError as exc:
+        raise WebhookRejected(400, f"domain event invalid: {exc.errors(include_url=False)}") from exc
+    return WixEvent(event_type=event_type, instance_id=instance_id, event=event)
+
+
+def _json_object(value: Any, where: str) -> dict[str, Any]:
+    """Wix stringifies each layer; accept an already-decoded object too."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise WebhookRejected(400, f"'{where}' is not valid JSON") from exc
+    if not isinstance(value, dict):
+        raise WebhookRejected(400, f"'{where}' must be a JSON object")
+    return value
