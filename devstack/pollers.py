@@ -119,10 +119,13 @@ class SqsPoller:
         }
 
 
-def sqs_mappings(lambda_client: Any, sqs: Any) -> list[SqsMapping]:
+def sqs_mappings(lambda_client: Any, sqs: Any, function_names: set[str]) -> list[SqsMapping]:
+    """The enabled SQS event source mappings of the given functions."""
     mappings = []
     for esm in lambda_client.list_event_source_mappings()["EventSourceMappings"]:
         arn = esm["EventSourceArn"]
+        if esm["FunctionArn"].rsplit(":", 1)[-1] not in function_names:
+            continue
         if ":sqs:" not in arn or esm.get("State", "Enabled") not in {"Enabled", "Creating"}:
             continue
         queue_url = sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]

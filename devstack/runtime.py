@@ -59,24 +59,17 @@ class InProcessRuntime:
         self._import_lock = threading.Lock()
         self._env_lock = threading.Lock()
         self.invocations: list[Invocation] = []
-        self._original: Any = None
 
     def register(self, function_name: str, source: FunctionSource) -> None:
         self._sources[function_name] = source
 
     def install(self) -> None:
         runtime = self
-        self._original = LambdaFunction._invoke_lambda
 
         def invoke(fn: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
             return runtime.invoke(fn, event)
 
         LambdaFunction._invoke_lambda = invoke  # type: ignore[method-assign,assignment]
-
-    def uninstall(self) -> None:
-        if self._original is not None:
-            LambdaFunction._invoke_lambda = self._original  # type: ignore[method-assign]
-            self._original = None
 
     def invoke(self, fn: LambdaFunction, event: Any) -> tuple[str, bool, str]:
         source = self._sources.get(fn.function_name)
@@ -125,3 +118,7 @@ def _import_file(name: str, path: Any) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+RUNTIME = InProcessRuntime()
+"""Process-wide, like moto's backends: every stack deployed in this process registers its functions here."""

@@ -7,8 +7,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.stepfunctions.models import stepfunctions_backends
 
 from devstack.pollers import SqsPoller, detach_moto_sqs_triggers, sqs_mappings
-from devstack.runtime import InProcessRuntime
+from devstack.runtime import RUNTIME
 from devstack.template import ApiRoute, Prepared, emulate_unsupported, prepare
 
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -38,6 +41,31 @@ class StackError(RuntimeError):
     pass
 
 
+_moto_lock = threading.Lock()
+_moto_endpoint: str | None = None
+
+
+def _shared_moto_endpoint(region: str) -> str:
+    """One moto server per process: its backends are process-wide anyway, and handlers reach it via AWS_ENDPOINT_URL."""
+    global _moto_endpoint
+    with _moto_lock:
+        if _moto_endpoint is None:
+            # moto's request log drowns what the devstack prints; handler logs stay.
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)
+            warnings.filterwarnings("ignore", module="moto")
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            server.start()  # a daemon thread: it ends with the process
+            host, port = server.get_host_and_port()
+            _moto_endpoint = f"http://{host}:{port}"
+            # MOTO_PORT: moto's Step Functions interpreter calls Lambda at localhost:$MOTO_PORT.
+            os.environ.update(_FAKE_AWS_ENV, AWS_ENDPOINT_URL=_moto_endpoint, AWS_DEFAULT_REGION=region,
+                              AWS_REGION=region, MOTO_PORT=str(port))
+            # Step Functions really executes definitions only when asked to.
+            httpx.post(f"{_moto_endpoint}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}})
+            RUNTIME.install()
+        return _moto_endpoint
+
+
 class LocalStack:
     def __init__(
         self,
@@ -52,41 +80,29 @@ class LocalStack:
         self.stack_name = stack_name
         self.region = region
         self.retry_delay_s = retry_delay_s
-        self.runtime = InProcessRuntime()
+        self.runtime = RUNTIME
         self.pollers: list[SqsPoller] = []
         self.outputs: dict[str, str] = {}
         self.physical_ids: dict[str, str] = {}
         self.routes: list[ApiRoute] = []
         self.timings: dict[str, float] = {}
         self.not_emulated: list[str] = []
-        self._moto: ThreadedMotoServer | None = None
         self.endpoint_url = ""
 
     # -- lifecycle -------------------------------------------------------------------------------------------------
 
     def start(self) -> LocalStack:
         started = time.perf_counter()
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        self.endpoint_url = f"http://{host}:{port}"
-        os.environ.update(_FAKE_AWS_ENV, AWS_ENDPOINT_URL=self.endpoint_url, AWS_DEFAULT_REGION=self.region,
-                          AWS_REGION=self.region)
-        # Step Functions really executes definitions only when asked to.
-        httpx.post(f"{self.endpoint_url}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}})
+        self.endpoint_url = _shared_moto_endpoint(self.region)
         self.timings["moto_start_s"] = time.perf_counter() - started
-        self.runtime.install()
         self.deploy()
         return self
 
     def stop(self) -> None:
+        """Stop this stack's pollers; moto itself lives as long as the process (other stacks may share it)."""
         for poller in self.pollers:
             poller.stop()
         self.pollers.clear()
-        self.runtime.uninstall()
-        if self._moto is not None:
-            self._moto.stop()
-            self._moto = None
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -112,7 +128,8 @@ class LocalStack:
             self.runtime.register(self.physical_ids[logical_id], source)
         self._make_state_machines_executable()
         detach_moto_sqs_triggers()
-        for mapping in sqs_mappings(self.client("lambda"), self.client("sqs")):
+        own_functions = {self.physical_ids[logical_id] for logical_id in prepared.functions}
+        for mapping in sqs_mappings(self.client("lambda"), self.client("sqs"), own_functions):
             poller = SqsPoller(mapping, self.client("sqs"), self.client("lambda"), self.retry_delay_s)
             poller.start()
             self.pollers.append(poller)
@@ -136,7 +153,10 @@ class LocalStack:
         """CloudFormation creates state machines in moto's plain backend; executions need the executing one."""
         sfn = self.client("stepfunctions")
         plain = stepfunctions_backends[ACCOUNT_ID][self.region]
+        own = set(self.physical_ids.values())
         for machine in plain.state_machines:
+            if machine.arn not in own:
+                continue
             sfn.create_state_machine(
                 name=machine.name, definition=machine.definition, roleArn=machine.roleArn,
                 type=getattr(machine, "type", "STANDARD") or "STANDARD",

@@ -1,0 +1,145 @@
+"""The whole devstack in one object: moto + template.yaml, local gateway, Wix and Square sandboxes, all on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devstack.gateway import LocalGateway
+from devstack.httpserver import BackgroundServer
+from devstack.square_sandbox import SquareSandbox
+from devstack.stack import LocalStack
+from devstack.template import load_sam
+from devstack.wix_sandbox import WixSandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+ENDPOINTS_FILE = ROOT / ".devstack" / "endpoints.json"
+
+WIX_WEBHOOK_ROUTE = "/webhooks/wix"
+
+
+@dataclass
+class DevstackOptions:
+    wix_url: str | None = None  # an external Wix API instead of the sandbox
+    pos_url: str | None = None  # an external POS API instead of the sandbox
+    wix_app_id: str = "devstack-wix-app"
+    wix_app_secret: str = "devstack-wix-secret"  # a local stand-in; real secrets come from --wix-app-secret
+    wix_public_key_pem: str | None = None  # defaults to the Wix sandbox's own key
+    gateway_port: int = 0
+    wix_port: int = 0
+    pos_port: int = 0
+    retry_delay_s: int = 1
+
+
+@dataclass
+class Devstack:
+    options: DevstackOptions = field(default_factory=DevstackOptions)
+    stack: LocalStack | None = None
+    wix: WixSandbox | None = None
+    square: SquareSandbox | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    _servers: list[BackgroundServer] = field(default_factory=list)
+    _gateway: BackgroundServer | None = None
+    _wix_server: BackgroundServer | None = None
+    _pos_server: BackgroundServer | None = None
+
+    def start(self) -> Devstack:
+        started = time.perf_counter()
+        opts = self.options
+        if opts.wix_url is None:
+            self.wix = WixSandbox(opts.wix_app_id, opts.wix_app_secret)
+            self._wix_server = self._serve(self.wix.wsgi_app, opts.wix_port)
+        if opts.pos_url is None:
+            self.square = SquareSandbox()
+            self._pos_server = self._serve(self.square.wsgi_app, opts.pos_port)
+        public_key = opts.wix_public_key_pem or (self.wix.public_key_pem.decode() if self.wix else None)
+        if public_key is None:
+            raise ValueError("with an external Wix (--wix-url), give its webhook public key (--wix-public-key)")
+        self.stack = LocalStack(
+            TEMPLATE,
+            parameters={
+                "WixAppId": opts.wix_app_id,
+                "WixAppSecret": opts.wix_app_secret,
+                "WixWebhookPublicKey": public_key,
+                "WixApiBaseUrl": self.wix_url,
+                "PosApiBaseUrl": self.pos_url,
+            },
+            retry_delay_s=opts.retry_delay_s,
+        ).start()
+        self._gateway = self._serve(LocalGateway(self.stack.routes, self.stack.invoke, _stage_name()), opts.gateway_port)
+        if self.wix is not None:
+            self.wix.webhook_url = self.gateway_url + WIX_WEBHOOK_ROUTE
+        self.timings = {"startup_s": time.perf_counter() - started, **self.stack.timings}
+        return self
+
+    def stop(self) -> None:
+        for server in reversed(self._servers):
+            server.stop()
+        self._servers.clear()
+        if self.stack is not None:
+            self.stack.stop()
+
+    def __enter__(self) -> Devstack:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def _serve(self, app: Any, port: int) -> BackgroundServer:
+        server = BackgroundServer(app, port=port).start()
+        self._servers.append(server)
+        return server
+
+    @property
+    def gateway_url(self) -> str:
+        """Base URL of the API, stage included, as the template's ApiUrl output is in AWS."""
+        assert self._gateway is not None
+        return f"{self._gateway.url}/{_stage_name()}"
+
+    @property
+    def wix_url(self) -> str:
+        if self.options.wix_url:
+            return self.options.wix_url
+        assert self._wix_server is not None
+        return self._wix_server.url
+
+    @property
+    def pos_url(self) -> str:
+        if self.options.pos_url:
+            return self.options.pos_url
+        assert self._pos_server is not None
+        return self._pos_server.url
+
+    def endpoints(self) -> dict[str, Any]:
+        assert self.stack is not None
+        return {
+            "gateway": self.gateway_url,
+            "routes": [f"{r.method} {self.gateway_url}{r.path}" for r in self.stack.routes],
+            "wixWebhookUrl": self.gateway_url + WIX_WEBHOOK_ROUTE,
+            "wix": self.wix_url,
+            "wixSandbox": self.wix is not None,
+            "pos": self.pos_url,
+            "posSandbox": self.square is not None,
+            "moto": self.stack.endpoint_url,
+            "region": self.stack.region,
+            "stack": self.stack.stack_name,
+            "outputs": self.stack.outputs,
+            "notEmulated": self.stack.not_emulated,
+        }
+
+    def write_endpoints(self, path: Path = ENDPOINTS_FILE) -> dict[str, Any]:
+        endpoints = self.endpoints()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(endpoints, indent=2) + "\n")
+        return endpoints
+
+
+def _stage_name() -> str:
+    for resource in load_sam(TEMPLATE)["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Api":
+            return str(resource["Properties"].get("StageName", "Prod"))
+    return "Prod"
