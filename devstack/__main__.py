@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
@@ -37,16 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from devstack.demo import run_demo
 
-        return run_demo(options)
+        return int(run_demo(options))
     with Devstack(options) as devstack:
         print(json.dumps(devstack.write_endpoints(), indent=2), flush=True)
         print(f"devstack up in {devstack.timings['startup_s']:.1f} s; Ctrl-C to stop", file=sys.stderr, flush=True)
         stopped = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stopped.wait()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 

@@ -70,7 +70,9 @@ class Devstack:
             },
             retry_delay_s=opts.retry_delay_s,
         ).start()
-        self._gateway = self._serve(LocalGateway(self.stack.routes, self.stack.invoke, _stage_name()), opts.gateway_port)
+        self._gateway = self._serve(
+            LocalGateway(self.stack.routes, self.stack.invoke, _stage_name()), opts.gateway_port
+        )
         if self.wix is not None:
             self.wix.webhook_url = self.gateway_url + WIX_WEBHOOK_ROUTE
         self.timings = {"startup_s": time.perf_counter() - started, **self.stack.timings}

@@ -63,13 +63,15 @@ class LocalGateway:
         prefix = f"/{self.stage}"
         if not request.path.startswith(prefix + "/"):
             return _json(403, {"message": "Missing Authentication Token"})
-        path = request.path[len(prefix):]
+        path = request.path[len(prefix) :]
         for compiled in self._routes:
             match = compiled.pattern.match(path)
             if match and compiled.route.method in {request.method, "ANY"}:
                 if (request.content_length or 0) > _MAX_BODY_BYTES:
                     return _json(413, {"message": "Request Too Long"})
-                event = self._event(request, path, compiled, dict(zip(compiled.param_names, match.groups(), strict=True)))
+                event = self._event(
+                    request, path, compiled, dict(zip(compiled.param_names, match.groups(), strict=True))
+                )
                 payload, function_error = self._invoke(compiled.route.function_logical_id, event)
                 if function_error or not isinstance(payload, dict) or "statusCode" not in payload:
                     return _json(502, {"message": "Internal server error"})

@@ -1,7 +1,7 @@
 """The template deployed into an in-process moto server, with handlers running in-process.
 
-    stack = LocalStack(Path("template.yaml"), parameters={...}).start()
-    stack.output("WorkQueueUrl"); stack.invoke("WixWebhookFunction", event); stack.stop()
+stack = LocalStack(Path("template.yaml"), parameters={...}).start()
+stack.output("WorkQueueUrl"); stack.invoke("WixWebhookFunction", event); stack.stop()
 """
 
 from __future__ import annotations
@@ -58,8 +58,13 @@ def _shared_moto_endpoint(region: str) -> str:
             host, port = server.get_host_and_port()
             _moto_endpoint = f"http://{host}:{port}"
             # MOTO_PORT: moto's Step Functions interpreter calls Lambda at localhost:$MOTO_PORT.
-            os.environ.update(_FAKE_AWS_ENV, AWS_ENDPOINT_URL=_moto_endpoint, AWS_DEFAULT_REGION=region,
-                              AWS_REGION=region, MOTO_PORT=str(port))
+            os.environ.update(
+                _FAKE_AWS_ENV,
+                AWS_ENDPOINT_URL=_moto_endpoint,
+                AWS_DEFAULT_REGION=region,
+                AWS_REGION=region,
+                MOTO_PORT=str(port),
+            )
             # Step Functions really executes definitions only when asked to.
             httpx.post(f"{_moto_endpoint}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}})
             RUNTIME.install()
@@ -116,8 +121,13 @@ class LocalStack:
         started = time.perf_counter()
         prepared = prepare(self.template_path, self.parameters, self.region, self.client("s3"))
         self.timings["translate_s"] = time.perf_counter() - started
-        pseudo = {"AWS::StackName": self.stack_name, "AWS::Region": self.region, "AWS::AccountId": ACCOUNT_ID,
-                  "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+        pseudo = {
+            "AWS::StackName": self.stack_name,
+            "AWS::Region": self.region,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
         self.not_emulated = emulate_unsupported(
             prepared.cloudformation, self.parameters, pseudo, self.client("secretsmanager")
         )
@@ -147,7 +157,9 @@ class LocalStack:
             raise StackError(f"stack {self.stack_name} is {stack['StackStatus']}: {stack.get('StackStatusReason')}")
         self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
         resources = cfn.describe_stack_resources(StackName=self.stack_name)["StackResources"]
-        self.physical_ids = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources if r.get("PhysicalResourceId")}
+        self.physical_ids = {
+            r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources if r.get("PhysicalResourceId")
+        }
 
     def _make_state_machines_executable(self) -> None:
         """CloudFormation creates state machines in moto's plain backend; executions need the executing one."""
@@ -158,7 +170,9 @@ class LocalStack:
             if machine.arn not in own:
                 continue
             sfn.create_state_machine(
-                name=machine.name, definition=machine.definition, roleArn=machine.roleArn,
+                name=machine.name,
+                definition=machine.definition,
+                roleArn=machine.roleArn,
                 type=getattr(machine, "type", "STANDARD") or "STANDARD",
             )
 

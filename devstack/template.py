@@ -80,9 +80,7 @@ def api_routes(sam: dict[str, Any]) -> list[ApiRoute]:
     return routes
 
 
-def prepare(
-    template_path: Path, parameters: dict[str, str], region: str, s3_client: Any
-) -> Prepared:
+def prepare(template_path: Path, parameters: dict[str, str], region: str, s3_client: Any) -> Prepared:
     """Upload local code to moto's S3 and return a CloudFormation template moto can create."""
     root = template_path.parent.resolve()
     sam = load_sam(template_path)
@@ -217,7 +215,7 @@ def emulate_unsupported(
 
 
 def _resolve(value: Any, values: dict[str, str]) -> str:
-    """The few intrinsics a polyfilled property may use: a literal, Ref, or Fn::Sub over parameters/pseudo-parameters."""
+    """The few intrinsics an emulated property may use: a literal, Ref, or Fn::Sub over (pseudo-)parameters."""
     if isinstance(value, str):
         return value
     if isinstance(value, dict) and "Ref" in value:

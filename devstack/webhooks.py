@@ -1,4 +1,5 @@
-"""Outbound webhook delivery shared by the sandboxes, with the faults real providers exhibit: duplicates, reordering, loss."""
+"""Outbound webhook delivery shared by the sandboxes, with the faults real providers exhibit:
+duplicates, reordering, loss."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ class DeliveryPlan:
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> DeliveryPlan:
-        plan = cls(duplicate=int(body.get("duplicate", 1)), drop=int(body.get("drop", 0)), hold=bool(body.get("hold", False)))
+        plan = cls(
+            duplicate=int(body.get("duplicate", 1)), drop=int(body.get("drop", 0)), hold=bool(body.get("hold", False))
+        )
         if plan.duplicate < 1 or plan.drop < 0:
             raise ValueError("'duplicate' must be >= 1 and 'drop' >= 0")
         return plan

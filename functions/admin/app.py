@@ -30,12 +30,12 @@ class BadRequest(Exception):
     pass
 
 
-@app.exception_handler(BadRequest)
+@app.exception_handler(BadRequest)  # type: ignore[untyped-decorator]
 def bad_request(exc: BadRequest) -> Response[dict[str, Any]]:
     return _json(400, {"message": str(exc)})
 
 
-@app.exception_handler(ValidationError)
+@app.exception_handler(ValidationError)  # type: ignore[untyped-decorator]
 def invalid_body(exc: ValidationError) -> Response[dict[str, Any]]:
     # include_input=False: the rejected body may hold an access token.
     errors = [

@@ -29,8 +29,12 @@ def receive_wix_webhook() -> Response[dict[str, Any]]:
         return Response(rejected.status, content_types.APPLICATION_JSON, {"message": rejected.reason})
     logger.info(
         "wix webhook accepted",
-        extra={"outcome": outcome.status, "event_type": outcome.event_type, "event_id": outcome.event_id,
-               "instance_id": outcome.instance_id},
+        extra={
+            "outcome": outcome.status,
+            "event_type": outcome.event_type,
+            "event_id": outcome.event_id,
+            "instance_id": outcome.instance_id,
+        },
     )
     return Response(200, content_types.APPLICATION_JSON, {"status": outcome.status, "eventId": outcome.event_id})
 

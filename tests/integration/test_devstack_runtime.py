@@ -44,8 +44,12 @@ def test_sqs_messages_reach_the_worker_once(stack: LocalStack) -> None:
     sqs = stack.client("sqs")
     # When two messages are sent, one of them twice with the same deduplication id
     for dedup, body in [("a", {"id": "job-a"}), ("a", {"id": "job-a"}), ("b", {"id": "job-b"})]:
-        sqs.send_message(QueueUrl=stack.output("QueueUrl"), MessageBody=json.dumps(body), MessageGroupId="g1",
-                         MessageDeduplicationId=dedup)
+        sqs.send_message(
+            QueueUrl=stack.output("QueueUrl"),
+            MessageBody=json.dumps(body),
+            MessageGroupId="g1",
+            MessageDeduplicationId=dedup,
+        )
     # Then the worker records each job exactly once
     _wait_for(lambda: _deliveries(stack, "job-a") and _deliveries(stack, "job-b"))
     time.sleep(1.5)  # leave time for a wrong second delivery to show up
@@ -55,10 +59,18 @@ def test_sqs_messages_reach_the_worker_once(stack: LocalStack) -> None:
 def test_a_failing_message_is_retried_then_parked_in_the_dlq_while_its_batch_mates_succeed(stack: LocalStack) -> None:
     # Given a message the worker always fails on, sent with a good one in another group
     sqs = stack.client("sqs")
-    sqs.send_message(QueueUrl=stack.output("QueueUrl"), MessageBody=json.dumps({"id": "bad", "fail": True}),
-                     MessageGroupId="g-bad", MessageDeduplicationId="bad")
-    sqs.send_message(QueueUrl=stack.output("QueueUrl"), MessageBody=json.dumps({"id": "good"}),
-                     MessageGroupId="g-good", MessageDeduplicationId="good")
+    sqs.send_message(
+        QueueUrl=stack.output("QueueUrl"),
+        MessageBody=json.dumps({"id": "bad", "fail": True}),
+        MessageGroupId="g-bad",
+        MessageDeduplicationId="bad",
+    )
+    sqs.send_message(
+        QueueUrl=stack.output("QueueUrl"),
+        MessageBody=json.dumps({"id": "good"}),
+        MessageGroupId="g-good",
+        MessageDeduplicationId="good",
+    )
 
     # When the poller has retried it past maxReceiveCount (2)
     def parked() -> list[dict[str, Any]]:
@@ -73,8 +85,9 @@ def test_a_failing_message_is_retried_then_parked_in_the_dlq_while_its_batch_mat
 
 def _run(stack: LocalStack, name: str, execution_input: dict[str, Any]) -> dict[str, Any]:
     sfn = stack.client("stepfunctions")
-    arn = sfn.start_execution(stateMachineArn=stack.output("WorkflowArn"), name=name,
-                              input=json.dumps(execution_input))["executionArn"]
+    arn = sfn.start_execution(
+        stateMachineArn=stack.output("WorkflowArn"), name=name, input=json.dumps(execution_input)
+    )["executionArn"]
     return dict(_wait_for(lambda: (d := sfn.describe_execution(executionArn=arn))["status"] != "RUNNING" and d))
 
 

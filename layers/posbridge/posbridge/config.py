@@ -1,4 +1,6 @@
-"""Settings read once at cold start from the function's environment (set by template.yaml); logic never reads os.environ."""
+"""Settings read once at cold start from the function's environment (set by template.yaml).
+
+Logic never reads os.environ: handlers build these and pass what is needed."""
 
 from __future__ import annotations
 

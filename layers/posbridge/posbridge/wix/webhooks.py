@@ -1,8 +1,8 @@
 """Wix webhooks: the raw body is an RS256 JWT whose payload nests the event as JSON strings (wix-api.md section 3).
 
-    JWT payload {data: str, iat, exp}
-      data -> {eventType, instanceId, data: str, identity: str, accountInfo}
-        data -> domain event {id, entityFqdn, slug, entityId, eventTime, entityEventSequence?, createdEvent|actionEvent|...}
+JWT payload {data: str, iat, exp}
+  data -> {eventType, instanceId, data: str, identity: str, accountInfo}
+    data -> domain event {id, entityFqdn, slug, entityId, eventTime, entityEventSequence?, createdEvent|actionEvent|...}
 """
 
 from __future__ import annotations
@@ -74,7 +74,10 @@ def parse_webhook(raw_body: str, public_key: RSAPublicKey) -> WixEvent:
     """Verify the JWT (RS256 only, expiry required) and decode the nested envelope, or raise WebhookRejected."""
     try:
         claims = jwt.decode(
-            raw_body.strip(), public_key, algorithms=["RS256"], options={"require": ["exp", "iat", "data"], "verify_aud": False}
+            raw_body.strip(),
+            public_key,
+            algorithms=["RS256"],
+            options={"require": ["exp", "iat", "data"], "verify_aud": False},
         )
     except (jwt.ExpiredSignatureError, jwt.InvalidSignatureError, jwt.InvalidAlgorithmError) as exc:
         raise WebhookRejected(401, f"webhook signature rejected: {exc}") from exc
