@@ -1,0 +1,525 @@
+"""eCommerce orders and fulfillments (wix-api.md sections 1 and 2), plus the customer checkout that places orders."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from typing import Any
+
+from devstack.wix_sandbox.query import EQUALITY, matches, mentions, page, parse_query, sort_items
+from devstack.wix_sandbox.state import Clock, Instance, new_id, parse_iso
+from devstack.wix_sandbox.validation import ApiError, Checker, bad_request, is_guid, json_object, not_found
+from devstack.wix_sandbox.webhooks import OutgoingEvent, order_event
+
+RESTAURANTS_APP_ID = "9a5d83fd-8570-482e-81ab-cfa88942ee60"
+STORES_APP_ID = "215238eb-22a5-4c36-9e7b-e7c08025e04e"
+
+CHANNEL_TYPES = (
+    "UNSPECIFIED", "WEB", "POS", "EBAY", "AMAZON", "OTHER_PLATFORM", "WIX_APP_STORE", "WIX_INVOICES",
+    "BACKOFFICE_MERCHANT", "WISH", "CLASS_PASS", "GLOBAL_E", "FACEBOOK", "ETSY", "TIKTOK", "FAIRE_COM",
+    "PAYPAL_AGENTIC_CHECKOUT", "STRIPE_AGENTIC_CHECKOUT",
+)  # fmt: skip
+# Statuses Create Order accepts; CANCELED/REJECTED come from later actions.
+CREATE_STATUSES = ("APPROVED", "PENDING", "INITIALIZED")
+PAYMENT_STATUSES = (
+    "UNSPECIFIED", "NOT_PAID", "PAID", "PARTIALLY_REFUNDED", "FULLY_REFUNDED", "PENDING", "PARTIALLY_PAID",
+    "PENDING_MERCHANT", "CANCELED", "DECLINED",
+)  # fmt: skip
+ITEM_TYPE_PRESETS = ("PHYSICAL", "DIGITAL", "GIFT_CARD", "SERVICE", "UNRECOGNISED")
+APPROVAL_STRATEGIES = ("DEFAULT", "PAYMENT_RECEIVED", "PAYMENT_METHOD_SAVED")
+FULFILLMENT_STATUSES = ("Pending", "Accepted", "Ready", "In_Delivery", "Fulfilled")
+
+_ANY = EQUALITY | {"$gt", "$gte", "$lt", "$lte", "$exists"}
+_HAS = frozenset({"$hasSome", "$hasAll"})
+# Search Orders filterable fields and their operators [SDK search spec]; anything else is a 400.
+SEARCH_FIELDS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("channelInfo.type", "fulfillmentStatus", "paymentStatus", "status"), EQUALITY),
+    **dict.fromkeys(
+        ("createdDate", "updatedDate", "number", "businessLocation.id", "buyerInfo.email", "priceSummary.total.amount",
+         "purchasedDate", "shippingInfo.logistics.deliveryTimeSlot.from", "shippingInfo.logistics.deliveryTimeSlot.to"),
+        _ANY,
+    ),
+    **dict.fromkeys(
+        ("id", "buyerInfo.contactId", "buyerInfo.memberId", "channelInfo.externalOrderId", "checkoutId"), EQUALITY
+    ),
+    **dict.fromkeys(("lineItems.catalogReference.appId", "lineItems.catalogReference.catalogItemId"), _HAS),
+}
+_DEFAULT_SORT = [{"fieldName": "createdDate", "order": "DESC"}]
+
+
+def app_identity(app_id: str) -> dict[str, str]:
+    return {"identityType": "APP", "appId": app_id}
+
+
+def money(amount: Decimal, currency: str = "USD") -> dict[str, str]:
+    value = f"{amount:.2f}"
+    return {"amount": value, "formattedAmount": f"${value}" if currency == "USD" else f"{value} {currency}"}
+
+
+# --- Create Order ---------------------------------------------------------------------------------------------------
+
+
+def validate_create(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Create Order's required fields and limits [SDK @requiredField/@maxSize]; returns (order, settings)."""
+    c = Checker()
+    order = c.obj(body, "order", "order", required=True)
+    c.done()
+    assert order is not None
+    channel = c.obj(order, "channelInfo", "order.channelInfo", required=True)
+    if channel is not None:
+        c.enum(channel, "type", "order.channelInfo.type", CHANNEL_TYPES)
+        c.text(channel, "externalOrderId", "order.channelInfo.externalOrderId", max_len=100)
+        c.text(channel, "externalOrderUrl", "order.channelInfo.externalOrderUrl", max_len=300)
+    lines = c.array(order, "lineItems", "order.lineItems", required=True, min_len=1, max_len=300) or []
+    for i, line in enumerate(lines):
+        _check_line(c, line, f"order.lineItems[{i}]")
+    c.obj(order, "priceSummary", "order.priceSummary", required=True)
+    c.text(order, "buyerNote", "order.buyerNote", max_len=1000)
+    c.enum(order, "status", "order.status", CREATE_STATUSES)
+    c.enum(order, "paymentStatus", "order.paymentStatus", PAYMENT_STATUSES)
+    c.text(order, "currency", "order.currency", min_len=3, max_len=3)
+    location = c.obj(order, "businessLocation", "order.businessLocation")
+    if location is not None:
+        c.text(location, "id", "order.businessLocation.id", required=True)
+    purchased = c.text(order, "purchasedDate", "order.purchasedDate")
+    if purchased is not None:
+        try:
+            parse_iso(purchased)
+        except ValueError:
+            c.fail("order.purchasedDate", "must be an ISO-8601 date")
+    conversion = c.obj(order, "currencyConversionDetails", "order.currencyConversionDetails")
+    if conversion is not None:
+        c.text(conversion, "conversionRate", "order.currencyConversionDetails.conversionRate", required=True)
+        c.text(conversion, "originalCurrency", "order.currencyConversionDetails.originalCurrency", required=True)
+    settings = c.obj(body, "settings", "settings") or {}
+    c.enum(settings, "orderApprovalStrategy", "settings.orderApprovalStrategy", APPROVAL_STRATEGIES)
+    notifications = c.obj(settings, "notifications", "settings.notifications") or {}
+    c.boolean(notifications, "sendNotificationToBuyer", "settings.notifications.sendNotificationToBuyer")
+    c.boolean(notifications, "sendNotificationsToBusiness", "settings.notifications.sendNotificationsToBusiness")
+    c.done("Invalid order")
+    return order, settings
+
+
+def _check_line(c: Checker, line: Any, path: str) -> None:
+    if not isinstance(line, dict):
+        c.fail(path, "must be an object")
+        return
+    if line.get("id") not in (None, "") and not is_guid(line["id"]):
+        c.fail(f"{path}.id", "must be a GUID")
+    ref = c.obj(line, "catalogReference", f"{path}.catalogReference", required=True)
+    if ref is not None:
+        c.text(ref, "appId", f"{path}.catalogReference.appId", required=True, min_len=1)
+        c.text(ref, "catalogItemId", f"{path}.catalogReference.catalogItemId", required=True, min_len=1, max_len=36)
+        c.obj(ref, "options", f"{path}.catalogReference.options")
+    item_type = c.obj(line, "itemType", f"{path}.itemType", required=True)
+    if item_type is not None:
+        if "preset" in item_type:
+            c.enum(item_type, "preset", f"{path}.itemType.preset", ITEM_TYPE_PRESETS)
+        else:
+            c.text(item_type, "custom", f"{path}.itemType.custom", required=True, min_len=1)
+        if item_type.get("preset") == "DIGITAL" and not line.get("digitalFile"):
+            c.fail(f"{path}.digitalFile", "is required for DIGITAL items")
+    price = c.obj(line, "price", f"{path}.price", required=True)
+    if price is not None:
+        c.decimal(price, "amount", f"{path}.price.amount", required=True)
+    name = c.obj(line, "productName", f"{path}.productName", required=True)
+    if name is not None:
+        c.text(name, "original", f"{path}.productName.original", required=True, min_len=1, max_len=200)
+    c.integer(line, "quantity", f"{path}.quantity", required=True, lo=1, hi=100000)
+    c.array(line, "descriptionLines", f"{path}.descriptionLines", max_len=20)
+    c.array(line, "modifierGroups", f"{path}.modifierGroups", max_len=10)
+
+
+def create_order(
+    inst: Instance, clock: Clock, order_in: dict[str, Any], settings: dict[str, Any], *,
+    created_by: dict[str, str], identity: dict[str, Any],
+) -> tuple[dict[str, Any], list[OutgoingEvent]]:
+    """Store a validated order; Wix then fires order_created and, for an APPROVED order, order_approved."""
+    now = clock.now()
+    order = copy.deepcopy(order_in)
+    if order.get("purchasedDate") and parse_iso(order["purchasedDate"]) > now:
+        raise ApiError(428, "purchasedDate cannot be in the future", code="PURCHASED_DATE_CANNOT_BE_IN_FUTURE")
+    location_id = (order.get("businessLocation") or {}).get("id")
+    if location_id is not None:
+        location = inst.locations.get(location_id)
+        if location is None:
+            raise bad_request(f"order.businessLocation.id {location_id!r} is not a location of this site")
+        order["businessLocation"] = {"id": location_id, "name": location["name"]}
+    for line in order["lineItems"]:
+        line["id"] = line.get("id") or new_id()
+    inst.last_order_number += 1
+    stamp = clock.iso()
+    status = order.get("status", "APPROVED")
+    order = {"id": new_id(), "number": str(inst.last_order_number), **order}
+    order.update(
+        createdDate=stamp,
+        updatedDate=stamp,
+        status=status,
+        paymentStatus=order.get("paymentStatus", "NOT_PAID"),
+        fulfillmentStatus="NOT_FULFILLED",
+        currency=order.get("currency", "USD"),
+        taxIncludedInPrices=order.get("taxIncludedInPrices", False),
+        createdBy=created_by,
+        archived=False,
+        seenByAHuman=False,
+    )
+    order["channelInfo"].setdefault("type", "UNSPECIFIED")
+    if status == "APPROVED":
+        order.setdefault("purchasedDate", stamp)
+    inst.orders[order["id"]] = order
+    inst.fulfillments[order["id"]] = []
+    _notify(inst, order, "order_placed", settings.get("notifications") or {})
+    events: list[OutgoingEvent] = []
+    if status != "INITIALIZED":  # INITIALIZED orders are invisible until approved or declined
+        events.append(order_event(inst, clock, "created", order, identity))
+    if status == "APPROVED":
+        events.append(order_event(inst, clock, "approved", order, identity))
+    return order, events
+
+
+def _notify(inst: Instance, order: dict[str, Any], kind: str, settings: dict[str, Any]) -> None:
+    """Record the e-mails Wix would send, honouring settings.notifications (both default to true)."""
+    if settings.get("sendNotificationToBuyer", True):
+        email = (order.get("buyerInfo") or {}).get("email")
+        inst.notifications.append({"orderId": order["id"], "kind": kind, "to": "buyer", "email": email})
+    if settings.get("sendNotificationsToBusiness", True):
+        inst.notifications.append({"orderId": order["id"], "kind": kind, "to": "business"})
+
+
+# --- Search, cancel, approve ----------------------------------------------------------------------------------------
+
+
+def search_orders(inst: Instance, body: dict[str, Any]) -> dict[str, Any]:
+    search = json_object(body.get("search") or {}, "search")
+    q = parse_query(
+        search, scope="orders", max_limit=100, default_limit=100, allowed=SEARCH_FIELDS, default_sort=_DEFAULT_SORT
+    )
+    explicit_status = mentions(q.filter, "status")
+    found = [
+        o for o in inst.orders.values()
+        if o["status"] != "INITIALIZED"
+        and (explicit_status or o["status"] not in ("PENDING", "REJECTED"))
+        and matches(o, q.filter)
+    ]  # fmt: skip
+    orders, metadata = page(sort_items(found, q.sort), q, "orders")
+    return {"orders": orders, "metadata": metadata}
+
+
+def cancel_order(
+    inst: Instance, clock: Clock, order_id: str, body: dict[str, Any], identity: dict[str, Any]
+) -> tuple[dict[str, Any], list[OutgoingEvent]]:
+    c = Checker()
+    send_email = c.boolean(body, "sendOrderCanceledEmail", "sendOrderCanceledEmail")
+    message = c.text(body, "customMessage", "customMessage")
+    restock = c.boolean(body, "restockAllItems", "restockAllItems")
+    c.done()
+    order = inst.get_order(order_id)
+    if order["status"] == "CANCELED":
+        raise ApiError(428, f"Order {order_id} is already canceled", code="ORDER_ALREADY_CANCELED")
+    order.update(status="CANCELED", updatedDate=clock.iso())
+    if send_email:
+        _notify(inst, order, "order_canceled", {"sendNotificationsToBusiness": False})
+    event = order_event(
+        inst, clock, "canceled", order, identity,
+        restockAllItems=bool(restock), sendOrderCanceledEmail=bool(send_email), customMessage=message or "",
+    )
+    return order, [event]
+
+
+def approve_order(
+    inst: Instance, clock: Clock, order_id: str, identity: dict[str, Any]
+) -> tuple[dict[str, Any], list[OutgoingEvent]]:
+    order = inst.get_order(order_id)
+    if order["status"] not in ("PENDING", "INITIALIZED"):
+        raise bad_request(f"only PENDING or INITIALIZED orders can be approved, order {order_id} is {order['status']}")
+    events: list[OutgoingEvent] = []
+    if order["status"] == "INITIALIZED":  # becomes visible now, so it is "created" now
+        events.append(order_event(inst, clock, "created", order, identity))
+    stamp = clock.iso()
+    order.update(status="APPROVED", paymentStatus="PAID", updatedDate=stamp)
+    order.setdefault("purchasedDate", stamp)
+    events.append(order_event(inst, clock, "approved", order, identity))
+    return order, events
+
+
+# --- Customer checkout (control API) --------------------------------------------------------------------------------
+
+
+def checkout(
+    inst: Instance, clock: Clock, body: dict[str, Any]
+) -> tuple[dict[str, Any], list[OutgoingEvent]]:
+    """A site visitor orders: restaurant lines carry the Restaurants app id and {operationId, menuId, sectionId}."""
+    c = Checker()
+    lines = c.array(body, "lines", "lines", required=True, min_len=1, max_len=300) or []
+    for i, line in enumerate(lines):
+        path = f"lines[{i}]"
+        if not isinstance(line, dict):
+            c.fail(path, "must be an object")
+            continue
+        c.enum(line, "kind", f"{path}.kind", ("restaurant", "store"), required=True)
+        c.text(line, "name", f"{path}.name", required=True, min_len=1, max_len=200)
+        c.decimal(line, "price", f"{path}.price", required=True)
+        c.integer(line, "quantity", f"{path}.quantity", required=True, lo=1, hi=100000)
+        c.text(line, "catalogItemId", f"{path}.catalogItemId", min_len=1, max_len=36)
+        for j, modifier in enumerate(c.array(line, "modifiers", f"{path}.modifiers", max_len=500) or []):
+            if not isinstance(modifier, dict):
+                c.fail(f"{path}.modifiers[{j}]", "must be an object")
+                continue
+            c.text(modifier, "name", f"{path}.modifiers[{j}].name", required=True, min_len=1, max_len=200)
+            c.decimal(modifier, "price", f"{path}.modifiers[{j}].price", required=True)
+    buyer = c.obj(body, "buyer", "buyer", required=True) or {}
+    for key in ("firstName", "lastName", "phone"):
+        c.text(buyer, key, f"buyer.{key}", max_len=200)
+    c.text(buyer, "email", "buyer.email", required=True, min_len=3, max_len=200)
+    c.text(body, "buyerNote", "buyerNote", max_len=1000)
+    fulfillment = c.obj(body, "fulfillment", "fulfillment")
+    if fulfillment is not None:
+        kind = c.enum(fulfillment, "type", "fulfillment.type", ("PICKUP", "DELIVERY"), required=True)
+        when = c.text(fulfillment, "time", "fulfillment.time")
+        if when is not None:
+            try:
+                parse_iso(when)
+            except ValueError:
+                c.fail("fulfillment.time", "must be an ISO-8601 date")
+        c.obj(fulfillment, "address", "fulfillment.address", required=kind == "DELIVERY")
+    approve = c.boolean(body, "approve", "approve")
+    c.done("Invalid checkout")
+
+    visitor_id = new_id()
+    contact = {k: buyer[k] for k in ("firstName", "lastName", "phone") if buyer.get(k)}
+    line_items = [_checkout_line(inst, line) for line in lines]
+    subtotal = sum((Decimal(li["price"]["amount"]) * li["quantity"] for li in line_items), Decimal(0))
+    zero = money(Decimal(0))
+    order_in: dict[str, Any] = {
+        "lineItems": line_items,
+        "channelInfo": {"type": "WEB"},
+        "buyerInfo": {"visitorId": visitor_id, "contactId": new_id(), "email": buyer["email"]},
+        "billingInfo": {"contactDetails": contact},
+        "recipientInfo": {"contactDetails": contact},
+        "priceSummary": {"subtotal": money(subtotal), "shipping": zero, "tax": zero, "discount": zero,
+                         "total": money(subtotal), "totalAdditionalFees": zero},
+        "businessLocation": {"id": inst.default_location["id"]},
+        "checkoutId": new_id(),
+        "status": "APPROVED" if approve is not False else "PENDING",
+        "paymentStatus": "PAID" if approve is not False else "NOT_PAID",
+    }
+    if body.get("buyerNote"):
+        order_in["buyerNote"] = body["buyerNote"]
+    if fulfillment is not None:
+        order_in["shippingInfo"] = _shipping_info(inst, fulfillment, contact)
+    return create_order(
+        inst, clock, order_in, {}, created_by={"visitorId": visitor_id},
+        identity={"identityType": "ANONYMOUS_VISITOR", "anonymousVisitorId": visitor_id},
+    )
+
+
+def _checkout_line(inst: Instance, line: dict[str, Any]) -> dict[str, Any]:
+    modifiers = line.get("modifiers") or []
+    unit = Decimal(line["price"]) + sum((Decimal(m["price"]) for m in modifiers), Decimal(0))
+    item_id = line.get("catalogItemId") or new_id()
+    if line["kind"] == "restaurant":
+        menu_id, section_id = _placement(inst, item_id)
+        options = {"operationId": inst.default_operation["id"], "menuId": menu_id, "sectionId": section_id}
+        reference = {"appId": RESTAURANTS_APP_ID, "catalogItemId": item_id, "options": options}
+    else:
+        reference = {"appId": STORES_APP_ID, "catalogItemId": item_id, "options": {}}
+    total = unit * line["quantity"]
+    result: dict[str, Any] = {
+        "id": new_id(),
+        "productName": {"original": line["name"], "translated": line["name"]},
+        "catalogReference": reference,
+        "quantity": line["quantity"],
+        "itemType": {"preset": "PHYSICAL"},
+        "price": money(unit),
+        "priceBeforeDiscounts": money(unit),
+        "lineItemPrice": money(total),
+        "totalPriceBeforeTax": money(total),
+        "totalPriceAfterTax": money(total),
+        "totalDiscount": money(Decimal(0)),
+    }
+    if modifiers:
+        result["modifierGroups"] = [{
+            "id": new_id(),
+            "name": {"original": "Options", "translated": "Options"},
+            "modifiers": [
+                {"id": new_id(), "quantity": 1, "label": {"original": m["name"], "translated": m["name"]},
+                 "price": money(Decimal(m["price"]))}
+                for m in modifiers
+            ],
+        }]  # fmt: skip
+    return result
+
+
+def _placement(inst: Instance, item_id: str) -> tuple[str, str]:
+    """The menu and section that list the item; any existing ones, or placeholders on a site without menus."""
+    sections, menus = inst.menus["section"], inst.menus["menu"]
+    section = next((s for s in sections.values() if item_id in s.get("itemIds", [])), None)
+    section = section or next(iter(sections.values()), None)
+    section_id = section["id"] if section else new_id()
+    menu = next((m for m in menus.values() if section_id in m.get("sectionIds", [])), None)
+    menu = menu or next(iter(menus.values()), None)
+    return (menu["id"] if menu else new_id()), section_id
+
+
+def _shipping_info(inst: Instance, fulfillment: dict[str, Any], contact: dict[str, Any]) -> dict[str, Any]:
+    logistics: dict[str, Any] = {}
+    if fulfillment.get("time"):
+        logistics["deliveryTime"] = fulfillment["time"]
+        logistics["deliveryTimeSlot"] = {"from": fulfillment["time"], "to": fulfillment["time"]}
+    if fulfillment["type"] == "PICKUP":
+        location = inst.default_location
+        logistics["pickupDetails"] = {"address": location["address"], "pickupMethod": "STORE_PICKUP"}
+        title = "Pickup"
+    else:
+        logistics["shippingDestination"] = {"address": fulfillment["address"], "contactDetails": contact}
+        title = "Delivery"
+    return {"title": title, "code": fulfillment["type"].lower(), "logistics": logistics,
+            "cost": {"price": money(Decimal(0))}}
+
+
+# --- Fulfillments ---------------------------------------------------------------------------------------------------
+
+
+def with_fulfillments(inst: Instance, order_id: str) -> dict[str, Any]:
+    inst.get_order(order_id)
+    return {"orderId": order_id, "fulfillments": inst.fulfillments[order_id]}
+
+
+def list_by_ids(inst: Instance, body: dict[str, Any]) -> dict[str, Any]:
+    c = Checker()
+    ids = c.string_list(body, "orderIds", "orderIds", max_len=100)
+    if not ids:
+        c.fail("orderIds", "must have between 1 and 100 order ids")
+    c.done()
+    return {"ordersWithFulfillments": [with_fulfillments(inst, i) for i in ids if i in inst.orders]}
+
+
+def _check_fulfillment_fields(c: Checker, fulfillment: dict[str, Any]) -> None:
+    c.enum(fulfillment, "status", "fulfillment.status", FULFILLMENT_STATUSES)
+    c.boolean(fulfillment, "completed", "fulfillment.completed")
+    tracking = c.obj(fulfillment, "trackingInfo", "fulfillment.trackingInfo")
+    custom = c.obj(fulfillment, "customInfo", "fulfillment.customInfo")
+    if tracking is not None and custom is not None:
+        c.fail("fulfillment", "set trackingInfo or customInfo, not both")
+    if tracking is not None:
+        c.text(tracking, "trackingNumber", "fulfillment.trackingInfo.trackingNumber", max_len=100)
+        c.text(tracking, "shippingProvider", "fulfillment.trackingInfo.shippingProvider", max_len=100)
+        c.text(tracking, "trackingLink", "fulfillment.trackingInfo.trackingLink", max_len=2048)
+    if custom is not None:
+        fields = c.obj(custom, "fieldsData", "fulfillment.customInfo.fieldsData") or {}
+        if len(fields) > 100 or not all(isinstance(v, str) for v in fields.values()):
+            c.fail("fulfillment.customInfo.fieldsData", "must map at most 100 keys to strings")
+
+
+def _check_tracking_unique(inst: Instance, order_id: str, fulfillment: dict[str, Any], own_id: str | None) -> None:
+    number = (fulfillment.get("trackingInfo") or {}).get("trackingNumber")
+    taken = any(
+        f["id"] != own_id and (f.get("trackingInfo") or {}).get("trackingNumber") == number
+        for f in inst.fulfillments[order_id]
+    )
+    if number and taken:
+        raise ApiError(409, f"tracking number {number!r} already exists", code="TRACKING_NUMBER_ALREADY_EXISTS")
+
+
+def create_fulfillment(inst: Instance, clock: Clock, order_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    order = inst.get_order(order_id)
+    c = Checker()
+    fulfillment = c.obj(body, "fulfillment", "fulfillment", required=True)
+    c.done()
+    assert fulfillment is not None
+    _check_fulfillment_fields(c, fulfillment)
+    ordered = {li["id"]: li["quantity"] for li in order["lineItems"]}
+    done_qty = _fulfilled_quantities(inst, order_id)
+    lines_out: list[dict[str, Any]] = []
+    for i, line in enumerate(c.array(fulfillment, "lineItems", "fulfillment.lineItems", required=True,
+                                     min_len=1, max_len=300) or []):
+        path = f"fulfillment.lineItems[{i}]"
+        if not isinstance(line, dict):
+            c.fail(path, "must be an object")
+            continue
+        line_id = c.text(line, "id", f"{path}.id", required=True, min_len=1)
+        quantity = c.integer(line, "quantity", f"{path}.quantity", lo=1, hi=100000)
+        if line_id is None:
+            continue
+        if line_id not in ordered:
+            c.fail(f"{path}.id", f"line item {line_id!r} is not on order {order_id}")
+            continue
+        if any(out["id"] == line_id for out in lines_out):
+            c.fail(f"{path}.id", "line item listed twice")
+            continue
+        left = ordered[line_id] - done_qty.get(line_id, 0)
+        wanted = left if quantity is None and "quantity" not in line else quantity
+        if wanted is not None and (left == 0 or wanted > left):
+            c.fail(f"{path}.quantity", f"only {left} of line item {line_id} left to fulfill")
+        elif wanted is not None:
+            lines_out.append({"id": line_id, "quantity": wanted})
+    c.done("Invalid fulfillment")
+    _check_tracking_unique(inst, order_id, fulfillment, None)
+    created = {
+        **{k: v for k, v in copy.deepcopy(fulfillment).items() if v is not None},
+        "id": new_id(),
+        "createdDate": clock.iso(),
+        "lineItems": lines_out,
+    }
+    inst.fulfillments[order_id].append(created)
+    _refresh_fulfillment_status(inst, clock, order)
+    return {"orderWithFulfillments": with_fulfillments(inst, order_id), "fulfillmentId": created["id"]}
+
+
+def update_fulfillment(inst: Instance, fulfillment_id: str, order_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    current = _find_fulfillment(inst, fulfillment_id, order_id)
+    c = Checker()
+    patch = c.obj(body, "fulfillment", "fulfillment", required=True)
+    c.done()
+    assert patch is not None
+    if patch.get("id") not in (None, fulfillment_id):
+        c.fail("fulfillment.id", "does not match the fulfillment id in the path")
+    _check_fulfillment_fields(c, patch)
+    if "lineItems" in patch and patch["lineItems"] != current["lineItems"]:
+        c.fail("fulfillment.lineItems", "cannot change line items: delete the fulfillment and create it again")
+    c.done("Invalid fulfillment")
+    _check_tracking_unique(inst, order_id, patch, fulfillment_id)
+    for key, value in patch.items():
+        if key in ("id", "createdDate", "lineItems"):
+            continue
+        if value is None:  # null clears a field
+            current.pop(key, None)
+        else:
+            current[key] = copy.deepcopy(value)
+    return {"orderWithFulfillments": with_fulfillments(inst, order_id)}
+
+
+def delete_fulfillment(inst: Instance, clock: Clock, fulfillment_id: str, order_id: str) -> dict[str, Any]:
+    current = _find_fulfillment(inst, fulfillment_id, order_id)
+    inst.fulfillments[order_id].remove(current)
+    _refresh_fulfillment_status(inst, clock, inst.orders[order_id])
+    return {"orderWithFulfillments": with_fulfillments(inst, order_id)}
+
+
+def _find_fulfillment(inst: Instance, fulfillment_id: str, order_id: str) -> dict[str, Any]:
+    inst.get_order(order_id)
+    for fulfillment in inst.fulfillments[order_id]:
+        if fulfillment["id"] == fulfillment_id:
+            return fulfillment
+    raise not_found("Fulfillment", fulfillment_id)
+
+
+def _fulfilled_quantities(inst: Instance, order_id: str) -> dict[str, int]:
+    done: dict[str, int] = {}
+    for fulfillment in inst.fulfillments[order_id]:
+        for line in fulfillment["lineItems"]:
+            done[line["id"]] = done.get(line["id"], 0) + line["quantity"]
+    return done
+
+
+def _refresh_fulfillment_status(inst: Instance, clock: Clock, order: dict[str, Any]) -> None:
+    """The order's fulfillmentStatus comes from fulfilled quantities, not from the fulfillment status strings."""
+    done = _fulfilled_quantities(inst, order["id"])
+    if all(done.get(li["id"], 0) >= li["quantity"] for li in order["lineItems"]):
+        status = "FULFILLED"
+    elif done:
+        status = "PARTIALLY_FULFILLED"
+    else:
+        status = "NOT_FULFILLED"
+    if status != order["fulfillmentStatus"]:
+        order.update(fulfillmentStatus=status, updatedDate=clock.iso())
