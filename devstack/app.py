@@ -33,6 +33,7 @@ class DevstackOptions:
     wix_port: int = 0
     pos_port: int = 0
     retry_delay_s: int = 1
+    log_level: str = "INFO"  # the template's LogLevel parameter
 
 
 @dataclass
@@ -67,6 +68,7 @@ class Devstack:
                 "WixWebhookPublicKey": public_key,
                 "WixApiBaseUrl": self.wix_url,
                 "PosApiBaseUrl": self.pos_url,
+                "LogLevel": opts.log_level,
             },
             retry_delay_s=opts.retry_delay_s,
         ).start()
