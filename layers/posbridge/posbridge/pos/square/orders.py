@@ -1,0 +1,160 @@
+"""Pure mapping between the canonical Order and Square's Orders API (no I/O).
+
+Lines are ad hoc (name + price from Wix, no catalog_object_id): Square then keeps the price Wix charged, whatever
+the POS catalog says today. Free text is cut to Square's limits rather than failing the order; identifiers that
+would have to be cut (reference id, line uid) refuse the order instead, because a cut id no longer maps back.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from posbridge.domain.money import Money
+from posbridge.domain.order import Buyer, Fulfillment, LineItem, Modifier, Order
+from posbridge.errors import PermanentError
+from posbridge.pos.port import PosOrder
+
+SOURCE_NAME = "Wix Restaurants (posbridge)"
+REFERENCE_ID_MAX = 40
+TICKET_NAME_MAX = 30
+UID_MAX = 60
+LINE_NAME_MAX = 512
+VARIATION_NAME_MAX = 400
+LINE_NOTE_MAX = 2000
+MODIFIER_NAME_MAX = 255
+FULFILLMENT_NOTE_MAX = 500
+RECIPIENT_FIELD_MAX = 255
+
+
+def to_square_order(order: Order, location_id: str, customer_id: str | None) -> dict[str, Any]:
+    """The `order` object of a CreateOrder request (the caller adds the idempotency key)."""
+    if len(order.id) > REFERENCE_ID_MAX:
+        raise PermanentError(
+            "square_reference_id_too_long",
+            f"Wix order id is {len(order.id)} characters; Square's reference_id holds at most {REFERENCE_ID_MAX}.",
+            {"order_id": order.id},
+        )
+    square: dict[str, Any] = {
+        "location_id": location_id,
+        "reference_id": order.id,
+        "source": {"name": SOURCE_NAME},
+        "ticket_name": ticket_name(order),
+        "line_items": [_line_item(line, order.currency) for line in order.line_items],
+        "fulfillments": [_fulfillment(order)],
+    }
+    if customer_id:
+        square["customer_id"] = customer_id
+    return square
+
+
+def ticket_name(order: Order) -> str:
+    """What the kitchen sees on the ticket: "Wix #<number>", cut to Square's 30 characters."""
+    label = f"Wix #{order.number}" if order.number else f"Wix {order.id}"
+    return label[:TICKET_NAME_MAX]
+
+
+def minor_units(money: Money, currency: str) -> int:
+    """Square's integer amount; an amount finer than the currency allows is refused, never rounded."""
+    if money.currency != currency.upper():
+        raise PermanentError(
+            "currency_mismatch", f"A {money.currency} price in a {currency.upper()} order cannot be sent to Square."
+        )
+    try:
+        return money.minor_units()
+    except ValueError as exc:
+        raise PermanentError("amount_not_representable", str(exc)) from None
+
+
+def _money(money: Money | None, currency: str) -> dict[str, Any]:
+    if money is None:  # a modifier included in the price
+        return {"amount": 0, "currency": currency.upper()}
+    return {"amount": minor_units(money, currency), "currency": money.currency}
+
+
+def _line_item(line: LineItem, currency: str) -> dict[str, Any]:
+    if len(line.id) > UID_MAX:
+        raise PermanentError(
+            "square_line_uid_too_long",
+            f"Wix line item id is {len(line.id)} characters; Square's uid holds at most {UID_MAX}.",
+            {"line_item_id": line.id},
+        )
+    item: dict[str, Any] = {
+        "uid": line.id,
+        "name": line.name[:LINE_NAME_MAX],
+        "quantity": str(line.quantity),
+        "base_price_money": _money(line.unit_price, currency),
+    }
+    if line.variant_name:
+        item["variation_name"] = line.variant_name[:VARIATION_NAME_MAX]
+    if line.note:
+        item["note"] = line.note[:LINE_NOTE_MAX]
+    if line.modifiers:
+        item["modifiers"] = [_modifier(m, currency) for m in line.modifiers]
+    return item
+
+
+def _modifier(modifier: Modifier, currency: str) -> dict[str, Any]:
+    # Square multiplies base_price_money by the modifier quantity and then by the line quantity: price is per unit.
+    return {
+        "name": modifier.name[:MODIFIER_NAME_MAX],
+        "quantity": str(modifier.quantity),
+        "base_price_money": _money(modifier.price, currency),
+    }
+
+
+def _rfc3339(moment: datetime) -> str:
+    if moment.tzinfo is None:  # the domain should carry offsets; a naive time is taken as UTC, not local
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _recipient(buyer: Buyer) -> dict[str, Any]:
+    recipient: dict[str, Any] = {"display_name": buyer.display_name[:RECIPIENT_FIELD_MAX]}
+    if buyer.email:
+        recipient["email_address"] = buyer.email[:RECIPIENT_FIELD_MAX]
+    if buyer.phone:
+        recipient["phone_number"] = buyer.phone[:RECIPIENT_FIELD_MAX]
+    return recipient
+
+
+def _note(order: Order, fulfillment: Fulfillment) -> str | None:
+    parts = [p.strip() for p in (order.buyer_note, fulfillment.instructions) if p and p.strip()]
+    return "\n".join(parts)[:FULFILLMENT_NOTE_MAX] or None
+
+
+def _fulfillment(order: Order) -> dict[str, Any]:
+    """Square takes one fulfillment at creation. No fulfillment from Wix = pickup as soon as possible, so the
+    order still reaches the kitchen display (Square lists API orders by their fulfillments)."""
+    fulfillment = order.fulfillment or Fulfillment(type="PICKUP")
+    details: dict[str, Any] = {"recipient": _recipient(order.buyer)}
+    at_key = "pickup_at" if fulfillment.type == "PICKUP" else "deliver_at"
+    if fulfillment.promised_at is None:
+        details["schedule_type"] = "ASAP"
+    else:
+        details["schedule_type"] = "SCHEDULED"
+        details[at_key] = _rfc3339(fulfillment.promised_at)
+    note = _note(order, fulfillment)
+    if note:
+        details["note"] = note
+    if fulfillment.type == "DELIVERY" and fulfillment.address:
+        details["recipient"]["address"] = {"address_line_1": fulfillment.address}
+    details_key = "pickup_details" if fulfillment.type == "PICKUP" else "delivery_details"
+    return {"type": fulfillment.type, "state": "PROPOSED", details_key: details}
+
+
+def from_square_order(square: dict[str, Any]) -> PosOrder:
+    """The POS side of a created order. Line uids are the Wix line ids we sent, so the map is uid -> uid."""
+    order_id = square.get("id")
+    if not isinstance(order_id, str) or not order_id:
+        raise PermanentError("square_unexpected_response", "Square's order has no id.")
+    version = square.get("version")
+    lines = square.get("line_items") or []
+    uids = [line["uid"] for line in lines if isinstance(line, dict) and isinstance(line.get("uid"), str)]
+    customer_id = square.get("customer_id")
+    return PosOrder(
+        id=order_id,
+        version=version if isinstance(version, int) and not isinstance(version, bool) else None,
+        line_ids={uid: uid for uid in uids},
+        customer_id=customer_id if isinstance(customer_id, str) else None,
+    )
