@@ -15,10 +15,12 @@ from posbridge.config import AdminSettings
 from posbridge.domain.tenant import TenantRegistration
 from posbridge.flows.tenants import register_tenant
 from posbridge.secrets import TenantSecrets
+from posbridge.store.orders import OrderMappings
 from posbridge.store.tenants import TenantStore
 
 settings = AdminSettings()  # type: ignore[call-arg]  # fields come from the environment
 tenants = TenantStore(settings.mappings_table)
+orders = OrderMappings(settings.mappings_table)
 vault = TenantSecrets(settings.tenant_secret_prefix)
 logger = Logger()
 app = APIGatewayRestResolver()
@@ -59,6 +61,18 @@ def get_tenant(instance_id: str) -> Response[dict[str, Any]]:
     if tenant is None:
         return _json(404, {"message": f"tenant {instance_id} is not registered"})
     return _json(200, tenant.model_dump(mode="json", by_alias=True))
+
+
+@app.get("/admin/tenants/<instance_id>/orders/<wix_order_id>")
+def get_order_mapping(instance_id: str, wix_order_id: str) -> Response[dict[str, Any]]:
+    tenant_id = _checked(instance_id)
+    mapping = orders.by_wix_order(tenant_id, wix_order_id)
+    if mapping is not None:
+        return _json(200, {"status": "exported", **mapping.model_dump(mode="json", by_alias=True)})
+    skipped = orders.skip_reason(tenant_id, wix_order_id)
+    if skipped is not None:
+        return _json(200, {"status": "skipped", "wixOrderId": wix_order_id, "reason": skipped})
+    return _json(404, {"message": f"order {wix_order_id} of tenant {instance_id} has no mapping"})
 
 
 def _checked(instance_id: str) -> str:

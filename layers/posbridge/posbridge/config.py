@@ -25,3 +25,13 @@ class AdminSettings(_Settings):
 
     mappings_table: str = Field(min_length=1)
     tenant_secret_prefix: str = Field(min_length=1)
+
+
+class OrderWorkerSettings(_Settings):
+    """What the work-queue consumer needs to run Flow 1."""
+
+    mappings_table: str = Field(min_length=1)
+    idempotency_table: str = Field(min_length=1)
+    tenant_secret_prefix: str = Field(min_length=1)
+    dead_letter_queue_url: str = Field(min_length=1)
+    pos_api_base_url: str = Field(min_length=1)

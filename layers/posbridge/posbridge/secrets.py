@@ -7,8 +7,14 @@ from functools import cached_property
 from typing import Any
 
 import boto3
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
+from pydantic import ValidationError
 
 from posbridge.domain.tenant import PosCredentials
+from posbridge.errors import PermanentError, TransientError
+
+CREDENTIALS_MAX_AGE_S = 300  # a rotated token is picked up within five minutes
 
 
 class TenantSecrets:
@@ -35,3 +41,15 @@ class TenantSecrets:
             self._client.put_secret_value(SecretId=name, SecretString=value)
         except self._client.exceptions.ResourceNotFoundException:
             self._client.create_secret(Name=name, SecretString=value)
+
+    def pos_credentials(self, instance_id: str) -> PosCredentials:
+        """Read through Powertools' cache (TTL), so a busy tenant costs one Secrets Manager call per five minutes."""
+        try:
+            value = parameters.get_secret(self.name(instance_id), transform="json", max_age=CREDENTIALS_MAX_AGE_S)
+            return PosCredentials.model_validate(value)
+        except GetParameterError as exc:
+            if "ResourceNotFoundException" in str(exc):
+                raise PermanentError("missing_pos_credentials", f"no POS credentials for tenant {instance_id}") from exc
+            raise TransientError(f"Secrets Manager unavailable for tenant {instance_id}") from exc
+        except (ValidationError, TransformParameterError) as exc:
+            raise PermanentError("invalid_pos_credentials", f"POS credentials of {instance_id} are unreadable") from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic.alias_generators import to_camel
 
 PosProvider = Literal["square"]
 TenantStatus = Literal["active", "paused"]
@@ -12,12 +13,7 @@ TenantStatus = Literal["active", "paused"]
 
 class _Wire(BaseModel):
     # camelCase on the wire (admin API), snake_case in code; unknown fields are refused, not silently dropped.
-    model_config = ConfigDict(populate_by_name=True, extra="forbid", alias_generator=lambda s: _camel(s))
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", alias_generator=to_camel)
 
 
 class PosConnection(_Wire):

@@ -1,0 +1,82 @@
+"""Work-queue consumer: runs Flow 1 (Wix order -> POS) for each queued Wix order event.
+
+Per message: a transient failure (throttling, 5xx, timeout) fails the item so SQS redelivers it later (and moves it to
+the DLQ after maxReceiveCount); a permanent one (validation, unknown tenant) is parked in the DLQ at once with its
+reason. FIFO: after a failure the rest of that message group waits, so one order's events never overtake each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from posbridge.config import OrderWorkerSettings
+from posbridge.errors import PermanentError
+from posbridge.flows.export_order import ExportResult, export_wix_order
+from posbridge.messaging import DeadLetters, WorkMessage
+from posbridge.pos.gateways import PosGateways
+from posbridge.secrets import TenantSecrets
+from posbridge.store.orders import MappingConflict, OrderMappings
+from posbridge.store.tenants import TenantStore
+
+settings = OrderWorkerSettings()  # type: ignore[call-arg]  # fields come from the environment
+tenants = TenantStore(settings.mappings_table)
+mappings = OrderMappings(settings.mappings_table)
+gateways = PosGateways(settings.pos_api_base_url, TenantSecrets(settings.tenant_secret_prefix))
+dead_letters = DeadLetters(settings.dead_letter_queue_url)
+logger = Logger()
+metrics = Metrics()
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+# Wix retries a webhook for ~47 h, far past SQS's 5-minute dedup window: remember event ids for 48 h.
+idempotency = IdempotencyConfig(event_key_jmespath="event_id", expires_after_seconds=48 * 3600)
+persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
+
+
+@idempotent_function(data_keyword_argument="message", config=idempotency, persistence_store=persistence)
+def export(message: dict[str, Any]) -> dict[str, Any]:
+    return asdict(export_wix_order(WorkMessage.model_validate(message), tenants, mappings, gateways))
+
+
+def process(record: SQSRecord) -> None:
+    try:
+        message = WorkMessage.model_validate_json(record.body)
+        logger.append_keys(event_id=message.event_id, instance_id=message.tenant_id, entity_id=message.entity_id)
+        result = ExportResult(**export(message=message.model_dump(mode="json")))
+    except (PermanentError, MappingConflict, ValidationError) as exc:
+        _park(record, exc)
+        return
+    logger.info("wix order processed", extra={"outcome": result.outcome, "pos_order_id": result.pos_order_id,
+                                              "lines": result.lines})
+    metrics.add_metric(name=f"WixOrders_{result.outcome}", unit=MetricUnit.Count, value=1)
+
+
+def _park(record: SQSRecord, exc: Exception) -> None:
+    reason = exc.reason if isinstance(exc, PermanentError) else type(exc).__name__
+    if isinstance(exc, ValidationError):  # its text would quote the input, which may hold personal data
+        error = "invalid work message: " + ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
+    else:  # ids and field names only: adapters keep personal data out of their errors
+        error = str(exc)
+    group = record.attributes.message_group_id or "poison"
+    dead_letters.park(record.body, group, record.message_id, reason, error)
+    logger.error("poison message parked in the DLQ", extra={"reason": reason, "error": error,
+                                                            "message_id": record.message_id})
+    metrics.add_metric(name="PoisonParked", unit=MetricUnit.Count, value=1)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
+    return process_partial_response(event=event, record_handler=process, processor=processor, context=context)

@@ -1,0 +1,64 @@
+"""The canonical, POS-agnostic order: what Flow 1 reads from Wix and hands to a POS adapter."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from posbridge.domain.money import Money
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Modifier(_Frozen):
+    name: str
+    quantity: int = Field(default=1, ge=1)
+    price: Money | None = None  # per unit of the modifier; None = included
+    group_name: str | None = None
+
+
+class LineItem(_Frozen):
+    id: str  # Wix line item id
+    name: str
+    quantity: int = Field(ge=1)
+    unit_price: Money
+    catalog_item_id: str | None = None
+    variant_name: str | None = None
+    modifiers: tuple[Modifier, ...] = ()
+    note: str | None = None
+
+
+class Buyer(_Frozen):
+    """Personal data: never logged."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or "Online customer"
+
+
+class Fulfillment(_Frozen):
+    type: Literal["PICKUP", "DELIVERY"]
+    promised_at: datetime | None = None  # None = as soon as possible
+    address: str | None = None  # delivery address, one line (personal data)
+    instructions: str | None = None
+
+
+class Order(_Frozen):
+    id: str  # Wix order id
+    number: str | None = None
+    status: str  # Wix order status: INITIALIZED | APPROVED | CANCELED | PENDING | REJECTED
+    currency: str
+    line_items: tuple[LineItem, ...]
+    buyer: Buyer = Buyer()
+    buyer_note: str | None = None
+    fulfillment: Fulfillment | None = None
+    total: Money | None = None

@@ -1,0 +1,112 @@
+"""Flow 1: a Wix restaurant order reaches the POS exactly once.
+
+Exactly once rests on three guards, outermost first: the FIFO queue drops a redelivered webhook (dedup id = event id)
+and serialises one order's events (group = tenant + order); the order mapping, checked before and written after the
+POS call, turns any later event for an exported order into a no-op; and the POS write carries an idempotency key
+derived from the order's content, so a retry after a crash between the POS call and the mapping write gets the same
+POS order back instead of a second one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from posbridge.domain.order import Order
+from posbridge.domain.tenant import Tenant
+from posbridge.errors import PermanentError
+from posbridge.idempotency import idempotency_key
+from posbridge.messaging import WorkMessage
+from posbridge.pos.port import PosGateway
+from posbridge.store.orders import OrderMapping
+from posbridge.wix.orders import restaurant_order
+from posbridge.wix.webhooks import ORDER_APPROVED, ORDER_CREATED
+
+Outcome = Literal["exported", "already_exported", "not_restaurant", "awaiting_approval"]
+
+
+class Tenants(Protocol):
+    def get(self, instance_id: str) -> Tenant | None: ...
+
+
+class Mappings(Protocol):
+    def by_wix_order(self, tenant_id: str, wix_order_id: str) -> OrderMapping | None: ...
+    def save(self, tenant_id: str, mapping: OrderMapping) -> None: ...
+    def record_skip(self, tenant_id: str, wix_order_id: str, reason: str) -> None: ...
+
+
+class PosFactory(Protocol):
+    def for_tenant(self, tenant: Tenant) -> PosGateway: ...
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    outcome: Outcome
+    wix_order_id: str
+    pos_order_id: str | None = None
+    lines: int = 0
+
+
+def export_wix_order(message: WorkMessage, tenants: Tenants, mappings: Mappings, pos: PosFactory) -> ExportResult:
+    tenant = tenants.get(message.tenant_id)
+    if tenant is None:
+        raise PermanentError("unknown_tenant", f"no tenant is registered for instance {message.tenant_id}")
+    if tenant.status != "active":
+        raise PermanentError("tenant_not_active", f"tenant {message.tenant_id} is {tenant.status}")
+
+    order = restaurant_order(_order_json(message))
+    existing = mappings.by_wix_order(tenant.instance_id, order.id)
+    if existing is not None:
+        return ExportResult("already_exported", order.id, existing.pos_order_id, len(existing.lines))
+    if not order.line_items:
+        mappings.record_skip(tenant.instance_id, order.id, "no Wix Restaurants line items")
+        return ExportResult("not_restaurant", order.id)
+    if not _ready(message.event_type, order, tenant):
+        return ExportResult("awaiting_approval", order.id)
+
+    gateway = pos.for_tenant(tenant)
+    customer_key = order.buyer.email or order.buyer.phone
+    customer_id = (
+        gateway.find_or_create_customer(
+            order.buyer, idempotency_key(tenant.instance_id, "customer", customer_key, order.buyer.model_dump())
+        )
+        if customer_key
+        else None
+    )
+    # The key hashes what the POS receives, not the Wix status: Created and Approved yield the same key.
+    exported_content = order.model_dump(mode="json", exclude={"status"})
+    pos_order = gateway.create_order(
+        order, customer_id, idempotency_key(tenant.instance_id, "create_order", order.id, exported_content)
+    )
+    mappings.save(
+        tenant.instance_id,
+        OrderMapping(
+            wix_order_id=order.id,
+            pos_order_id=pos_order.id,
+            pos_version=pos_order.version,
+            lines=pos_order.line_ids,
+            wix_customer_key=customer_key if customer_id else None,
+            pos_customer_id=customer_id,
+        ),
+    )
+    return ExportResult("exported", order.id, pos_order.id, len(order.line_items))
+
+
+def _order_json(message: WorkMessage) -> dict[str, Any]:
+    event = message.payload
+    if message.event_type == ORDER_CREATED:
+        order = (event.get("createdEvent") or {}).get("entity")
+    elif message.event_type == ORDER_APPROVED:
+        order = ((event.get("actionEvent") or {}).get("body") or {}).get("order")
+    else:
+        raise PermanentError("unhandled_event", f"{message.event_type} is not an order export event")
+    if not isinstance(order, dict):
+        raise PermanentError("invalid_wix_event", f"{message.event_type} carries no order")
+    return order
+
+
+def _ready(event_type: str, order: Order, tenant: Tenant) -> bool:
+    """Export on approval by default (an approved order is paid or accepted); a tenant may export on creation."""
+    if tenant.settings.export_on == "created":
+        return True
+    return event_type == ORDER_APPROVED or order.status == "APPROVED"

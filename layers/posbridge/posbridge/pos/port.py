@@ -1,0 +1,35 @@
+"""What every POS adapter offers the flows. Adapters map to and from the canonical model; flows never see wire formats.
+
+Adapters raise posbridge.errors.TransientError for what may succeed later (after their own bounded retries) and
+PermanentError for what never will.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from posbridge.domain.order import Buyer, Order
+
+
+class PosOrder(BaseModel):
+    """The POS side of an order the bridge created."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    version: int | None
+    line_ids: dict[str, str]  # Wix line item id -> POS line item id (Square: uid)
+    customer_id: str | None = None
+
+
+class PosGateway(Protocol):
+    def find_or_create_customer(self, buyer: Buyer, idempotency_key: str) -> str | None:
+        """The POS customer id for this buyer (looked up by e-mail, then phone; created otherwise), or None when
+        the buyer gave neither."""
+        ...
+
+    def create_order(self, order: Order, customer_id: str | None, idempotency_key: str) -> PosOrder:
+        """Create the order; the same key with the same order returns the same POS order (no duplicate)."""
+        ...

@@ -1,0 +1,166 @@
+"""Order mappings, both ways, in the mappings table (single-table design, every key tenant-scoped).
+
+    PK TENANT#<instanceId>  SK ORDER#WIX#<wixOrderId>        -> posOrderId, lines {wixLineId: posLineId}, customers
+    PK TENANT#<instanceId>  SK ORDER#POS#<posOrderId>        -> wixOrderId, lines {posLineId: wixLineId}
+    PK TENANT#<instanceId>  SK CUSTOMER#WIX#<wixContactKey>  -> posCustomerId
+    PK TENANT#<instanceId>  SK CUSTOMER#POS#<posCustomerId>  -> wixContactKey
+    PK TENANT#<instanceId>  SK ORDERSKIP#WIX#<wixOrderId>    -> why an order was not exported (e.g. no restaurant lines)
+
+A pair is written in one transaction, each item conditioned on "absent, or already naming the same partner", so the
+mapping is its own duplicate guard: a replay rewrites nothing and a different partner can never overwrite it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from posbridge.store.tenants import tenant_pk
+
+
+class MappingConflict(Exception):
+    """A mapping for this id already names a different partner."""
+
+
+class OrderMapping(BaseModel):
+    # snake_case in DynamoDB, camelCase in the admin API
+    model_config = ConfigDict(frozen=True, populate_by_name=True, alias_generator=to_camel)
+
+    wix_order_id: str
+    pos_order_id: str
+    pos_version: int | None = None
+    lines: dict[str, str]  # Wix line item id -> POS line id
+    wix_customer_key: str | None = None  # Wix contact id (or buyer e-mail when there is none)
+    pos_customer_id: str | None = None
+    created_at: str = ""
+
+
+class OrderMappings:
+    def __init__(self, table_name: str) -> None:
+        self._table_name = table_name
+
+    @cached_property
+    def _table(self) -> Any:
+        return boto3.resource("dynamodb").Table(self._table_name)
+
+    @cached_property
+    def _client(self) -> Any:
+        return self._table.meta.client
+
+    def by_wix_order(self, tenant_id: str, wix_order_id: str) -> OrderMapping | None:
+        item = self._table.get_item(
+            Key={"PK": tenant_pk(tenant_id), "SK": f"ORDER#WIX#{wix_order_id}"}, ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            return None
+        return OrderMapping.model_validate(
+            {**item, "pos_version": int(item["pos_version"]) if item.get("pos_version") is not None else None}
+        )
+
+    def wix_order_for_pos(self, tenant_id: str, pos_order_id: str) -> str | None:
+        item = self._table.get_item(
+            Key={"PK": tenant_pk(tenant_id), "SK": f"ORDER#POS#{pos_order_id}"}, ConsistentRead=True
+        ).get("Item")
+        return None if item is None else str(item["wix_order_id"])
+
+    def save(self, tenant_id: str, mapping: OrderMapping) -> None:
+        """Write the order (and customer) mapping both ways in one transaction; a replay is a no-op."""
+        pk = tenant_pk(tenant_id)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        wix_side = {**mapping.model_dump(exclude_none=True), "created_at": mapping.created_at or now}
+        pos_side = {
+            "wix_order_id": mapping.wix_order_id,
+            "pos_order_id": mapping.pos_order_id,
+            "lines": {pos: wix for wix, pos in mapping.lines.items()},
+            "created_at": wix_side["created_at"],
+        }
+        puts = [
+            _put_once(self._table_name, pk, f"ORDER#WIX#{mapping.wix_order_id}", wix_side),
+            _put_once(self._table_name, pk, f"ORDER#POS#{mapping.pos_order_id}", pos_side),
+        ]
+        if mapping.wix_customer_key and mapping.pos_customer_id:
+            # One customer has many orders: these may exist already, but only ever naming the same partner.
+            puts += [
+                _put_same_partner(
+                    self._table_name,
+                    pk,
+                    f"CUSTOMER#WIX#{mapping.wix_customer_key}",
+                    "pos_customer_id",
+                    mapping.pos_customer_id,
+                ),
+                _put_same_partner(
+                    self._table_name,
+                    pk,
+                    f"CUSTOMER#POS#{mapping.pos_customer_id}",
+                    "wix_customer_key",
+                    mapping.wix_customer_key,
+                ),
+            ]
+        try:
+            self._client.transact_write_items(TransactItems=puts)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            if not _is_replay(exc.response.get("CancellationReasons", []), mapping):
+                raise MappingConflict(f"order {mapping.wix_order_id} is already mapped to another POS record") from exc
+
+    def record_skip(self, tenant_id: str, wix_order_id: str, reason: str) -> None:
+        self._table.put_item(
+            Item={
+                "PK": tenant_pk(tenant_id),
+                "SK": f"ORDERSKIP#WIX#{wix_order_id}",
+                "reason": reason,
+                "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        )
+
+    def skip_reason(self, tenant_id: str, wix_order_id: str) -> str | None:
+        item = self._table.get_item(Key={"PK": tenant_pk(tenant_id), "SK": f"ORDERSKIP#WIX#{wix_order_id}"}).get("Item")
+        return None if item is None else str(item["reason"])
+
+
+def _put_once(table: str, pk: str, sk: str, attributes: dict[str, Any]) -> dict[str, Any]:
+    """Put only if absent; on failure DynamoDB returns the existing item so a replay can be told from a conflict."""
+    return {
+        "Put": {
+            "TableName": table,
+            "Item": {"PK": pk, "SK": sk, **attributes},
+            "ConditionExpression": "attribute_not_exists(SK)",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+
+
+def _put_same_partner(table: str, pk: str, sk: str, partner_attribute: str, partner: str) -> dict[str, Any]:
+    return {
+        "Put": {
+            "TableName": table,
+            "Item": {"PK": pk, "SK": sk, partner_attribute: partner},
+            "ConditionExpression": "attribute_not_exists(SK) OR #partner = :partner",
+            "ExpressionAttributeNames": {"#partner": partner_attribute},
+            "ExpressionAttributeValues": {":partner": partner},
+        }
+    }
+
+
+def _is_replay(reasons: list[dict[str, Any]], mapping: OrderMapping) -> bool:
+    """True when every failed condition met the very pair being written (a duplicate delivery), not another one."""
+    failed = [r for r in reasons if r.get("Code") not in (None, "None")]
+    if not failed:
+        return False
+    for reason in failed:
+        old = reason.get("Item") or {}
+        pos_id = (old.get("pos_order_id") or {}).get("S")
+        wix_id = (old.get("wix_order_id") or {}).get("S")
+        if reason.get("Code") != "ConditionalCheckFailed" or (pos_id, wix_id) != (
+            mapping.pos_order_id,
+            mapping.wix_order_id,
+        ):
+            return False
+    return True

@@ -1,0 +1,125 @@
+"""Wix eCommerce order JSON (wix-api.md section 1) -> the canonical Order, keeping only Wix Restaurants lines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import ValidationError
+
+from posbridge import RESTAURANTS_APP_ID
+from posbridge.domain.money import Money
+from posbridge.domain.order import Buyer, Fulfillment, LineItem, Modifier, Order
+from posbridge.errors import PermanentError
+
+
+def is_restaurant_line(line: dict[str, Any]) -> bool:
+    return bool((line.get("catalogReference") or {}).get("appId") == RESTAURANTS_APP_ID)
+
+
+def restaurant_order(order: dict[str, Any]) -> Order:
+    """The canonical order with only the restaurant lines (possibly none). Raises PermanentError if malformed."""
+    try:
+        currency = _text(order, "currency")
+        return Order(
+            id=_text(order, "id"),
+            number=order.get("number"),
+            status=_text(order, "status"),
+            currency=currency,
+            line_items=tuple(
+                _line(line, currency) for line in order.get("lineItems") or [] if is_restaurant_line(line)
+            ),
+            buyer=_buyer(order),
+            buyer_note=order.get("buyerNote") or None,
+            fulfillment=_fulfillment(order.get("shippingInfo") or {}),
+            total=_money((order.get("priceSummary") or {}).get("total"), currency),
+        )
+    except (ValidationError, InvalidOperation, KeyError, TypeError, ValueError) as exc:
+        raise PermanentError("invalid_wix_order", f"the Wix order cannot be read: {type(exc).__name__}") from exc
+
+
+def _text(node: dict[str, Any], key: str) -> str:
+    value = node.get(key)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"missing {key}")
+    return value
+
+
+def _money(price: dict[str, Any] | None, currency: str) -> Money | None:
+    if not price or price.get("amount") in (None, ""):
+        return None
+    return Money(amount=Decimal(str(price["amount"])), currency=currency)
+
+
+def _translated(node: dict[str, Any] | None) -> str | None:
+    if not node:
+        return None
+    return node.get("translated") or node.get("original")
+
+
+def _line(line: dict[str, Any], currency: str) -> LineItem:
+    price = _money(line.get("price"), currency)
+    if price is None:
+        raise ValueError("line item without price")
+    modifiers = tuple(
+        Modifier(
+            name=_translated(modifier.get("label")) or _translated(modifier.get("details")) or "Modifier",
+            quantity=int(modifier.get("quantity") or 1),
+            price=_money(modifier.get("price"), currency),
+            group_name=_translated(group.get("name")),
+        )
+        for group in line.get("modifierGroups") or []
+        for modifier in group.get("modifiers") or []
+    )
+    details = [
+        f"{_translated(d.get('name'))}: {_translated(d.get('plainText'))}"
+        for d in line.get("descriptionLines") or []
+        if d.get("plainText") and d.get("name")
+    ]
+    return LineItem(
+        id=_text(line, "id"),
+        name=_translated(line.get("productName")) or "Item",
+        quantity=int(line["quantity"]),
+        unit_price=price,
+        catalog_item_id=(line.get("catalogReference") or {}).get("catalogItemId"),
+        variant_name="; ".join(details) or None,
+        modifiers=modifiers,
+    )
+
+
+def _buyer(order: dict[str, Any]) -> Buyer:
+    contact = {
+        **((order.get("recipientInfo") or {}).get("contactDetails") or {}),
+        **((order.get("billingInfo") or {}).get("contactDetails") or {}),
+    }
+    return Buyer(
+        first_name=contact.get("firstName") or None,
+        last_name=contact.get("lastName") or None,
+        email=(order.get("buyerInfo") or {}).get("email") or None,
+        phone=contact.get("phone") or None,
+    )
+
+
+def _fulfillment(shipping: dict[str, Any]) -> Fulfillment | None:
+    logistics = shipping.get("logistics") or {}
+    slot = (logistics.get("deliveryTimeSlot") or {}).get("from")
+    promised_at = datetime.fromisoformat(slot.replace("Z", "+00:00")) if slot else None
+    if "pickupDetails" in logistics:
+        return Fulfillment(type="PICKUP", promised_at=promised_at, instructions=logistics.get("instructions"))
+    destination = logistics.get("shippingDestination")
+    if destination:
+        address = destination.get("address") or {}
+        parts = [
+            address.get("addressLine1") or address.get("addressLine"),
+            address.get("addressLine2"),
+            address.get("city"),
+            address.get("postalCode"),
+        ]
+        return Fulfillment(
+            type="DELIVERY",
+            promised_at=promised_at,
+            address=", ".join(p for p in parts if p) or None,
+            instructions=logistics.get("instructions"),
+        )
+    return None
