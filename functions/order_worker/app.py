@@ -13,6 +13,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -44,7 +45,9 @@ idempotency = IdempotencyConfig(event_key_jmespath="event_id", expires_after_sec
 persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
 
 
-@idempotent_function(data_keyword_argument="message", config=idempotency, persistence_store=persistence)
+@idempotent_function(  # type: ignore[untyped-decorator]
+    data_keyword_argument="message", config=idempotency, persistence_store=persistence
+)
 def export(message: dict[str, Any]) -> dict[str, Any]:
     return asdict(export_wix_order(WorkMessage.model_validate(message), tenants, mappings, gateways))
 
@@ -57,8 +60,10 @@ def process(record: SQSRecord) -> None:
     except (PermanentError, MappingConflict, ValidationError) as exc:
         _park(record, exc)
         return
-    logger.info("wix order processed", extra={"outcome": result.outcome, "pos_order_id": result.pos_order_id,
-                                              "lines": result.lines})
+    logger.info(
+        "wix order processed",
+        extra={"outcome": result.outcome, "pos_order_id": result.pos_order_id, "lines": result.lines},
+    )
     metrics.add_metric(name=f"WixOrders_{result.outcome}", unit=MetricUnit.Count, value=1)
 
 
@@ -70,13 +75,14 @@ def _park(record: SQSRecord, exc: Exception) -> None:
         error = str(exc)
     group = record.attributes.message_group_id or "poison"
     dead_letters.park(record.body, group, record.message_id, reason, error)
-    logger.error("poison message parked in the DLQ", extra={"reason": reason, "error": error,
-                                                            "message_id": record.message_id})
+    logger.error(
+        "poison message parked in the DLQ", extra={"reason": reason, "error": error, "message_id": record.message_id}
+    )
     metrics.add_metric(name="PoisonParked", unit=MetricUnit.Count, value=1)
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     idempotency.register_lambda_context(context)
     return process_partial_response(event=event, record_handler=process, processor=processor, context=context)
