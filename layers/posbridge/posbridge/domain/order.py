@@ -25,7 +25,7 @@ class LineItem(_Frozen):
     id: str  # Wix line item id
     name: str
     quantity: int = Field(ge=1)
-    unit_price: Money
+    unit_price: Money  # the item alone; each modifier's price comes on top (unit total = unit_price + modifiers)
     catalog_item_id: str | None = None
     variant_name: str | None = None
     modifiers: tuple[Modifier, ...] = ()

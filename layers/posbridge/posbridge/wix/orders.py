@@ -77,11 +77,16 @@ def _line(line: dict[str, Any], currency: str) -> LineItem:
         for d in line.get("descriptionLines") or []
         if d.get("plainText") and d.get("name")
     ]
+    # Wix's line price already includes the chosen modifiers; a POS adds modifier prices on top of the base price.
+    modifiers_total = sum((m.price.amount * m.quantity for m in modifiers if m.price), Decimal(0))
+    if modifiers_total > price.amount:  # inconsistent data: keep the total Wix charged, modifiers free
+        modifiers = tuple(m.model_copy(update={"price": None}) for m in modifiers)
+        modifiers_total = Decimal(0)
     return LineItem(
         id=_text(line, "id"),
         name=_translated(line.get("productName")) or "Item",
         quantity=int(line["quantity"]),
-        unit_price=price,
+        unit_price=Money(amount=price.amount - modifiers_total, currency=currency),
         catalog_item_id=(line.get("catalogReference") or {}).get("catalogItemId"),
         variant_name="; ".join(details) or None,
         modifiers=modifiers,

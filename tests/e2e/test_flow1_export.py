@@ -1,0 +1,170 @@
+"""Flow 1 over HTTP through the devstack: a Wix restaurant order reaches the POS exactly once."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+
+from devstack.wix_sandbox import sign_webhook
+from tests.e2e.conftest import Restaurant, wait_for
+
+PIZZA = {
+    "kind": "restaurant",
+    "name": "Margherita",
+    "price": "12.50",
+    "quantity": 2,
+    "modifiers": [{"name": "Extra basil", "price": "1.00"}],
+}
+SOUP = {"kind": "restaurant", "name": "Minestrone", "price": "7.25", "quantity": 1}
+APRON = {"kind": "store", "name": "Apron", "price": "20.00", "quantity": 1}
+
+
+def test_a_restaurant_order_reaches_the_pos_once_with_its_details(restaurant: Restaurant) -> None:
+    # Given a customer ordering for pickup with a note
+    placed = restaurant.checkout([PIZZA, SOUP], buyerNote="No onions", fulfillment={"type": "PICKUP"})
+    wix_id = placed["order"]["id"]
+    # When the bridge has worked off the created + approved webhooks
+    mapping = restaurant.wait_mapping(wix_id)
+    # Then exactly one POS order carries the Wix order id, the lines with prices and modifiers, and the note
+    [pos] = restaurant.pos_orders(wix_id)
+    assert mapping["status"] == "exported" and mapping["posOrderId"] == pos["id"]
+    lines = {line["name"]: line for line in pos["line_items"]}
+    assert lines["Margherita"]["quantity"] == "2"
+    assert lines["Margherita"]["base_price_money"] == {"amount": 1250, "currency": "USD"}
+    assert [(m["name"], m["base_price_money"]["amount"]) for m in lines["Margherita"]["modifiers"]] == [
+        ("Extra basil", 100)
+    ]
+    assert lines["Minestrone"]["base_price_money"]["amount"] == 725
+    [fulfillment] = pos["fulfillments"]
+    assert fulfillment["type"] == "PICKUP" and "No onions" in fulfillment["pickup_details"]["note"]
+    # And the buyer became a POS customer, mapped both ways with the order's lines
+    assert pos["customer_id"] == mapping["posCustomerId"]
+    assert sorted(mapping["lines"]) == sorted(line["id"] for line in placed["order"]["lineItems"])
+
+
+def test_an_order_waits_for_approval_then_is_exported_once(restaurant: Restaurant) -> None:
+    # Given an order created but not yet approved (only order_created is sent)
+    placed = restaurant.checkout([SOUP], approve=False)
+    wix_id = placed["order"]["id"]
+    # When the restaurant approves it later
+    assert restaurant.mapping(wix_id) is None and restaurant.pos_orders(wix_id) == []
+    approve = f"{restaurant.devstack.wix_url}/_sandbox/instances/{restaurant.instance_id}/orders/{wix_id}/approve"
+    restaurant.http.post(approve).raise_for_status()
+    # Then it is exported once
+    restaurant.wait_mapping(wix_id)
+    assert len(restaurant.pos_orders(wix_id)) == 1
+
+
+def test_concurrent_duplicate_deliveries_yield_one_pos_order(restaurant: Restaurant) -> None:
+    # Given the webhooks of an order, held back by Wix
+    wix_url = restaurant.devstack.wix_url
+    restaurant.http.post(f"{wix_url}/_sandbox/webhooks/delivery", json={"hold": True}).raise_for_status()
+    placed = restaurant.checkout([PIZZA])
+    restaurant.http.post(f"{wix_url}/_sandbox/webhooks/release", json={"reverse": True})  # discard the held ones
+    order = placed["order"]
+    assert restaurant.devstack.wix is not None
+    key = restaurant.devstack.wix.private_key_pem
+    created = sign_webhook(
+        key,
+        "wix.ecom.v1.order_created",
+        restaurant.instance_id,
+        {"id": "evt-c-" + order["id"], "entityId": order["id"], "createdEvent": {"entity": order}},
+    )
+    approved = sign_webhook(
+        key,
+        "wix.ecom.v1.order_approved",
+        restaurant.instance_id,
+        {"id": "evt-a-" + order["id"], "entityId": order["id"], "actionEvent": {"body": {"order": order}}},
+    )
+
+    # When both are delivered eight times each, all at once
+    def post(body: str) -> int:
+        return httpx.post(restaurant.devstack.gateway_url + "/webhooks/wix", content=body).status_code
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(post, [created, approved] * 8))
+    # Then every delivery is acknowledged and the POS holds one order
+    assert statuses == [200] * 16
+    restaurant.wait_mapping(order["id"])
+    assert len(restaurant.pos_orders(order["id"])) == 1
+
+
+def test_an_order_without_restaurant_items_is_skipped_and_recorded(restaurant: Restaurant) -> None:
+    placed = restaurant.checkout([APRON])
+    mapping = restaurant.wait_mapping(placed["order"]["id"])
+    assert mapping == {
+        "status": "skipped",
+        "wixOrderId": placed["order"]["id"],
+        "reason": "no Wix Restaurants line items",
+    }
+    assert restaurant.pos_orders(placed["order"]["id"]) == []
+
+
+def test_only_restaurant_lines_of_a_mixed_order_reach_the_pos(restaurant: Restaurant) -> None:
+    placed = restaurant.checkout([SOUP, APRON])
+    restaurant.wait_mapping(placed["order"]["id"])
+    [pos] = restaurant.pos_orders(placed["order"]["id"])
+    assert [line["name"] for line in pos["line_items"]] == ["Minestrone"]
+
+
+def test_a_throttling_pos_gets_the_order_once_after_retries(restaurant: Restaurant) -> None:
+    # Given the POS answers 429 to the next two order creations
+    restaurant.pos_fault(path="/v2/orders", method="POST", status=429, times=2)
+    # When an order comes in
+    placed = restaurant.checkout([PIZZA])
+    # Then it is exported once
+    restaurant.wait_mapping(placed["order"]["id"])
+    assert len(restaurant.pos_orders(placed["order"]["id"])) == 1
+
+
+def test_a_pos_outage_longer_than_the_clients_retries_is_healed_by_queue_redelivery(restaurant: Restaurant) -> None:
+    # Given the POS fails more times than the client retries within one invocation (4 attempts)
+    restaurant.pos_fault(path="/v2/orders", method="POST", status=503, times=6)
+    # When an order comes in
+    placed = restaurant.checkout([SOUP])
+    # Then the message comes back from the queue and the order is exported once, nothing lost
+    restaurant.wait_mapping(placed["order"]["id"], timeout_s=30)
+    assert len(restaurant.pos_orders(placed["order"]["id"])) == 1
+
+
+def test_a_permanent_pos_rejection_is_parked_in_the_dlq_with_its_reason(restaurant: Restaurant) -> None:
+    # Given the POS rejects order creation as invalid (for both the created and the approved event)
+    restaurant.pos_fault(path="/v2/orders", method="POST", status=400, times=2)
+    # When an order comes in
+    placed = restaurant.checkout([SOUP])
+    # Then it is parked in the DLQ with a reason, not retried forever and not lost
+    parked = wait_for(lambda: len(restaurant.parked()) == 2 and restaurant.parked())
+    assert all(m["MessageAttributes"]["reason"]["StringValue"].startswith("square_") for m in parked)
+    assert {json.loads(m["Body"])["entity_id"] for m in parked} == {placed["order"]["id"]}
+    assert restaurant.mapping(placed["order"]["id"]) is None and restaurant.pos_orders(placed["order"]["id"]) == []
+
+
+def test_an_event_for_an_unknown_tenant_is_parked_with_a_clear_reason(restaurant: Restaurant) -> None:
+    # Given a Wix site that never connected a POS
+    stranger = Restaurant(
+        restaurant.devstack, restaurant.instance_id + "-unknown", restaurant.merchant_id, restaurant.http
+    )
+    restaurant.http.post(
+        f"{restaurant.devstack.wix_url}/_sandbox/instances", json={"instanceId": stranger.instance_id}
+    ).raise_for_status()
+    # When it sends an order
+    stranger.checkout([SOUP])
+    # Then the event is parked with reason unknown_tenant (no crash loop)
+    parked = wait_for(stranger.parked)
+    assert {m["MessageAttributes"]["reason"]["StringValue"] for m in parked} == {"unknown_tenant"}
+
+
+def test_one_tenants_order_never_touches_another_tenants_mappings(restaurant: Restaurant, devstack: Any) -> None:
+    # Given tenant A's order exported
+    placed = restaurant.checkout([SOUP])
+    restaurant.wait_mapping(placed["order"]["id"])
+    # Then tenant B cannot see it through the admin API, and A's partition holds every item written
+    other = f"{devstack.gateway_url}/admin/tenants/some-other-tenant/orders/{placed['order']['id']}"
+    assert restaurant.http.get(other).status_code == 404
+    table = devstack.stack.client("dynamodb")
+    items = table.scan(TableName=devstack.stack.output("MappingsTableName"))["Items"]
+    written = [i for i in items if placed["order"]["id"] in json.dumps(i)]
+    assert written and all(i["PK"]["S"] == f"TENANT#{restaurant.instance_id}" for i in written)
