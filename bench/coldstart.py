@@ -30,6 +30,10 @@ def _handler_env() -> dict[str, str]:
         "WORK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/bench.fifo",
         "MAPPINGS_TABLE": "bench",
         "TENANT_SECRET_PREFIX": "posbridge/bench/tenants",
+        "IDEMPOTENCY_TABLE": "bench-idempotency",
+        "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/bench-dlq.fifo",
+        "POS_API_BASE_URL": "https://connect.squareup.com",
+        "WIX_API_BASE_URL": "https://www.wixapis.com",
     }
 
 

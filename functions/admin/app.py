@@ -18,7 +18,7 @@ from posbridge.secrets import TenantSecrets
 from posbridge.store.orders import OrderMappings
 from posbridge.store.tenants import TenantStore
 
-settings = AdminSettings()  # type: ignore[call-arg]  # fields come from the environment
+settings = AdminSettings.from_env()
 tenants = TenantStore(settings.mappings_table)
 orders = OrderMappings(settings.mappings_table)
 vault = TenantSecrets(settings.tenant_secret_prefix)

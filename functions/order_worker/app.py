@@ -32,7 +32,7 @@ from posbridge.secrets import TenantSecrets
 from posbridge.store.orders import MappingConflict, OrderMappings
 from posbridge.store.tenants import TenantStore
 
-settings = OrderWorkerSettings()  # type: ignore[call-arg]  # fields come from the environment
+settings = OrderWorkerSettings.from_env()
 tenants = TenantStore(settings.mappings_table)
 mappings = OrderMappings(settings.mappings_table)
 gateways = PosGateways(settings.pos_api_base_url, TenantSecrets(settings.tenant_secret_prefix))

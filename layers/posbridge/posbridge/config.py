@@ -4,12 +4,24 @@ Logic never reads os.environ: handlers build these and pass what is needed."""
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import os
+from collections.abc import Mapping
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class _Settings(BaseSettings):
-    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+class _Settings(BaseModel):
+    """Each field is read from the upper-cased environment variable of the same name.
+
+    Plain pydantic rather than pydantic-settings: it keeps ~30 ms off the webhook ack path's cold start."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
+        source = os.environ if env is None else env
+        return cls.model_validate({name: source[name.upper()] for name in cls.model_fields if name.upper() in source})
 
 
 class WixWebhookSettings(_Settings):
