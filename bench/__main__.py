@@ -7,13 +7,13 @@ import platform
 import time
 from pathlib import Path
 
-from bench import coldstart, startup
+from bench import coldstart, flow1, startup
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
 def main() -> None:
-    rows = startup.rows() + coldstart.rows()
+    rows = startup.rows() + coldstart.rows() + flow1.rows()
     width = max(len(str(r["metric"])) for r in rows)
     print(f"{'metric':<{width}}  {'value':>9}  unit  ratio")
     for row in rows:

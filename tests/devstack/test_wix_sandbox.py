@@ -436,8 +436,13 @@ def test_search_by_external_order_id(site: Site) -> None:
 def test_search_restaurant_orders_by_app_id(site: Site) -> None:
     # Given a restaurant checkout and a Wix Stores checkout
     for kind in ("restaurant", "store"):
-        site.http.post(f"/_sandbox/instances/{site.instance_id}/checkout", json={
-            "lines": [{"kind": kind, "name": kind, "price": "5.00", "quantity": 1}], "buyer": {"email": "a@b.co"}})
+        site.http.post(
+            f"/_sandbox/instances/{site.instance_id}/checkout",
+            json={
+                "lines": [{"kind": kind, "name": kind, "price": "5.00", "quantity": 1}],
+                "buyer": {"email": "a@b.co"},
+            },
+        )
     # When filtering by the Restaurants app id with $hasSome, the documented example
     found = _search(site, {"filter": {"lineItems.catalogReference.appId": {"$hasSome": [RESTAURANTS_APP_ID]}}})
     # Then only the restaurant order is returned; $eq on that field is not supported
@@ -610,10 +615,12 @@ def test_modifier_group_rules_and_bulk_update_spelling(site: Site) -> None:
     # Given a modifier
     cheese = site.create(MODIFIER, "modifier", {"name": "Cheese"})
     # When groups are created with an unknown modifier or too many selections, then a valid one
-    ghost = site.call("POST", f"{GROUP}/modifier-groups", json={"modifierGroup": {"name": "Extras",
-                                                                                  "modifiers": [{"id": "ghost"}]}})
-    rule = site.call("POST", f"{GROUP}/modifier-groups", json={"modifierGroup": {"name": "Extras",
-                                                                                 "rule": {"maxSelections": 26}}})
+    ghost = site.call(
+        "POST", f"{GROUP}/modifier-groups", json={"modifierGroup": {"name": "Extras", "modifiers": [{"id": "ghost"}]}}
+    )
+    rule = site.call(
+        "POST", f"{GROUP}/modifier-groups", json={"modifierGroup": {"name": "Extras", "rule": {"maxSelections": 26}}}
+    )
     group = site.create(GROUP, "modifierGroup", {
         "name": "Extras", "modifiers": [{"id": cheese["id"], "additionalChargeInfo": {"additionalCharge": "2.00"}}],
         "rule": {"required": False, "minSelections": 0, "maxSelections": 2}}, "modifier-groups")  # fmt: skip
@@ -749,7 +756,9 @@ def test_pending_checkout_is_approved_by_the_restaurant(site: Site, receiver: Re
     # Then the order is APPROVED and the second webhook is order_approved
     assert order["status"] == "PENDING" and approved["order"]["status"] == "APPROVED"
     assert [e["eventType"] for e in receiver.events(site_public_key(site))] == [
-        "wix.ecom.v1.order_created", "wix.ecom.v1.order_approved"]
+        "wix.ecom.v1.order_created",
+        "wix.ecom.v1.order_approved",
+    ]
 
 
 def test_duplicate_delivery_plan_repeats_the_same_event(site: Site, receiver: Receiver) -> None:
@@ -769,8 +778,13 @@ def test_held_webhooks_released_in_reverse_order(site: Site, receiver: Receiver)
     # Given held deliveries
     site.http.post("/_sandbox/webhooks/delivery", json={"hold": True})
     # When a checkout fires created + approved, and the held ones are released in reverse
-    site.http.post(f"/_sandbox/instances/{site.instance_id}/checkout", json={
-        "lines": [{"kind": "restaurant", "name": "Tea", "price": "2.00", "quantity": 1}], "buyer": {"email": "a@b.co"}})
+    site.http.post(
+        f"/_sandbox/instances/{site.instance_id}/checkout",
+        json={
+            "lines": [{"kind": "restaurant", "name": "Tea", "price": "2.00", "quantity": 1}],
+            "buyer": {"email": "a@b.co"},
+        },
+    )
     assert receiver.received == []
     released = site.http.post("/_sandbox/webhooks/release", json={"reverse": True}).json()["deliveries"]
     # Then approved arrives before created, and the sequence numbers reveal it

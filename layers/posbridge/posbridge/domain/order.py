@@ -33,8 +33,9 @@ class LineItem(_Frozen):
 
 
 class Buyer(_Frozen):
-    """Personal data: never logged."""
+    """Personal data (all but the contact id): never logged."""
 
+    contact_id: str | None = None  # Wix buyerInfo.contactId
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None

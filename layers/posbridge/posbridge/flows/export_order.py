@@ -65,14 +65,14 @@ def export_wix_order(message: WorkMessage, tenants: Tenants, mappings: Mappings,
         return ExportResult("awaiting_approval", order.id)
 
     gateway = pos.for_tenant(tenant)
-    customer_key = order.buyer.email or order.buyer.phone
-    customer_id = (
-        gateway.find_or_create_customer(
-            order.buyer, idempotency_key(tenant.instance_id, "customer", customer_key, order.buyer.model_dump())
+    customer_id = None
+    if order.buyer.email or order.buyer.phone:
+        customer_id = gateway.find_or_create_customer(
+            order.buyer,
+            idempotency_key(
+                tenant.instance_id, "customer", order.buyer.contact_id or order.id, order.buyer.model_dump()
+            ),
         )
-        if customer_key
-        else None
-    )
     # The key hashes what the POS receives, not the Wix status: Created and Approved yield the same key.
     exported_content = order.model_dump(mode="json", exclude={"status"})
     pos_order = gateway.create_order(
@@ -85,7 +85,7 @@ def export_wix_order(message: WorkMessage, tenants: Tenants, mappings: Mappings,
             pos_order_id=pos_order.id,
             pos_version=pos_order.version,
             lines=pos_order.line_ids,
-            wix_customer_key=customer_key if customer_id else None,
+            wix_contact_id=order.buyer.contact_id if customer_id else None,
             pos_customer_id=customer_id,
         ),
     )

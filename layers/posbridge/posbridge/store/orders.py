@@ -2,8 +2,10 @@
 
     PK TENANT#<instanceId>  SK ORDER#WIX#<wixOrderId>        -> posOrderId, lines {wixLineId: posLineId}, customers
     PK TENANT#<instanceId>  SK ORDER#POS#<posOrderId>        -> wixOrderId, lines {posLineId: wixLineId}
-    PK TENANT#<instanceId>  SK CUSTOMER#WIX#<wixContactKey>  -> posCustomerId
-    PK TENANT#<instanceId>  SK CUSTOMER#POS#<posCustomerId>  -> wixContactKey
+    PK TENANT#<instanceId>  SK CUSTOMER#WIX#<wixContactId>   -> posCustomerId
+    PK TENANT#<instanceId>  SK CUSTOMER#POS#<posCustomerId>  -> wixContactIds (a set: the POS matches customers by
+                                                                e-mail or phone, so several Wix contacts may meet
+                                                                in one POS customer)
     PK TENANT#<instanceId>  SK ORDERSKIP#WIX#<wixOrderId>    -> why an order was not exported (e.g. no restaurant lines)
 
 A pair is written in one transaction, each item conditioned on "absent, or already naming the same partner", so the
@@ -36,7 +38,7 @@ class OrderMapping(BaseModel):
     pos_order_id: str
     pos_version: int | None = None
     lines: dict[str, str]  # Wix line item id -> POS line id
-    wix_customer_key: str | None = None  # Wix contact id (or buyer e-mail when there is none)
+    wix_contact_id: str | None = None  # buyerInfo.contactId: an id, so no personal data in keys
     pos_customer_id: str | None = None
     created_at: str = ""
 
@@ -84,23 +86,24 @@ class OrderMappings:
             _put_once(self._table_name, pk, f"ORDER#WIX#{mapping.wix_order_id}", wix_side),
             _put_once(self._table_name, pk, f"ORDER#POS#{mapping.pos_order_id}", pos_side),
         ]
-        if mapping.wix_customer_key and mapping.pos_customer_id:
-            # One customer has many orders: these may exist already, but only ever naming the same partner.
+        if mapping.wix_contact_id and mapping.pos_customer_id:
+            # A contact maps to one POS customer, ever; a POS customer collects the contacts that resolved to it.
             puts += [
                 _put_same_partner(
                     self._table_name,
                     pk,
-                    f"CUSTOMER#WIX#{mapping.wix_customer_key}",
+                    f"CUSTOMER#WIX#{mapping.wix_contact_id}",
                     "pos_customer_id",
                     mapping.pos_customer_id,
                 ),
-                _put_same_partner(
-                    self._table_name,
-                    pk,
-                    f"CUSTOMER#POS#{mapping.pos_customer_id}",
-                    "wix_customer_key",
-                    mapping.wix_customer_key,
-                ),
+                {
+                    "Update": {
+                        "TableName": self._table_name,
+                        "Key": {"PK": pk, "SK": f"CUSTOMER#POS#{mapping.pos_customer_id}"},
+                        "UpdateExpression": "ADD wix_contact_ids :contact",
+                        "ExpressionAttributeValues": {":contact": {mapping.wix_contact_id}},
+                    }
+                },
             ]
         try:
             self._client.transact_write_items(TransactItems=puts)

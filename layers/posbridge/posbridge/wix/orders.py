@@ -35,7 +35,7 @@ def restaurant_order(order: dict[str, Any]) -> Order:
             fulfillment=_fulfillment(order.get("shippingInfo") or {}),
             total=_money((order.get("priceSummary") or {}).get("total"), currency),
         )
-    except (ValidationError, InvalidOperation, KeyError, TypeError, ValueError) as exc:
+    except (ValidationError, InvalidOperation, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise PermanentError("invalid_wix_order", f"the Wix order cannot be read: {type(exc).__name__}") from exc
 
 
@@ -44,6 +44,13 @@ def _text(node: dict[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"missing {key}")
     return value
+
+
+def _count(value: Any) -> int:
+    """A whole positive quantity; 2.5 pizzas is refused, not rounded to 2."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) or value < 1:
+        raise ValueError("quantity must be a positive whole number")
+    return int(value)
 
 
 def _money(price: dict[str, Any] | None, currency: str) -> Money | None:
@@ -65,12 +72,13 @@ def _line(line: dict[str, Any], currency: str) -> LineItem:
     modifiers = tuple(
         Modifier(
             name=_translated(modifier.get("label")) or _translated(modifier.get("details")) or "Modifier",
-            quantity=int(modifier.get("quantity") or 1),
+            quantity=_count(modifier.get("quantity", 1)),
             price=_money(modifier.get("price"), currency),
             group_name=_translated(group.get("name")),
         )
         for group in line.get("modifierGroups") or []
         for modifier in group.get("modifiers") or []
+        if modifier.get("quantity", 1) != 0  # a modifier chosen zero times is no modifier
     )
     details = [
         f"{_translated(d.get('name'))}: {_translated(d.get('plainText'))}"
@@ -85,7 +93,7 @@ def _line(line: dict[str, Any], currency: str) -> LineItem:
     return LineItem(
         id=_text(line, "id"),
         name=_translated(line.get("productName")) or "Item",
-        quantity=int(line["quantity"]),
+        quantity=_count(line["quantity"]),
         unit_price=Money(amount=price.amount - modifiers_total, currency=currency),
         catalog_item_id=(line.get("catalogReference") or {}).get("catalogItemId"),
         variant_name="; ".join(details) or None,
@@ -99,6 +107,7 @@ def _buyer(order: dict[str, Any]) -> Buyer:
         **((order.get("billingInfo") or {}).get("contactDetails") or {}),
     }
     return Buyer(
+        contact_id=(order.get("buyerInfo") or {}).get("contactId") or None,
         first_name=contact.get("firstName") or None,
         last_name=contact.get("lastName") or None,
         email=(order.get("buyerInfo") or {}).get("email") or None,

@@ -1,0 +1,541 @@
+"""Flow 1's business rule (export_wix_order) over in-memory fakes, then a crash-retry against the Square sandbox."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+import pytest
+
+from devstack.httpserver import BackgroundServer
+from devstack.square_sandbox import SquareSandbox
+from posbridge.domain.order import Buyer, Order
+from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
+from posbridge.errors import PermanentError, TransientError
+from posbridge.flows.export_order import ExportResult, export_wix_order
+from posbridge.messaging import WorkMessage
+from posbridge.pos.port import PosGateway, PosOrder
+from posbridge.pos.square import SquareClient, SquarePos
+from posbridge.store.orders import OrderMapping
+from posbridge.wix.webhooks import ORDER_APPROVED, ORDER_CREATED
+
+EVENTS = Path(__file__).resolve().parents[2] / "events" / "wix_webhook"
+TENANT_ID = "d3b0a5e2-7c1f-4e8a-9b2d-000000000001"  # the samples' instanceId
+ORDER_ID = "5a2c7e4e-8f3b-4d1e-9a63-1c2b3d4e5f60"
+LINE_IDS = ("00000000-0000-4000-8000-00000000a001", "00000000-0000-4000-8000-00000000a002")
+STORES_APP_ID = "215238eb-22a5-4c36-9e7b-e7c08025e04e"
+
+
+# ---- fakes ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FakeTenants:
+    tenants: dict[str, Tenant] = field(default_factory=dict)
+
+    def get(self, instance_id: str) -> Tenant | None:
+        return self.tenants.get(instance_id)
+
+
+@dataclass
+class FakeMappings:
+    """Mappings keyed by (tenant, Wix order id); `crashes` saves raise before anything is stored."""
+
+    saved: dict[tuple[str, str], OrderMapping] = field(default_factory=dict)
+    skips: dict[tuple[str, str], str] = field(default_factory=dict)
+    crashes: int = 0
+    save_calls: int = 0
+
+    def by_wix_order(self, tenant_id: str, wix_order_id: str) -> OrderMapping | None:
+        return self.saved.get((tenant_id, wix_order_id))
+
+    def save(self, tenant_id: str, mapping: OrderMapping) -> None:
+        self.save_calls += 1
+        if self.crashes:
+            self.crashes -= 1
+            raise TransientError("the function died between the POS write and the mapping write")
+        self.saved.setdefault((tenant_id, mapping.wix_order_id), mapping)
+
+    def record_skip(self, tenant_id: str, wix_order_id: str, reason: str) -> None:
+        self.skips[(tenant_id, wix_order_id)] = reason
+
+
+@dataclass
+class FakeGateway:
+    """Records every call; like a POS, the same idempotency key returns the same order."""
+
+    customer_calls: list[tuple[Buyer, str]] = field(default_factory=list)
+    order_calls: list[tuple[Order, str | None, str]] = field(default_factory=list)
+    created: dict[str, PosOrder] = field(default_factory=dict)
+
+    def find_or_create_customer(self, buyer: Buyer, idempotency_key: str) -> str | None:
+        self.customer_calls.append((buyer, idempotency_key))
+        return "CUST-1" if buyer.email or buyer.phone else None
+
+    def create_order(self, order: Order, customer_id: str | None, idempotency_key: str) -> PosOrder:
+        self.order_calls.append((order, customer_id, idempotency_key))
+        if idempotency_key not in self.created:
+            self.created[idempotency_key] = PosOrder(
+                id=f"POS-{len(self.created) + 1}",
+                version=1,
+                line_ids={line.id: f"uid-{line.id[-4:]}" for line in order.line_items},
+                customer_id=customer_id,
+            )
+        return self.created[idempotency_key]
+
+    @property
+    def order_keys(self) -> list[str]:
+        return [key for _, _, key in self.order_calls]
+
+
+@dataclass
+class FakePosFactory:
+    gateway: PosGateway
+    tenants_seen: list[str] = field(default_factory=list)
+
+    def for_tenant(self, tenant: Tenant) -> PosGateway:
+        self.tenants_seen.append(tenant.instance_id)
+        return self.gateway
+
+
+def _tenant(
+    instance_id: str = TENANT_ID,
+    status: Literal["active", "paused"] = "active",
+    export_on: Literal["approved", "created"] = "approved",
+    location_id: str = "L1",
+) -> Tenant:
+    return Tenant(
+        instance_id=instance_id,
+        status=status,
+        pos=PosConnection(provider="square", merchant_id="M1", location_id=location_id),
+        settings=TenantSettings(export_on=export_on),
+        created_at="2026-01-01T00:00:00+00:00",
+        updated_at="2026-01-01T00:00:00+00:00",
+    )
+
+
+@dataclass
+class World:
+    tenants: FakeTenants
+    mappings: FakeMappings
+    gateway: FakeGateway
+    pos: FakePosFactory
+
+    def run(self, message: WorkMessage) -> ExportResult:
+        return export_wix_order(message, self.tenants, self.mappings, self.pos)
+
+
+def _world(*tenants: Tenant) -> World:
+    gateway = FakeGateway()
+    registered = tenants or (_tenant(),)
+    return World(FakeTenants({t.instance_id: t for t in registered}), FakeMappings(), gateway, FakePosFactory(gateway))
+
+
+@pytest.fixture
+def world() -> World:
+    return _world()
+
+
+# ---- messages ------------------------------------------------------------------------------------------------------
+
+
+def _sample_event(name: str) -> dict[str, Any]:
+    return dict(json.loads((EVENTS / name).read_text())["event"])
+
+
+def _order_of(event: dict[str, Any]) -> dict[str, Any]:
+    """The order inside the event itself (not a copy), so changes to it change the event."""
+    order = event["createdEvent"]["entity"] if "createdEvent" in event else event["actionEvent"]["body"]["order"]
+    assert isinstance(order, dict)
+    return order
+
+
+def _message(
+    kind: Literal["created", "approved"] = "approved",
+    tenant_id: str = TENANT_ID,
+    event_id: str | None = None,
+    **order_changes: Any,
+) -> WorkMessage:
+    """The sample event of that kind, with top-level order fields replaced (the order id follows `id`)."""
+    event = copy.deepcopy(_sample_event(f"order_{kind}.json"))
+    order = _order_of(event)
+    order.update(order_changes)
+    event["entityId"] = order["id"]
+    if event_id is not None:
+        event["id"] = event_id
+    return WorkMessage(
+        source="wix",
+        event_type=ORDER_CREATED if kind == "created" else ORDER_APPROVED,
+        event_id=event["id"],
+        tenant_id=tenant_id,
+        entity_id=order["id"],
+        payload=event,
+    )
+
+
+def _sample_line_items() -> list[dict[str, Any]]:
+    return list(_order_of(_sample_event("order_created.json"))["lineItems"])
+
+
+def _store_line() -> dict[str, Any]:
+    return {
+        "id": "00000000-0000-4000-8000-00000000b001",
+        "productName": {"original": "Mug"},
+        "catalogReference": {"catalogItemId": "mug-1", "appId": STORES_APP_ID},
+        "quantity": 1,
+        "price": {"amount": "9.00"},
+    }
+
+
+# ---- when an order is exported -------------------------------------------------------------------------------------
+
+
+def test_created_then_approved_exports_exactly_once(world: World) -> None:
+    # Given an order created INITIALIZED (not yet paid/accepted) for a tenant exporting on approval
+    created = _message("created")
+    # When its Created event arrives
+    first = world.run(created)
+    # Then nothing is sent to the POS yet
+    assert first == ExportResult("awaiting_approval", ORDER_ID)
+    assert world.gateway.order_calls == []
+    assert world.mappings.saved == {}
+    # When its Approved event follows, and then both are redelivered
+    second = world.run(_message("approved"))
+    replays = [world.run(created), world.run(_message("approved"))]
+    # Then the order was created in the POS exactly once, and later events answer with that POS order
+    assert second == ExportResult("exported", ORDER_ID, "POS-1", 2)
+    assert len(world.gateway.order_calls) == 1
+    assert [r.outcome for r in replays] == ["already_exported", "already_exported"]
+    assert {r.pos_order_id for r in replays} == {"POS-1"}
+
+
+def test_created_already_approved_is_exported(world: World) -> None:
+    # Given an order whose Created event already says APPROVED
+    message = _message("created", status="APPROVED")
+    # When it is processed
+    result = world.run(message)
+    # Then it is exported without waiting for the Approved event
+    assert result.outcome == "exported"
+    assert len(world.gateway.order_calls) == 1
+    # And the Approved event that follows is a no-op
+    assert world.run(_message("approved")).outcome == "already_exported"
+    assert len(world.gateway.order_calls) == 1
+
+
+@pytest.mark.parametrize("status", ["INITIALIZED", "PENDING"])
+def test_a_tenant_exporting_on_created_exports_on_created(status: str) -> None:
+    # Given a tenant configured to export as soon as an order is created
+    world = _world(_tenant(export_on="created"))
+    # When an order's Created event arrives before approval, then its Approved event
+    created = world.run(_message("created", status=status))
+    approved = world.run(_message("approved"))
+    # Then the Created event exports it and the Approved event is a no-op
+    assert created.outcome == "exported"
+    assert approved == ExportResult("already_exported", ORDER_ID, created.pos_order_id, 2)
+    assert len(world.gateway.order_calls) == 1
+
+
+def test_the_same_event_twice_creates_one_pos_order(world: World) -> None:
+    # Given an Approved event
+    message = _message("approved")
+    # When it is delivered twice
+    results = [world.run(message), world.run(message)]
+    # Then the POS was called once and both answers name the same POS order
+    assert [r.outcome for r in results] == ["exported", "already_exported"]
+    assert results[0].pos_order_id == results[1].pos_order_id == "POS-1"
+    assert len(world.gateway.order_calls) == 1
+    assert world.mappings.save_calls == 1
+
+
+# ---- what is not exported ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["created", "approved"])
+def test_an_order_without_restaurant_lines_is_skipped_and_recorded(
+    world: World, kind: Literal["created", "approved"]
+) -> None:
+    # Given an approved order containing only a Wix Stores product
+    message = _message(kind, status="APPROVED", lineItems=[_store_line()])
+    # When it is processed
+    result = world.run(message)
+    # Then it is skipped as not_restaurant, the skip is recorded for that order, and the POS is never reached
+    assert result == ExportResult("not_restaurant", ORDER_ID)
+    assert world.mappings.skips.keys() == {(TENANT_ID, ORDER_ID)}
+    assert world.mappings.skips[(TENANT_ID, ORDER_ID)]  # a reason an operator can read
+    assert world.pos.tenants_seen == []
+    assert world.gateway.customer_calls == []
+    assert world.gateway.order_calls == []
+    assert world.mappings.saved == {}
+
+
+def test_only_restaurant_lines_reach_the_pos(world: World) -> None:
+    # Given an approved order mixing a Stores product with the two restaurant lines
+    message = _message("approved", lineItems=[_store_line(), *_sample_line_items()])
+    # When it is exported
+    result = world.run(message)
+    # Then the POS order and the mapping hold the restaurant lines only
+    [(order, _, _)] = world.gateway.order_calls
+    assert [line.id for line in order.line_items] == list(LINE_IDS)
+    assert result.lines == 2
+    assert set(world.mappings.saved[(TENANT_ID, ORDER_ID)].lines) == set(LINE_IDS)
+
+
+def test_an_unknown_tenant_is_a_permanent_error(world: World) -> None:
+    # Given an event for an instance no tenant is registered for
+    message = _message("approved", tenant_id="not-registered")
+    # When it is processed
+    with pytest.raises(PermanentError) as caught:
+        world.run(message)
+    # Then it is poison with reason unknown_tenant, and nothing was read or written
+    assert caught.value.reason == "unknown_tenant"
+    assert world.pos.tenants_seen == [] and world.gateway.order_calls == []
+    assert world.mappings.saved == {} and world.mappings.skips == {}
+
+
+def test_a_paused_tenant_is_a_permanent_error() -> None:
+    # Given a tenant that has been paused
+    world = _world(_tenant(status="paused"))
+    # When one of its orders is approved
+    with pytest.raises(PermanentError) as caught:
+        world.run(_message("approved"))
+    # Then it is poison with reason tenant_not_active and nothing reaches the POS
+    assert caught.value.reason == "tenant_not_active"
+    assert world.pos.tenants_seen == [] and world.gateway.order_calls == []
+    assert world.mappings.saved == {}
+
+
+def test_an_event_without_an_order_is_a_permanent_error(world: World) -> None:
+    # Given an Approved event whose body carries no order
+    message = _message("approved")
+    payload = {k: v for k, v in message.payload.items() if k != "actionEvent"}
+    broken = message.model_copy(update={"payload": payload})
+    # When it is processed
+    with pytest.raises(PermanentError) as caught:
+        world.run(broken)
+    # Then it is poison, not a crash
+    assert caught.value.reason == "invalid_wix_event"
+
+
+def test_an_event_type_the_flow_does_not_handle_is_a_permanent_error(world: World) -> None:
+    # Given an order_updated event routed to the export flow by mistake
+    message = _message("approved").model_copy(update={"event_type": "wix.ecom.v1.order_updated"})
+    # When it is processed
+    with pytest.raises(PermanentError) as caught:
+        world.run(message)
+    # Then it is refused as unhandled and the POS is not called
+    assert caught.value.reason == "unhandled_event"
+    assert world.gateway.order_calls == []
+
+
+# ---- the idempotency key -------------------------------------------------------------------------------------------
+
+
+def _key_for(message: WorkMessage, export_on: Literal["approved", "created"] = "approved") -> str:
+    """The idempotency key create_order received when `message` was exported into a fresh world."""
+    world = _world(_tenant(export_on=export_on), _tenant("another-tenant", export_on=export_on))
+    assert world.run(message).outcome == "exported"
+    [key] = world.gateway.order_keys
+    return key
+
+
+def test_the_create_order_key_is_the_same_for_created_and_approved() -> None:
+    # Given one order's Created (INITIALIZED, exported by an export-on-created tenant) and Approved payloads
+    # When each is exported
+    from_created = _key_for(_message("created"), export_on="created")
+    from_approved = _key_for(_message("approved"))
+    # Then the POS receives the same idempotency key: a race between the two cannot create two orders
+    assert from_created == from_approved
+    assert len(from_approved) == 64
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        pytest.param(lambda: _message("approved", id="6b3d8f5f-0000-4000-8000-000000000002"), id="another order"),
+        pytest.param(lambda: _message("approved", tenant_id="another-tenant"), id="another tenant"),
+        pytest.param(lambda: _message("approved", buyerNote="No cheese"), id="another note"),
+        pytest.param(lambda: _message("approved", lineItems=_sample_line_items()[:1]), id="fewer lines"),
+        pytest.param(
+            lambda: _message(
+                "approved", lineItems=[{**_sample_line_items()[0], "quantity": 3}, _sample_line_items()[1]]
+            ),
+            id="another quantity",
+        ),
+    ],
+)
+def test_the_create_order_key_differs_for_a_different_order_or_content(other: Any) -> None:
+    # Given the sample order's key
+    sample = _key_for(_message("approved"))
+    # When a different order, the same order for another tenant, or different content is exported
+    # Then its key differs (the POS must not answer it with the sample's order)
+    assert _key_for(other()) != sample
+
+
+def test_the_key_is_stable_across_event_ids(world: World) -> None:
+    # Given the same approved order delivered under two different event ids (Wix retry with a new id)
+    first = _key_for(_message("approved", event_id="evt-1"))
+    second = _key_for(_message("approved", event_id="evt-2"))
+    # When both are exported into fresh worlds
+    # Then the key depends on the order, not the delivery
+    assert first == second
+
+
+# ---- customers and the mapping -------------------------------------------------------------------------------------
+
+
+def test_a_buyer_without_email_or_phone_gets_no_pos_customer(world: World) -> None:
+    # Given an approved order from an anonymous buyer (no e-mail, no phone)
+    message = _message("approved", buyerInfo={"visitorId": "v-1"}, billingInfo={"contactDetails": {"firstName": "A"}})
+    # When it is exported
+    result = world.run(message)
+    # Then the POS customer lookup is not even attempted, and the order carries no customer
+    assert result.outcome == "exported"
+    assert world.gateway.customer_calls == []
+    [(_, customer_id, _)] = world.gateway.order_calls
+    assert customer_id is None
+    mapping = world.mappings.saved[(TENANT_ID, ORDER_ID)]
+    assert (mapping.wix_contact_id, mapping.pos_customer_id) == (None, None)
+
+
+def test_a_buyer_with_only_a_phone_becomes_a_customer_without_personal_data_in_keys(world: World) -> None:
+    # Given a buyer who left a phone number but no e-mail, and no Wix contact id
+    message = _message("approved", buyerInfo={"visitorId": "v-1"})
+    # When the order is exported
+    world.run(message)
+    # Then the customer is looked up with the buyer, and the order carries it; no contact mapping without a contact id
+    [(buyer, _)] = world.gateway.customer_calls
+    assert (buyer.email, buyer.phone) == (None, "+15555550100")
+    mapping = world.mappings.saved[(TENANT_ID, ORDER_ID)]
+    assert (mapping.wix_contact_id, mapping.pos_customer_id) == (None, "CUST-1")
+
+
+def test_the_mapping_is_saved_with_lines_and_customer(world: World) -> None:
+    # Given the approved sample order (buyer with e-mail and phone, two restaurant lines)
+    # When it is exported
+    result = world.run(_message("approved"))
+    # Then the customer was resolved first and its id passed to the POS order
+    [(buyer, customer_key)] = world.gateway.customer_calls
+    assert buyer.email == "ada@example.com"
+    [(order, customer_id, _)] = world.gateway.order_calls
+    assert customer_id == "CUST-1"
+    assert order.id == ORDER_ID and order.buyer_note == "Extra napkins, please"
+    assert len(customer_key) == 64
+    # And the mapping holds the POS order, version, every line and the customer, under the tenant
+    assert world.mappings.saved == {
+        (TENANT_ID, ORDER_ID): OrderMapping(
+            wix_order_id=ORDER_ID,
+            pos_order_id="POS-1",
+            pos_version=1,
+            lines={LINE_IDS[0]: "uid-a001", LINE_IDS[1]: "uid-a002"},
+            wix_contact_id="c0ffee00-0000-4000-8000-000000000002",
+            pos_customer_id="CUST-1",
+        )
+    }
+    assert result == ExportResult("exported", ORDER_ID, "POS-1", 2)
+    assert world.pos.tenants_seen == [TENANT_ID]
+
+
+def test_tenants_do_not_see_each_others_mappings() -> None:
+    # Given two tenants, and the same Wix order id exported for tenant A
+    world = _world(_tenant(), _tenant("tenant-b", location_id="L2"))
+    world.run(_message("approved"))
+    # When the same order id is approved for tenant B
+    result = world.run(_message("approved", tenant_id="tenant-b"))
+    # Then B exports its own order (A's mapping is not B's), under a different key
+    assert result.outcome == "exported"
+    assert world.pos.tenants_seen == [TENANT_ID, "tenant-b"]
+    first_key, second_key = world.gateway.order_keys
+    assert first_key != second_key
+    assert set(world.mappings.saved) == {(TENANT_ID, ORDER_ID), ("tenant-b", ORDER_ID)}
+
+
+def test_a_crash_after_the_pos_write_retries_into_the_same_order(world: World) -> None:
+    # Given the mapping write fails once, after the POS order was created
+    world.mappings.crashes = 1
+    message = _message("approved")
+    with pytest.raises(TransientError):
+        world.run(message)
+    # When the message is redelivered
+    result = world.run(message)
+    # Then the POS was called twice with the same key and returned the same order, which is now mapped
+    first_key, second_key = world.gateway.order_keys
+    assert first_key == second_key
+    assert result.pos_order_id == "POS-1"
+    assert world.mappings.saved[(TENANT_ID, ORDER_ID)].pos_order_id == "POS-1"
+
+
+# ---- crash-retry against the real Square sandbox -------------------------------------------------------------------
+
+
+@dataclass
+class SquareMerchant:
+    url: str
+    merchant_id: str
+    location_id: str
+    token: str
+    control: httpx.Client
+
+    def state(self) -> dict[str, Any]:
+        return dict(self.control.get(f"/_sandbox/merchants/{self.merchant_id}/state").json())
+
+
+@dataclass
+class SquareFactory:
+    """PosFactory over HTTP to the sandbox: a real SquarePos whose client never sleeps."""
+
+    merchant: SquareMerchant
+    clients: list[SquareClient] = field(default_factory=list)
+
+    def for_tenant(self, tenant: Tenant) -> PosGateway:
+        client = SquareClient(self.merchant.url, self.merchant.token, sleep=lambda _seconds: None)
+        self.clients.append(client)
+        return SquarePos(client, tenant.pos.location_id)
+
+
+@pytest.fixture(scope="module")
+def square() -> Iterator[tuple[SquareSandbox, str]]:
+    sandbox = SquareSandbox()
+    with BackgroundServer(sandbox.wsgi_app) as server:
+        yield sandbox, server.url
+
+
+@pytest.fixture
+def merchant(square: tuple[SquareSandbox, str]) -> Iterator[SquareMerchant]:
+    sandbox, url = square
+    suffix = uuid.uuid4().hex[:8].upper()
+    with httpx.Client(base_url=url, timeout=5) as control:
+        m = SquareMerchant(url, f"M{suffix}", f"L{suffix}", f"EAAA-{suffix}-secret", control)
+        sandbox.add_merchant(m.merchant_id, m.location_id, m.token, f"key-{suffix}", None)
+        yield m
+
+
+def test_a_crash_between_pos_and_mapping_writes_leaves_one_square_order(merchant: SquareMerchant) -> None:
+    # Given a tenant on the Square sandbox, and a mapping store that crashes once after the POS write
+    tenants = FakeTenants({TENANT_ID: _tenant(location_id=merchant.location_id)})
+    mappings = FakeMappings(crashes=1)
+    factory = SquareFactory(merchant)
+    message = _message("approved")
+    # When the approved order is processed, crashes, and is processed again (the queue redelivers it)
+    with pytest.raises(TransientError):
+        export_wix_order(message, tenants, mappings, factory)
+    result = export_wix_order(message, tenants, mappings, factory)
+    for client in factory.clients:
+        client.close()
+    # Then Square holds exactly one order for the Wix order, and it is the one now mapped
+    state = merchant.state()
+    orders = [o for o in state["orders"] if o.get("reference_id") == ORDER_ID]
+    assert len(orders) == 1
+    assert result == ExportResult("exported", ORDER_ID, orders[0]["id"], 2)
+    mapping = mappings.saved[(TENANT_ID, ORDER_ID)]
+    assert mapping.pos_order_id == orders[0]["id"]
+    assert set(mapping.lines) == set(LINE_IDS)
+    # And one customer, the one the order and the mapping name
+    [customer] = state["customers"]
+    assert orders[0]["customer_id"] == customer["id"] == mapping.pos_customer_id
+    assert state["calls"]["POST /v2/orders"] == 2
