@@ -71,7 +71,7 @@ def test_functions_get_their_configuration_resolved_from_the_stack(devstack: Dev
     variables = config["Environment"]["Variables"]
     assert variables["WORK_QUEUE_URL"] == devstack.stack.output("WorkQueueUrl")
     assert variables["WIX_API_BASE_URL"] == devstack.wix_url
-    assert variables["POWERTOOLS_SERVICE_NAME"] == "posbridge"
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "posbridge-wix-webhook"  # the function's own, over Globals
     assert config["Runtime"] == "python3.11"
     # moto's CloudFormation drops Architectures; the template declares Graviton for every function.
     assert load_sam(TEMPLATE)["Globals"]["Function"]["Architectures"] == ["arm64"]
