@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from devstack.app import TEMPLATE
 from devstack.template import (
     _fold_definition_substitutions,
