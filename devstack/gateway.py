@@ -80,7 +80,7 @@ class LocalGateway:
 
     def _event(self, request: Request, path: str, compiled: CompiledRoute, params: dict[str, str]) -> dict[str, Any]:
         raw = request.get_data()
-        text_body = (request.mimetype or "text/plain").startswith(_TEXT_TYPES)
+        text_body = (request.mimetype or "text/plain").startswith(_TEXT_TYPES) and _is_utf8(raw)
         body = raw.decode() if text_body else base64.b64encode(raw).decode()
         headers = {k: v for k, v in request.headers.items()}
         multi_headers: dict[str, list[str]] = {}
@@ -130,6 +130,14 @@ class LocalGateway:
             "body": body if raw else None,
             "isBase64Encoded": bool(raw) and not text_body,
         }
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _proxy_response(payload: dict[str, Any]) -> Response:

@@ -21,6 +21,8 @@ settings = WixWebhookSettings.from_env()
 public_key = load_public_key(settings.wix_webhook_public_key)
 queue = WorkQueue(settings.work_queue_url)
 logger = Logger()
+# A Wix order webhook is a few KB (300 lines at most); anything near this is not Wix. Refused before any parsing.
+MAX_BODY_BYTES = 1024 * 1024
 
 
 @logger.inject_lambda_context
@@ -28,6 +30,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):
         body = base64.b64decode(body).decode("utf-8", errors="replace")
+    if len(body) > MAX_BODY_BYTES:
+        logger.warning("wix webhook rejected", extra={"status": 413, "reason": "body too large"})
+        return _json(413, {"message": f"body over {MAX_BODY_BYTES} bytes"})
     try:
         outcome = ingest_wix_webhook(body, public_key, queue)
     except WebhookRejected as rejected:
