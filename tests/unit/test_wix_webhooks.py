@@ -99,7 +99,12 @@ def test_a_tampered_payload_is_401() -> None:
     [
         {"data": "not json"},
         {"data": json.dumps({"eventType": "x"})},
-        {"data": json.dumps({"eventType": "x", "instanceId": "i", "data": json.dumps({"slug": "no id"})})},
+        {"data": json.dumps({"eventType": "x", "instanceId": "i", "data": json.dumps({"id": 5})})},
+        {
+            "data": json.dumps(
+                {"eventType": "x", "instanceId": "i", "data": json.dumps({"id": "e", "entityEventSequence": "x"})}
+            )
+        },
         {"data": json.dumps(["a list"])},
     ],
 )
@@ -130,3 +135,16 @@ def test_a_body_that_is_not_a_jwt_is_400() -> None:
 def test_the_public_key_is_accepted_in_each_form_the_dashboard_gives(form: str) -> None:
     body = jwt.encode(_claims(), PRIVATE, algorithm="RS256")
     assert parse_webhook(body, load_public_key(form)).event_id == "evt-1"
+
+
+def test_a_legacy_event_without_an_id_gets_a_stable_one() -> None:
+    # Given Wix's legacy AppInstalled webhook, whose data has no event id, delivered twice
+    now = int(time.time())
+    envelope = {"eventType": "AppInstalled", "instanceId": "inst-9", "data": json.dumps({"appId": "app-1"})}
+    first = jwt.encode({"data": json.dumps(envelope), "iat": now, "exp": now + 60}, PRIVATE, algorithm="RS256")
+    again = jwt.encode({"data": json.dumps(envelope), "iat": now - 5, "exp": now + 55}, PRIVATE, algorithm="RS256")
+    # When both are parsed
+    events = [parse_webhook(body, load_public_key(PUBLIC_PEM)) for body in (first, again)]
+    # Then they are accepted and share one derived id (so the resend is deduplicated)
+    assert events[0].event_id == events[1].event_id and events[0].event_id.startswith("legacy-")
+    assert events[0].body() == {"appId": "app-1"}

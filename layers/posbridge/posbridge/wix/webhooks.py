@@ -7,6 +7,7 @@ JWT payload {data: str, iat, exp}
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import lru_cache
 from typing import Any
@@ -16,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+CLOCK_SKEW_S = 30  # tolerated difference between Wix's clock and ours for iat/exp
 ORDER_CREATED = "wix.ecom.v1.order_created"
 ORDER_APPROVED = "wix.ecom.v1.order_approved"
 
@@ -30,9 +32,11 @@ class WebhookRejected(Exception):
 
 
 class DomainEvent(BaseModel):
+    """The inner event. Legacy webhooks (e.g. AppInstalled, AppRemoved) carry plain data without an `id`."""
+
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    id: str = Field(min_length=1)
+    id: str | None = Field(default=None, min_length=1)
     entity_fqdn: str | None = Field(default=None, alias="entityFqdn")
     slug: str | None = None
     entity_id: str | None = Field(default=None, alias="entityId")
@@ -48,10 +52,15 @@ class WixEvent(BaseModel):
     event_type: str
     instance_id: str
     event: DomainEvent
+    raw_data: str  # the inner data exactly as signed, for a stable id when Wix gives none
 
     @property
     def event_id(self) -> str:
-        return self.event.id
+        """Wix's event id; for a legacy event without one, a digest of what Wix signed (a resend carries the same)."""
+        if self.event.id:
+            return self.event.id
+        digest = hashlib.sha256(f"{self.event_type}|{self.instance_id}|{self.raw_data}".encode()).hexdigest()
+        return f"legacy-{digest[:48]}"
 
     def body(self) -> dict[str, Any]:
         """The domain event as Wix sent it (entity payloads included)."""
@@ -78,6 +87,7 @@ def parse_webhook(raw_body: str, public_key: RSAPublicKey) -> WixEvent:
             public_key,
             algorithms=["RS256"],
             options={"require": ["exp", "iat", "data"], "verify_aud": False},
+            leeway=CLOCK_SKEW_S,
         )
     except (jwt.ExpiredSignatureError, jwt.InvalidSignatureError, jwt.InvalidAlgorithmError) as exc:
         raise WebhookRejected(401, f"webhook signature rejected: {exc}") from exc
@@ -90,11 +100,14 @@ def parse_webhook(raw_body: str, public_key: RSAPublicKey) -> WixEvent:
     event_type, instance_id = envelope.get("eventType"), envelope.get("instanceId")
     if not isinstance(event_type, str) or not event_type or not isinstance(instance_id, str) or not instance_id:
         raise WebhookRejected(400, "envelope needs string 'eventType' and 'instanceId'")
+    inner = envelope.get("data")
     try:
-        event = DomainEvent.model_validate(_json_object(envelope.get("data"), "data.data"))
+        event = DomainEvent.model_validate(_json_object(inner, "data.data"))
     except ValidationError as exc:
-        raise WebhookRejected(400, f"domain event invalid: {exc.errors(include_url=False)}") from exc
-    return WixEvent(event_type=event_type, instance_id=instance_id, event=event)
+        fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
+        raise WebhookRejected(400, f"domain event invalid at: {fields}") from exc
+    raw = inner if isinstance(inner, str) else json.dumps(inner, sort_keys=True)
+    return WixEvent(event_type=event_type, instance_id=instance_id, event=event, raw_data=raw)
 
 
 def _json_object(value: Any, where: str) -> dict[str, Any]:
