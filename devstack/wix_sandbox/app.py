@@ -89,6 +89,7 @@ class WixSandbox:
             with self.store.lock:
                 if not (control or endpoint.public):
                     call.instance = self.store.resolve_token(request.headers.get("Authorization"))
+                    self.store.admit(call.instance)  # 429 once the instance is over the rate limit (off by default)
                     call.instance.calls[template] += 1
                 result = handler(call, **params)
                 # Copy under the lock: the live state keeps changing once it is released.

@@ -17,7 +17,7 @@ from devstack.webhooks import DeliveryPlan
 from devstack.wix_sandbox import orders
 from devstack.wix_sandbox.menus import KINDS
 from devstack.wix_sandbox.routing import Call, Routes, route, url_map
-from devstack.wix_sandbox.state import Instance
+from devstack.wix_sandbox.state import RATE_WINDOWS, Instance, RateLimit
 from devstack.wix_sandbox.validation import Checker, bad_request
 from devstack.wix_sandbox.webhooks import new_event
 
@@ -52,6 +52,7 @@ def control_map() -> Map:
         route(f"{P}/faults", "GET", "list_faults"),
         route(f"{P}/faults", "DELETE", "clear_faults"),
         route(f"{P}/clock", "POST", "advance_clock"),
+        route(f"{P}/rate-limit", "POST", "rate_limit"),
         route(f"{P}/public-key", "GET", "public_key"),
     ])
 
@@ -85,6 +86,7 @@ class ControlApi:
             "visibilityChecks": inst.visibility_checks,
             "visibilityViolations": inst.visibility_violations,
             "calls": dict(inst.calls),
+            "rateLimited": inst.rate_limited,
             "notifications": inst.notifications,
             "events": inst.events,
         }
@@ -160,6 +162,16 @@ class ControlApi:
             raise bad_request("advanceSeconds must be a number >= 0")
         self.clock.advance(seconds)
         return {"now": self.clock.iso()}
+
+    def rate_limit(self, call: Call) -> dict[str, Any]:
+        """`{perMinute: int | null, window?: "fixed" | "rolling"}`: answer 429 once an instance exceeds perMinute API
+        requests in a minute of the sandbox clock (see state.RateLimit); null turns the limit off (the default)."""
+        c = Checker()
+        per_minute = c.integer(call.json(), "perMinute", "perMinute", lo=1, hi=1_000_000)
+        window = c.enum(call.json(), "window", "window", RATE_WINDOWS) or "fixed"
+        c.done("Invalid rate limit")
+        self.store.set_rate_limit(RateLimit(per_minute, window))
+        return {"perMinute": per_minute, "window": window}
 
     def public_key(self, call: Call) -> Response:
         return Response(self.sandbox.public_key_pem, mimetype="application/x-pem-file")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import threading
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +13,7 @@ from typing import Any
 from devstack.wix_sandbox.validation import ApiError, not_found
 
 TOKEN_TTL_S = 14400  # Wix app access tokens last 4 hours (wix-api.md section 4)
+RATE_WINDOWS = ("fixed", "rolling")
 MENU_KINDS = ("menu", "section", "item", "variant", "modifier", "modifierGroup")
 
 
@@ -69,6 +70,8 @@ class Instance:
     events: list[dict[str, Any]] = field(default_factory=list)
     sequences: Counter[str] = field(default_factory=Counter)
     last_order_number: int = 10000
+    admitted: deque[float] = field(default_factory=deque)  # epoch seconds of requests the rate limit let through
+    rate_limited: int = 0  # requests answered 429 by the rate limit (injected faults are counted by the injector)
 
     @property
     def default_location(self) -> dict[str, Any]:
@@ -99,6 +102,35 @@ class Token:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class RateLimit:
+    """Wix's documented limit, 200 requests/minute per app instance (wix-api.md section 4); off (None) by default.
+
+    Counted per instance on the sandbox clock, over the token-authenticated API routes only (token mints and the
+    control API are free). Only admitted requests count. "fixed" (the default): calendar minutes of the sandbox clock
+    (epoch seconds // 60), the reading of "per minute" that posbridge's DynamoRateLimiter also uses. "rolling": any
+    60 s ending now, the stricter reading (a fixed-window client can burst 2x across a boundary). Wix documents
+    neither, nor a Retry-After, so the 429 carries none.
+    """
+
+    per_minute: int | None = None
+    window: str = "fixed"
+
+    def admits(self, inst: Instance, now: datetime) -> bool:
+        """Drops the instance's admissions that left the window; True if one more fits."""
+        if self.per_minute is None:
+            return True
+        t = now.timestamp()
+        while inst.admitted and not self._in_window(inst.admitted[0], t):
+            inst.admitted.popleft()
+        return len(inst.admitted) < self.per_minute
+
+    def _in_window(self, moment: float, now: float) -> bool:
+        if self.window == "rolling":
+            return moment > now - 60  # (now - 60 s, now]
+        return moment >= now // 60 * 60  # [start of the current minute, now]
+
+
 class Store:
     """All sites and tokens. One re-entrant lock guards everything: requests are short and the server is threaded."""
 
@@ -107,6 +139,24 @@ class Store:
         self.lock = threading.RLock()
         self.instances: dict[str, Instance] = {}
         self._tokens: dict[str, Token] = {}
+        self.rate_limit = RateLimit()
+
+    def set_rate_limit(self, limit: RateLimit) -> None:
+        """A new limit starts with empty windows (earlier calls do not count against it)."""
+        with self.lock:
+            self.rate_limit = limit
+            for inst in self.instances.values():
+                inst.admitted.clear()
+
+    def admit(self, inst: Instance) -> None:
+        """Count one API request against the instance's budget, or answer 429 RESOURCE_EXHAUSTED."""
+        with self.lock:
+            now = self.clock.now()
+            if not self.rate_limit.admits(inst, now):
+                inst.rate_limited += 1
+                raise ApiError(429, "Too many requests for this app instance", code="RESOURCE_EXHAUSTED")
+            if self.rate_limit.per_minute is not None:
+                inst.admitted.append(now.timestamp())
 
     def add_instance(self, instance_id: str) -> Instance:
         with self.lock:

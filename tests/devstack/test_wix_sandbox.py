@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -709,6 +710,85 @@ def test_fault_injection_delay(site: Site) -> None:
     assert response.status_code == 200 and time.monotonic() - started >= 0.3
 
 
+# --- Rate limit (wix-api.md section 4: 200 requests/minute per instance) -------------------------------------------
+
+LOCATIONS = "/locations/v1/locations"
+
+
+def _advance(site: Site, seconds: float) -> None:
+    assert site.http.post("/_sandbox/clock", json={"advanceSeconds": seconds}).status_code == 200
+
+
+def _to_second_of_next_minute(site: Site, second: float) -> None:
+    """Move the sandbox clock to `second` past the next minute boundary (a short burst then stays in one window)."""
+    now = datetime.fromisoformat(site.state()["now"].replace("Z", "+00:00")).timestamp()
+    _advance(site, 60 - now % 60 + second)
+
+
+def _limit(site: Site, per_minute: int | None, window: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"perMinute": per_minute} | ({"window": window} if window else {})
+    response = site.http.post("/_sandbox/rate-limit", json=body)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_rate_limit_is_off_by_default(site: Site) -> None:
+    # Given a sandbox nobody configured
+    # When an instance makes 30 requests at once
+    statuses = {site.call("GET", LOCATIONS).status_code for _ in range(30)}
+    # Then none is throttled
+    assert statuses == {200} and site.state()["rateLimited"] == 0
+
+
+def test_fixed_window_rate_limit_throttles_until_the_next_minute(site: Site) -> None:
+    # Given a limit of 3 requests a minute, 1 s into a minute of the sandbox clock, and a second instance
+    other = install(site.http, "site-b")
+    _to_second_of_next_minute(site, 1)
+    assert _limit(site, 3) == {"perMinute": 3, "window": "fixed"}
+    # When the first instance makes 5 requests, one more at second 59, then one in the next minute
+    burst = [site.call("GET", LOCATIONS) for _ in range(5)]
+    _advance(site, 58)
+    late = site.call("GET", LOCATIONS)
+    _advance(site, 2)
+    next_minute = site.call("GET", LOCATIONS)
+    # Then the 4th and later of that minute are 429 in Wix's error shape (no Retry-After: Wix documents none),
+    # the next minute has a fresh budget, the other instance's budget is its own, and the state counts the 429s
+    assert [r.status_code for r in burst] == [200, 200, 200, 429, 429]
+    assert burst[3].json()["details"]["applicationError"]["code"] == "RESOURCE_EXHAUSTED"
+    assert "Retry-After" not in burst[3].headers
+    assert late.status_code == 429 and next_minute.status_code == 200
+    assert other.call("GET", LOCATIONS).status_code == 200
+    state = site.state()
+    assert state["rateLimited"] == 3 and state["calls"]["GET /locations/v1/locations"] == 4
+    assert other.state()["rateLimited"] == 0
+
+
+def test_rolling_window_rate_limit_counts_any_60_seconds(site: Site) -> None:
+    # Given a rolling limit of 2 a minute and two requests 50 s into a minute
+    _to_second_of_next_minute(site, 50)
+    _limit(site, 2, "rolling")
+    assert [site.call("GET", LOCATIONS).status_code for _ in range(2)] == [200, 200]
+    # When the minute turns (20 s later), then when 60 s have passed since those requests
+    _advance(site, 20)
+    after_the_turn = site.call("GET", LOCATIONS).status_code
+    _advance(site, 41)
+    after_60_s = site.call("GET", LOCATIONS).status_code
+    # Then the turn of the minute frees nothing (a fixed window would), 60 s later the budget is back
+    assert (after_the_turn, after_60_s) == (429, 200)
+
+
+def test_null_turns_the_rate_limit_off(site: Site) -> None:
+    # Given a limit of 1 that has already throttled a request
+    _to_second_of_next_minute(site, 1)
+    _limit(site, 1)
+    assert [site.call("GET", LOCATIONS).status_code for _ in range(2)] == [200, 429]
+    # When the limit is set to null
+    assert _limit(site, None) == {"perMinute": None, "window": "fixed"}
+    # Then requests go through again, and the earlier 429 is still counted
+    assert {site.call("GET", LOCATIONS).status_code for _ in range(5)} == {200}
+    assert site.state()["rateLimited"] == 1
+
+
 # --- Webhooks -------------------------------------------------------------------------------------------------------
 
 
@@ -827,6 +907,9 @@ def test_sign_webhook_builds_a_verifiable_body(private_key: bytes, sandbox: WixS
         ("POST", "/_sandbox/webhooks/delivery", {"duplicate": 0}),
         ("POST", "/_sandbox/clock", {"advanceSeconds": "soon"}),
         ("POST", "/_sandbox/webhooks/send", {"instanceId": "site-a"}),
+        ("POST", "/_sandbox/rate-limit", {"perMinute": 0}),
+        ("POST", "/_sandbox/rate-limit", {"perMinute": "many"}),
+        ("POST", "/_sandbox/rate-limit", {"perMinute": 5, "window": "sliding"}),
     ],
 )  # fmt: skip
 def test_bad_control_input_is_400(site: Site, method: str, path: str, body: dict[str, Any]) -> None:

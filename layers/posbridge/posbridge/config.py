@@ -47,3 +47,15 @@ class OrderWorkerSettings(_Settings):
     tenant_secret_prefix: str = Field(min_length=1)
     dead_letter_queue_url: str = Field(min_length=1)
     pos_api_base_url: str = Field(min_length=1)
+
+
+class WixApiSettings(_Settings):
+    """What a function calling the Wix REST APIs needs (posbridge.wix.client.WixClients.from_settings).
+
+    The app secret itself is read from Secrets Manager by name, never from the environment; the mappings table also
+    holds the per-instance rate-limit windows shared by every function."""
+
+    wix_api_base_url: str = Field(min_length=1)
+    wix_app_id: str = Field(min_length=1)
+    wix_app_secret_name: str = Field(min_length=1)
+    mappings_table: str = Field(min_length=1)
