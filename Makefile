@@ -39,7 +39,7 @@ test: $(VENV)/.installed
 
 lint: $(VENV)/.installed $(SAM_VENV)/.installed
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy layers/posbridge/posbridge functions devstack bench
+	$(VENV)/bin/mypy layers/posbridge/posbridge functions devstack bench cli
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint
 

@@ -34,6 +34,7 @@ def _handler_env() -> dict[str, str]:
         "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/bench-dlq.fifo",
         "POS_API_BASE_URL": "https://connect.squareup.com",
         "WIX_API_BASE_URL": "https://www.wixapis.com",
+        "WIX_APP_SECRET_NAME": "posbridge/bench/wix-app-secret",
     }
 
 

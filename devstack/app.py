@@ -20,6 +20,21 @@ TEMPLATE = ROOT / "template.yaml"
 ENDPOINTS_FILE = ROOT / ".devstack" / "endpoints.json"
 
 WIX_WEBHOOK_ROUTE = "/webhooks/wix"
+SQUARE_WEBHOOK_ROUTE = "/webhooks/pos/square"
+
+
+class _LateApp:
+    """The gateway's WSGI app, bound after the deploy: the server (and so its URL) must exist first, because the
+    template takes the Square notification URL, which is the gateway's own URL of the Square webhook route."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if self.app is None:
+            start_response("503 Service Unavailable", [("Content-Type", "application/json")])
+            return [b'{"message": "the devstack is starting"}']
+        return self.app(environ, start_response)
 
 
 @dataclass
@@ -60,6 +75,8 @@ class Devstack:
         public_key = opts.wix_public_key_pem or (self.wix.public_key_pem.decode() if self.wix else None)
         if public_key is None:
             raise ValueError("with an external Wix (--wix-url), give its webhook public key (--wix-public-key)")
+        gateway = _LateApp()
+        self._gateway = self._serve(gateway, opts.gateway_port)
         self.stack = LocalStack(
             TEMPLATE,
             parameters={
@@ -69,12 +86,11 @@ class Devstack:
                 "WixApiBaseUrl": self.wix_url,
                 "PosApiBaseUrl": self.pos_url,
                 "LogLevel": opts.log_level,
+                "SquareNotificationUrl": self.square_webhook_url,
             },
             retry_delay_s=opts.retry_delay_s,
         ).start()
-        self._gateway = self._serve(
-            LocalGateway(self.stack.routes, self.stack.invoke, _stage_name()), opts.gateway_port
-        )
+        gateway.app = LocalGateway(self.stack.routes, self.stack.invoke, _stage_name())
         if self.wix is not None:
             self.wix.webhook_url = self.gateway_url + WIX_WEBHOOK_ROUTE
         self.timings = {"startup_s": time.perf_counter() - started, **self.stack.timings}
@@ -105,6 +121,11 @@ class Devstack:
         return f"{self._gateway.url}/{_stage_name()}"
 
     @property
+    def square_webhook_url(self) -> str:
+        """The Square notification URL the bridge verifies signatures with: a sandbox merchant's subscription URL."""
+        return self.gateway_url + SQUARE_WEBHOOK_ROUTE
+
+    @property
     def wix_url(self) -> str:
         if self.options.wix_url:
             return self.options.wix_url
@@ -124,6 +145,7 @@ class Devstack:
             "gateway": self.gateway_url,
             "routes": [f"{r.method} {self.gateway_url}{r.path}" for r in self.stack.routes],
             "wixWebhookUrl": self.gateway_url + WIX_WEBHOOK_ROUTE,
+            "squareWebhookUrl": self.square_webhook_url,
             "wix": self.wix_url,
             "wixSandbox": self.wix is not None,
             "pos": self.pos_url,

@@ -198,6 +198,9 @@ class Demo:
         )
 
     def run(self) -> bool:
+        from devstack.demo_catalog import CatalogImport  # Flow 4; imports this module too
+        from devstack.demo_pos_to_wix import PosToWix  # imports this module: import here, not at the top
+
         scenarios = (
             self.connect_restaurant,
             self.restaurant_order,
@@ -206,6 +209,8 @@ class Demo:
             self.duplicated_webhook,
             self.throttled_pos,
             self.forged_webhook,
+            *CatalogImport(self).scenarios(),  # Flow 4: devstack/demo_catalog.py
+            *PosToWix(self).scenarios(),  # Flows 2 and 3 (on the menu Flow 4 published): devstack/demo_pos_to_wix.py
         )
         for scenario in scenarios:
             try:

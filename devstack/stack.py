@@ -22,7 +22,7 @@ from moto.stepfunctions.models import stepfunctions_backends
 
 from devstack.pollers import SqsPoller, detach_moto_sqs_triggers, sqs_mappings
 from devstack.runtime import RUNTIME
-from devstack.template import ApiRoute, Prepared, emulate_unsupported, prepare
+from devstack.template import CONTEXT_PATH_GUARD, ApiRoute, Prepared, emulate_unsupported, prepare
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 
@@ -171,7 +171,7 @@ class LocalStack:
                 continue
             sfn.create_state_machine(
                 name=machine.name,
-                definition=machine.definition,
+                definition=machine.definition.replace(CONTEXT_PATH_GUARD, "$$"),
                 roleArn=machine.roleArn,
                 type=getattr(machine, "type", "STANDARD") or "STANDARD",
             )

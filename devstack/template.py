@@ -162,6 +162,11 @@ def _refers_to(node: Any, names: set[str]) -> bool:
     return False
 
 
+# moto applies Fn::Sub mappings with Python's string.Template, which turns "$$" into "$": the Step Functions context
+# object ("$$.Execution.Name") is guarded through the fold and restored when the devstack installs the machine.
+CONTEXT_PATH_GUARD = "@@devstack-context-object@@"
+
+
 def _fold_definition_substitutions(cfn: dict[str, Any]) -> None:
     """moto ignores DefinitionSubstitutions: express them as Fn::Sub over the definition string."""
     for resource in cfn["Resources"].values():
@@ -173,7 +178,7 @@ def _fold_definition_substitutions(cfn: dict[str, Any]) -> None:
             continue
         definition = props.pop("Definition", None)
         text = json.dumps(definition) if definition is not None else _literal(props["DefinitionString"])
-        props["DefinitionString"] = {"Fn::Sub": [text, substitutions]}
+        props["DefinitionString"] = {"Fn::Sub": [text.replace("$$", CONTEXT_PATH_GUARD), substitutions]}
 
 
 def _literal(value: Any) -> str:

@@ -457,7 +457,8 @@ def list_catalog(m: Merchant, types: str | None, cursor: str | None) -> dict[str
     wanted = _types(types.split(","), "types") if types else TOP_LEVEL
     objects = [o for o in m.catalog.values() if o["type"] in wanted and not o["is_deleted"]]
     page, following = paginate(objects, cursor, LIST_PAGE, "catalog.list")
-    return _page("objects", [renderer(m)(o) for o in page], following)
+    render = renderer(m)  # builds the child index: once per answer, not once per object
+    return _page("objects", [render(o) for o in page], following)
 
 
 def _page(key: str, items: list[Any], cursor: str | None) -> dict[str, Any]:
@@ -484,7 +485,8 @@ def search_catalog(m: Merchant, body: dict[str, Any]) -> dict[str, Any]:
     ]
     objects.sort(key=lambda o: o["version"])
     page, following = paginate(objects, f.opt_str(body, "cursor", "cursor"), limit, "catalog.search")
-    out = _page("objects", [renderer(m)(o) for o in page], following)
+    render = renderer(m)  # builds the child index: once per answer, not once per object
+    out = _page("objects", [render(o) for o in page], following)
     if m.catalog_updated_at:
         out["latest_time"] = m.catalog_updated_at
     return out

@@ -4,24 +4,36 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 from typing import Any
 
+import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from posbridge.config import AdminSettings
+from posbridge.domain.catalog_job import JOB_ID, ImportOptions
 from posbridge.domain.tenant import TenantRegistration
+from posbridge.errors import PermanentError, TransientError
+from posbridge.executions import StepFunctionsExecutions
+from posbridge.flows.catalog_publish import start_import
 from posbridge.flows.tenants import register_tenant
 from posbridge.secrets import TenantSecrets
+from posbridge.store.catalog_jobs import CatalogJobs, ImportAlreadyRunning
+from posbridge.store.order_sync import OrderSyncStore
 from posbridge.store.orders import OrderMappings
+from posbridge.store.pos_links import PosLocationTaken
 from posbridge.store.tenants import TenantStore
 
 settings = AdminSettings.from_env()
 tenants = TenantStore(settings.mappings_table)
 orders = OrderMappings(settings.mappings_table)
+syncs = OrderSyncStore(settings.mappings_table)
 vault = TenantSecrets(settings.tenant_secret_prefix)
+catalog_jobs = CatalogJobs(settings.mappings_table)
+catalog_runs = StepFunctionsExecutions(settings.catalog_state_machine_arn)
 logger = Logger()
 app = APIGatewayRestResolver()
 
@@ -35,6 +47,11 @@ class BadRequest(Exception):
 @app.exception_handler(BadRequest)  # type: ignore[untyped-decorator]
 def bad_request(exc: BadRequest) -> Response[dict[str, Any]]:
     return _json(400, {"message": str(exc)})
+
+
+@app.exception_handler(PosLocationTaken)  # type: ignore[untyped-decorator]
+def location_taken(exc: PosLocationTaken) -> Response[dict[str, Any]]:
+    return _json(409, {"message": str(exc)})
 
 
 @app.exception_handler(ValidationError)  # type: ignore[untyped-decorator]
@@ -68,11 +85,93 @@ def get_order_mapping(instance_id: str, wix_order_id: str) -> Response[dict[str,
     tenant_id = _checked(instance_id)
     mapping = orders.by_wix_order(tenant_id, wix_order_id)
     if mapping is not None:
-        return _json(200, {"status": "exported", **mapping.model_dump(mode="json", by_alias=True)})
+        status = "exported" if mapping.origin == "wix" else "imported"  # online order, or rung up on the POS
+        return _json(200, {"status": status, **mapping.model_dump(mode="json", by_alias=True)})
     skipped = orders.skip_reason(tenant_id, wix_order_id)
     if skipped is not None:
         return _json(200, {"status": "skipped", "wixOrderId": wix_order_id, "reason": skipped})
     return _json(404, {"message": f"order {wix_order_id} of tenant {instance_id} has no mapping"})
+
+
+@app.get("/admin/tenants/<instance_id>/pos-orders/<pos_order_id>")
+def get_pos_order(instance_id: str, pos_order_id: str) -> Response[dict[str, Any]]:
+    """Flows 2 and 3 for one POS order: its Wix order, the Wix status last applied, stale updates dropped."""
+    tenant_id = _checked(instance_id)
+    mapping = orders.by_pos_order(tenant_id, pos_order_id)
+    sync = syncs.get(tenant_id, pos_order_id)
+    if mapping is None and sync is None:
+        skipped = syncs.skip_reason(tenant_id, pos_order_id)
+        if skipped is not None:
+            return _json(200, {"status": "skipped", "posOrderId": pos_order_id, "reason": skipped})
+        return _json(404, {"message": f"POS order {pos_order_id} of tenant {instance_id} has no mapping"})
+    body: dict[str, Any] = {"status": "mapped", "posOrderId": pos_order_id}
+    if mapping is not None:
+        body |= {"wixOrderId": mapping.wix_order_id, "origin": mapping.origin, "lines": mapping.lines}
+    if sync is not None:
+        body |= {
+            "wixOrderId": sync.wix_order_id,
+            "wixFulfillmentId": sync.wix_fulfillment_id,
+            "wixStatus": sync.wix_status,
+            "wixCanceled": sync.wix_canceled,
+            "appliedVersion": sync.position.version,
+            "appliedUpdatedAt": sync.position.updated_at.isoformat(),
+            "staleDropped": sync.stale_dropped,
+        }
+    return _json(200, body)
+
+
+@app.post("/admin/tenants/<instance_id>/reconcile")
+def reconcile(instance_id: str) -> Response[dict[str, Any]]:
+    """Run the reconciliation for this tenant now (the schedule runs it for every tenant); answers its summary."""
+    tenant_id = _checked(instance_id)
+    if tenants.get(tenant_id) is None:
+        return _json(404, {"message": f"tenant {instance_id} is not registered"})
+    if not settings.reconciler_function_name:
+        return _json(501, {"message": "no reconciler function is configured"})
+    answer = _lambda().invoke(
+        FunctionName=settings.reconciler_function_name, Payload=json.dumps({"instanceId": tenant_id}).encode()
+    )
+    payload = json.loads(answer["Payload"].read() or b"null")
+    if answer.get("FunctionError") or not isinstance(payload, dict):
+        logger.error("reconciler failed", extra={"instance_id": tenant_id, "error": answer.get("FunctionError")})
+        return _json(502, {"message": "the reconciliation failed; see the reconciler's logs"})
+    [result] = payload.get("tenants") or [{}]
+    return _json(200 if payload.get("ok") else 502, result)
+
+
+@app.post("/admin/tenants/<instance_id>/catalog-imports")
+def start_catalog_import(instance_id: str) -> Response[dict[str, Any]]:
+    """Start the catalog publish (Flow 4) for this tenant; 202 with the job, 409 while another import runs."""
+    tenant_id = _checked(instance_id)
+    if not settings.catalog_state_machine_arn:
+        return _json(501, {"message": "no catalog publish workflow is configured"})
+    options = ImportOptions.model_validate(_json_body() if (app.current_event.body or "").strip() else {})
+    try:
+        job = start_import(tenants, catalog_jobs, catalog_runs, tenant_id, options)
+    except ImportAlreadyRunning as exc:
+        return _json(409, {"message": str(exc), "runningJobId": exc.running_job_id})
+    except PermanentError as exc:
+        return _json(404 if exc.reason == "unknown_tenant" else 409, {"message": str(exc), "reason": exc.reason})
+    except TransientError as exc:
+        return _json(503, {"message": str(exc)})
+    logger.info("catalog import started", extra={"instance_id": tenant_id, "job_id": job.job_id})
+    return _json(202, {**job.view(), "links": {"self": f"/admin/catalog-imports/{job.job_id}"}})
+
+
+@app.get("/admin/catalog-imports/<job_id>")
+def get_catalog_import(job_id: str) -> Response[dict[str, Any]]:
+    """A catalog import's progress: status, step, done/total (per kind too), errors per entity, heartbeat."""
+    if not JOB_ID.match(job_id):
+        raise BadRequest("the job id must be 1-80 letters, digits, '-' or '_'")
+    job = catalog_jobs.get(job_id)
+    if job is None:
+        return _json(404, {"message": f"catalog import {job_id} does not exist"})
+    return _json(200, job.view())
+
+
+@cache
+def _lambda() -> Any:
+    return boto3.client("lambda")
 
 
 def _checked(instance_id: str) -> str:

@@ -1,4 +1,5 @@
-"""Work-queue consumer: runs Flow 1 (Wix order -> POS) for each queued Wix order event.
+"""Work-queue consumer: Flow 1 (Wix order -> POS) for queued Wix order events; Flows 2 and 3 (POS order -> Wix order,
+POS status -> Wix fulfillment: posbridge/flows/pos_sync.py) for queued POS order events. Dispatch is by message source.
 
 Per message: a transient failure (throttling, 5xx, timeout) fails the item so SQS redelivers it later (and moves it to
 the DLQ after maxReceiveCount); a permanent one (validation, unknown tenant) is parked in the DLQ at once with its
@@ -7,6 +8,7 @@ reason. FIFO: after a failure the rest of that message group waits, so one order
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from typing import Any
 
@@ -23,20 +25,48 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from posbridge.config import OrderWorkerSettings
+from posbridge.config import OrderWorkerSettings, WixApiSettings
 from posbridge.errors import PermanentError
+from posbridge.flows.apply_status import SyncResult
 from posbridge.flows.export_order import ExportResult, export_wix_order
+from posbridge.flows.pos_sync import PosSyncPorts, sync_pos_order
 from posbridge.messaging import DeadLetters, WorkMessage
 from posbridge.pos.gateways import PosGateways
 from posbridge.secrets import TenantSecrets
+from posbridge.store.catalog_lookup import CatalogLookup
+from posbridge.store.order_sync import OrderSyncStore
 from posbridge.store.orders import MappingConflict, OrderMappings
+from posbridge.store.reconcile_state import ReconcileState
 from posbridge.store.tenants import TenantStore
+from posbridge.wix.client import DynamoRateLimiter, WixApiError, WixClients
+from posbridge.wix.orders_api import WixOrders
+from posbridge.wix.site import SiteIdsCache
+
+WIX_RATE_WAIT_MAX_S = 15.0
 
 settings = OrderWorkerSettings.from_env()
 tenants = TenantStore(settings.mappings_table)
 mappings = OrderMappings(settings.mappings_table)
 gateways = PosGateways(settings.pos_api_base_url, TenantSecrets(settings.tenant_secret_prefix))
 dead_letters = DeadLetters(settings.dead_letter_queue_url)
+wix_settings = WixApiSettings.from_env()
+# A full rate window is waited out only while the 30 s timeout allows; otherwise the message returns to the queue.
+wix_clients = WixClients(
+    wix_settings.wix_api_base_url,
+    wix_settings.wix_app_id,
+    wix_settings.wix_app_secret_name,
+    DynamoRateLimiter(wix_settings.mappings_table, max_wait_s=WIX_RATE_WAIT_MAX_S),
+)
+pos_sync_ports = PosSyncPorts(
+    tenants=tenants,
+    pos=gateways,
+    wix=lambda instance_id: WixOrders(wix_clients.for_instance(instance_id)),
+    mappings=mappings,
+    syncs=OrderSyncStore(settings.mappings_table),
+    catalog=CatalogLookup(settings.mappings_table),
+    site=SiteIdsCache(ReconcileState(settings.mappings_table)),
+    bridge_app_id=wix_settings.wix_app_id,
+)
 logger = Logger()
 metrics = Metrics()
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
@@ -52,10 +82,26 @@ def export(message: dict[str, Any]) -> dict[str, Any]:
     return asdict(export_wix_order(WorkMessage.model_validate(message), tenants, mappings, gateways))
 
 
+@idempotent_function(  # type: ignore[untyped-decorator]
+    data_keyword_argument="message", config=idempotency, persistence_store=persistence
+)
+def sync_pos(message: dict[str, Any]) -> dict[str, Any]:
+    return asdict(sync_pos_order(WorkMessage.model_validate(message), pos_sync_ports))
+
+
+def pos_order_event(message: WorkMessage) -> None:
+    result = SyncResult(**sync_pos(message=message.model_dump(mode="json")))
+    logger.info("pos order processed", extra={**asdict(result), "event_type": message.event_type})
+    metrics.add_metric(name=f"PosOrders_{result.outcome}", unit=MetricUnit.Count, value=1)
+
+
 def process(record: SQSRecord) -> None:
     try:
         message = WorkMessage.model_validate_json(record.body)
         logger.append_keys(event_id=message.event_id, instance_id=message.tenant_id, entity_id=message.entity_id)
+        if message.source != "wix":
+            pos_order_event(message)
+            return
         result = ExportResult(**export(message=message.model_dump(mode="json")))
     except (PermanentError, MappingConflict, ValidationError) as exc:
         _park(record, exc)
@@ -73,6 +119,8 @@ def _park(record: SQSRecord, exc: Exception) -> None:
         error = "invalid work message: " + ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
     else:  # ids and field names only: adapters keep personal data out of their errors
         error = str(exc)
+    if isinstance(exc, WixApiError):  # Wix's own error body (never our request) says what to fix
+        error = f"{error}: {json.dumps(exc.body, separators=(',', ':'))}"
     group = record.attributes.message_group_id or "poison"
     dead_letters.park(record.body, group, record.message_id, reason, error)
     logger.error(

@@ -23,7 +23,10 @@ def test_api_gateway_and_what_refers_to_it_are_dropped_but_functions_stay(transl
     # Then no API Gateway resource, permission for it, or output naming it is left, and every function remains
     kinds = [r["Type"] for r in local["Resources"].values()]
     assert not any(k.startswith("AWS::ApiGateway") for k in kinds)
-    assert "AWS::Lambda::Permission" not in kinds
+    principals = [
+        r["Properties"]["Principal"] for r in local["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"
+    ]
+    assert "apigateway.amazonaws.com" not in principals  # EventBridge's permission (the schedule) stays
     assert "ApiUrl" not in local["Outputs"]
     assert kinds.count("AWS::Lambda::Function") == sum(
         k == "AWS::Lambda::Function" for k in (r["Type"] for r in cfn["Resources"].values())

@@ -37,6 +37,8 @@ class AdminSettings(_Settings):
 
     mappings_table: str = Field(min_length=1)
     tenant_secret_prefix: str = Field(min_length=1)
+    reconciler_function_name: str = ""  # POST /admin/tenants/{id}/reconcile runs it; empty: the route answers 501
+    catalog_state_machine_arn: str = ""  # POST /admin/tenants/{id}/catalog-imports starts it; empty: 501
 
 
 class OrderWorkerSettings(_Settings):
@@ -59,3 +61,34 @@ class WixApiSettings(_Settings):
     wix_app_id: str = Field(min_length=1)
     wix_app_secret_name: str = Field(min_length=1)
     mappings_table: str = Field(min_length=1)
+
+
+class SquareWebhookSettings(_Settings):
+    """What the Square webhook ingest needs: the URL Square signs with, where tenants' keys live, the queue."""
+
+    mappings_table: str = Field(min_length=1)
+    tenant_secret_prefix: str = Field(min_length=1)
+    work_queue_url: str = Field(min_length=1)
+    square_notification_url: str = ""  # empty: not configured yet, webhooks are answered 503 (Square retries)
+
+
+class ReconcilerSettings(_Settings):
+    """What the scheduled reconciliation needs (besides WixApiSettings)."""
+
+    mappings_table: str = Field(min_length=1)
+    tenant_secret_prefix: str = Field(min_length=1)
+    work_queue_url: str = Field(min_length=1)
+    pos_api_base_url: str = Field(min_length=1)
+    reconcile_lookback_minutes: int = Field(default=24 * 60, ge=1)  # how far back a tenant's first pass looks
+    reconcile_overlap_seconds: int = Field(default=120, ge=0)  # each search starts this long before its cursor
+
+
+class CatalogPublishSettings(WixApiSettings):
+    """What the catalog publish steps and its health check need (Flow 4), besides WixApiSettings."""
+
+    snapshot_bucket: str = Field(min_length=1)
+    tenant_secret_prefix: str = Field(min_length=1)
+    pos_api_base_url: str = Field(min_length=1)
+    catalog_step_budget_seconds: float = Field(default=90.0, gt=0)  # work per invocation, then the step loops
+    catalog_job_stale_after_seconds: float = Field(default=900.0, gt=0)  # the health check fails a job this silent
+    catalog_state_machine_arn: str = ""  # the health check stops executions of this state machine

@@ -7,13 +7,18 @@ dedup id = the provider's event id, so a webhook delivered twice within SQS's 5-
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
 import boto3
 from pydantic import BaseModel, ConfigDict, Field
 
+from posbridge.errors import TransientError
+
 _SQS_ID_MAX = 128
+_BATCH_MAX = 10  # SendMessageBatch entries
+_BATCH_BYTES = 200_000  # of SendMessageBatch's 256 KiB, with room for the entries' other fields
 
 
 class WorkMessage(BaseModel):
@@ -59,6 +64,39 @@ class WorkQueue:
             MessageDeduplicationId=message.dedup_id,
         )
         return str(response["MessageId"])
+
+    def send_many(self, messages: Sequence[WorkMessage]) -> None:
+        """SendMessageBatch: up to 10 messages and 256 KB a call (the reconciliation queues hundreds at once).
+
+        Entries SQS refuses are sent again once; any still refused raise TransientError, so the caller's pass fails
+        (and is repeated) rather than losing them."""
+        batch: list[dict[str, str]] = []
+        size = 0
+        for message in messages:
+            body = message.model_dump_json()
+            if batch and (len(batch) == _BATCH_MAX or size + len(body) > _BATCH_BYTES):
+                self._send_batch(batch)
+                batch, size = [], 0
+            batch.append(
+                {
+                    "Id": str(len(batch)),
+                    "MessageBody": body,
+                    "MessageGroupId": message.group_id,
+                    "MessageDeduplicationId": message.dedup_id,
+                }
+            )
+            size += len(body)
+        if batch:
+            self._send_batch(batch)
+
+    def _send_batch(self, entries: list[dict[str, str]]) -> None:
+        for _ in range(2):
+            answer = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
+            failed = {f["Id"] for f in answer.get("Failed", [])}
+            entries = [e for e in entries if e["Id"] in failed]
+            if not entries:
+                return
+        raise TransientError(f"SQS refused {len(entries)} of a batch of work messages")
 
 
 class DeadLetters:

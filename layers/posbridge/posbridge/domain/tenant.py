@@ -45,6 +45,26 @@ class TenantSettings(_Wire):
     export_on: Literal["approved", "created"] = Field(
         default="approved", description="export a Wix order to the POS once approved (default) or as soon as created"
     )
+    unmapped_pos_lines: Literal["park", "custom"] = Field(
+        default="park",
+        description="a POS order line with no catalog mapping: park the order with the reason (default), or import "
+        "it as a custom line (not a Wix Restaurants item)",
+    )
+    wix_location_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="Wix business location of orders imported from the POS (default: the site's default location)",
+    )
+    wix_operation_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="Wix Restaurants operation of orders imported from the POS (default: the site's default one)",
+    )
+    notify_on_import: bool = Field(
+        default=False, description="let Wix send its buyer and business notifications for orders imported from the POS"
+    )
 
 
 class TenantRegistration(_Wire):

@@ -22,7 +22,7 @@ from posbridge.store.orders import OrderMapping
 from posbridge.wix.orders import restaurant_order
 from posbridge.wix.webhooks import ORDER_APPROVED, ORDER_CREATED
 
-Outcome = Literal["exported", "already_exported", "not_restaurant", "awaiting_approval"]
+Outcome = Literal["exported", "already_exported", "not_restaurant", "awaiting_approval", "from_pos"]
 
 
 class Tenants(Protocol):
@@ -54,10 +54,15 @@ def export_wix_order(message: WorkMessage, tenants: Tenants, mappings: Mappings,
     if tenant.status != "active":
         raise PermanentError("tenant_not_active", f"tenant {message.tenant_id} is {tenant.status}")
 
-    order = restaurant_order(_order_json(message))
+    order_json = _order_json(message)
+    order = restaurant_order(order_json)
     existing = mappings.by_wix_order(tenant.instance_id, order.id)
     if existing is not None:
         return ExportResult("already_exported", order.id, existing.pos_order_id, len(existing.lines))
+    if (order_json.get("channelInfo") or {}).get("type") == "POS":
+        # Loop guard: an order rung up on a POS (Flow 2 imports them as channel POS) never goes to the POS again.
+        mappings.record_skip(tenant.instance_id, order.id, "placed on the POS (channelInfo.type POS)")
+        return ExportResult("from_pos", order.id)
     if not order.line_items:
         mappings.record_skip(tenant.instance_id, order.id, "no Wix Restaurants line items")
         return ExportResult("not_restaurant", order.id)

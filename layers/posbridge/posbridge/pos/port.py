@@ -11,6 +11,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict
 
 from posbridge.domain.order import Buyer, Order
+from posbridge.domain.pos_order import PosOrderSnapshot, PosOrderSummary
 
 
 class PosOrder(BaseModel):
@@ -24,6 +25,15 @@ class PosOrder(BaseModel):
     customer_id: str | None = None
 
 
+class PosOrderPage(BaseModel):
+    """One page of a search for changed orders, and the cursor of the next page (None: this was the last)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    orders: tuple[PosOrderSummary, ...]
+    cursor: str | None = None
+
+
 class PosGateway(Protocol):
     def find_or_create_customer(self, buyer: Buyer, idempotency_key: str) -> str | None:
         """The POS customer id for this buyer (looked up by e-mail, then phone; created otherwise), or None when
@@ -32,4 +42,12 @@ class PosGateway(Protocol):
 
     def create_order(self, order: Order, customer_id: str | None, idempotency_key: str) -> PosOrder:
         """Create the order; the same key with the same order returns the same POS order (no duplicate)."""
+        ...
+
+    def order_snapshot(self, order_id: str) -> PosOrderSnapshot:
+        """The whole order as the POS holds it now, whoever created it (Flows 2 and 3)."""
+        ...
+
+    def orders_updated_since(self, since: str, cursor: str | None = None) -> PosOrderPage:
+        """Orders of the tenant's location changed at or after `since` (RFC 3339), oldest change first, paged."""
         ...

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 from botocore.exceptions import ClientError
@@ -41,6 +41,7 @@ class OrderMapping(BaseModel):
     wix_contact_id: str | None = None  # buyerInfo.contactId: an id, so no personal data in keys
     pos_customer_id: str | None = None
     created_at: str = ""
+    origin: Literal["wix", "pos"] = "wix"  # where the order was placed: online (Flow 1) or on the POS (Flow 2)
 
 
 class OrderMappings:
@@ -65,6 +66,21 @@ class OrderMappings:
             {**item, "pos_version": int(item["pos_version"]) if item.get("pos_version") is not None else None}
         )
 
+    def by_pos_order(self, tenant_id: str, pos_order_id: str) -> OrderMapping | None:
+        """The mapping read from its POS side (lines come back Wix -> POS, as on the Wix side)."""
+        item = self._table.get_item(
+            Key={"PK": tenant_pk(tenant_id), "SK": f"ORDER#POS#{pos_order_id}"}, ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            return None
+        return OrderMapping(
+            wix_order_id=str(item["wix_order_id"]),
+            pos_order_id=str(item["pos_order_id"]),
+            lines={str(wix): str(pos) for pos, wix in (item.get("lines") or {}).items()},
+            created_at=str(item.get("created_at", "")),
+            origin=item.get("origin", "wix"),
+        )
+
     def wix_order_for_pos(self, tenant_id: str, pos_order_id: str) -> str | None:
         item = self._table.get_item(
             Key={"PK": tenant_pk(tenant_id), "SK": f"ORDER#POS#{pos_order_id}"}, ConsistentRead=True
@@ -81,6 +97,7 @@ class OrderMappings:
             "pos_order_id": mapping.pos_order_id,
             "lines": {pos: wix for wix, pos in mapping.lines.items()},
             "created_at": wix_side["created_at"],
+            "origin": mapping.origin,
         }
         puts = [
             _put_once(self._table_name, pk, f"ORDER#WIX#{mapping.wix_order_id}", wix_side),

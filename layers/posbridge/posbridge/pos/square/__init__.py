@@ -6,13 +6,16 @@ from typing import Any
 from urllib.parse import quote
 
 from posbridge.domain.order import Buyer, Order
+from posbridge.domain.pos_order import PosOrderSnapshot
 from posbridge.errors import PermanentError
-from posbridge.pos.port import PosOrder
+from posbridge.pos.port import PosOrder, PosOrderPage
 from posbridge.pos.square import customers
 from posbridge.pos.square.client import SquareClient, fit_idempotency_key
+from posbridge.pos.square.order_snapshot import snapshot_from_square, summary_from_order
 from posbridge.pos.square.orders import from_square_order, to_square_order
 
 ORDER_KEY_MAX = 192  # CreateOrder's documented idempotency_key limit
+SEARCH_PAGE = 500  # SearchOrders' default page size (max 1,000)
 
 __all__ = ["SquareClient", "SquarePos"]
 
@@ -40,6 +43,31 @@ class SquarePos:
     def retrieve_order(self, order_id: str) -> dict[str, Any]:
         """The full Square order (e.g. after an order.updated webhook, which carries only a summary)."""
         return _order(self._client.get(f"/v2/orders/{quote(order_id, safe='')}"))
+
+    def order_snapshot(self, order_id: str) -> PosOrderSnapshot:
+        """The full order, read back as the canonical POS order (Flows 2 and 3)."""
+        return snapshot_from_square(self.retrieve_order(order_id))
+
+    def orders_updated_since(self, since: str, cursor: str | None = None) -> PosOrderPage:
+        """One page of this location's orders updated at or after `since` (RFC 3339), oldest change first."""
+        body: dict[str, Any] = {
+            "location_ids": [self._location_id],
+            "query": {
+                "filter": {"date_time_filter": {"updated_at": {"start_at": since}}},
+                "sort": {"sort_field": "UPDATED_AT", "sort_order": "ASC"},
+            },
+            "limit": SEARCH_PAGE,
+        }
+        if cursor:
+            body["cursor"] = cursor  # Square wants the same query again with the cursor
+        answer = self._client.post("/v2/orders/search", body)
+        orders = answer.get("orders") or []
+        try:
+            summaries = tuple(summary_from_order(o) for o in orders)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PermanentError("square_unexpected_response", f"Square's order search answer: {exc}") from None
+        following = answer.get("cursor")
+        return PosOrderPage(orders=summaries, cursor=following if isinstance(following, str) and following else None)
 
 
 def _order(payload: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,148 @@
+"""The catalog publish workflow's steps (Flow 4): one Lambda function per step, each a handler below.
+
+template.yaml points each step's function at its handler (Handler: app.<step>); statemachine/catalog_publish.asl.json
+passes `jobId` (the execution name) and, to LoadPosCatalog, the execution input. The business rules are in
+posbridge/flows/catalog_publish.py; here errors are only normalised for Step Functions, whose Retry and Catch match
+the exception class name: TransientError (retried), PermanentError (caught: Rollback), nothing more specific.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
+
+from posbridge.config import CatalogPublishSettings
+from posbridge.errors import PermanentError, TransientError
+from posbridge.flows import catalog_publish as flow
+from posbridge.pos.catalogs import PosCatalogs
+from posbridge.secrets import TenantSecrets
+from posbridge.store.blobs import S3Blobs
+from posbridge.store.catalog_jobs import CatalogJobs
+from posbridge.store.catalog_mappings import CatalogMappings
+from posbridge.store.tenants import TenantStore
+from posbridge.wix.menus_api import MenusApis
+
+settings = CatalogPublishSettings.from_env()
+deps = flow.Deps(
+    jobs=CatalogJobs(settings.mappings_table),
+    blobs=S3Blobs(settings.snapshot_bucket),
+    mappings=CatalogMappings(settings.mappings_table),
+    tenants=TenantStore(settings.mappings_table),
+    catalogs=PosCatalogs(settings.pos_api_base_url, TenantSecrets(settings.tenant_secret_prefix)),
+    wix=MenusApis(settings),
+    budget_s=settings.catalog_step_budget_seconds,
+)
+logger = Logger()
+
+# AWS error codes worth another attempt (the SDK already retried them a few times).
+_TRANSIENT_AWS = {
+    "ThrottlingException",
+    "Throttling",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "SlowDown",
+    "InternalServerError",
+    "InternalError",
+    "ServiceUnavailable",
+    "TransactionConflictException",
+}
+RATE_LIMIT_RESERVE_S = 150.0  # the shared Wix rate limiter may make one call wait up to 120 s
+
+
+def _run(event: dict[str, Any], context: LambdaContext, step: Callable[[flow.Deps, str], Any]) -> Any:
+    job_id = str(event.get("jobId") or "")
+    logger.append_keys(job_id=job_id)
+    remaining_s = context.get_remaining_time_in_millis() / 1000
+    budget = min(deps.budget_s, max(5.0, remaining_s - RATE_LIMIT_RESERVE_S, remaining_s / 2))
+    try:
+        return step(dataclasses.replace(deps, budget_s=budget), job_id)
+    except PermanentError as exc:
+        logger.warning("catalog step failed", extra={"reason": exc.reason, "error": str(exc)})
+        raise PermanentError(exc.reason, f"{exc.reason}: {exc}", exc.details) from exc
+    except TransientError as exc:
+        logger.warning("catalog step will be retried", extra={"error": str(exc)})
+        raise TransientError(str(exc)) from exc
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        if code in _TRANSIENT_AWS or status >= 500:
+            raise TransientError(f"AWS {code or status}: {exc}") from exc
+        raise
+    except BotoCoreError as exc:
+        raise TransientError(f"AWS unreachable: {type(exc).__name__}") from exc
+    except ValidationError as exc:
+        raise PermanentError("invalid_input", f"invalid_input: {exc.error_count()} invalid field(s)") from exc
+
+
+@logger.inject_lambda_context
+def load_pos_catalog(event: dict[str, Any], context: LambdaContext) -> Any:
+    request = event.get("input") or {}
+    arn = event.get("executionArn")
+    return _run(event, context, lambda d, job: flow.load_pos_catalog(d, job, request, arn))
+
+
+@logger.inject_lambda_context
+def resolve_location(event: dict[str, Any], context: LambdaContext) -> Any:
+    return _run(event, context, flow.resolve_location)
+
+
+@logger.inject_lambda_context
+def resolve_target(event: dict[str, Any], context: LambdaContext) -> Any:
+    return _run(event, context, flow.resolve_target)
+
+
+@logger.inject_lambda_context
+def create_draft(event: dict[str, Any], context: LambdaContext) -> Any:
+    return _run(event, context, flow.create_draft)
+
+
+@logger.inject_lambda_context
+def create_variants(event: dict[str, Any], context: LambdaContext) -> Any:
+    return _run(event, context, lambda d, job: flow.create_entities(d, job, "variant"))
+
+
+@logger.inject_lambda_context
+def create_modifiers(event: dict[str, Any], context: LambdaContext) -> Any:
+    return _run(event, context, lambda d, job: flow.create_entities(d, job, "modifier"))
+
+
+@logger.inject_lambda_context
+def create_modifier_groups(event: dict[str, Any], context: LambdaContext) -> Any:
+    return _run(event, context, lambda d, job: flow.create_entities(d, job, "modifierGroup"))
+
+
+@logger.inject_lambda_context
+def create_items(event: dict[str, Any], context: LambdaContext) -> Any:
+    return _run(event, context, lambda d, job: flow.create_entities(d, job, "item"))
+
+
+@logger.inject_lambda_context
+def create_sections(event: dict[str, Any], context: LambdaContext) -> Any:
+    return _run(event, context, lambda d, job: flow.create_entities(d, job, "section"))
+
+
+@logger.inject_lambda_context
+def create_menus(event: dict[str, Any], context: LambdaContext) -> Any:
+    return _run(event, context, lambda d, job: flow.create_entities(d, job, "menu"))
+
+
+@logger.inject_lambda_context
+def publish(event: dict[str, Any], context: LambdaContext) -> Any:
+    return _run(event, context, flow.publish)
+
+
+@logger.inject_lambda_context
+def cleanup(event: dict[str, Any], context: LambdaContext) -> Any:
+    return _run(event, context, flow.cleanup)
+
+
+@logger.inject_lambda_context
+def rollback(event: dict[str, Any], context: LambdaContext) -> Any:
+    error = event.get("error")
+    return _run(event, context, lambda d, job: flow.rollback(d, job, error if isinstance(error, dict) else None))

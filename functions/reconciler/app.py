@@ -1,0 +1,85 @@
+"""The scheduled reconciliation (EventBridge, rate in template.yaml), or one tenant on demand.
+
+Event: the EventBridge scheduled event (every tenant in the directory), or `{"instanceId": "..."}` (that tenant only:
+the admin route POST /admin/tenants/{instanceId}/reconcile, and the devstack, which has no schedules). Answers a
+summary per tenant; a tenant whose pass failed keeps its cursors and is retried by the next run. Tenants are visited
+in random order, and those the time left cannot cover are left to the next run.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from posbridge.config import ReconcilerSettings, WixApiSettings
+from posbridge.errors import PermanentError, TransientError
+from posbridge.flows.reconcile import PassResult, reconcile_tenant
+from posbridge.messaging import WorkQueue
+from posbridge.pos.gateways import PosGateways
+from posbridge.secrets import TenantSecrets
+from posbridge.store.order_sync import OrderSyncStore
+from posbridge.store.pos_links import PosLinks
+from posbridge.store.reconcile_state import ReconcileState
+from posbridge.store.tenants import TenantStore
+from posbridge.wix.client import WixClients
+from posbridge.wix.orders_api import WixOrders
+
+MIN_TIME_PER_TENANT_MS = 30_000
+
+settings = ReconcilerSettings.from_env()
+tenants = TenantStore(settings.mappings_table)
+links = PosLinks(settings.mappings_table)
+syncs = OrderSyncStore(settings.mappings_table)
+state = ReconcileState(settings.mappings_table)
+queue = WorkQueue(settings.work_queue_url)
+gateways = PosGateways(settings.pos_api_base_url, TenantSecrets(settings.tenant_secret_prefix))
+wix_clients = WixClients.from_settings(WixApiSettings.from_env())
+logger = Logger()
+metrics = Metrics()
+
+
+def reconcile(instance_id: str) -> PassResult:
+    tenant = tenants.get(instance_id)
+    if tenant is None:
+        return PassResult(instance_id, error="unknown tenant")
+    try:
+        wix = WixOrders(wix_clients.for_instance(instance_id))
+    except (PermanentError, TransientError) as exc:  # the app secret cannot be read
+        return PassResult(instance_id, error=f"{type(exc).__name__}: {exc}")
+    return reconcile_tenant(
+        tenant,
+        wix,
+        gateways,
+        syncs,
+        state,
+        queue,
+        datetime.now(UTC),
+        lookback=timedelta(minutes=settings.reconcile_lookback_minutes),
+        overlap=timedelta(seconds=settings.reconcile_overlap_seconds),
+    )
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    wanted = event.get("instanceId") if isinstance(event, dict) else None
+    instance_ids = [str(wanted)] if wanted else links.all_tenants()
+    random.shuffle(instance_ids)
+    results: list[PassResult] = []
+    for instance_id in instance_ids:
+        if results and context.get_remaining_time_in_millis() < MIN_TIME_PER_TENANT_MS:
+            results.append(PassResult(instance_id, error="deferred to the next run (time)"))
+            continue
+        result = reconcile(instance_id)
+        results.append(result)
+        logger.info("reconciliation pass", extra=asdict(result))
+        metrics.add_metric(name="ReconcileQueued", unit=MetricUnit.Count, value=result.wix_queued + result.pos_queued)
+        if not result.ok:
+            metrics.add_metric(name="ReconcileFailed", unit=MetricUnit.Count, value=1)
+    return {"ok": all(r.ok for r in results), "tenants": [asdict(r) for r in results]}

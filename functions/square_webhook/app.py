@@ -1,0 +1,66 @@
+"""POST /webhooks/pos/square: verify Square's signature, enqueue the order events, answer.
+
+Without an HTTP framework, like the Wix ack path: one route needs no router. The signature covers the raw body, so the
+body is taken exactly as API Gateway passed it."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from posbridge.config import SquareWebhookSettings
+from posbridge.flows.pos_ingest import WebhookRejected, ingest_square_webhook
+from posbridge.messaging import WorkQueue
+from posbridge.secrets import TenantSecrets
+from posbridge.store.pos_links import PosLinks
+
+SIGNATURE_HEADER = "x-square-hmacsha256-signature"
+
+settings = SquareWebhookSettings.from_env()
+links = PosLinks(settings.mappings_table)
+vault = TenantSecrets(settings.tenant_secret_prefix)
+queue = WorkQueue(settings.work_queue_url)
+logger = Logger()
+
+
+class SignatureKeys:
+    """Each tenant's Square signature key, from its secret (cached by Powertools for five minutes)."""
+
+    def signature_key(self, instance_id: str) -> str:
+        return vault.pos_credentials(instance_id).webhook_signature_key.get_secret_value()
+
+
+keys = SignatureKeys()
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    body = event.get("body") or ""
+    raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+    headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
+    try:
+        outcome = ingest_square_webhook(
+            raw, headers.get(SIGNATURE_HEADER), settings.square_notification_url, links, keys, queue
+        )
+    except WebhookRejected as rejected:
+        logger.warning("square webhook rejected", extra={"status": rejected.status, "reason": rejected.reason})
+        return _json(rejected.status, {"message": rejected.reason})
+    logger.info(
+        "square webhook accepted",
+        extra={
+            "outcome": outcome.status,
+            "event_type": outcome.event_type,
+            "event_id": outcome.event_id,
+            "instance_id": outcome.instance_id,
+            "pos_order_id": outcome.order_id,
+        },
+    )
+    return _json(200, {"status": outcome.status, "eventId": outcome.event_id})
+
+
+def _json(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}

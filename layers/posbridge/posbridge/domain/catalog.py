@@ -1,0 +1,162 @@
+"""The canonical, POS-agnostic catalog: what a POS adapter produces and the catalog publish turns into Wix menus.
+
+Its shape is Wix's (menus -> sections -> items -> variations, modifier groups shared by items), its ids are the POS's:
+every entity keeps the `pos_id` of the POS object it came from, so the mapping can pair it with the Wix entity that
+is built for it. A POS adapter also decides which of its objects become menus and which sections.
+
+`content_hash()` fingerprints what the bridge would send to Wix for an entity, so a later sync can tell an entity that
+changed from one that did not without asking Wix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from posbridge.domain.money import Money
+
+# The POS object kinds the mapping knows (SK = CATALOG#POS#<KIND>#<posId>).
+PosKind = Literal["CATEGORY", "ITEM", "ITEM_VARIATION", "MODIFIER_LIST", "MODIFIER"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    def content_hash(self) -> str:
+        """sha256 of the entity's canonical JSON (sorted keys), children included."""
+        body = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(body.encode()).hexdigest()
+
+
+class Variation(_Frozen):
+    """A size or other priced option of an item (Square ITEM_VARIATION)."""
+
+    pos_id: str
+    name: str
+    price: Money
+    in_stock: bool = True
+
+
+class Modifier(_Frozen):
+    """One choice of a modifier group; its price lives on the group, as in Wix."""
+
+    pos_id: str
+    name: str
+    price: Money | None = None  # None: no additional charge
+    in_stock: bool = True
+    pre_selected: bool = False
+
+
+class ModifierGroup(_Frozen):
+    """Square MODIFIER_LIST -> Wix modifier group with a rule."""
+
+    pos_id: str
+    name: str
+    modifiers: tuple[Modifier, ...]
+    required: bool = False
+    min_selections: int = Field(default=0, ge=0)
+    max_selections: int | None = Field(default=None, ge=0)  # None: no upper bound
+
+
+class Item(_Frozen):
+    """A dish. One variation is priced on the item itself; several become Wix variants with their own prices."""
+
+    pos_id: str
+    name: str
+    description: str = ""
+    variations: tuple[Variation, ...]
+    modifier_group_ids: tuple[str, ...] = ()  # pos ids of ModifierGroups, in display order
+
+    @property
+    def in_stock(self) -> bool:
+        """Sold out (86'd) when every variation is."""
+        return any(v.in_stock for v in self.variations)
+
+
+class Section(_Frozen):
+    """A part of a menu (Square: a child menu category, or a category in the single-menu layout)."""
+
+    pos_id: str  # the POS category id
+    name: str
+    description: str = ""
+    item_ids: tuple[str, ...]  # pos ids of Items, in display order
+
+
+class Menu(_Frozen):
+    """A menu customers browse (Square: a top-level menu category, or the one configured menu)."""
+
+    pos_id: str  # the POS category id; the single-menu layout uses DEFAULT_MENU_ID
+    name: str
+    description: str = ""
+    sections: tuple[Section, ...]
+
+
+DEFAULT_MENU_ID = "posbridge-default-menu"  # the configured menu of a catalog without menu categories
+
+
+class Issue(_Frozen):
+    """Something in the POS catalog that could not be imported as it is (skipped, split or shortened)."""
+
+    kind: PosKind
+    pos_id: str
+    name: str = ""
+    problem: str
+    skipped: bool = False  # True: the entity is not imported at all
+
+
+class Catalog(_Frozen):
+    """A whole POS catalog for one location, ready to be planned. Items and groups are shared by reference."""
+
+    menus: tuple[Menu, ...]
+    items: dict[str, Item]
+    modifier_groups: dict[str, ModifierGroup]
+    currency: str
+    issues: tuple[Issue, ...] = ()
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "menus": len(self.menus),
+            "sections": sum(len(m.sections) for m in self.menus),
+            "items": len(self.items),
+            "variations": sum(len(i.variations) for i in self.items.values()),
+            "modifierGroups": len(self.modifier_groups),
+            "modifiers": sum(len(g.modifiers) for g in self.modifier_groups.values()),
+        }
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def content_hashes(catalog: Catalog) -> dict[tuple[PosKind, str], str]:
+    """The fingerprint of every POS entity as the mapping stores it (`content_hash`), one place for import and sync.
+
+    An ITEM covers its own fields and stock, not its variations' prices (each variation has its own hash); a
+    MODIFIER_LIST covers its rule and its modifiers' prices (Wix keeps those on the group); a CATEGORY covers every
+    menu and section built from it, with the order of what they list.
+    """
+    hashes: dict[tuple[PosKind, str], str] = {}
+    categories: dict[str, list[object]] = {}
+    for menu in catalog.menus:
+        categories.setdefault(menu.pos_id, []).append(
+            {"menu": menu.name, "description": menu.description, "sections": [s.pos_id for s in menu.sections]}
+        )
+        for section in menu.sections:
+            categories.setdefault(section.pos_id, []).append(
+                {"section": section.name, "description": section.description, "items": list(section.item_ids)}
+            )
+    for pos_id, parts in categories.items():
+        hashes[("CATEGORY", pos_id)] = _digest(parts)
+    for item in catalog.items.values():
+        own = item.model_dump(mode="json", exclude={"variations"})
+        hashes[("ITEM", item.pos_id)] = _digest({**own, "in_stock": item.in_stock})
+        for variation in item.variations:
+            hashes[("ITEM_VARIATION", variation.pos_id)] = variation.content_hash()
+    for group in catalog.modifier_groups.values():
+        hashes[("MODIFIER_LIST", group.pos_id)] = group.content_hash()
+        for modifier in group.modifiers:
+            hashes[("MODIFIER", modifier.pos_id)] = _digest({"name": modifier.name, "in_stock": modifier.in_stock})
+    return hashes

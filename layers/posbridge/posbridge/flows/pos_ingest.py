@@ -1,0 +1,114 @@
+"""Ingest of POS webhooks (Square): verify, keep the order events, enqueue, answer. No call to the POS or Wix here.
+
+- The signature (`x-square-hmacsha256-signature`: HMAC-SHA256 over the configured notification URL + the raw body,
+  with the tenant's signature key) is checked in constant time; a missing or bad one is 401 and nothing is enqueued.
+  The tenant is found from `merchant_id` (and the order's `location_id`) through the links tenant registration writes;
+  an unknown merchant cannot be verified, so it is a 401 too (same answer: nothing to learn from probing).
+- `order.created`, `order.updated`, `order.fulfillment.updated` are enqueued (FIFO group = tenant + order, dedup id =
+  `event_id`, so Square's duplicates collapse); any other event type is answered 200 and ignored, and so is an order
+  event for a location no tenant is connected to.
+- A body that is not a Square notification is a 400.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from posbridge.errors import PermanentError, TransientError
+from posbridge.messaging import WorkMessage
+from posbridge.pos.square.notifications import parse_notification
+from posbridge.pos.square.order_snapshot import summary_from_event
+from posbridge.pos.square.webhooks import is_valid
+from posbridge.store.pos_links import PosLink
+
+PROVIDER = "square"
+HANDLED_EVENT_TYPES = frozenset({"order.created", "order.updated", "order.fulfillment.updated"})
+
+
+class WebhookRejected(Exception):
+    """`status` is the HTTP answer: 400 malformed, 401 not verifiable, 503 not configured / try again."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class Links(Protocol):
+    def tenants_for(self, provider: str, merchant_id: str) -> list[PosLink]: ...
+
+
+class SignatureKeys(Protocol):
+    def signature_key(self, instance_id: str) -> str: ...
+
+
+class Enqueuer(Protocol):
+    def send(self, message: WorkMessage) -> str: ...
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    status: str  # "queued" | "ignored"
+    event_type: str
+    event_id: str
+    instance_id: str | None
+    order_id: str | None = None
+
+
+def ingest_square_webhook(
+    raw_body: bytes,
+    signature: str | None,
+    notification_url: str,
+    links: Links,
+    keys: SignatureKeys,
+    queue: Enqueuer,
+) -> IngestOutcome:
+    if not notification_url:
+        raise WebhookRejected(503, "the Square notification URL is not configured (SquareNotificationUrl)")
+    if not signature:
+        raise WebhookRejected(401, "missing x-square-hmacsha256-signature")
+    try:
+        notification = parse_notification(raw_body)
+    except ValueError as exc:
+        raise WebhookRejected(400, str(exc)) from None
+
+    tenants = links.tenants_for(PROVIDER, notification.merchant_id)
+    location = notification.location_id()
+    at_location = [t for t in tenants if t.location_id == location]
+    tenant = next(
+        (t for t in at_location or tenants if _verifies(t, keys, notification_url, raw_body, signature)), None
+    )
+    if tenant is None:
+        raise WebhookRejected(401, "signature rejected")
+
+    ignored = IngestOutcome("ignored", notification.type, notification.event_id, tenant.instance_id)
+    if notification.type not in HANDLED_EVENT_TYPES:
+        return ignored
+    try:
+        summary = summary_from_event(notification.type, notification.data)
+    except ValueError as exc:
+        raise WebhookRejected(400, str(exc)) from None
+    if not at_location:  # an order of a location no Wix site is connected to
+        return ignored
+    queue.send(
+        WorkMessage(
+            source=PROVIDER,
+            event_type=notification.type,
+            event_id=notification.event_id,
+            tenant_id=tenant.instance_id,
+            entity_id=summary.order_id,
+            payload=summary.model_dump(mode="json"),
+        )
+    )
+    return IngestOutcome("queued", notification.type, notification.event_id, tenant.instance_id, summary.order_id)
+
+
+def _verifies(tenant: PosLink, keys: SignatureKeys, url: str, raw_body: bytes, signature: str) -> bool:
+    try:
+        key = keys.signature_key(tenant.instance_id)
+    except PermanentError:  # a tenant without readable credentials cannot vouch for anything
+        return False
+    except TransientError as exc:
+        raise WebhookRejected(503, "the signature key cannot be read now; retry later") from exc
+    return is_valid(key, url, raw_body, signature)

@@ -1,0 +1,196 @@
+"""The scheduled reconciliation: heal what lost webhooks left behind, per tenant, through the webhooks' own paths.
+
+A pass for one tenant:
+1. Wix -> POS: Search Orders (Wix Restaurants lines, updated since the Wix cursor, oldest first). Each order with no
+   order mapping and no recorded skip, and not placed on a POS (`channelInfo.type` POS: imported by Flow 2), is queued
+   as an `order_created` event carrying the order as it is now; Flow 1 then exports it once approved.
+2. POS -> Wix: the POS orders updated since the POS cursor. Each one whose current position is newer than the last one
+   applied to Wix (or never applied), and not skipped, is queued as an `order.updated` event; the worker imports it
+   (Flow 2) or applies its status (Flow 3).
+3. Only when both walks (every page, every enqueue) succeeded do the cursors advance, to the latest update seen;
+   a failed pass leaves them, so the next pass looks at the same window again. Each search starts `overlap` before
+   its cursor, for changes that became visible late.
+
+Queued events go through the same worker, FIFO group (tenant + order) and idempotent code as webhooks, so a pass that
+races a late webhook, or two overlapping passes, change nothing twice. Event ids are derived from the order and its
+position, so the same unchanged order queued twice within five minutes is one message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from posbridge.domain.pos_order import PosPosition
+from posbridge.domain.tenant import Tenant
+from posbridge.errors import PermanentError, TransientError
+from posbridge.messaging import WorkMessage
+from posbridge.pos.port import PosGateway
+from posbridge.store.order_sync import Known
+from posbridge.store.reconcile_state import Cursors
+from posbridge.wix.orders_api import WixOrdersPage
+from posbridge.wix.webhooks import ORDER_CREATED
+
+DEFAULT_LOOKBACK = timedelta(hours=24)  # the first pass of a tenant looks this far back
+DEFAULT_OVERLAP = timedelta(minutes=2)
+
+
+class WixSearch(Protocol):
+    def search_restaurant_orders(self, updated_since: str, cursor: str | None = None) -> WixOrdersPage: ...
+
+
+class PosFactory(Protocol):
+    def for_tenant(self, tenant: Tenant) -> PosGateway: ...
+
+
+class KnownOrders(Protocol):
+    def known(self, tenant_id: str, pos_order_ids: Iterable[str]) -> dict[str, Known]: ...
+    def known_wix_orders(self, tenant_id: str, wix_order_ids: Iterable[str]) -> set[str]: ...
+
+
+class CursorStore(Protocol):
+    def cursors(self, tenant_id: str) -> Cursors: ...
+    def advance(self, tenant_id: str, cursors: Cursors) -> bool: ...
+
+
+class Enqueuer(Protocol):
+    def send_many(self, messages: Sequence[WorkMessage]) -> None: ...
+
+
+@dataclass
+class PassResult:
+    tenant_id: str
+    ok: bool = False
+    wix_seen: int = 0
+    wix_queued: int = 0
+    pos_seen: int = 0
+    pos_queued: int = 0
+    cursors: dict[str, str | None] = field(default_factory=dict)
+    advanced: bool = False
+    error: str | None = None
+
+
+def iso(moment: datetime) -> str:
+    """RFC 3339 in UTC with milliseconds and a Z: what both Wix and Square accept and write."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def position_key(position: PosPosition) -> str:
+    return f"v{position.version}" if position.version is not None else iso(position.updated_at)
+
+
+def reconcile_tenant(
+    tenant: Tenant,
+    wix: WixSearch,
+    pos: PosFactory,
+    known: KnownOrders,
+    cursors: CursorStore,
+    queue: Enqueuer,
+    now: datetime,
+    lookback: timedelta = DEFAULT_LOOKBACK,
+    overlap: timedelta = DEFAULT_OVERLAP,
+) -> PassResult:
+    """One pass; never raises for a partner's failure (the result says what failed, and the cursors stay)."""
+    result = PassResult(tenant.instance_id)
+    if tenant.status != "active":
+        result.ok, result.error = True, f"tenant is {tenant.status}: not reconciled"
+        return result
+    start = cursors.cursors(tenant.instance_id)
+    wix_cursor = start.wix_since or iso(now - lookback)
+    pos_cursor = start.pos_since or iso(now - lookback)
+    try:
+        wix_cursor = _wix_walk(
+            tenant.instance_id, wix, known, queue, iso(_parse(wix_cursor) - overlap), wix_cursor, result
+        )
+        pos_cursor = _pos_walk(tenant, pos, known, queue, iso(_parse(pos_cursor) - overlap), pos_cursor, result)
+    except (TransientError, PermanentError) as exc:
+        result.error = f"{type(exc).__name__}: {exc}"
+        result.cursors = {"wix": start.wix_since, "pos": start.pos_since}
+        return result
+    result.cursors = {"wix": wix_cursor, "pos": pos_cursor}
+    result.advanced = cursors.advance(tenant.instance_id, Cursors(wix_cursor, pos_cursor))
+    result.ok = True
+    return result
+
+
+def _wix_walk(
+    tenant_id: str, wix: WixSearch, known: KnownOrders, queue: Enqueuer, since: str, cursor: str, result: PassResult
+) -> str:
+    latest = cursor
+    page_cursor: str | None = None
+    while True:
+        page = wix.search_restaurant_orders(since, page_cursor)
+        orders = [o for o in page.orders if isinstance(o.get("id"), str)]
+        mapped = known.known_wix_orders(tenant_id, [o["id"] for o in orders])
+        missed = [o for o in orders if o["id"] not in mapped and (o.get("channelInfo") or {}).get("type") != "POS"]
+        queue.send_many([_wix_message(tenant_id, order) for order in missed])
+        for order in orders:
+            latest = _later(latest, order.get("updatedDate"))
+        result.wix_seen += len(orders)
+        result.wix_queued += len(missed)
+        page_cursor = page.cursor
+        if page_cursor is None:
+            return latest
+
+
+def _wix_message(tenant_id: str, order: dict[str, Any]) -> WorkMessage:
+    event_id = f"reconcile:{order['id']}:{order.get('updatedDate', '')}"
+    return WorkMessage(
+        source="wix",
+        event_type=ORDER_CREATED,
+        event_id=event_id,
+        tenant_id=tenant_id,
+        entity_id=order["id"],
+        payload={"id": event_id, "entityId": order["id"], "createdEvent": {"entity": order}},
+    )
+
+
+def _pos_walk(
+    tenant: Tenant, pos: PosFactory, known: KnownOrders, queue: Enqueuer, since: str, cursor: str, result: PassResult
+) -> str:
+    gateway = pos.for_tenant(tenant)
+    latest = cursor
+    page_cursor: str | None = None
+    while True:
+        page = gateway.orders_updated_since(since, page_cursor)
+        states = known.known(tenant.instance_id, [s.order_id for s in page.orders])
+        queued: list[WorkMessage] = []
+        for summary in page.orders:
+            result.pos_seen += 1
+            latest = _later(latest, iso(summary.position.updated_at))
+            state = states.get(summary.order_id)
+            if summary.state == "DRAFT" or (state is not None and state.skipped):
+                continue
+            if state is not None and state.position is not None and not summary.position.is_newer_than(state.position):
+                continue
+            queued.append(
+                WorkMessage(
+                    source=tenant.pos.provider,
+                    event_type="order.updated",
+                    event_id=f"reconcile:{summary.order_id}:{position_key(summary.position)}",
+                    tenant_id=tenant.instance_id,
+                    entity_id=summary.order_id,
+                    payload=summary.model_dump(mode="json"),
+                )
+            )
+        queue.send_many(queued)
+        result.pos_queued += len(queued)
+        page_cursor = page.cursor
+        if page_cursor is None:
+            return latest
+
+
+def _later(current: str, candidate: Any) -> str:
+    if not isinstance(candidate, str) or not candidate:
+        return current
+    try:
+        return iso(_parse(candidate)) if _parse(candidate) > _parse(current) else current
+    except ValueError:
+        return current

@@ -1,0 +1,127 @@
+"""Catalog mappings: every POS catalog id -> its Wix id(s), and back, in the mappings table.
+
+    PK TENANT#<instanceId>  SK CATALOG#POS#<KIND>#<posId>
+        KIND             CATEGORY, ITEM, ITEM_VARIATION, MODIFIER_LIST or MODIFIER
+        wix_id           the main Wix id (a category: its first menu, else its first section; a variation: its
+                         variant when the item has several, else the item)
+        wix_kind         menu | section | item | variant | modifierGroup | modifier
+        revision         the Wix revision of wix_id as the import left it
+        content_hash     posbridge.domain.catalog.content_hashes, to tell what changed later
+        wix_entities     every Wix entity built for this POS entity, "<kind>/<id>" (a split section has several)
+        ITEM_VARIATION only: wix_item_id, wix_menu_id, wix_section_id, wix_variant_id (when the item has variants)
+    PK TENANT#<instanceId>  SK CATALOG#WIX#<KIND>#<wixId>    -> pos_id, pos_kind   (KIND: MENU, SECTION, ITEM,
+                                                                  VARIANT, MODIFIER_GROUP, MODIFIER)
+
+Only the catalog publish writes these, at Publish (and Rollback restores the previous set), so a failed import
+leaves the previous mapping as it was.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Key
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from posbridge.domain.catalog import PosKind
+from posbridge.store.tenants import tenant_pk
+
+POS_PREFIX = "CATALOG#POS#"
+WIX_PREFIX = "CATALOG#WIX#"
+WIX_KIND_KEYS = {
+    "menu": "MENU",
+    "section": "SECTION",
+    "item": "ITEM",
+    "variant": "VARIANT",
+    "modifierGroup": "MODIFIER_GROUP",
+    "modifier": "MODIFIER",
+}
+
+
+class CatalogMapping(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    pos_kind: PosKind
+    pos_id: str
+    wix_id: str
+    wix_kind: str
+    revision: str | None = None
+    content_hash: str
+    wix_entities: tuple[str, ...]  # "<kind>/<id>"
+    wix_item_id: str | None = None
+    wix_menu_id: str | None = None
+    wix_section_id: str | None = None
+    wix_variant_id: str | None = None
+
+    @property
+    def sk(self) -> str:
+        return f"{POS_PREFIX}{self.pos_kind}#{self.pos_id}"
+
+    def reverse_keys(self) -> list[str]:
+        keys = []
+        for entity in self.wix_entities:
+            kind, _, wix_id = entity.partition("/")
+            keys.append(f"{WIX_PREFIX}{WIX_KIND_KEYS[kind]}#{wix_id}")
+        return keys
+
+
+class CatalogMappings:
+    def __init__(self, table_name: str) -> None:
+        self._table_name = table_name
+
+    @cached_property
+    def _table(self) -> Any:
+        return boto3.resource("dynamodb").Table(self._table_name)
+
+    def load(self, tenant_id: str) -> list[CatalogMapping]:
+        """The tenant's whole catalog mapping (POS side). Kind and POS id come from the key; an entry some other
+        writer left without `wix_entities` owns nothing (an import never deletes what it cannot account for)."""
+        found = []
+        for item in self._query(tenant_id, POS_PREFIX):
+            kind, _, pos_id = str(item["SK"])[len(POS_PREFIX) :].partition("#")
+            data = {k: v for k, v in item.items() if k in CatalogMapping.model_fields and v is not None}
+            data.setdefault("pos_kind", kind)
+            data.setdefault("pos_id", pos_id)
+            data.setdefault("wix_kind", "variant" if data.get("wix_variant_id") else "item")
+            data.setdefault("wix_entities", ())
+            data.setdefault("content_hash", "")
+            try:
+                found.append(CatalogMapping.model_validate(data))
+            except ValidationError:
+                continue  # not a catalog mapping this code can read: left alone
+        return found
+
+    def replace(self, tenant_id: str, new: list[CatalogMapping]) -> None:
+        """Make the tenant's catalog mapping exactly `new`: put every pair, delete every other catalog key.
+
+        Idempotent (a retry writes the same items), so it needs no transaction; it is not atomic either: a reader
+        may briefly see a mix, and Rollback restores the previous mapping with the same call if Publish fails."""
+        pk = tenant_pk(tenant_id)
+        keep: set[str] = set()
+        existing = {str(i["SK"]) for p in (POS_PREFIX, WIX_PREFIX) for i in self._query(tenant_id, p, keys_only=True)}
+        with self._table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as batch:
+            for m in new:
+                keep.add(m.sk)
+                batch.put_item(Item={"PK": pk, "SK": m.sk, **m.model_dump(exclude_none=True)})
+                for sk in m.reverse_keys():
+                    keep.add(sk)
+                    batch.put_item(Item={"PK": pk, "SK": sk, "pos_id": m.pos_id, "pos_kind": m.pos_kind})
+            for sk in sorted(existing - keep):
+                batch.delete_item(Key={"PK": pk, "SK": sk})
+
+    def _query(self, tenant_id: str, prefix: str, keys_only: bool = False) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("PK").eq(tenant_pk(tenant_id)) & Key("SK").begins_with(prefix),
+            "ConsistentRead": True,
+        }
+        if keys_only:
+            kwargs["ProjectionExpression"] = "PK, SK"
+        while True:
+            page = self._table.query(**kwargs)
+            items += page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

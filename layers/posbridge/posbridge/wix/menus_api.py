@@ -1,0 +1,269 @@
+"""Wix Restaurants Menus (New) and Locations, as the catalog publish uses them (wix-api.md sections 5 and 7).
+
+Facts encoded here: bulk create / update / delete take at most 100 entities and answer per entity
+(`results[]{itemMetadata{id, originalIndex, success, error}, <entity>}`), so a call can partly succeed; updates need
+the current `revision` (409 when stale); menus have no bulk delete; queries page with a cursor, up to 500 a page.
+Writes go live at once: callers decide what is visible when.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import httpx
+
+from posbridge.errors import PermanentError, TransientError
+from posbridge.wix.client import DynamoRateLimiter, RateLimiter, TokenCache, WixApiError, WixClients
+
+if TYPE_CHECKING:
+    from posbridge.config import WixApiSettings
+
+BULK_MAX = 100
+QUERY_MAX = 500
+
+WixKind = Literal["variant", "modifier", "modifierGroup", "item", "section", "menu"]
+
+
+class WixHttp(Protocol):
+    """What posbridge.wix.client.WixClient offers (and a test double can)."""
+
+    def request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One Menus entity type and its routes."""
+
+    kind: WixKind
+    plural: str  # list key: "modifierGroups"
+    base: str  # documented base path
+    collection: str  # URL segment: "modifier-groups"
+    bulk_segment: str  # bulk update/delete segment (Wix spells modifier groups "modifiers-groups" there)
+    name_max: int
+    has_bulk_delete: bool = True
+
+    @property
+    def one(self) -> str:
+        return f"{self.base}/{self.collection}"
+
+
+ENTITIES: dict[WixKind, Entity] = {
+    e.kind: e
+    for e in (
+        Entity("variant", "variants", "/restaurants/item-variants/v1", "variants", "variants", 200),
+        Entity("modifier", "modifiers", "/restaurants/item-modifiers/v1", "modifiers", "modifiers", 200),
+        Entity(
+            "modifierGroup", "modifierGroups", "/restaurants/item-modifier-group/v1", "modifier-groups",
+            "modifiers-groups", 100,
+        ),
+        Entity("item", "items", "/restaurants/menus-item/v1", "items", "items", 200),
+        Entity("section", "sections", "/restaurants/menus-section/v1", "sections", "sections", 500),
+        Entity("menu", "menus", "/restaurants/menus-menu/v1", "menus", "menus", 500, has_bulk_delete=False),
+    )
+}  # fmt: skip
+
+LOCATIONS_PATH = "/locations/v1/locations"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One entity's result in a bulk call, in the order the entities were sent."""
+
+    index: int
+    ok: bool
+    id: str | None = None
+    revision: str | None = None
+    entity: dict[str, Any] | None = None
+    code: str = ""
+    message: str = ""
+
+
+class Rejected(PermanentError):
+    """A whole bulk call was refused (400) because of some of its entities; `indexes` names them when Wix did."""
+
+    def __init__(self, indexes: set[int], message: str, code: str) -> None:
+        super().__init__("wix_rejected", message, {"indexes": sorted(indexes), "code": code})
+        self.indexes = indexes
+        self.code = code
+
+
+_INDEX = re.compile(r"^[A-Za-z]+\[(\d+)\]")
+
+
+class MenusApi:
+    """Thin, typed wrappers; every call is one request (the client handles tokens, rate limit and retries)."""
+
+    def __init__(self, client: WixHttp) -> None:
+        self._client = client
+
+    # --- writes ---------------------------------------------------------------------------------------------------
+
+    def bulk_create(self, kind: WixKind, entities: list[dict[str, Any]]) -> list[Outcome]:
+        """Create up to 100 entities; raises Rejected when Wix refuses the call as a whole."""
+        e = ENTITIES[kind]
+        _check_size(entities)
+        body = {e.plural: entities, "returnEntity": True}
+        answer = self._write("POST", f"{e.base}/bulk/{e.collection}/create", body, e)
+        return _outcomes(answer, kind, len(entities))
+
+    def bulk_update(self, kind: WixKind, updates: list[tuple[dict[str, Any], list[str]]]) -> list[Outcome]:
+        """`(entity with id + revision, mask)` pairs; a stale revision fails only its entity (409 per entity)."""
+        e = ENTITIES[kind]
+        _check_size(updates)
+        body = {e.plural: [{kind: entity, "mask": mask} for entity, mask in updates], "returnEntity": True}
+        answer = self._write("POST", f"{e.base}/bulk/{e.bulk_segment}/update", body, e)
+        return _outcomes(answer, kind, len(updates))
+
+    def delete_many(self, kind: WixKind, ids: list[str]) -> list[Outcome]:
+        """Delete up to 100 entities; one already gone counts as deleted. Menus go one call each (no bulk route)."""
+        e = ENTITIES[kind]
+        _check_size(ids)
+        if not e.has_bulk_delete:
+            return [self._delete_one(e, i, entity_id) for i, entity_id in enumerate(ids)]
+        answer = self._client.request("DELETE", f"{e.base}/bulk/{e.bulk_segment}/delete", params={"ids": ids})
+        outcomes = _outcomes(answer, kind, len(ids))
+        return [Outcome(o.index, True, ids[o.index]) if not o.ok and o.code == "NOT_FOUND" else o for o in outcomes]
+
+    def _delete_one(self, e: Entity, index: int, entity_id: str) -> Outcome:
+        try:
+            self._client.request("DELETE", f"{e.one}/{entity_id}")
+        except WixApiError as exc:
+            if exc.status != 404:
+                return Outcome(index, False, entity_id, code=exc.code, message=str(exc))
+        return Outcome(index, True, entity_id)
+
+    def _write(self, method: str, path: str, body: dict[str, Any], e: Entity) -> dict[str, Any]:
+        try:
+            return self._client.request(method, path, body)
+        except WixApiError as exc:
+            if exc.status != 400:
+                raise
+            indexes = _violation_indexes(exc.body, e.plural)
+            raise Rejected(indexes, f"Wix refused {method} {path}: {exc.code}", exc.code) from exc
+
+    # --- reads ----------------------------------------------------------------------------------------------------
+
+    def query(self, kind: WixKind, filter: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every entity matching `filter`, page by page (500 a page)."""
+        e = ENTITIES[kind]
+        found: list[dict[str, Any]] = []
+        query: dict[str, Any] = {"cursorPaging": {"limit": QUERY_MAX}}
+        if filter:
+            query["filter"] = filter
+        while True:
+            page = self._client.request("POST", f"{e.one}/query", {"query": query})
+            entities = page.get(e.plural) or []
+            found += [x for x in entities if isinstance(x, dict)]
+            cursor = ((page.get("pagingMetadata") or {}).get("cursors") or {}).get("next")
+            if not cursor or not entities:
+                return found
+            query = {"cursorPaging": {"limit": QUERY_MAX, "cursor": cursor}}
+
+    def by_ids(self, kind: WixKind, ids: list[str]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(ids), QUERY_MAX):
+            found += self.query(kind, {"id": {"$in": ids[start : start + QUERY_MAX]}})
+        return found
+
+    def list_locations(self) -> list[dict[str, Any]]:
+        """Active (not archived) business locations of the site (offset paging, an older API)."""
+        found: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            page = self._client.request(
+                "GET",
+                LOCATIONS_PATH,
+                params={"includeArchived": "false", "paging.limit": 1000, "paging.offset": offset},
+            )
+            locations = [x for x in page.get("locations") or [] if isinstance(x, dict)]
+            found += locations
+            if not (page.get("pagingMetadata") or {}).get("hasNext") or not locations:
+                return found
+            offset += len(locations)
+
+
+def _check_size(entries: list[Any]) -> None:
+    if not 1 <= len(entries) <= BULK_MAX:
+        raise ValueError(f"a bulk call takes 1 to {BULK_MAX} entities, not {len(entries)}")
+
+
+def _outcomes(answer: dict[str, Any], kind: WixKind, sent: int) -> list[Outcome]:
+    """Per-entity outcomes by original index. A result Wix leaves out (undetailed failure) is an unknown outcome:
+    TransientError, so the caller treats the batch as in doubt."""
+    by_index: dict[int, Outcome] = {}
+    for position, result in enumerate(answer.get("results") or []):
+        meta = (result or {}).get("itemMetadata") or {}
+        index = meta.get("originalIndex", position)
+        if not isinstance(index, int) or not 0 <= index < sent:
+            continue
+        entity = result.get(kind) if isinstance(result.get(kind), dict) else None
+        if meta.get("success"):
+            revision = entity.get("revision") if entity else None
+            by_index[index] = Outcome(
+                index, True, str(meta.get("id") or (entity or {}).get("id") or ""), _text(revision), entity
+            )
+        else:
+            error = meta.get("error") or {}
+            by_index[index] = Outcome(
+                index, False, meta.get("id"), code=str(error.get("code") or "UNKNOWN"),
+                message=str(error.get("description") or error.get("message") or "")[:300],
+            )  # fmt: skip
+    if len(by_index) != sent:
+        raise TransientError(f"Wix answered {len(by_index)} of {sent} bulk results for {kind}: outcome unknown")
+    return [by_index[i] for i in range(sent)]
+
+
+def _violation_indexes(body: dict[str, Any], plural: str) -> set[int]:
+    """`plural[3].name` -> 3, from a validationError body."""
+    violations = ((body.get("details") or {}).get("validationError") or {}).get("fieldViolations") or []
+    indexes = set()
+    for violation in violations:
+        field = str((violation or {}).get("field") or "")
+        if field.startswith(plural + "["):
+            match = _INDEX.match(field)
+            if match:
+                indexes.add(int(match.group(1)))
+    return indexes
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+class MenusApis:
+    """The WixMenus port of the catalog publish, over posbridge.wix.client: one token cache, one connection pool
+    and the shared rate limit for both kinds of client.
+
+    `reads` retries 429/5xx/timeouts in the client (reads, revision-checked updates and deletes are safe to repeat);
+    `creates` sends each bulk create once (max_attempts=1): an unknown outcome is the catalog journal's to resolve,
+    because a create repeated below it could leave duplicates."""
+
+    def __init__(
+        self,
+        settings: WixApiSettings,
+        *,
+        limiter: RateLimiter | None = None,
+        timeout: httpx.Timeout | None = None,
+        max_attempts: int = 4,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        options: dict[str, Any] = {"tokens": TokenCache(), "http": httpx.Client()}
+        if timeout is not None:
+            options["timeout"] = timeout
+        if sleep is not None:
+            options["sleep"] = sleep
+        limit = limiter if limiter is not None else DynamoRateLimiter(settings.mappings_table)
+        args = (settings.wix_api_base_url, settings.wix_app_id, settings.wix_app_secret_name, limit)
+        self._reads = WixClients(*args, max_attempts=max_attempts, **options)
+        self._creates = WixClients(*args, max_attempts=1, **options)
+
+    def reads(self, instance_id: str) -> MenusApi:
+        return MenusApi(self._reads.for_instance(instance_id))
+
+    def creates(self, instance_id: str) -> MenusApi:
+        return MenusApi(self._creates.for_instance(instance_id))
