@@ -110,3 +110,20 @@ def test_the_admin_api_refuses_an_unknown_tenant_and_an_unknown_job(devstack: De
     assert restaurant.http.get(f"{devstack.gateway_url}/admin/catalog-imports/no-such-job").status_code == 404
     bad = _start(restaurant, maxRejected=-1)
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "maxRejected"
+
+
+def test_the_first_steps_sample_event_is_accepted_by_its_function(devstack: Devstack) -> None:
+    # Given events/catalog_publish/load_pos_catalog.json, pointed at a registered restaurant under a new job id
+    assert devstack.stack is not None
+    restaurant = Restaurant.connect(devstack)
+    event = json.loads((EVENTS / "load_pos_catalog.json").read_text())
+    event["jobId"] = f"sample-{restaurant.instance_id}"
+    event["input"]["instanceId"] = restaurant.instance_id
+    # When the function is invoked with it, as sam local invoke would
+    payload, error = devstack.stack.invoke("LoadPosCatalogFunction", event)
+    # Then it took the job and snapshotted the POS catalog; Rollback (invoked the same way) frees the tenant again
+    assert error is None, payload
+    assert payload["counts"]["items"] == 11 and payload["snapshotKey"].endswith("/snapshot.json")
+    undone, error = devstack.stack.invoke("RollbackFunction", {"jobId": event["jobId"], "error": None})
+    assert error is None and undone["status"] == "failed"
+    assert _job(restaurant, event["jobId"])["status"] == "failed"

@@ -206,7 +206,7 @@ class _BrokenBlobs:
         return self.inner.list_keys(prefix)
 
 
-@pytest.mark.parametrize("step", ["CreateVariants", "CreateModifierGroups", "CreateItems", "CreateMenus"])
+@pytest.mark.parametrize("step", ["CreateVariants", "CreateItems", "CreateMenus"])
 def test_a_batch_retried_after_a_lost_answer_leaves_no_duplicate(
     devstack: Devstack, restaurant: Restaurant, step: str
 ) -> None:
@@ -378,3 +378,49 @@ def test_an_oversized_section_is_split(devstack: Devstack) -> None:
     job = deps.jobs.get(job_id)
     assert job is not None and job.issues_count == 1  # the split is reported
     assert job.progress["item"].done == 301
+
+
+def test_a_throttled_bulk_create_waits_for_the_next_window_and_is_not_in_doubt(
+    devstack: Devstack, restaurant: Restaurant
+) -> None:
+    # Given Wix answering 429 to the first items bulk create (the minute's budget is spent)
+    waits: list[float] = []
+    deps = make_deps(devstack, sleep=waits.append)
+    restaurant.wix_fault(path="/restaurants/menus-item/v1/bulk/items/create", status=429, times=1)
+    try:
+        # When the import runs
+        job_id = import_catalog(deps, restaurant.instance_id)
+    finally:
+        restaurant.clear_faults()
+    # Then the step backed off for Wix's window and sent the batch again: no doubt, no sweep, each dish once
+    assert waits == [flow.THROTTLED_WAIT_S]
+    job = deps.jobs.get(job_id)
+    assert job is not None and job.status == "succeeded" and not job.in_doubt
+    assert len(restaurant.wix_state()["items"]) == 11
+
+
+def test_a_cleanup_that_fails_keeps_the_new_menu_and_the_next_import_removes_the_leftovers(
+    devstack: Devstack, restaurant: Restaurant
+) -> None:
+    # Given a live catalog, and a second import that published but whose Cleanup cannot delete anything
+    deps = make_deps(devstack)
+    import_catalog(deps, restaurant.instance_id)
+    first = entity_ids(restaurant.wix_state())
+    job_id = import_catalog(deps, restaurant.instance_id, steps=STEPS[:-1])
+    broken = make_deps(devstack, wix=SandboxWix(settings_of(deps), sabotage=Sabotage(lambda m, _p: m == "DELETE")))
+    with pytest.raises(TransientError, match="injected"):
+        run_step(broken, "Cleanup", job_id, restaurant.instance_id)
+    # When Catch runs Rollback
+    outcome = flow.rollback(deps, job_id, {"Error": "TransientError", "Cause": '{"errorMessage": "injected"}'})
+    # Then nothing is undone: the new menu is live and mapped, the job succeeded with a warning, the tenant is free
+    job = deps.jobs.get(job_id)
+    assert outcome["status"] == "succeeded" and job is not None and job.status == "succeeded"
+    assert any("cleanup incomplete" in w for w in job.warnings)
+    second = restaurant.wix_state()
+    [live] = [m["id"] for m in second["menus"] if m["visible"]]
+    assert live not in first["menus"] and second["visibilityViolations"] == []
+    # And the next import deletes what the failed Cleanup left, with its own old entities
+    import_catalog(deps, restaurant.instance_id)
+    third = entity_ids(restaurant.wix_state())
+    assert all(not (third[k] & first[k]) and live not in third["menus"] for k in third)
+    assert len(third["items"]) == 11 and restaurant.wix_state()["visibilityViolations"] == []

@@ -4,13 +4,14 @@ Wix Menus (New) has no drafts and every write is live, so posbridge owns the dra
 seed flow, run in order by the Step Functions workflow (statemachine/catalog_publish.asl.json):
 
   LoadPosCatalog   POS catalog -> canonical model -> snapshot.json in S3 (the job and the tenant lock are taken first)
-  ResolveLocation  the Wix business location (the import's choice, else the site's default)
+  ResolveLocation  the Wix business location (the import's option, else the tenant's setting, else the default)
   ResolveTarget    the location's menus and the current mapping: which menus Publish hides, which old entities
                    Cleanup deletes (target.json, previous-mapping.json)
   CreateDraft      the plan: every entity to build, within Wix's limits (plan.json; see flows/catalog_plan.py)
   CreateVariants, CreateModifiers, CreateModifierGroups, CreateItems, CreateSections, CreateMenus
                    bulk creates of 100, in Wix's recommended order; menus hidden, so nothing new is reachable yet
-  Publish          one bulk switch: new menus visible, then old ones hidden (the "archive"); the mapping committed
+  Publish          the visibility switch: new menus shown, then (only once one is visible) old ones hidden, in
+                   bulk updates (the "archive"); then the mapping committed
   Cleanup          the old entities deleted (never one a live menu still uses); the job succeeded, the lock freed
   Rollback         (on any failure before Publish committed) every entity this job created deleted, old menus shown
                    again if Publish had hidden them, the previous mapping restored, the job failed with the reason
@@ -58,6 +59,8 @@ CREATE_STEPS: dict[WixKind, str] = {
     "menu": "CreateMenus",
 }
 DEPENDENCY = "DEPENDENCY_REJECTED"
+THROTTLED_WAIT_S = 20.0  # a bulk create answered 429 waits this long (Wix counts requests per minute) ...
+THROTTLED_WAITS = 3  # ... this many times per batch before it counts as a failed attempt
 SYNTHETIC_CATEGORIES = (DEFAULT_MENU_ID, UNCATEGORIZED_ID)
 
 
@@ -504,7 +507,7 @@ def _send_batch(
     results: dict[str, dict[str, Any]] = {}
     queue = [batch]
     creates = step.deps.wix.creates(step.job.instance_id)
-    attempts = 0
+    attempts = throttled_waits = 0
     while queue:
         group = queue.pop(0)
         if not group:
@@ -526,7 +529,13 @@ def _send_batch(
                 half = len(group) // 2
                 queue[:0] = [group[:half], group[half:]]
             continue
-        except TransientError:
+        except TransientError as exc:
+            if _throttled(exc) and throttled_waits < THROTTLED_WAITS:
+                # 429: Wix refused the call unread (nothing to sweep); its minute window must pass first.
+                throttled_waits += 1
+                step.deps.sleep(THROTTLED_WAIT_S)
+                queue.insert(0, group)
+                continue
             attempts += 1
             step.update(lambda j: setattr(j, "in_doubt", True))
             _sweep(step, kind, names, at, known)
@@ -538,6 +547,11 @@ def _send_batch(
         for (node, _), outcome in zip(group, outcomes, strict=True):
             results[node.key] = _result(outcome)
     return results
+
+
+def _throttled(exc: TransientError) -> bool:
+    """The create client's single attempt was answered 429 (posbridge.http_retry names the status it gave up on)."""
+    return "HTTP 429" in str(exc)
 
 
 def _mark(inflight: Inflight) -> Callable[[ImportJob], None]:

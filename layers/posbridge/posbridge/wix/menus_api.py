@@ -125,7 +125,7 @@ class MenusApi:
         _check_size(ids)
         if not e.has_bulk_delete:
             return [self._delete_one(e, i, entity_id) for i, entity_id in enumerate(ids)]
-        answer = self._client.request("DELETE", f"{e.base}/bulk/{e.bulk_segment}/delete", params={"ids": ids})
+        answer = self._client.request("DELETE", f"{e.base}/bulk/{e.bulk_segment}/delete", {"ids": ids})
         outcomes = _outcomes(answer, kind, len(ids))
         return [Outcome(o.index, True, ids[o.index]) if not o.ok and o.code == "NOT_FOUND" else o for o in outcomes]
 
