@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help demo up test lint bench sam-build deploy clean
+.PHONY: help demo up test lint bench sam-build deploy clean openapi
 
 help:
 	@echo "make demo       run the devstack demo (the whole app on this machine)"
@@ -14,6 +14,7 @@ help:
 	@echo "make test       run the test suite"
 	@echo "make lint       ruff, mypy, cfn-lint, sam validate --lint"
 	@echo "make bench      run the benchmarks (table + bench/results.json)"
+	@echo "make openapi    regenerate docs/openapi.json from the admin API's routes"
 	@echo "make sam-build  sam validate --lint && sam build (arm64, no container)"
 	@echo "make deploy     sam build && sam deploy (samconfig.toml; needs AWS credentials)"
 
@@ -45,6 +46,9 @@ lint: $(VENV)/.installed $(SAM_VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m bench
+
+openapi: $(VENV)/.installed
+	$(PY) -m devstack.openapi
 
 sam-build: $(SAM_VENV)/.installed
 	$(SAM) validate --lint

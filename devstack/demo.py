@@ -199,6 +199,7 @@ class Demo:
 
     def run(self) -> bool:
         from devstack.demo_catalog import CatalogImport  # Flow 4; imports this module too
+        from devstack.demo_catalog_sync import CatalogSync  # Flow 5
         from devstack.demo_pos_to_wix import PosToWix  # imports this module: import here, not at the top
 
         scenarios = (
@@ -211,6 +212,7 @@ class Demo:
             self.forged_webhook,
             *CatalogImport(self).scenarios(),  # Flow 4: devstack/demo_catalog.py
             *PosToWix(self).scenarios(),  # Flows 2 and 3 (on the menu Flow 4 published): devstack/demo_pos_to_wix.py
+            *CatalogSync(self).scenarios(),  # Flow 5 (POS menu edits in place): devstack/demo_catalog_sync.py
         )
         for scenario in scenarios:
             try:

@@ -214,6 +214,11 @@ def import_status(
     raise typer.Exit(0 if job["status"] != "failed" else 1)
 
 
+from posbridge_cli import operations  # noqa: E402 (the operator commands: tenants, order, dlq, reconcile)
+
+operations.register(app)
+
+
 def main() -> None:
     app()
 

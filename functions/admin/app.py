@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -11,17 +13,20 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from posbridge.config import AdminSettings
+from posbridge.dlq import DeadLetterQueue
 from posbridge.domain.catalog_job import JOB_ID, ImportOptions
 from posbridge.domain.tenant import TenantRegistration
 from posbridge.errors import PermanentError, TransientError
 from posbridge.executions import StepFunctionsExecutions
 from posbridge.flows.catalog_publish import start_import
+from posbridge.flows.lifecycle import NotAllowed, set_paused
 from posbridge.flows.tenants import register_tenant
 from posbridge.secrets import TenantSecrets
 from posbridge.store.catalog_jobs import CatalogJobs, ImportAlreadyRunning
+from posbridge.store.lifecycle import LifecycleStore
 from posbridge.store.order_sync import OrderSyncStore
 from posbridge.store.orders import OrderMappings
 from posbridge.store.pos_links import PosLocationTaken
@@ -34,8 +39,13 @@ syncs = OrderSyncStore(settings.mappings_table)
 vault = TenantSecrets(settings.tenant_secret_prefix)
 catalog_jobs = CatalogJobs(settings.mappings_table)
 catalog_runs = StepFunctionsExecutions(settings.catalog_state_machine_arn)
+lifecycle = LifecycleStore(settings.mappings_table)
+dead_letters = DeadLetterQueue(settings.dead_letter_queue_url, settings.work_queue_url)
 logger = Logger()
-app = APIGatewayRestResolver()
+# enable_validation: Powertools derives the OpenAPI document (docs/openapi.json) from these routes.
+app = APIGatewayRestResolver(enable_validation=True)
+# No admin request is anywhere near this (a tenant registration is ~1 KB); bigger bodies are refused before parsing.
+MAX_BODY_BYTES = 64 * 1024
 
 _INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
 
@@ -51,6 +61,11 @@ def bad_request(exc: BadRequest) -> Response[dict[str, Any]]:
 
 @app.exception_handler(PosLocationTaken)  # type: ignore[untyped-decorator]
 def location_taken(exc: PosLocationTaken) -> Response[dict[str, Any]]:
+    return _json(409, {"message": str(exc)})
+
+
+@app.exception_handler(NotAllowed)  # type: ignore[untyped-decorator]
+def not_allowed(exc: NotAllowed) -> Response[dict[str, Any]]:
     return _json(409, {"message": str(exc)})
 
 
@@ -169,6 +184,83 @@ def get_catalog_import(job_id: str) -> Response[dict[str, Any]]:
     return _json(200, job.view())
 
 
+@app.get("/admin/tenants")
+def list_tenants() -> Response[dict[str, Any]]:
+    """Every known restaurant: connected (active / paused), removed, or installed and awaiting its POS (pending)."""
+    rows: list[dict[str, Any]] = []
+    for instance_id in sorted(lifecycle.directory()):
+        tenant, installation = tenants.get(instance_id), lifecycle.installation(instance_id)
+        if tenant is not None:
+            rows.append(
+                {
+                    "instanceId": instance_id,
+                    "status": tenant.status,
+                    "pos": tenant.pos.model_dump(mode="json", by_alias=True),
+                    "createdAt": tenant.created_at,
+                    "removedAt": tenant.removed_at,
+                }
+            )
+        elif installation is not None:
+            status = "pending" if installation.status == "installed" else "removed"
+            rows.append(
+                {"instanceId": instance_id, "status": status, "pos": None, "createdAt": installation.installed_at}
+                | {"removedAt": installation.removed_at}
+            )
+    return _json(200, {"tenants": rows})
+
+
+@app.post("/admin/tenants/<instance_id>/pause")
+def pause_tenant(instance_id: str) -> Response[dict[str, Any]]:
+    """Pause a tenant: its events are parked in the DLQ with reason tenant_paused (redrive them after resuming)."""
+    return _pause(instance_id, True)
+
+
+@app.post("/admin/tenants/<instance_id>/resume")
+def resume_tenant(instance_id: str) -> Response[dict[str, Any]]:
+    """Resume a paused tenant (then redrive its tenant_paused messages)."""
+    return _pause(instance_id, False)
+
+
+def _pause(instance_id: str, paused: bool) -> Response[dict[str, Any]]:
+    tenant = set_paused(_checked(instance_id), paused, tenants, datetime.now(UTC))
+    if tenant is None:
+        return _json(404, {"message": f"tenant {instance_id} is not registered"})
+    logger.info("tenant paused" if paused else "tenant resumed", extra={"instance_id": instance_id})
+    return _json(200, tenant.model_dump(mode="json", by_alias=True))
+
+
+class RedriveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    instance_id: str | None = Field(default=None, alias="instanceId", pattern=_INSTANCE_ID.pattern)
+    reason: str | None = Field(default=None, min_length=1, max_length=100)
+    message_ids: list[str] | None = Field(default=None, alias="messageIds", min_length=1, max_length=100)
+
+
+@app.get("/admin/dead-letters")
+def list_dead_letters() -> Response[dict[str, Any]]:
+    """Messages parked in the DLQ with their reason and error (ids only, no payloads); ?instanceId= &reason= filter."""
+    if not settings.dead_letter_queue_url:
+        return _json(501, {"message": "no dead-letter queue is configured"})
+    query = app.current_event.query_string_parameters or {}
+    instance_id = _checked(query["instanceId"]) if "instanceId" in query else None
+    parked = dead_letters.find(instance_id, query.get("reason") or None)
+    return _json(200, {"messages": [p.view() for p in parked], "count": len(parked)})
+
+
+@app.post("/admin/dead-letters/redrive")
+def redrive_dead_letters() -> Response[dict[str, Any]]:
+    """Send parked messages back to the work queue (all, or those of a tenant / reason / ids); idempotent."""
+    if not (settings.dead_letter_queue_url and settings.work_queue_url):
+        return _json(501, {"message": "no dead-letter queue is configured"})
+    body = _json_body() if (app.current_event.body or "").strip() else {}
+    wanted = RedriveRequest.model_validate(body)
+    ids = set(wanted.message_ids) if wanted.message_ids is not None else None
+    moved = dead_letters.redrive(wanted.instance_id, wanted.reason, ids)
+    logger.info("dead letters redriven", extra={"count": len(moved), "instance_id": wanted.instance_id})
+    return _json(200, {"redriven": [p.view() for p in moved], "count": len(moved)})
+
+
 @cache
 def _lambda() -> Any:
     return boto3.client("lambda")
@@ -193,4 +285,19 @@ def _json(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    body = event.get("body") or ""
+    size = len(base64.b64decode(body, validate=False)) if event.get("isBase64Encoded") else len(body.encode())
+    if size > MAX_BODY_BYTES:
+        logger.warning("admin request rejected", extra={"status": 413, "reason": "body too large"})
+        return {
+            "statusCode": 413,
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps({"message": f"body over {MAX_BODY_BYTES} bytes"}),
+        }
+    if event.get("httpMethod") == "GET" and body.strip():
+        return {
+            "statusCode": 400,
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps({"message": "a GET request takes no body"}),
+        }
     return app.resolve(event, context)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -26,14 +27,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from posbridge.config import OrderWorkerSettings, WixApiSettings
-from posbridge.errors import PermanentError
+from posbridge.errors import EventIgnored, PermanentError
 from posbridge.flows.apply_status import SyncResult
 from posbridge.flows.export_order import ExportResult, export_wix_order
+from posbridge.flows.lifecycle import APP_INSTALLED, LIFECYCLE_EVENTS, LifecyclePorts, app_installed, app_removed
 from posbridge.flows.pos_sync import PosSyncPorts, sync_pos_order
 from posbridge.messaging import DeadLetters, WorkMessage
 from posbridge.pos.gateways import PosGateways
 from posbridge.secrets import TenantSecrets
 from posbridge.store.catalog_lookup import CatalogLookup
+from posbridge.store.lifecycle import LifecycleStore
 from posbridge.store.order_sync import OrderSyncStore
 from posbridge.store.orders import MappingConflict, OrderMappings
 from posbridge.store.reconcile_state import ReconcileState
@@ -47,7 +50,9 @@ WIX_RATE_WAIT_MAX_S = 15.0
 settings = OrderWorkerSettings.from_env()
 tenants = TenantStore(settings.mappings_table)
 mappings = OrderMappings(settings.mappings_table)
-gateways = PosGateways(settings.pos_api_base_url, TenantSecrets(settings.tenant_secret_prefix))
+vault = TenantSecrets(settings.tenant_secret_prefix)
+gateways = PosGateways(settings.pos_api_base_url, vault)
+lifecycle = LifecyclePorts(tenants, LifecycleStore(settings.mappings_table), vault)
 dead_letters = DeadLetters(settings.dead_letter_queue_url)
 wix_settings = WixApiSettings.from_env()
 # A full rate window is waited out only while the 30 s timeout allows; otherwise the message returns to the queue.
@@ -95,14 +100,29 @@ def pos_order_event(message: WorkMessage) -> None:
     metrics.add_metric(name=f"PosOrders_{result.outcome}", unit=MetricUnit.Count, value=1)
 
 
+def lifecycle_event(message: WorkMessage) -> None:
+    """Wix AppInstalled / AppRemoved (posbridge/flows/lifecycle.py); idempotent by itself."""
+    step = app_installed if message.event_type == APP_INSTALLED else app_removed
+    outcome = step(message.tenant_id, lifecycle, datetime.now(UTC))
+    logger.info("app lifecycle event processed", extra={"outcome": outcome, "event_type": message.event_type})
+    metrics.add_metric(name=f"Lifecycle_{outcome}", unit=MetricUnit.Count, value=1)
+
+
 def process(record: SQSRecord) -> None:
     try:
         message = WorkMessage.model_validate_json(record.body)
         logger.append_keys(event_id=message.event_id, instance_id=message.tenant_id, entity_id=message.entity_id)
+        if message.source == "wix" and message.event_type in LIFECYCLE_EVENTS:
+            lifecycle_event(message)
+            return
         if message.source != "wix":
             pos_order_event(message)
             return
         result = ExportResult(**export(message=message.model_dump(mode="json")))
+    except EventIgnored as ignored:  # acknowledged: e.g. the tenant removed the app
+        logger.info("event ignored", extra={"reason": ignored.reason})
+        metrics.add_metric(name="EventsIgnored", unit=MetricUnit.Count, value=1)
+        return
     except (PermanentError, MappingConflict, ValidationError) as exc:
         _park(record, exc)
         return

@@ -4,6 +4,9 @@ Event: the EventBridge scheduled event (every tenant in the directory), or `{"in
 the admin route POST /admin/tenants/{instanceId}/reconcile, and the devstack, which has no schedules). Answers a
 summary per tenant; a tenant whose pass failed keeps its cursors and is retried by the next run. Tenants are visited
 in random order, and those the time left cannot cover are left to the next run.
+
+The scheduled run also purges the data of tenants removed longer ago than REMOVED_TENANT_RETENTION_DAYS
+(posbridge/flows/lifecycle.py); `{"purge": true}` runs only that purge (the devstack's on-demand trigger).
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from posbridge.config import ReconcilerSettings, WixApiSettings
 from posbridge.errors import PermanentError, TransientError
+from posbridge.flows.lifecycle import LifecyclePorts, purge_removed
 from posbridge.flows.reconcile import PassResult, reconcile_tenant
 from posbridge.messaging import WorkQueue
 from posbridge.pos.gateways import PosGateways
 from posbridge.secrets import TenantSecrets
+from posbridge.store.lifecycle import LifecycleStore
 from posbridge.store.order_sync import OrderSyncStore
 from posbridge.store.pos_links import PosLinks
 from posbridge.store.reconcile_state import ReconcileState
@@ -38,7 +43,9 @@ links = PosLinks(settings.mappings_table)
 syncs = OrderSyncStore(settings.mappings_table)
 state = ReconcileState(settings.mappings_table)
 queue = WorkQueue(settings.work_queue_url)
-gateways = PosGateways(settings.pos_api_base_url, TenantSecrets(settings.tenant_secret_prefix))
+vault = TenantSecrets(settings.tenant_secret_prefix)
+gateways = PosGateways(settings.pos_api_base_url, vault)
+lifecycle = LifecyclePorts(tenants, LifecycleStore(settings.mappings_table), vault)
 wix_clients = WixClients.from_settings(WixApiSettings.from_env())
 logger = Logger()
 metrics = Metrics()
@@ -46,8 +53,8 @@ metrics = Metrics()
 
 def reconcile(instance_id: str) -> PassResult:
     tenant = tenants.get(instance_id)
-    if tenant is None:
-        return PassResult(instance_id, error="unknown tenant")
+    if tenant is None:  # installed, not yet connected to a POS: nothing to reconcile
+        return PassResult(instance_id, ok=True, error="not connected to a POS yet")
     try:
         wix = WixOrders(wix_clients.for_instance(instance_id))
     except (PermanentError, TransientError) as exc:  # the app secret cannot be read
@@ -68,6 +75,8 @@ def reconcile(instance_id: str) -> PassResult:
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if isinstance(event, dict) and event.get("purge") is True:
+        return {"ok": True, "purged": purge()}
     wanted = event.get("instanceId") if isinstance(event, dict) else None
     instance_ids = [str(wanted)] if wanted else links.all_tenants()
     random.shuffle(instance_ids)
@@ -82,4 +91,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         metrics.add_metric(name="ReconcileQueued", unit=MetricUnit.Count, value=result.wix_queued + result.pos_queued)
         if not result.ok:
             metrics.add_metric(name="ReconcileFailed", unit=MetricUnit.Count, value=1)
-    return {"ok": all(r.ok for r in results), "tenants": [asdict(r) for r in results]}
+    answer: dict[str, Any] = {"ok": all(r.ok for r in results), "tenants": [asdict(r) for r in results]}
+    if not wanted:  # the schedule
+        answer["purged"] = purge()
+    return answer
+
+
+def purge() -> list[dict[str, Any]]:
+    retention = timedelta(days=settings.removed_tenant_retention_days)
+    purged = [asdict(p) for p in purge_removed(lifecycle, datetime.now(UTC), retention)]
+    for result in purged:
+        logger.info("removed tenant purged", extra=result)
+    metrics.add_metric(name="TenantsPurged", unit=MetricUnit.Count, value=len(purged))
+    return purged

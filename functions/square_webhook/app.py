@@ -19,11 +19,14 @@ from posbridge.secrets import TenantSecrets
 from posbridge.store.pos_links import PosLinks
 
 SIGNATURE_HEADER = "x-square-hmacsha256-signature"
+# A Square order webhook is a few KB; anything near this is not Square. Refused before verifying or parsing.
+MAX_BODY_BYTES = 1024 * 1024
 
 settings = SquareWebhookSettings.from_env()
 links = PosLinks(settings.mappings_table)
 vault = TenantSecrets(settings.tenant_secret_prefix)
 queue = WorkQueue(settings.work_queue_url)
+catalog_queue = WorkQueue(settings.catalog_sync_queue_url) if settings.catalog_sync_queue_url else None
 logger = Logger()
 
 
@@ -41,10 +44,13 @@ keys = SignatureKeys()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     body = event.get("body") or ""
     raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+    if len(raw) > MAX_BODY_BYTES:
+        logger.warning("square webhook rejected", extra={"status": 413, "reason": "body too large"})
+        return _json(413, {"message": f"body over {MAX_BODY_BYTES} bytes"})
     headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
     try:
         outcome = ingest_square_webhook(
-            raw, headers.get(SIGNATURE_HEADER), settings.square_notification_url, links, keys, queue
+            raw, headers.get(SIGNATURE_HEADER), settings.square_notification_url, links, keys, queue, catalog_queue
         )
     except WebhookRejected as rejected:
         logger.warning("square webhook rejected", extra={"status": rejected.status, "reason": rejected.reason})

@@ -304,8 +304,8 @@ def test_a_paused_tenant_is_a_permanent_error() -> None:
     # When one of its orders is approved
     with pytest.raises(PermanentError) as caught:
         world.run(_message("approved"))
-    # Then it is poison with reason tenant_not_active and nothing reaches the POS
-    assert caught.value.reason == "tenant_not_active"
+    # Then it is poison with reason tenant_paused and nothing reaches the POS
+    assert caught.value.reason == "tenant_paused"
     assert world.pos.tenants_seen == [] and world.gateway.order_calls == []
     assert world.mappings.saved == {}
 

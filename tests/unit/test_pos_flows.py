@@ -231,7 +231,7 @@ def test_an_order_of_another_location_is_refused(world: World) -> None:
     assert caught.value.reason == "foreign_pos_location"
 
 
-@pytest.mark.parametrize(("status", "reason"), [("paused", "tenant_not_active"), (None, "unknown_tenant")])
+@pytest.mark.parametrize(("status", "reason"), [("paused", "tenant_paused"), (None, "unknown_tenant")])
 def test_an_inactive_or_unknown_tenant_is_a_poison(world: World, status: str | None, reason: str) -> None:
     if status is None:
         world.tenants.tenants.clear()

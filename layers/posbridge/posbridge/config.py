@@ -39,6 +39,8 @@ class AdminSettings(_Settings):
     tenant_secret_prefix: str = Field(min_length=1)
     reconciler_function_name: str = ""  # POST /admin/tenants/{id}/reconcile runs it; empty: the route answers 501
     catalog_state_machine_arn: str = ""  # POST /admin/tenants/{id}/catalog-imports starts it; empty: 501
+    work_queue_url: str = ""  # POST /admin/dead-letters/redrive sends parked messages back here; empty: 501
+    dead_letter_queue_url: str = ""  # GET /admin/dead-letters lists it; empty: 501
 
 
 class OrderWorkerSettings(_Settings):
@@ -70,6 +72,7 @@ class SquareWebhookSettings(_Settings):
     tenant_secret_prefix: str = Field(min_length=1)
     work_queue_url: str = Field(min_length=1)
     square_notification_url: str = ""  # empty: not configured yet, webhooks are answered 503 (Square retries)
+    catalog_sync_queue_url: str = ""  # POS catalog events go here (Flow 5); empty: they are answered 200 and ignored
 
 
 class ReconcilerSettings(_Settings):
@@ -81,6 +84,7 @@ class ReconcilerSettings(_Settings):
     pos_api_base_url: str = Field(min_length=1)
     reconcile_lookback_minutes: int = Field(default=24 * 60, ge=1)  # how far back a tenant's first pass looks
     reconcile_overlap_seconds: int = Field(default=120, ge=0)  # each search starts this long before its cursor
+    removed_tenant_retention_days: int = Field(default=30, ge=0)  # then a removed tenant's mappings are purged
 
 
 class CatalogPublishSettings(WixApiSettings):
@@ -92,3 +96,13 @@ class CatalogPublishSettings(WixApiSettings):
     catalog_step_budget_seconds: float = Field(default=90.0, gt=0)  # work per invocation, then the step loops
     catalog_job_stale_after_seconds: float = Field(default=900.0, gt=0)  # the health check fails a job this silent
     catalog_state_machine_arn: str = ""  # the health check stops executions of this state machine
+
+
+class CatalogSyncSettings(WixApiSettings):
+    """The incremental catalog sync (Flow 5) and its scheduled reconciliation."""
+
+    tenant_secret_prefix: str = Field(min_length=1)
+    pos_api_base_url: str = Field(min_length=1)
+    catalog_state_machine_arn: str = Field(min_length=1)  # many changes start the draft publish instead
+    dead_letter_queue_url: str = Field(min_length=1)
+    catalog_sync_max_changes: int = Field(default=500, ge=0)  # entity writes above this: the draft publish

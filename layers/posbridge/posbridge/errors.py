@@ -17,3 +17,13 @@ class PermanentError(Exception):
         super().__init__(message)
         self.reason = reason
         self.details = details or {}
+
+
+class EventIgnored(Exception):
+    """The event is valid but must not be acted on (e.g. its tenant removed the app): acknowledge it, do not park it.
+
+    `reason` is a short machine-readable code, free of personal data."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -53,3 +53,11 @@ class TenantSecrets:
             raise TransientError(f"Secrets Manager unavailable for tenant {instance_id}") from exc
         except (ValidationError, TransformParameterError) as exc:
             raise PermanentError("invalid_pos_credentials", f"POS credentials of {instance_id} are unreadable") from exc
+
+    def delete_pos_credentials(self, instance_id: str) -> bool:
+        """Delete the tenant's secret at once (no recovery window: the app was removed); False if already gone."""
+        try:
+            self._client.delete_secret(SecretId=self.name(instance_id), ForceDeleteWithoutRecovery=True)
+        except self._client.exceptions.ResourceNotFoundException:
+            return False
+        return True

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic.alias_generators import to_camel
 
 PosProvider = Literal["square"]
-TenantStatus = Literal["active", "paused"]
+TenantStatus = Literal["active", "paused", "removed"]  # removed: the Wix app was uninstalled
 
 
 class _Wire(BaseModel):
@@ -65,6 +65,11 @@ class TenantSettings(_Wire):
     notify_on_import: bool = Field(
         default=False, description="let Wix send its buyer and business notifications for orders imported from the POS"
     )
+    catalog_system_of_record: Literal["pos", "wix"] = Field(
+        default="pos",
+        description="an entity edited in Wix since the last catalog sync: overwrite it with the POS (default) or "
+        "keep the Wix edit (reported either way)",
+    )
 
 
 class TenantRegistration(_Wire):
@@ -79,3 +84,4 @@ class Tenant(_Wire):
     settings: TenantSettings
     created_at: str
     updated_at: str
+    removed_at: str | None = None  # when the app was removed; its mappings are purged a retention period later

@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol
 from posbridge.domain.order import Order
 from posbridge.domain.tenant import Tenant
 from posbridge.errors import PermanentError
+from posbridge.flows.lifecycle import require_active
 from posbridge.idempotency import idempotency_key
 from posbridge.messaging import WorkMessage
 from posbridge.pos.port import PosGateway
@@ -51,8 +52,7 @@ def export_wix_order(message: WorkMessage, tenants: Tenants, mappings: Mappings,
     tenant = tenants.get(message.tenant_id)
     if tenant is None:
         raise PermanentError("unknown_tenant", f"no tenant is registered for instance {message.tenant_id}")
-    if tenant.status != "active":
-        raise PermanentError("tenant_not_active", f"tenant {message.tenant_id} is {tenant.status}")
+    require_active(tenant)
 
     order_json = _order_json(message)
     order = restaurant_order(order_json)

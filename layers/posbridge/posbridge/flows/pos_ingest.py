@@ -7,23 +7,31 @@
 - `order.created`, `order.updated`, `order.fulfillment.updated` are enqueued (FIFO group = tenant + order, dedup id =
   `event_id`, so Square's duplicates collapse); any other event type is answered 200 and ignored, and so is an order
   event for a location no tenant is connected to.
+- `catalog.version.updated` and `inventory.count.updated` (Flow 5) go to the catalog queue, one message per tenant of
+  the merchant, FIFO group = tenant + "catalog" (one sync at a time per tenant) and dedup id = tenant + the catalog
+  version's `updated_at` (inventory: + a 10-second bucket of `created_at`), so a burst for one change is one sync;
+  a sync that finds nothing new since its cursor is a no-op (flows/catalog_sync.py).
 - A body that is not a Square notification is a 400.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from posbridge.errors import PermanentError, TransientError
 from posbridge.messaging import WorkMessage
-from posbridge.pos.square.notifications import parse_notification
+from posbridge.pos.square.notifications import SquareNotification, parse_notification
 from posbridge.pos.square.order_snapshot import summary_from_event
 from posbridge.pos.square.webhooks import is_valid
 from posbridge.store.pos_links import PosLink
 
 PROVIDER = "square"
 HANDLED_EVENT_TYPES = frozenset({"order.created", "order.updated", "order.fulfillment.updated"})
+CATALOG_EVENT_TYPES = frozenset({"catalog.version.updated", "inventory.count.updated"})
+CATALOG_ENTITY = "catalog"
+INVENTORY_BUCKET_S = 10
 
 
 class WebhookRejected(Exception):
@@ -63,6 +71,7 @@ def ingest_square_webhook(
     links: Links,
     keys: SignatureKeys,
     queue: Enqueuer,
+    catalog_queue: Enqueuer | None = None,
 ) -> IngestOutcome:
     if not notification_url:
         raise WebhookRejected(503, "the Square notification URL is not configured (SquareNotificationUrl)")
@@ -83,6 +92,22 @@ def ingest_square_webhook(
         raise WebhookRejected(401, "signature rejected")
 
     ignored = IngestOutcome("ignored", notification.type, notification.event_id, tenant.instance_id)
+    if notification.type in CATALOG_EVENT_TYPES:
+        if catalog_queue is None:
+            return ignored
+        stamp = _catalog_stamp(notification)
+        for t in tenants:  # the catalog is the merchant's: every location connected to it syncs
+            catalog_queue.send(
+                WorkMessage(
+                    source=PROVIDER,
+                    event_type=notification.type,
+                    event_id=f"{notification.type}:{t.instance_id}:{stamp}",
+                    tenant_id=t.instance_id,
+                    entity_id=CATALOG_ENTITY,
+                    payload={"updated_at": stamp},
+                )
+            )
+        return IngestOutcome("queued", notification.type, notification.event_id, tenant.instance_id)
     if notification.type not in HANDLED_EVENT_TYPES:
         return ignored
     try:
@@ -102,6 +127,22 @@ def ingest_square_webhook(
         )
     )
     return IngestOutcome("queued", notification.type, notification.event_id, tenant.instance_id, summary.order_id)
+
+
+def _catalog_stamp(notification: SquareNotification) -> str:
+    """What makes two catalog notifications "the same change": the catalog version's updated_at; for inventory
+    (no version) the event time in 10-second buckets. Falls back to the event id."""
+    obj = notification.data.get("object")
+    version = obj.get("catalog_version") if isinstance(obj, dict) else None
+    stamp = version.get("updated_at") if isinstance(version, dict) else None
+    if isinstance(stamp, str) and stamp:
+        return stamp[:64]
+    created = notification.created_at or ""
+    try:
+        moment = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    except ValueError:
+        return notification.event_id
+    return str(int(moment.timestamp()) // INVENTORY_BUCKET_S)
 
 
 def _verifies(tenant: PosLink, keys: SignatureKeys, url: str, raw_body: bytes, signature: str) -> bool:

@@ -1,6 +1,7 @@
 """A queued POS order event (a webhook, or the reconciliation) -> Flow 2 (import) or Flow 3 (status), idempotently.
 
-1. The tenant must be registered and active (else the message is parked: `unknown_tenant` / `tenant_not_active`).
+1. The tenant must be registered and active (else the message is parked: `unknown_tenant` /
+   `tenant_paused`; a removed tenant's event is acknowledged and ignored).
 2. Out-of-order updates never move an order backwards: the event's position (POS version, else updated_at) is compared
    with the last one applied; an older one is dropped and counted (`stale_dropped`), an equal one is a duplicate
    (`already_applied`), and neither costs a POS or Wix call.
@@ -25,6 +26,7 @@ from posbridge.domain.tenant import Tenant
 from posbridge.errors import PermanentError, TransientError
 from posbridge.flows.apply_status import SyncResult, WixLink, apply_status
 from posbridge.flows.import_order import Catalog, ImportRecords, MappingWriter, Site, WixImportApi, import_pos_order
+from posbridge.flows.lifecycle import require_active
 from posbridge.messaging import WorkMessage
 from posbridge.pos.port import PosGateway
 from posbridge.store.order_sync import PosOrderSync
@@ -72,8 +74,7 @@ def active_tenant(instance_id: str, tenants: Tenants) -> Tenant:
     tenant = tenants.get(instance_id)
     if tenant is None:
         raise PermanentError("unknown_tenant", f"no tenant is registered for instance {instance_id}")
-    if tenant.status != "active":
-        raise PermanentError("tenant_not_active", f"tenant {instance_id} is {tenant.status}")
+    require_active(tenant)
     return tenant
 
 

@@ -21,13 +21,14 @@ def register_tenant(
     instance_id: str, registration: TenantRegistration, tenants: TenantRepository, vault: CredentialVault
 ) -> tuple[Tenant, bool]:
     """Create or update a tenant; returns (tenant, created). Credentials go to the vault first, so a stored tenant
-    always has them; re-registering keeps the creation date and the status (a paused tenant stays paused)."""
+    always has them; re-registering keeps the creation date and the status (a paused tenant stays paused), except that
+    registering a removed tenant again (the app was reinstalled) makes it active."""
     now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     existing = tenants.get(instance_id)
     vault.put_pos_credentials(instance_id, registration.pos.credentials())
     tenant = Tenant(
         instance_id=instance_id,
-        status=existing.status if existing else "active",
+        status=existing.status if existing and existing.status != "removed" else "active",
         pos=registration.pos.connection(),
         settings=registration.settings,
         created_at=existing.created_at if existing else now,

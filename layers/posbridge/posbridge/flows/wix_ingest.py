@@ -8,10 +8,12 @@ from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+from posbridge.flows.lifecycle import LIFECYCLE_EVENTS
 from posbridge.messaging import WorkMessage
 from posbridge.wix.webhooks import ORDER_APPROVED, ORDER_CREATED, parse_webhook
 
-HANDLED_EVENT_TYPES = frozenset({ORDER_CREATED, ORDER_APPROVED})
+HANDLED_EVENT_TYPES = frozenset({ORDER_CREATED, ORDER_APPROVED}) | LIFECYCLE_EVENTS
+LIFECYCLE_ENTITY = "app"  # one message group per instance for its lifecycle events, so they apply in order
 
 
 class Enqueuer(Protocol):
@@ -38,7 +40,9 @@ def ingest_wix_webhook(raw_body: str, public_key: RSAPublicKey, queue: Enqueuer)
             event_type=event.event_type,
             event_id=event.event_id,
             tenant_id=event.instance_id,
-            entity_id=event.event.entity_id or event.event_id,
+            entity_id=LIFECYCLE_ENTITY
+            if event.event_type in LIFECYCLE_EVENTS
+            else (event.event.entity_id or event.event_id),
             payload=event.body(),
         )
     )

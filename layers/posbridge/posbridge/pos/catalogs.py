@@ -18,6 +18,10 @@ class CatalogSource(Protocol):
         """The POS catalog of the tenant's location, as the canonical model (POS ids kept)."""
         ...
 
+    def changed_since(self, begin_time: str | None) -> tuple[int, str | None]:
+        """Objects changed after `begin_time` (how many, latest updated_at): the incremental sync's probe."""
+        ...
+
 
 class PosCatalogs:
     def __init__(self, square_base_url: str, secrets: TenantSecrets) -> None:

@@ -12,8 +12,9 @@
     PK TENANT#<instanceId>  SK CATALOG#WIX#<KIND>#<wixId>    -> pos_id, pos_kind   (KIND: MENU, SECTION, ITEM,
                                                                   VARIANT, MODIFIER_GROUP, MODIFIER)
 
-Only the catalog publish writes these, at Publish (and Rollback restores the previous set), so a failed import
-leaves the previous mapping as it was.
+The catalog publish writes these at Publish (and Rollback restores the previous set), so a failed import leaves the
+previous mapping as it was; the incremental sync (flows/catalog_sync.py) updates single entries with `put` and
+`remove`, never while the tenant's import holds CATALOGIMPORT#LOCK.
 """
 
 from __future__ import annotations
@@ -110,6 +111,24 @@ class CatalogMappings:
                     batch.put_item(Item={"PK": pk, "SK": sk, "pos_id": m.pos_id, "pos_kind": m.pos_kind})
             for sk in sorted(existing - keep):
                 batch.delete_item(Key={"PK": pk, "SK": sk})
+
+    def put(self, tenant_id: str, entries: list[CatalogMapping]) -> None:
+        """Upsert these entries and their reverse keys (idempotent). Reverse keys an entry no longer names are
+        removed by `remove` of the old entry, which the caller does first when an entry's Wix entities changed."""
+        pk = tenant_pk(tenant_id)
+        with self._table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as batch:
+            for m in entries:
+                batch.put_item(Item={"PK": pk, "SK": m.sk, **m.model_dump(exclude_none=True)})
+                for sk in m.reverse_keys():
+                    batch.put_item(Item={"PK": pk, "SK": sk, "pos_id": m.pos_id, "pos_kind": m.pos_kind})
+
+    def remove(self, tenant_id: str, entries: list[CatalogMapping]) -> None:
+        """Delete these entries and their reverse keys (idempotent: deleting a missing key is a no-op)."""
+        pk = tenant_pk(tenant_id)
+        with self._table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as batch:
+            for m in entries:
+                for sk in (m.sk, *m.reverse_keys()):
+                    batch.delete_item(Key={"PK": pk, "SK": sk})
 
     def _query(self, tenant_id: str, prefix: str, keys_only: bool = False) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

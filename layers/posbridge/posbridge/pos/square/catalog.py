@@ -77,6 +77,39 @@ class SquareCatalogSource:
     def load_catalog(self, options: LayoutOptions) -> Catalog:
         return to_catalog(fetch_catalog_objects(self._client), self._location_id, options)
 
+    def changed_since(self, begin_time: str | None) -> tuple[int, str | None]:
+        """How many catalog objects changed after `begin_time` (deleted ones included; None: all), and the latest
+        `updated_at` among them (the next cursor). Search Catalog with `begin_time`, as catalog.version.updated
+        asks (it names only the catalog's new updated_at). Counts are capped at one page: only "any?" matters."""
+        body: dict[str, Any] = {
+            "object_types": [*OBJECT_TYPES, "ITEM_VARIATION", "MODIFIER"],
+            "include_deleted_objects": True,
+            "limit": SEARCH_LIMIT,
+        }
+        if begin_time:
+            body["begin_time"] = begin_time
+        latest: str | None = None
+        count = 0
+        while True:
+            page = self._client.post("/v2/catalog/search", body)
+            found = [o for o in page.get("objects") or [] if isinstance(o, dict)]
+            count += len(found)
+            for obj in found:
+                stamp = obj.get("updated_at")
+                if isinstance(stamp, str) and (latest is None or _utc(stamp) > _utc(latest)):
+                    latest = stamp
+            cursor = page.get("cursor")
+            if not cursor or not found:
+                return count, latest
+            body["cursor"] = cursor
+
+
+def _utc(stamp: str) -> datetime:
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+
 
 # --- mapping ----------------------------------------------------------------------------------------------------------
 

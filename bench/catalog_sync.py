@@ -1,0 +1,151 @@
+"""Flow 5 through the devstack: incremental catalog syncs on a 5,000-item catalog (bench/catalog.py's menu).
+
+The catalog is imported once (Flow 4, admin API + state machine), then:
+- 1 / 10 / 100 price changes on single-priced dishes are made on the POS and one signed catalog.version.updated
+  reaches the webhook route; the row is the Menus calls the sync made / the goal, ceil(changes/100) per entity type
+  touched (items only here; 1 for a single price change). Reads made by the sync count too.
+- time from the POS edit (the sandbox fires the webhook itself) to the new price on Wix, for one price change:
+  webhook -> ingest -> SQS -> sync (POS probe + full catalog read + diff) -> one bulk update.
+
+No Wix rate limit here (the calls are counted, not throttled). python -m bench.catalog_sync runs it alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import math
+import os
+import time
+import uuid
+
+import httpx
+
+from bench.catalog import _upsert, _with_real_ids, square_catalog
+from devstack.app import Devstack, DevstackOptions
+
+ITEMS = 5_000
+CHANGES = (1, 10, 100)
+SIGNATURE_KEY = "sig"
+
+
+class Tenant:
+    def __init__(self, devstack: Devstack, http: httpx.Client) -> None:
+        suffix = uuid.uuid4().hex[:8]
+        self.devstack, self.http = devstack, http
+        self.instance, self.merchant, self.token = f"bench-sync-{suffix}", f"MS{suffix.upper()}", f"tok-{suffix}"
+        http.post(f"{devstack.wix_url}/_sandbox/instances", json={"instanceId": self.instance}).raise_for_status()
+        http.post(
+            f"{devstack.pos_url}/_sandbox/merchants",
+            json={"merchantId": self.merchant, "locationId": f"L{suffix}", "accessToken": self.token,
+                  "signatureKey": SIGNATURE_KEY},
+        ).raise_for_status()  # fmt: skip
+        http.put(
+            f"{devstack.gateway_url}/admin/tenants/{self.instance}",
+            json={"pos": {"provider": "square", "merchantId": self.merchant, "locationId": f"L{suffix}",
+                          "accessToken": self.token, "webhookSignatureKey": SIGNATURE_KEY}},
+        ).raise_for_status()  # fmt: skip
+        headers = {"Authorization": f"Bearer {self.token}", "Square-Version": "2025-10-16"}
+        objects = square_catalog(ITEMS)
+        ids = _upsert(http, devstack.pos_url, headers, [o for o in objects if o["type"] != "ITEM"])
+        real = {m["client_object_id"]: m["object_id"] for m in ids}
+        dishes = [_with_real_ids(o, real) for o in objects if o["type"] == "ITEM"]
+        ids += _upsert(http, devstack.pos_url, headers, dishes)
+        by_client = {m["client_object_id"]: m["object_id"] for m in ids}
+        # single-priced dishes (bench/catalog.py: every third dish has three sizes)
+        self.singles = [by_client[f"#d{i}-0"] for i in range(ITEMS) if i % 3]
+
+    def import_catalog(self) -> None:
+        gw = self.devstack.gateway_url
+        job_id = self.http.post(f"{gw}/admin/tenants/{self.instance}/catalog-imports", json={}).json()["jobId"]
+        while (job := self.http.get(f"{gw}/admin/catalog-imports/{job_id}").json())["status"] == "running":
+            time.sleep(0.2)
+        if job["status"] != "succeeded":
+            raise RuntimeError(f"catalog import failed: {job.get('reason')}")
+
+    def menus_calls(self) -> dict[str, int]:
+        state = self.http.get(f"{self.devstack.wix_url}/_sandbox/instances/{self.instance}/state").json()
+        return {k: v for k, v in state["calls"].items() if "/restaurants/" in k}
+
+    def notify(self, on: bool) -> None:
+        url = f"{self.devstack.pos_url}/_sandbox/merchants/{self.merchant}/notification-url"
+        self.http.put(url, json={"notificationUrl": self.devstack.square_webhook_url if on else None})
+
+    def set_price(self, variation_id: str, cents: int) -> None:
+        url = f"{self.devstack.pos_url}/_sandbox/merchants/{self.merchant}/catalog/price"
+        self.http.post(url, json={"variationId": variation_id, "amount": cents}).raise_for_status()
+
+    def signed_webhook(self) -> None:
+        body = json.dumps({
+            "merchant_id": self.merchant, "type": "catalog.version.updated", "event_id": uuid.uuid4().hex,
+            "created_at": "2026-01-01T00:00:00Z",
+            "data": {"type": "catalog_version", "id": "",
+                     "object": {"catalog_version": {"updated_at": uuid.uuid4().hex}}},
+        }).encode()  # fmt: skip
+        url = self.devstack.square_webhook_url
+        sig = base64.b64encode(hmac.new(SIGNATURE_KEY.encode(), url.encode() + body, hashlib.sha256).digest()).decode()
+        answer = self.http.post(url, content=body, headers={"x-square-hmacsha256-signature": sig})
+        answer.raise_for_status()
+
+    def wait_price(self, name: str, price: str, timeout_s: float = 120) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            state = self.http.get(f"{self.devstack.wix_url}/_sandbox/instances/{self.instance}/state").json()
+            item = next((i for i in state["items"] if i["name"] == name), None)
+            if item and (item.get("priceInfo") or {}).get("price") == price:
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"{name} did not reach {price} on Wix in {timeout_s} s")
+
+    def dish_name(self, variation_index: int) -> str:
+        i = [i for i in range(ITEMS) if i % 3][variation_index]
+        return f"Dish {i + 1}"
+
+
+def rows() -> list[dict[str, object]]:
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    out: list[dict[str, object]] = []
+    with Devstack(DevstackOptions(log_level="ERROR")) as devstack, httpx.Client(timeout=120) as http:
+        t = Tenant(devstack, http)
+        t.import_catalog()
+        # the first sync after the import (no cursor yet) writes nothing and sets the cursor
+        t.signed_webhook()
+        time.sleep(3)
+        offset = 0
+        for changes in CHANGES:
+            before = t.menus_calls()
+            cents = 5000 + changes
+            for k in range(changes):
+                t.set_price(t.singles[offset + k], cents)
+            t.signed_webhook()
+            last = offset + changes - 1
+            t.wait_price(t.dish_name(last), f"{cents // 100}.{cents % 100:02d}")
+            time.sleep(1.0)
+            after = t.menus_calls()
+            calls = sum(after.values()) - sum(before.values())
+            goal = math.ceil(changes / 100)
+            out.append({
+                "metric": f"catalog sync, {changes} price change(s) on {ITEMS:,} items: Menus calls / goal",
+                "value": f"{calls} / {goal}", "unit": "call", "ratio": round(calls / goal, 2),
+            })  # fmt: skip
+            offset += changes
+        t.notify(True)
+        timings = []
+        for n in range(3):
+            started = time.perf_counter()
+            t.set_price(t.singles[offset + n], 7777)
+            t.wait_price(t.dish_name(offset + n), "77.77")
+            timings.append(time.perf_counter() - started)
+        out.append({
+            "metric": f"catalog sync: POS edit -> webhook -> price on Wix, {ITEMS:,} items (median of 3)",
+            "value": f"{sorted(timings)[1]:.2f}", "unit": "s", "ratio": None,
+        })  # fmt: skip
+    return out
+
+
+if __name__ == "__main__":
+    for row in rows():
+        ratio = "" if row["ratio"] is None else f"{row['ratio']:.2f}x"
+        print(f"{row['metric']!s:<85} {row['value']!s:>10} {row['unit']!s:<4} {ratio}")

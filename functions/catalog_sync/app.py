@@ -1,0 +1,118 @@
+"""Flow 5: the incremental catalog sync (posbridge/flows/catalog_sync.py), from two sources.
+
+- The catalog queue (FIFO, group = tenant + "catalog"): one POS catalog event -> one sync of that tenant. A transient
+  failure (throttling, 5xx, the tenant's import holding the lock) fails the record so SQS brings it back; a permanent
+  one is parked in the catalog DLQ with its reason.
+- The daily schedule (EventBridge), or an on-demand invoke `{"reconcile": true, "instanceId"?: "..."}`: the
+  reconciliation, a full diff of every tenant's POS catalog against its mapping and Wix, repairing drift through the
+  same path. One tenant's failure is reported and does not stop the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from posbridge.config import CatalogSyncSettings
+from posbridge.domain.catalog_job import ImportOptions
+from posbridge.errors import PermanentError, TransientError
+from posbridge.executions import StepFunctionsExecutions
+from posbridge.flows.catalog_publish import start_import
+from posbridge.flows.catalog_sync import SyncDeferred, SyncPorts, SyncResult, sync_catalog
+from posbridge.messaging import DeadLetters, WorkMessage
+from posbridge.pos.catalogs import PosCatalogs
+from posbridge.secrets import TenantSecrets
+from posbridge.store.catalog_jobs import CatalogJobs
+from posbridge.store.catalog_mappings import CatalogMappings
+from posbridge.store.catalog_sync_state import CatalogSyncState
+from posbridge.store.pos_links import PosLinks
+from posbridge.store.tenants import TenantStore
+from posbridge.wix.menus_api import MenusApis
+
+settings = CatalogSyncSettings.from_env()
+tenants = TenantStore(settings.mappings_table)
+jobs = CatalogJobs(settings.mappings_table)
+executions = StepFunctionsExecutions(settings.catalog_state_machine_arn)
+links = PosLinks(settings.mappings_table)
+dead_letters = DeadLetters(settings.dead_letter_queue_url)
+logger = Logger()
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+
+
+def _start_publish(instance_id: str) -> str:
+    return start_import(tenants, jobs, executions, instance_id, ImportOptions()).job_id
+
+
+ports = SyncPorts(
+    tenants=tenants,
+    catalogs=PosCatalogs(settings.pos_api_base_url, TenantSecrets(settings.tenant_secret_prefix)),
+    mappings=CatalogMappings(settings.mappings_table),
+    locks=jobs,
+    state=CatalogSyncState(settings.mappings_table),
+    wix=MenusApis(settings),
+    start_publish=_start_publish,
+    max_changes=settings.catalog_sync_max_changes,
+)
+
+
+def _log(result: SyncResult, instance_id: str, trigger: str) -> None:
+    logger.info(
+        "catalog sync",
+        extra={
+            "instance_id": instance_id,
+            "trigger": trigger,
+            "outcome": result.outcome,
+            "changes": result.changes,
+            "wix_calls": result.wix_calls,
+            "wix_edits": [asdict(e) for e in result.wix_edits[:20]],
+            "errors": result.errors[:20],
+            "job_id": result.job_id,
+            "reason": result.reason,
+        },
+    )
+
+
+def process(record: SQSRecord) -> None:
+    try:
+        message = WorkMessage.model_validate_json(record.body)
+        result = sync_catalog(ports, message.tenant_id)
+        _log(result, message.tenant_id, message.event_type)
+    except SyncDeferred as exc:
+        logger.info("catalog sync deferred", extra={"reason": str(exc)})
+        raise
+    except TransientError:
+        raise
+    except (PermanentError, ValidationError) as exc:
+        reason = exc.reason if isinstance(exc, PermanentError) else "invalid_message"
+        error = str(exc) if isinstance(exc, PermanentError) else "invalid catalog work message"
+        group = record.attributes.message_group_id or "poison"
+        dead_letters.park(record.body, group, record.message_id, reason, error)
+        logger.error("catalog sync parked in the DLQ", extra={"reason": reason, "error": error})
+
+
+def reconcile(instance_id: str | None) -> dict[str, Any]:
+    """Full diff of one tenant or every tenant; per-tenant outcomes, failures included."""
+    outcomes: dict[str, str] = {}
+    for tenant_id in [instance_id] if instance_id else links.all_tenants():
+        try:
+            result = sync_catalog(ports, tenant_id, full=True)
+            _log(result, tenant_id, "reconciliation")
+            outcomes[tenant_id] = result.outcome
+        except (TransientError, PermanentError) as exc:
+            outcomes[tenant_id] = f"failed: {type(exc).__name__}"
+            logger.warning("catalog reconciliation failed", extra={"instance_id": tenant_id, "error": str(exc)})
+    return {"tenants": outcomes}
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> Any:
+    if "Records" in event:
+        return process_partial_response(event=event, record_handler=process, processor=processor, context=context)
+    instance_id = event.get("instanceId")
+    return reconcile(instance_id if isinstance(instance_id, str) and instance_id else None)

@@ -1,0 +1,146 @@
+"""Operating the dead-letter queue: list parked messages with their reasons, redrive them to the work queue.
+
+Listing shows ids and reasons only, never payloads (they may hold a buyer's personal data). Redrive re-sends each
+chosen message to the work queue, then deletes it from the DLQ; the re-send's dedup id is derived from the DLQ
+message id, so a redrive repeated after a crash between the two steps is deduplicated by SQS (5 minutes), and beyond
+that the worker's idempotency makes the second copy a no-op. (SQS StartMessageMoveTask would move everything at once,
+but it cannot filter by tenant or reason.)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from typing import Any
+
+import boto3
+
+from posbridge.messaging import _sqs_id
+
+BROWSE_MAX = 500  # messages looked at per call
+_HIDE_S = 30
+
+
+@dataclass(frozen=True)
+class Parked:
+    message_id: str
+    tenant_id: str | None
+    source: str | None
+    event_type: str | None
+    event_id: str | None
+    entity_id: str | None
+    reason: str
+    error: str
+    parked_at: str | None
+    receive_count: int
+
+    def view(self) -> dict[str, Any]:
+        return {_camel(k): v for k, v in asdict(self).items()}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+def _parse(message: dict[str, Any]) -> Parked:
+    attributes = message.get("MessageAttributes") or {}
+    system = message.get("Attributes") or {}
+    try:
+        body = json.loads(message.get("Body") or "")
+    except json.JSONDecodeError:
+        body = None
+    body = body if isinstance(body, dict) else {}
+
+    def text(key: str) -> str | None:
+        value = body.get(key)
+        return value if isinstance(value, str) else None
+
+    sent = system.get("SentTimestamp")
+    return Parked(
+        message_id=str(message["MessageId"]),
+        tenant_id=text("tenant_id"),
+        source=text("source"),
+        event_type=text("event_type"),
+        event_id=text("event_id"),
+        entity_id=text("entity_id"),
+        # no attributes: SQS moved it here after maxReceiveCount failed attempts (transient errors that never cleared)
+        reason=str(attributes.get("reason", {}).get("StringValue") or "retries_exhausted"),
+        error=str(attributes.get("error", {}).get("StringValue") or ""),
+        parked_at=str(sent) if sent else None,
+        receive_count=int(system.get("ApproximateReceiveCount", "0")),
+    )
+
+
+class DeadLetterQueue:
+    def __init__(self, dlq_url: str, work_queue_url: str) -> None:
+        self._dlq_url = dlq_url
+        self._work_queue_url = work_queue_url
+
+    @cached_property
+    def _sqs(self) -> Any:
+        return boto3.client("sqs")
+
+    def _browse(self) -> list[dict[str, Any]]:
+        """Receive (hide) up to BROWSE_MAX messages: FIFO hands out a group's next message only once the earlier is
+        in flight, so the whole queue is read before anything is made visible again."""
+        seen: list[dict[str, Any]] = []
+        while len(seen) < BROWSE_MAX:
+            batch = self._sqs.receive_message(
+                QueueUrl=self._dlq_url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=_HIDE_S,
+                MessageAttributeNames=["All"],
+                AttributeNames=["All"],
+            ).get("Messages", [])
+            if not batch:
+                break
+            seen += batch
+        return seen
+
+    def _release(self, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            self._sqs.change_message_visibility(
+                QueueUrl=self._dlq_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+
+    def find(self, tenant_id: str | None = None, reason: str | None = None) -> list[Parked]:
+        messages = self._browse()
+        try:
+            parked = [_parse(m) for m in messages]
+            return [p for p in parked if _wanted(p, tenant_id, reason, None)]
+        finally:
+            self._release(messages)
+
+    def redrive(
+        self, tenant_id: str | None = None, reason: str | None = None, message_ids: set[str] | None = None
+    ) -> list[Parked]:
+        """Move the matching messages back to the work queue; returns them. The others stay in the DLQ."""
+        messages = self._browse()
+        moved: list[Parked] = []
+        keep: list[dict[str, Any]] = []
+        for message in messages:
+            parked = _parse(message)
+            if not _wanted(parked, tenant_id, reason, message_ids):
+                keep.append(message)
+                continue
+            group = (message.get("Attributes") or {}).get("MessageGroupId") or "redrive"
+            self._sqs.send_message(
+                QueueUrl=self._work_queue_url,
+                MessageBody=message["Body"],
+                MessageGroupId=group,
+                MessageDeduplicationId=_sqs_id(f"redrive:{parked.message_id}"),
+            )
+            self._sqs.delete_message(QueueUrl=self._dlq_url, ReceiptHandle=message["ReceiptHandle"])
+            moved.append(parked)
+        self._release(keep)
+        return moved
+
+
+def _wanted(parked: Parked, tenant_id: str | None, reason: str | None, message_ids: set[str] | None) -> bool:
+    return (
+        (tenant_id is None or parked.tenant_id == tenant_id)
+        and (reason is None or parked.reason == reason)
+        and (message_ids is None or parked.message_id in message_ids)
+    )

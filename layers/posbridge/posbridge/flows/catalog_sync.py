@@ -1,0 +1,591 @@
+"""Flow 5: POS catalog changes -> Wix menus, incrementally: only what changed is written.
+
+One sync per tenant at a time (the catalog work queue's FIFO group is tenant + "catalog"), triggered by a POS catalog
+webhook (a burst collapses: dedup on the catalog version's updated_at, and a sync that finds nothing new since the
+cursor is a no-op) or by the scheduled reconciliation (`full=True`).
+
+  1. Never while the tenant's catalog import holds CATALOGIMPORT#LOCK (SyncDeferred: the message comes back later).
+  2. Ask the POS what changed since the tenant's cursor (Square Search Catalog `begin_time`); nothing: done.
+  3. Map the POS catalog to the canonical model and plan it exactly as the import does (flows/catalog_plan.py), then
+     diff the plan's content hashes against the mapping's. The reconciliation also reads every mapped Wix entity:
+     one whose revision is not the mapping's was edited in Wix (drift) and is written again.
+  4. Too many changes (`max_changes`), or a change of shape the import owns (a new or removed menu or section, a
+     section or menu split differently, an item going from one price to several or back, an entity deleted in Wix):
+     the draft catalog publish is started instead of writing in place.
+  5. Otherwise, in Wix's dependency order: creates (variants, modifiers, modifier groups, items), then updates
+     (variants, modifiers, groups, items, sections, menus; each with the mapping's revision, 100 per bulk call), then
+     deletes of what the POS removed (after the updates unlinked it). A 409 re-reads that entity and retries once;
+     every such entity is reported as edited in Wix. The tenant's `catalog_system_of_record` says who wins: "pos"
+     (default) overwrites the Wix edit, "wix" keeps it (the mapping takes its revision).
+  6. The mapping is updated entity by entity as writes succeed (a re-run never creates twice: a create is recorded
+     in flight first and its mapping saved right after; a create whose answer was lost is swept by name on the next
+     run); the cursor advances only when every write succeeded.
+
+No update loop: the bridge subscribes to no Wix menu webhook, so its own writes never come back as work.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from posbridge.domain.catalog import Catalog, PosKind
+from posbridge.domain.tenant import Tenant
+from posbridge.errors import PermanentError, TransientError
+from posbridge.flows.catalog_plan import BUILD_ORDER, Plan, PlanNode, build_plan, resolve
+from posbridge.flows.catalog_publish import DELETE_ORDER, build_mapping, iso
+from posbridge.pos.square.catalog import LayoutOptions
+from posbridge.store.catalog_mappings import CatalogMapping
+from posbridge.wix.menus_api import BULK_MAX, MenusApi, Outcome, WixKind
+
+CREATE_KINDS: tuple[WixKind, ...] = ("variant", "modifier", "modifierGroup", "item")
+CONFLICTS = frozenset({"REVISION_MISMATCH", "CONFLICT", "ALREADY_EXISTS"})  # a per-entity 409
+SWEEP_MARGIN = timedelta(seconds=60)
+# What an update may change, per kind (the fields the plan's bodies and references hold).
+MASKS: dict[WixKind, tuple[str, ...]] = {
+    "variant": ("name",),
+    "modifier": ("name", "inStock"),
+    "modifierGroup": ("name", "rule", "modifiers"),
+    "item": ("name", "description", "orderSettings", "priceInfo", "priceVariants", "modifierGroups"),
+    "section": ("name", "description", "itemIds"),
+    "menu": ("name", "description", "sectionIds"),
+}
+
+
+class SyncDeferred(TransientError):
+    """The tenant's catalog import is running: try again later (the import itself reads the whole catalog)."""
+
+
+# --- ports ------------------------------------------------------------------------------------------------------------
+
+
+class CatalogSource(Protocol):
+    def load_catalog(self, options: LayoutOptions) -> Catalog: ...
+    def changed_since(self, begin_time: str | None) -> tuple[int, str | None]: ...
+
+
+class CatalogSources(Protocol):
+    def for_tenant(self, tenant: Tenant) -> CatalogSource: ...
+
+
+class Tenants(Protocol):
+    def get(self, instance_id: str) -> Tenant | None: ...
+
+
+class Mappings(Protocol):
+    def load(self, tenant_id: str) -> list[CatalogMapping]: ...
+    def put(self, tenant_id: str, entries: list[CatalogMapping]) -> None: ...
+    def remove(self, tenant_id: str, entries: list[CatalogMapping]) -> None: ...
+
+
+class Locks(Protocol):
+    def lock_holder(self, instance_id: str) -> str | None: ...
+
+
+class SyncState(Protocol):
+    def get(self, tenant_id: str) -> dict[str, Any]: ...
+    def advance(self, tenant_id: str, cursor: str, summary: dict[str, Any]) -> None: ...
+    def record(self, tenant_id: str, summary: dict[str, Any]) -> None: ...
+    def set_inflight(self, tenant_id: str, inflight: dict[str, Any] | None) -> None: ...
+
+
+class WixMenus(Protocol):
+    def reads(self, instance_id: str) -> MenusApi: ...
+    def creates(self, instance_id: str) -> MenusApi: ...
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class SyncPorts:
+    tenants: Tenants
+    catalogs: CatalogSources
+    mappings: Mappings
+    locks: Locks
+    state: SyncState
+    wix: WixMenus
+    start_publish: Callable[[str], str]  # instance id -> the started import's job id
+    max_changes: int = 500  # more entity writes than this: the draft publish instead
+    clock: Callable[[], datetime] = _utcnow
+
+
+@dataclass
+class WixEdit:
+    """An entity changed in Wix since the bridge last wrote it (its revision moved)."""
+
+    kind: str
+    wix_id: str
+    pos_kind: str
+    pos_id: str
+    fields: list[str]
+    kept: str  # "pos": overwritten with the POS; "wix": the Wix edit kept
+
+
+@dataclass
+class SyncResult:
+    outcome: str  # up_to_date | synced | partial | publish_started | no_catalog | ignored
+    changes: dict[str, int] = field(default_factory=dict)  # "<create|update|delete>:<kind>" -> entities
+    wix_calls: int = 0
+    wix_edits: list[WixEdit] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    cursor: str | None = None
+    reason: str = ""
+    job_id: str | None = None
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """For the state record and logs: ids and counts only."""
+        data = asdict(self)
+        data["wix_edits"] = data["wix_edits"][:20]
+        data["errors"] = data["errors"][:20]
+        data["seconds"] = str(round(self.seconds, 3))
+        return data
+
+
+class _Counting:
+    """Counts the Wix calls a sync makes (every MenusApi call is one request, queries one per page)."""
+
+    def __init__(self, api: MenusApi) -> None:
+        self.api = api
+        self.calls = 0
+
+    def bulk_create(self, kind: WixKind, entities: list[dict[str, Any]]) -> list[Outcome]:
+        self.calls += 1
+        return self.api.bulk_create(kind, entities)
+
+    def bulk_update(self, kind: WixKind, updates: list[tuple[dict[str, Any], list[str]]]) -> list[Outcome]:
+        self.calls += 1
+        return self.api.bulk_update(kind, updates)
+
+    def delete_many(self, kind: WixKind, ids: list[str]) -> list[Outcome]:
+        self.calls += 1 if kind != "menu" else len(ids)
+        return self.api.delete_many(kind, ids)
+
+    def query(self, kind: WixKind, flt: dict[str, Any]) -> list[dict[str, Any]]:
+        found = self.api.query(kind, flt)
+        self.calls += max(1, -(-len(found) // 500))
+        return found
+
+    def by_ids(self, kind: WixKind, ids: list[str]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(ids), 500):
+            found += self.query(kind, {"id": {"$in": ids[start : start + 500]}})
+        return found
+
+
+# --- the flow -----------------------------------------------------------------------------------------------------
+
+
+def sync_catalog(ports: SyncPorts, instance_id: str, *, full: bool = False) -> SyncResult:
+    started = time.monotonic()
+    result = _sync(ports, instance_id, full)
+    result.seconds = time.monotonic() - started
+    if result.outcome not in ("ignored", "no_catalog"):
+        if result.outcome in ("synced", "up_to_date") and result.cursor:
+            ports.state.advance(instance_id, result.cursor, result.summary())
+        else:
+            ports.state.record(instance_id, result.summary())
+    return result
+
+
+def _sync(ports: SyncPorts, instance_id: str, full: bool) -> SyncResult:
+    tenant = ports.tenants.get(instance_id)
+    if tenant is None or tenant.status != "active":
+        return SyncResult("ignored", reason=f"tenant {instance_id} is not an active tenant")
+    holder = ports.locks.lock_holder(instance_id)
+    if holder is not None:
+        raise SyncDeferred(f"catalog import {holder} is running for {instance_id}: sync deferred")
+    mapping = ports.mappings.load(instance_id)
+    if not mapping:
+        return SyncResult("no_catalog", reason="no catalog imported yet: run the catalog publish first")
+    state = ports.state.get(instance_id)
+    cursor = state.get("cursor")
+    source = ports.catalogs.for_tenant(tenant)
+    changed, latest = source.changed_since(None if full else cursor)
+    new_cursor = latest or cursor
+    if not full and cursor and changed == 0:
+        return SyncResult("up_to_date", cursor=cursor)
+    api = _Counting(ports.wix.reads(instance_id))
+    creates = _Counting(ports.wix.creates(instance_id))
+    run = _Run(ports, tenant, api, creates, mapping)
+    if state.get("inflight"):
+        run.sweep(state["inflight"])
+    catalog = source.load_catalog(LayoutOptions())
+    outcome = run.apply(build_plan(catalog), check_wix=full)
+    outcome.wix_calls = api.calls + creates.calls
+    if outcome.outcome == "synced":
+        outcome.cursor = new_cursor
+    return outcome
+
+
+class _Run:
+    def __init__(
+        self, ports: SyncPorts, tenant: Tenant, api: _Counting, creates: _Counting, mapping: list[CatalogMapping]
+    ) -> None:
+        self.ports = ports
+        self.tenant = tenant
+        self.tid = tenant.instance_id
+        self.api = api
+        self.creates = creates
+        self.old: dict[tuple[str, str], CatalogMapping] = {(m.pos_kind, m.pos_id): m for m in mapping}
+        self.result = SyncResult("synced")
+
+    # --- sweep of a create whose answer was lost ------------------------------------------------------------------
+
+    def sweep(self, inflight: dict[str, Any]) -> None:
+        kind: WixKind = inflight["kind"]
+        names = list(inflight.get("names") or [])
+        since = datetime.fromisoformat(str(inflight["at"]).replace("Z", "+00:00")) - SWEEP_MARGIN
+        mapped = {e.partition("/")[2] for m in self.old.values() for e in m.wix_entities} | {
+            m.wix_id for m in self.old.values()
+        }
+        for start in range(0, len(names), BULK_MAX):
+            flt = {"name": {"$in": names[start : start + BULK_MAX]}, "createdDate": {"$gte": iso(since)}}
+            orphans = [e["id"] for e in self.api.query(kind, flt) if e.get("id") and e["id"] not in mapped]
+            for chunk in range(0, len(orphans), BULK_MAX):
+                self.api.delete_many(kind, orphans[chunk : chunk + BULK_MAX])
+        self.ports.state.set_inflight(self.tid, None)
+
+    # --- the diff -------------------------------------------------------------------------------------------------
+
+    def apply(self, plan: Plan, check_wix: bool) -> SyncResult:
+        new_hashes = {_split(k): h for k, h in plan.hashes.items()}
+        ids, structural = self._known_ids(plan)
+        removed = [m for key, m in self.old.items() if key not in new_hashes]
+        if any(m.pos_kind == "CATEGORY" for m in removed):
+            structural = structural or "a menu or section was removed on the POS"
+        revisions = self._revisions()
+        drift: set[str] = set()
+        if check_wix and not structural:
+            drift, missing = self._drift(plan, ids, revisions)
+            if missing:
+                structural = f"{missing} mapped entities are gone from Wix"
+        dirty = self._dirty(plan, new_hashes, ids, drift)
+        creates = [n for n in dirty if n.key not in ids]
+        updates = [n for n in dirty if n.key in ids]
+        deletes = self._deletes(removed)
+        total = len(creates) + len(updates) + sum(len(v) for v in deletes.values())
+        r = self.result
+        for n in creates:
+            _bump(r.changes, f"create:{n.kind}")
+        for n in updates:
+            _bump(r.changes, f"update:{n.kind}")
+        for kind, wix_ids in deletes.items():
+            r.changes[f"delete:{kind}"] = len(wix_ids)
+        if structural or total > self.ports.max_changes:
+            r.outcome = "publish_started"
+            r.reason = structural or f"{total} changes, more than {self.ports.max_changes}: published as a new catalog"
+            r.job_id = self.ports.start_publish(self.tid)
+            return r
+        if total == 0:
+            return r
+        self._create(plan, creates, ids, revisions)
+        failed = self._update(plan, updates, ids, revisions)
+        failed |= {n.key for n in creates if n.key not in ids}
+        if not failed:
+            self._delete(deletes)
+        self._commit(plan, ids, revisions, failed, removed if not failed else [])
+        if failed or r.errors:
+            r.outcome = "partial"
+        return r
+
+    def _known_ids(self, plan: Plan) -> tuple[dict[str, str], str]:
+        """Plan key -> Wix id for every planned entity the mapping knows; and why the plan cannot be applied in place
+        (a new category, or a category built as a different set of menus/sections), or ""."""
+        ids: dict[str, str] = {}
+        structural = ""
+        categories: dict[str, list[PlanNode]] = {}
+        for kind in BUILD_ORDER:
+            for node in plan.nodes.get(kind, []):
+                m = self._mapping_of(node)
+                if node.pos_kind == "CATEGORY":
+                    categories.setdefault(node.pos_id, []).append(node)
+                elif node.kind == "variant":
+                    if m is not None and m.wix_variant_id:
+                        ids[node.key] = m.wix_variant_id
+                    elif m is not None:
+                        structural = structural or f"item of variation {node.pos_id} changed from one price to several"
+                elif m is not None:
+                    ids[node.key] = m.wix_id
+        for pos_id, nodes in categories.items():
+            m = self.old.get(("CATEGORY", pos_id))
+            nodes.sort(key=lambda n: (n.kind != "menu", n.key))
+            entities = list(m.wix_entities) if m else []
+            if [e.partition("/")[0] for e in entities] != [n.kind for n in nodes]:
+                structural = structural or f"category {pos_id} is new or laid out differently"
+                continue
+            for node, entity in zip(nodes, entities, strict=True):
+                ids[node.key] = entity.partition("/")[2]
+        for entry in plan.variations:  # one price again where there were several
+            m = self.old.get(("ITEM_VARIATION", entry.pos_id))
+            if m is not None and entry.variant_key is None and m.wix_variant_id:
+                structural = structural or f"item of variation {entry.pos_id} changed from several prices to one"
+        return ids, structural
+
+    def _mapping_of(self, node: PlanNode) -> CatalogMapping | None:
+        return self.old.get((node.pos_kind, node.pos_id))
+
+    def _revisions(self) -> dict[str, str | None]:
+        """Wix id -> the revision the mapping holds (an item's own entry wins over its single variation's copy)."""
+        revisions: dict[str, str | None] = {}
+        for m in sorted(self.old.values(), key=lambda m: m.pos_kind != "ITEM_VARIATION"):
+            revisions[m.wix_id] = m.revision
+        return revisions
+
+    def _drift(self, plan: Plan, ids: dict[str, str], revisions: dict[str, str | None]) -> tuple[set[str], int]:
+        """Reconciliation: plan keys whose Wix entity's revision is not the mapping's (edited in Wix), and how many
+        mapped entities are missing from Wix."""
+        drift: set[str] = set()
+        missing = 0
+        by_kind: dict[WixKind, dict[str, str]] = {}
+        for kind in BUILD_ORDER:
+            for node in plan.nodes.get(kind, []):
+                if node.key in ids:
+                    by_kind.setdefault(kind, {})[ids[node.key]] = node.key
+        for kind, wanted in by_kind.items():
+            current = {e["id"]: e for e in self.api.by_ids(kind, sorted(wanted))}
+            for wix_id, key in wanted.items():
+                entity = current.get(wix_id)
+                if entity is None:
+                    missing += 1
+                    continue
+                known = revisions.get(wix_id)
+                if known is not None and str(entity.get("revision")) != known:
+                    drift.add(key)
+                    revisions[wix_id] = _text(entity.get("revision"))
+        return drift, missing
+
+    def _dirty(
+        self, plan: Plan, hashes: dict[tuple[str, str], str], ids: dict[str, str], drift: set[str]
+    ) -> list[PlanNode]:
+        """Plan nodes to write, in build order: new ones, those whose POS entity's hash moved, and drifted ones."""
+
+        def changed(kind: str, pos_id: str) -> bool:
+            m = self.old.get((kind, pos_id))
+            return m is None or m.content_hash != hashes.get((kind, pos_id))
+
+        variations_of: dict[str, list[str]] = {}
+        for entry in plan.variations:
+            variations_of.setdefault(entry.item_key, []).append(entry.pos_id)
+        dirty: list[PlanNode] = []
+        for kind in BUILD_ORDER:
+            for node in plan.nodes.get(kind, []):
+                if node.key not in ids or node.key in drift:
+                    dirty.append(node)
+                    continue
+                if node.kind == "item":
+                    hit = changed("ITEM", node.pos_id) or any(
+                        changed("ITEM_VARIATION", v) for v in variations_of.get(node.key, [])
+                    )
+                    hit = hit or any(r.key not in ids for r in node.refs)
+                elif node.kind == "modifierGroup":
+                    hit = changed("MODIFIER_LIST", node.pos_id) or any(r.key not in ids for r in node.refs)
+                else:
+                    hit = changed(node.pos_kind, node.pos_id)
+                if hit:
+                    dirty.append(node)
+        return dirty
+
+    def _deletes(self, removed: list[CatalogMapping]) -> dict[WixKind, list[str]]:
+        """Wix entities of POS entities that are gone (an item's variants go with it)."""
+        doomed: dict[WixKind, list[str]] = {}
+        for m in removed:
+            for entity in m.wix_entities:
+                kind, _, wix_id = entity.partition("/")
+                doomed.setdefault(kind, []).append(wix_id)  # type: ignore[arg-type]
+        return {k: sorted(set(v)) for k, v in doomed.items()}
+
+    # --- writes ---------------------------------------------------------------------------------------------------
+
+    def _create(self, plan: Plan, nodes: list[PlanNode], ids: dict[str, str], revisions: dict[str, Any]) -> None:
+        for kind in CREATE_KINDS:
+            todo = [n for n in nodes if n.kind == kind]
+            for start in range(0, len(todo), BULK_MAX):
+                batch = [(n, resolve(n, ids)[0]) for n in todo[start : start + BULK_MAX]]
+                for node, body in batch:
+                    if body is None:
+                        self._error(node, "DEPENDENCY_MISSING", "needs an entity that was not created")
+                ready = [(n, b) for n, b in batch if b is not None]
+                if not ready:
+                    continue
+                names = [n.name for n, _ in ready]
+                self.ports.state.set_inflight(self.tid, {"kind": kind, "names": names, "at": iso(self.ports.clock())})
+                outcomes = self.creates.bulk_create(kind, [b for _, b in ready])
+                provisional = []
+                for (node, _), outcome in zip(ready, outcomes, strict=True):
+                    if outcome.ok and outcome.id:
+                        ids[node.key] = outcome.id
+                        revisions[outcome.id] = outcome.revision
+                        provisional.append(_provisional(node, outcome))
+                    else:
+                        self._error(node, outcome.code, outcome.message)
+                self.ports.mappings.put(self.tid, provisional)
+                self.ports.state.set_inflight(self.tid, None)
+
+    def _update(
+        self, plan: Plan, nodes: list[PlanNode], ids: dict[str, str], revisions: dict[str, str | None]
+    ) -> set[str]:
+        """Bulk updates in build order; returns the plan keys that could not be written."""
+        failed: set[str] = set()
+        for kind in BUILD_ORDER:
+            todo = [n for n in nodes if n.kind == kind]
+            unknown = [ids[n.key] for n in todo if revisions.get(ids[n.key]) is None]
+            if unknown:
+                for e in self.api.by_ids(kind, unknown):
+                    revisions[e["id"]] = _text(e.get("revision"))
+            for start in range(0, len(todo), BULK_MAX):
+                batch: list[tuple[PlanNode, dict[str, Any], list[str]]] = []
+                for node in todo[start : start + BULK_MAX]:
+                    body, missing = resolve(node, ids)
+                    if body is None:
+                        failed.add(node.key)
+                        self._error(node, "DEPENDENCY_MISSING", "needs an entity that is not on Wix")
+                        continue
+                    if missing:  # written without what failed to be created, and tried again next time
+                        failed.add(node.key)
+                    wix_id = ids[node.key]
+                    mask = [f for f in MASKS[kind] if f in body]
+                    batch.append((node, {**body, "id": wix_id, "revision": revisions.get(wix_id)}, mask))
+                if batch:
+                    failed |= self._send_updates(kind, batch, revisions)
+        return failed
+
+    def _send_updates(
+        self, kind: WixKind, batch: list[tuple[PlanNode, dict[str, Any], list[str]]], revisions: dict[str, str | None]
+    ) -> set[str]:
+        failed: set[str] = set()
+        outcomes = self.api.bulk_update(kind, [(body, mask) for _, body, mask in batch])
+        stale: list[tuple[PlanNode, dict[str, Any], list[str]]] = []
+        for (node, body, mask), outcome in zip(batch, outcomes, strict=True):
+            if outcome.ok:
+                revisions[body["id"]] = outcome.revision
+            elif outcome.code in CONFLICTS:
+                stale.append((node, body, mask))
+            else:
+                failed.add(node.key)
+                self._error(node, outcome.code, outcome.message)
+        if not stale:
+            return failed
+        # Edited in Wix since the last sync (or by another writer): re-read, report, then apply the tenant's policy.
+        current = {e["id"]: e for e in self.api.by_ids(kind, [b["id"] for _, b, _ in stale])}
+        keep_wix = self.tenant.settings.catalog_system_of_record == "wix"
+        retry: list[tuple[PlanNode, dict[str, Any], list[str]]] = []
+        for node, body, mask in stale:
+            fresh = current.get(body["id"])
+            if fresh is None:
+                failed.add(node.key)
+                self._error(node, "NOT_FOUND", f"{kind} {body['id']} is gone from Wix")
+                continue
+            fields = [f for f in mask if fresh.get(f) != body.get(f)]
+            self.result.wix_edits.append(
+                WixEdit(kind, body["id"], node.pos_kind, node.pos_id, fields, "wix" if keep_wix else "pos")
+            )
+            if keep_wix:
+                revisions[body["id"]] = _text(fresh.get("revision"))
+            else:
+                retry.append((node, {**body, "revision": fresh.get("revision")}, mask))
+        if retry:
+            for (node, body, _), outcome in zip(
+                retry, self.api.bulk_update(kind, [(b, m) for _, b, m in retry]), strict=True
+            ):
+                if outcome.ok:
+                    revisions[body["id"]] = outcome.revision
+                else:
+                    failed.add(node.key)
+                    self._error(node, outcome.code, outcome.message)
+        return failed
+
+    def _delete(self, deletes: dict[WixKind, list[str]]) -> None:
+        for kind in DELETE_ORDER:
+            wix_ids = deletes.get(kind, [])
+            for start in range(0, len(wix_ids), BULK_MAX):
+                for outcome in self.api.delete_many(kind, wix_ids[start : start + BULK_MAX]):
+                    if not outcome.ok:
+                        self.result.errors.append(
+                            {"kind": kind, "wixId": outcome.id or "", "code": outcome.code or "UNKNOWN"}
+                        )
+
+    def _commit(
+        self,
+        plan: Plan,
+        ids: dict[str, str],
+        revisions: dict[str, Any],
+        failed: set[str],
+        removed: list[CatalogMapping],
+    ) -> None:
+        """The mapping of what was written: new entries and revisions; an entity that failed keeps its old hash (so
+        the next sync tries it again); what was deleted on Wix is unmapped."""
+        created = {key: {"id": wix_id, "revision": revisions.get(wix_id)} for key, wix_id in ids.items()}
+        fresh = build_mapping(plan, created)
+        keys_of: dict[tuple[str, str], set[str]] = {}
+        for kind in BUILD_ORDER:
+            for node in plan.nodes.get(kind, []):
+                keys_of.setdefault((node.pos_kind, node.pos_id), set()).add(node.key)
+        for entry in plan.variations:
+            keys = {entry.item_key} | ({entry.variant_key} if entry.variant_key else set())
+            keys_of.setdefault(("ITEM_VARIATION", entry.pos_id), set()).update(keys)
+        changed: list[CatalogMapping] = []
+        for m in fresh:
+            key = (m.pos_kind, m.pos_id)
+            old = self.old.get(key)
+            if keys_of.get(key, set()) & failed:
+                if old is None:
+                    continue
+                m = m.model_copy(update={"content_hash": old.content_hash})
+            if old != m:
+                changed.append(m)
+        stale_reverse = [
+            old for m in changed if (old := self.old.get((m.pos_kind, m.pos_id))) and old.wix_entities != m.wix_entities
+        ]
+        if stale_reverse:
+            self.ports.mappings.remove(self.tid, stale_reverse)
+        if changed:
+            self.ports.mappings.put(self.tid, changed)
+        if removed:
+            self.ports.mappings.remove(self.tid, removed)
+
+    def _error(self, node: PlanNode, code: str, message: str) -> None:
+        self.result.errors.append(
+            {"kind": node.kind, "posKind": node.pos_kind, "posId": node.pos_id, "code": code, "message": message[:200]}
+        )
+
+
+def _provisional(node: PlanNode, outcome: Outcome) -> CatalogMapping:
+    """The mapping of an entity just created, before the sync ends: an empty hash, so a re-run updates it rather
+    than creating it again."""
+    assert outcome.id is not None
+    return CatalogMapping(
+        pos_kind=node.pos_kind,
+        pos_id=node.pos_id,
+        wix_id=outcome.id,
+        wix_kind=node.kind,
+        revision=outcome.revision,
+        content_hash="",
+        wix_entities=(f"{node.kind}/{outcome.id}",),
+        wix_variant_id=outcome.id if node.kind == "variant" else None,
+    )
+
+
+def _split(key: str) -> tuple[str, str]:
+    kind, _, pos_id = key.partition("#")
+    return kind, pos_id
+
+
+def _bump(counts: dict[str, int], key: str) -> None:
+    counts[key] = counts.get(key, 0) + 1
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def sync_reason(exc: Exception) -> str:
+    return exc.reason if isinstance(exc, PermanentError) else type(exc).__name__
+
+
+__all__ = ["PosKind", "SyncDeferred", "SyncPorts", "SyncResult", "WixEdit", "sync_catalog"]

@@ -1,0 +1,142 @@
+"""A tenant's lifecycle: the Wix app installed or removed, paused and resumed by an operator, purged after removal.
+
+- AppInstalled: an installation record, i.e. a restaurant awaiting its POS connection (PUT /admin/tenants/{id}); a
+  no-op when it is already installed or connected.
+- AppRemoved: the tenant is marked removed, its POS credentials are deleted from Secrets Manager, its POS location is
+  released (another site may connect it); its events are from then on acknowledged and ignored. Its mappings stay for
+  the retention period, then `purge_removed` deletes them (the tenant record stays as a tombstone).
+- Pause / resume: a paused tenant's events are parked in the DLQ with reason `tenant_paused`; redrive them after
+  resuming.
+
+Every step is idempotent, so duplicated and re-delivered lifecycle events are harmless. Reordering: an AppInstalled
+processed after the AppRemoved of the same instance re-installs it (Wix keeps the instance id across a reinstall);
+it then waits for a new POS connection, since its credentials are gone, so a stale reordered install is harmless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+from posbridge.domain.tenant import Tenant
+from posbridge.errors import EventIgnored, PermanentError
+from posbridge.store.lifecycle import Installation
+
+APP_INSTALLED = "AppInstalled"
+APP_REMOVED = "AppRemoved"
+LIFECYCLE_EVENTS = frozenset({APP_INSTALLED, APP_REMOVED})
+
+
+class Tenants(Protocol):
+    def get(self, instance_id: str) -> Tenant | None: ...
+    def put(self, tenant: Tenant) -> None: ...
+
+
+class Lifecycle(Protocol):
+    def installation(self, instance_id: str) -> Installation | None: ...
+    def save_installation(self, installation: Installation) -> None: ...
+    def remove_tenant(self, tenant: Tenant) -> None: ...
+    def directory(self) -> list[str]: ...
+    def purge(self, instance_id: str) -> int: ...
+
+
+class Vault(Protocol):
+    def delete_pos_credentials(self, instance_id: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class LifecyclePorts:
+    tenants: Tenants
+    lifecycle: Lifecycle
+    vault: Vault
+
+
+def _stamp(now: datetime) -> str:
+    return now.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def app_installed(instance_id: str, ports: LifecyclePorts, now: datetime) -> str:
+    """Returns the outcome: "installed" or "already_installed"."""
+    existing = ports.lifecycle.installation(instance_id)
+    tenant = ports.tenants.get(instance_id)
+    if existing is not None and existing.status == "installed":
+        return "already_installed"
+    if existing is None and tenant is not None and tenant.status != "removed":
+        return "already_installed"  # connected before the bridge knew of installations
+    ports.lifecycle.save_installation(Installation(instance_id, "installed", installed_at=_stamp(now)))
+    return "installed"
+
+
+def app_removed(instance_id: str, ports: LifecyclePorts, now: datetime) -> str:
+    """Returns "removed" or "already_removed"; repeats the clean-up either way (each step is idempotent)."""
+    existing = ports.lifecycle.installation(instance_id)
+    already = existing is not None and existing.status == "removed"
+    removed_at = existing.removed_at if already and existing and existing.removed_at else _stamp(now)
+    tenant = ports.tenants.get(instance_id)
+    # Secrets first: once the tenant reads as removed nothing would ever retry their deletion.
+    ports.vault.delete_pos_credentials(instance_id)
+    if tenant is not None:
+        if tenant.status != "removed":
+            tenant = tenant.model_copy(
+                update={"status": "removed", "removed_at": removed_at, "updated_at": _stamp(now)}
+            )
+        ports.lifecycle.remove_tenant(tenant)  # again on a repeat: releases the POS location if a crash left it
+    installed_at = existing.installed_at if existing else None
+    ports.lifecycle.save_installation(Installation(instance_id, "removed", installed_at, removed_at))
+    return "already_removed" if already else "removed"
+
+
+def require_active(tenant: Tenant) -> None:
+    """The workers' gate: a paused tenant's event is poison with reason `tenant_paused` (parked, redriven after
+    resuming); a removed tenant's is acknowledged and ignored."""
+    if tenant.status == "removed":
+        raise EventIgnored("tenant_removed", f"tenant {tenant.instance_id} removed the app")
+    if tenant.status != "active":
+        raise PermanentError(f"tenant_{tenant.status}", f"tenant {tenant.instance_id} is {tenant.status}")
+
+
+class NotAllowed(Exception):
+    """The tenant cannot take this transition (e.g. resuming a removed tenant)."""
+
+
+def set_paused(instance_id: str, paused: bool, tenants: Tenants, now: datetime) -> Tenant | None:
+    """Pause or resume a connected tenant; None if it is not registered. Idempotent."""
+    tenant = tenants.get(instance_id)
+    if tenant is None:
+        return None
+    if tenant.status == "removed":
+        raise NotAllowed(f"tenant {instance_id} removed the app; it cannot be paused or resumed")
+    wanted: Literal["active", "paused"] = "paused" if paused else "active"
+    if tenant.status == wanted:
+        return tenant
+    tenant = tenant.model_copy(update={"status": wanted, "updated_at": _stamp(now)})
+    tenants.put(tenant)
+    return tenant
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    instance_id: str
+    items_deleted: int
+
+
+def removed_at(instance_id: str, ports: LifecyclePorts) -> datetime | None:
+    """When the tenant was removed; None while installed (a reinstall cancels the purge)."""
+    installation = ports.lifecycle.installation(instance_id)
+    if installation is not None:
+        stamp = installation.removed_at if installation.status == "removed" else None
+    else:
+        tenant = ports.tenants.get(instance_id)
+        stamp = tenant.removed_at if tenant and tenant.status == "removed" else None
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
+
+
+def purge_removed(ports: LifecyclePorts, now: datetime, retention: timedelta) -> list[PurgeResult]:
+    """Delete the data of every tenant removed longer ago than the retention (scheduled; idempotent)."""
+    results = []
+    for instance_id in ports.lifecycle.directory():
+        when = removed_at(instance_id, ports)
+        if when is not None and when + retention <= now:
+            results.append(PurgeResult(instance_id, ports.lifecycle.purge(instance_id)))
+    return results

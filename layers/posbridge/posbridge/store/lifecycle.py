@@ -1,0 +1,110 @@
+"""Tenant lifecycle records in the mappings table (Wix app installed / removed, pause, purge).
+
+    PK TENANT#<instanceId>  SK INSTALLATION  -> {status: installed|removed, installed_at, removed_at}
+    PK TENANTS              SK <instanceId>  -> the tenant directory (also written by TenantStore.put)
+
+An installation without a TENANT item is a restaurant awaiting its POS connection (PUT /admin/tenants/{id}).
+The TENANT and INSTALLATION items are kept after the purge as a tombstone, so late events of a removed tenant are
+still recognised (and acknowledged) rather than parked as unknown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Key
+
+from posbridge.domain.tenant import Tenant
+from posbridge.store.pos_links import DIRECTORY_PK, location_sk, merchant_pk
+from posbridge.store.tenants import tenant_pk
+
+INSTALLATION_SK = "INSTALLATION"
+_KEPT = frozenset({"TENANT", INSTALLATION_SK})  # the tombstone
+_BATCH = 25
+
+
+@dataclass(frozen=True)
+class Installation:
+    instance_id: str
+    status: str  # "installed" | "removed"
+    installed_at: str | None = None
+    removed_at: str | None = None
+
+
+class LifecycleStore:
+    def __init__(self, table_name: str) -> None:
+        self._table_name = table_name
+
+    @cached_property
+    def _table(self) -> Any:
+        return boto3.resource("dynamodb").Table(self._table_name)
+
+    def installation(self, instance_id: str) -> Installation | None:
+        item = self._table.get_item(Key={"PK": tenant_pk(instance_id), "SK": INSTALLATION_SK}, ConsistentRead=True).get(
+            "Item"
+        )
+        if item is None:
+            return None
+        return Installation(instance_id, str(item["status"]), item.get("installed_at"), item.get("removed_at"))
+
+    def save_installation(self, installation: Installation) -> None:
+        """The installation and its directory entry (so `tenants list` shows restaurants awaiting a POS)."""
+        item: dict[str, Any] = {"PK": tenant_pk(installation.instance_id), "SK": INSTALLATION_SK}
+        item |= {k: v for k, v in vars(installation).items() if k != "instance_id" and v is not None}
+        directory = {"PK": DIRECTORY_PK, "SK": installation.instance_id, "instance_id": installation.instance_id}
+        with self._table.batch_writer() as batch:
+            batch.put_item(Item=item)
+            batch.put_item(Item=directory)
+
+    def remove_tenant(self, tenant: Tenant) -> None:
+        """Store the tenant as removed and release its POS location in one transaction (the location is released
+        only if it still points at this tenant)."""
+        item = {"PK": tenant_pk(tenant.instance_id), "SK": "TENANT", "tenant": tenant.model_dump(mode="json")}
+        pos = tenant.pos
+        self._table.meta.client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": self._table_name, "Item": item}},
+                {
+                    "Delete": {
+                        "TableName": self._table_name,
+                        "Key": {"PK": merchant_pk(pos.provider, pos.merchant_id), "SK": location_sk(pos.location_id)},
+                        "ConditionExpression": "attribute_not_exists(PK) OR instance_id = :me",
+                        "ExpressionAttributeValues": {":me": tenant.instance_id},
+                    }
+                },
+            ]
+        )
+
+    def directory(self) -> list[str]:
+        ids: list[str] = []
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("PK").eq(DIRECTORY_PK)}
+        while True:
+            page = self._table.query(**kwargs)
+            ids += [str(i["SK"]) for i in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return ids
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def purge(self, instance_id: str) -> int:
+        """Delete the tenant's mappings, jobs and cursors (everything under its key but the tombstone) and its
+        directory entry; returns how many items went. Idempotent: a second purge deletes nothing."""
+        deleted = 0
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("PK").eq(tenant_pk(instance_id)),
+            "ProjectionExpression": "PK, SK",
+        }
+        while True:
+            page = self._table.query(**kwargs)
+            keys = [k for k in page.get("Items", []) if k["SK"] not in _KEPT]
+            with self._table.batch_writer() as batch:
+                for key in keys:
+                    batch.delete_item(Key={"PK": key["PK"], "SK": key["SK"]})
+            deleted += len(keys)
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        self._table.delete_item(Key={"PK": DIRECTORY_PK, "SK": instance_id})
+        return deleted

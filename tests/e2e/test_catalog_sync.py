@@ -1,0 +1,311 @@
+"""Flow 5 on the devstack: after a catalog import, POS catalog edits reach the Wix sandbox through the incremental
+sync, touching only what changed (the Wix sandbox's `calls` counters count every request)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections import Counter
+from typing import Any
+
+import httpx
+import pytest
+
+from devstack.app import Devstack
+from posbridge.errors import TransientError
+from posbridge.flows import catalog_publish
+from posbridge.flows.catalog_sync import SyncDeferred, SyncPorts, SyncResult, sync_catalog
+from posbridge.store.catalog_sync_state import CatalogSyncState
+from tests.catalog_support import Restaurant, import_catalog, make_deps, wait_for
+
+WRITE_ROUTES = ("/bulk/", "DELETE ")
+
+
+class Synced:
+    """A restaurant whose sample catalog was imported, with the sync's ports on the devstack."""
+
+    def __init__(self, devstack: Devstack, **overrides: Any) -> None:
+        self.restaurant = Restaurant.connect(devstack)
+        self.objects = {o.get("item_data", o.get("category_data", {})).get("name"): o for o in self.restaurant.seed()}
+        self.deps = make_deps(devstack)
+        import_catalog(self.deps, self.restaurant.instance_id)
+        assert devstack.stack is not None
+        self.state = CatalogSyncState(devstack.stack.output("MappingsTableName"))
+        self.published: list[str] = []
+        self.ports = SyncPorts(
+            tenants=self.deps.tenants,
+            catalogs=self.deps.catalogs,  # type: ignore[arg-type]
+            mappings=self.deps.mappings,  # type: ignore[arg-type]
+            locks=self.deps.jobs,
+            state=self.state,
+            wix=self.deps.wix,
+            start_publish=lambda instance_id: self.published.append(instance_id) or "job-x",  # type: ignore[func-returns-value]
+            **overrides,
+        )
+        self.first = self.sync()  # the first sync after an import finds nothing to write and sets the cursor
+
+    def sync(self, full: bool = False) -> SyncResult:
+        return sync_catalog(self.ports, self.restaurant.instance_id, full=full)
+
+    def variation(self, item: str, n: int = 0) -> str:
+        return str(self.objects[item]["item_data"]["variations"][n]["id"])
+
+    def wix_item(self, name: str) -> dict[str, Any]:
+        return next(i for i in self.restaurant.wix_state()["items"] if i["name"] == name)
+
+    def writes(self) -> Counter[str]:
+        calls = self.restaurant.wix_state()["calls"]
+        return Counter({k: v for k, v in calls.items() if any(w in k for w in WRITE_ROUTES)})
+
+    def control(self, path: str, body: dict[str, Any]) -> None:
+        r = self.restaurant
+        url = f"{r.devstack.pos_url}/_sandbox/merchants/{r.merchant_id}/catalog/{path}"
+        r.http.post(url, json=body).raise_for_status()
+
+
+@pytest.fixture
+def synced(devstack: Devstack) -> Synced:
+    return Synced(devstack)
+
+
+def test_after_an_import_a_sync_writes_nothing_and_a_second_is_a_no_op(synced: Synced) -> None:
+    # Given a freshly imported catalog (the fixture's first sync found every hash equal)
+    assert synced.first.outcome == "synced" and synced.first.changes == {} and synced.first.cursor
+    before = synced.writes()
+    # When the sync runs again with nothing changed on the POS
+    again = synced.sync()
+    # Then it asks the POS only and touches nothing on Wix
+    assert again.outcome == "up_to_date" and again.wix_calls == 0
+    assert synced.writes() == before
+
+
+def test_a_price_change_is_one_bulk_update_call(synced: Synced) -> None:
+    # Given the cheeseburger at 13.50 on Wix
+    before = synced.writes()
+    # When the POS changes its price
+    synced.restaurant.set_price(synced.variation("Cheeseburger"), 1475)
+    result = synced.sync()
+    # Then exactly one Wix call updated the item's price, and a second sync is a no-op
+    assert result.outcome == "synced", result
+    assert result.changes == {"update:item": 1}
+    assert result.wix_calls == 1
+    assert synced.writes() - before == Counter({"POST /restaurants/menus-item/v1/bulk/items/update": 1})
+    assert synced.wix_item("Cheeseburger")["priceInfo"]["price"] == "14.75"
+    assert synced.sync().outcome == "up_to_date"
+
+
+def test_sold_out_round_trip_flips_in_stock_within_one_sync(synced: Synced) -> None:
+    # Given the salmon in stock on Wix
+    assert synced.wix_item("Grilled Salmon")["orderSettings"]["inStock"] is True
+    # When the POS marks it sold out, then back in stock, with a sync after each
+    synced.control("sold-out", {"variationId": synced.variation("Grilled Salmon"), "soldOut": True})
+    first = synced.sync()
+    out = synced.wix_item("Grilled Salmon")["orderSettings"]["inStock"]
+    synced.control("sold-out", {"variationId": synced.variation("Grilled Salmon"), "soldOut": False})
+    second = synced.sync()
+    # Then each sync flipped orderSettings.inStock with one call
+    assert out is False and synced.wix_item("Grilled Salmon")["orderSettings"]["inStock"] is True
+    assert first.wix_calls == 1 and second.wix_calls == 1
+
+
+def test_a_rename_and_a_new_item_in_a_category_reach_wix(synced: Synced) -> None:
+    # When the POS renames an item and adds one to Desserts
+    synced.control("rename", {"objectId": synced.objects["Tiramisu"]["id"], "name": "Tiramisu classico"})
+    desserts = synced.objects["Desserts"]["id"]
+    synced.restaurant.upsert([
+        {"type": "ITEM", "id": "#panna", "item_data": {
+            "name": "Panna Cotta", "categories": [{"id": desserts}],
+            "variations": [{"type": "ITEM_VARIATION", "id": "#panna-r", "item_variation_data": {
+                "item_id": "#panna", "name": "Regular", "pricing_type": "FIXED_PRICING",
+                "price_money": {"amount": 650, "currency": "USD"}}}]}},
+    ])  # fmt: skip
+    result = synced.sync()
+    # Then: one item create, one item update, one section update
+    assert result.outcome == "synced", result
+    assert result.changes == {"create:item": 1, "update:item": 1, "update:section": 1}
+    assert result.wix_calls == 3
+    state = synced.restaurant.wix_state()
+    panna = next(i for i in state["items"] if i["name"] == "Panna Cotta")
+    section = next(s for s in state["sections"] if s["name"] == "Desserts")
+    assert panna["id"] in section["itemIds"] and panna["priceInfo"]["price"] == "6.50"
+    assert any(i["name"] == "Tiramisu classico" for i in state["items"])
+    assert synced.sync().outcome == "up_to_date"
+
+
+def test_an_item_deleted_on_the_pos_is_unlinked_then_deleted_on_wix(synced: Synced) -> None:
+    # Given the risotto listed in Mains
+    risotto = synced.wix_item("Mushroom Risotto")["id"]
+    r = synced.restaurant
+    # When the POS deletes it
+    r.http.post(
+        f"{r.devstack.pos_url}/v2/catalog/batch-delete",
+        json={"object_ids": [synced.objects["Mushroom Risotto"]["id"]]},
+        headers={"Authorization": f"Bearer {r.token}", "Square-Version": "2025-10-16"},
+    ).raise_for_status()
+    result = synced.sync()
+    # Then the section no longer lists it and the item is gone, in that order
+    assert result.outcome == "synced", result
+    assert result.changes == {"update:section": 1, "delete:item": 1}
+    state = r.wix_state()
+    assert all(risotto not in s["itemIds"] for s in state["sections"])
+    assert all(i["id"] != risotto for i in state["items"])
+    assert synced.sync().outcome == "up_to_date"
+
+
+def test_a_stale_revision_refreshes_the_entity_reports_the_wix_edit_and_retries_once(synced: Synced) -> None:
+    # Given someone renamed the cheeseburger in the Wix dashboard (its revision moved)
+    item = synced.wix_item("Cheeseburger")
+    api = synced.deps.wix.reads(synced.restaurant.instance_id)
+    api.bulk_update("item", [({"id": item["id"], "revision": item["revision"], "name": "Burger!"}, ["name"])])
+    # When the POS changes its price and the sync runs
+    synced.restaurant.set_price(synced.variation("Cheeseburger"), 1500)
+    result = synced.sync()
+    # Then the 409 was answered by a re-read and one retry; the Wix edit is reported; the POS won (default policy)
+    assert result.outcome == "synced", result
+    assert [(e.kind, e.pos_kind, e.kept) for e in result.wix_edits] == [("item", "ITEM", "pos")]
+    assert "name" in result.wix_edits[0].fields
+    assert result.wix_calls == 3  # update (409), re-read, update
+    fresh = synced.wix_item("Cheeseburger")
+    assert fresh["priceInfo"]["price"] == "15.00"
+
+
+def test_a_burst_of_changes_over_the_threshold_starts_the_publish_instead(devstack: Devstack) -> None:
+    # Given a tenant whose threshold is 2 entity writes
+    synced = Synced(devstack, max_changes=2)
+    before = synced.writes()
+    # When three prices change at once
+    for name in ("Cheeseburger", "Grilled Salmon", "Mushroom Risotto"):
+        synced.restaurant.set_price(synced.variation(name), 999)
+    result = synced.sync()
+    # Then nothing is written in place: the publish workflow is started and the cursor stays
+    assert result.outcome == "publish_started" and synced.published == [synced.restaurant.instance_id]
+    assert synced.writes() == before
+    assert synced.state.get(synced.restaurant.instance_id)["cursor"] == synced.first.cursor
+
+
+def test_a_sync_waits_while_the_tenant_imports(synced: Synced) -> None:
+    # Given an import holding the tenant's lock
+    job = catalog_publish._new_job("lock-test-" + synced.restaurant.instance_id[-6:], synced.restaurant.instance_id,
+                                   catalog_publish.ImportOptions(), catalog_publish._utcnow())  # fmt: skip
+    synced.deps.jobs.start(job)
+    synced.restaurant.set_price(synced.variation("Cheeseburger"), 1111)
+    # When a sync runs, it is deferred (the message comes back later) and writes nothing
+    with pytest.raises(SyncDeferred):
+        synced.sync()
+    synced.deps.jobs.release(job)
+    assert synced.sync().changes == {"update:item": 1}
+
+
+def test_drift_made_in_wix_is_repaired_by_the_reconciliation(synced: Synced) -> None:
+    # Given someone changed a price directly in Wix (no POS change, so no webhook)
+    item = synced.wix_item("Grilled Salmon")
+    api = synced.deps.wix.reads(synced.restaurant.instance_id)
+    api.bulk_update("item", [({"id": item["id"], "revision": item["revision"], "priceInfo": {"price": "1.00"}},
+                              ["priceInfo"])])  # fmt: skip
+    # When a webhook-driven sync runs, it sees nothing; the reconciliation does
+    assert synced.sync().outcome == "up_to_date"
+    result = synced.sync(full=True)
+    # Then the POS price is back and the drift was reported
+    assert result.outcome == "synced", result
+    assert synced.wix_item("Grilled Salmon")["priceInfo"]["price"] == "24.00"
+    assert result.changes == {"update:item": 1}
+    assert synced.sync(full=True).changes == {}
+
+
+def test_a_sync_that_fails_half_way_reruns_without_duplicates(synced: Synced) -> None:
+    # Given a new item on the POS, and a Wix that loses the answer to the item create
+    desserts = synced.objects["Desserts"]["id"]
+    synced.restaurant.upsert([
+        {"type": "ITEM", "id": "#sorbet", "item_data": {
+            "name": "Sorbet", "categories": [{"id": desserts}],
+            "variations": [{"type": "ITEM_VARIATION", "id": "#sorbet-r", "item_variation_data": {
+                "item_id": "#sorbet", "name": "Regular", "pricing_type": "FIXED_PRICING",
+                "price_money": {"amount": 550, "currency": "USD"}}}]}},
+    ])  # fmt: skip
+    from tests.catalog_support import Sabotage
+
+    sabotage = Sabotage(lambda m, p: "bulk/items/create" in p, lost_answer=True)
+    synced.deps.wix.sabotage = sabotage  # type: ignore[attr-defined]
+    # When the sync fails half-way (the item exists on Wix, the bridge never heard) and runs again
+    with pytest.raises(TransientError):
+        synced.sync()
+    synced.deps.wix.sabotage = None  # type: ignore[attr-defined]
+    result = synced.sync()
+    # Then there is exactly one Sorbet, listed in Desserts, and the cursor moved on
+    assert result.outcome == "synced", result
+    state = synced.restaurant.wix_state()
+    sorbets = [i for i in state["items"] if i["name"] == "Sorbet"]
+    assert len(sorbets) == 1
+    assert sorbets[0]["id"] in next(s for s in state["sections"] if s["name"] == "Desserts")["itemIds"]
+    assert synced.sync().outcome == "up_to_date"
+
+
+def _signed_catalog_event(synced: Synced, event_id: str, updated_at: str) -> tuple[bytes, str]:
+    r = synced.restaurant
+    body = json.dumps({
+        "merchant_id": r.merchant_id, "type": "catalog.version.updated", "event_id": event_id,
+        "created_at": updated_at, "data": {"type": "catalog_version", "id": "",
+                                           "object": {"catalog_version": {"updated_at": updated_at}}},
+    }).encode()  # fmt: skip
+    key = "sig-" + r.token.removeprefix("tok-")
+    url = r.devstack.square_webhook_url
+    signature = base64.b64encode(hmac.new(key.encode(), url.encode() + body, hashlib.sha256).digest()).decode()
+    return body, signature
+
+
+def test_a_webhook_burst_for_one_change_is_one_sync_and_reaches_wix(synced: Synced) -> None:
+    # Given the Square sandbox notifying the bridge's webhook route
+    r = synced.restaurant
+    url = f"{r.devstack.pos_url}/_sandbox/merchants/{r.merchant_id}/notification-url"
+    r.http.put(url, json={"notificationUrl": r.devstack.square_webhook_url}).raise_for_status()
+    searches = Counter(r.http.get(f"{r.devstack.pos_url}/_sandbox/merchants/{r.merchant_id}/state").json()["calls"])
+    before = synced.writes()
+    # When the POS changes a price (the sandbox sends catalog.version.updated) and three more notifications for the
+    # same catalog version arrive (Square's duplicates under new event ids)
+    started = time.monotonic()
+    synced.restaurant.set_price(synced.variation("Grilled Salmon"), 2600)
+    state = r.http.get(f"{r.devstack.pos_url}/_sandbox/merchants/{r.merchant_id}/state").json()
+    updated_at = next(o for o in state["catalog"] if o["id"] == synced.variation("Grilled Salmon"))["updated_at"]
+    for n in range(3):
+        body, signature = _signed_catalog_event(synced, f"dup-{n}-{r.instance_id}", updated_at)
+        answer = httpx.post(r.devstack.square_webhook_url, content=body,
+                            headers={"Content-Type": "application/json", "x-square-hmacsha256-signature": signature})
+        assert answer.status_code == 200 and answer.json()["status"] == "queued"
+    # Then the price reaches Wix, with one bulk update, and exactly one sync ran (two catalog searches: the probe
+    # and the catalog read)
+    wait_for(lambda: synced.wix_item("Grilled Salmon")["priceInfo"]["price"] == "26.00", timeout_s=20)
+    elapsed = time.monotonic() - started
+    time.sleep(1.5)  # what another queued sync would need to run
+    assert synced.writes() - before == Counter({"POST /restaurants/menus-item/v1/bulk/items/update": 1})
+    # moto forgets a FIFO dedup id once its message is deleted (SQS keeps it 5 minutes), so a duplicate arriving after
+    # the sync may run one more: it must then be a no-op (one catalog search, no Wix call). Searches: 2 for the sync
+    # (probe + catalog read) and at most 1 per late duplicate.
+    after = Counter(r.http.get(f"{r.devstack.pos_url}/_sandbox/merchants/{r.merchant_id}/state").json()["calls"])
+    assert 2 <= after["POST /v2/catalog/search"] - searches["POST /v2/catalog/search"] <= 2 + 3
+    assert synced.state.get(r.instance_id)["last"]["outcome"] in ("synced", "up_to_date")
+    assert elapsed < 10
+
+
+def test_a_forged_catalog_webhook_is_refused_and_queues_nothing(synced: Synced) -> None:
+    body, _ = _signed_catalog_event(synced, "forged-1", "2030-01-01T00:00:00Z")
+    answer = httpx.post(synced.restaurant.devstack.square_webhook_url, content=body,
+                        headers={"x-square-hmacsha256-signature": "AAAA"})  # fmt: skip
+    assert answer.status_code == 401 and answer.json()["message"]
+
+
+def test_the_devstack_runs_the_catalog_reconciliation_on_demand(synced: Synced) -> None:
+    # Given drift made in Wix (a rename nobody told the POS about)
+    item = synced.wix_item("Lemonade")
+    api = synced.deps.wix.reads(synced.restaurant.instance_id)
+    api.bulk_update("item", [({"id": item["id"], "revision": item["revision"], "name": "Lemon water"}, ["name"])])
+    # When the scheduled function is invoked on demand, as the devstack does
+    stack = synced.restaurant.devstack.stack
+    assert stack is not None
+    event = {"reconcile": True, "instanceId": synced.restaurant.instance_id}
+    payload, error = stack.invoke("CatalogSyncFunction", event)
+    # Then the tenant was reconciled and the POS name is back
+    assert error is None and payload["tenants"][synced.restaurant.instance_id] == "synced"
+    assert any(i["name"] == "Lemonade" for i in synced.restaurant.wix_state()["items"])

@@ -1,0 +1,79 @@
+"""Flow 5's ingest: POS catalog webhooks are verified and coalesced per tenant (FIFO group = tenant + "catalog", one
+dedup id per catalog version), so a burst of notifications for one change is one queued sync."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+
+import pytest
+
+from posbridge.flows.pos_ingest import WebhookRejected, ingest_square_webhook
+from posbridge.messaging import WorkMessage
+from posbridge.store.pos_links import PosLink
+
+URL = "https://bridge.example/webhooks/pos/square"
+
+
+class Links:
+    def tenants_for(self, provider: str, merchant_id: str) -> list[PosLink]:
+        return [PosLink("L1", "tenant-a"), PosLink("L2", "tenant-b")] if merchant_id == "M1" else []
+
+
+class Keys:
+    def signature_key(self, instance_id: str) -> str:
+        return "key-" + instance_id
+
+
+class Queue:
+    def __init__(self) -> None:
+        self.sent: list[WorkMessage] = []
+
+    def send(self, message: WorkMessage) -> str:
+        self.sent.append(message)
+        return "id"
+
+
+def _event(event_id: str, event_type: str = "catalog.version.updated", updated_at: str = "2026-01-01T10:00:00.000Z",
+           created_at: str = "2026-01-01T10:00:01Z") -> tuple[bytes, str]:  # fmt: skip
+    obj = {"catalog_version": {"updated_at": updated_at}} if event_type.startswith("catalog") else {"counts": []}
+    body = json.dumps({"merchant_id": "M1", "type": event_type, "event_id": event_id, "created_at": created_at,
+                       "data": {"type": "x", "id": "", "object": obj}}).encode()  # fmt: skip
+    digest = hmac.new(b"key-tenant-a", URL.encode() + body, hashlib.sha256).digest()
+    return body, base64.b64encode(digest).decode()
+
+
+def _dedup(queue: Queue) -> set[tuple[str, str]]:
+    return {(m.group_id, m.dedup_id) for m in queue.sent}
+
+
+def test_a_burst_of_notifications_for_one_catalog_version_is_one_message_per_tenant() -> None:
+    # Given four notifications (distinct event ids) for one catalog version, plus a redelivery of the first
+    catalog, orders = Queue(), Queue()
+    events = [_event(f"evt-{n}") for n in range(4)] + [_event("evt-0")]
+    # When each is ingested
+    outcomes = [ingest_square_webhook(b, s, URL, Links(), Keys(), orders, catalog) for b, s in events]
+    # Then all are queued on the catalog queue only, and collapse to one (group, dedup id) per tenant of the merchant
+    assert {o.status for o in outcomes} == {"queued"} and orders.sent == []
+    assert len(catalog.sent) == 10 and {g for g, _ in _dedup(catalog)} == {"tenant-a:catalog", "tenant-b:catalog"}
+    assert len(_dedup(catalog)) == 2
+
+
+def test_a_new_catalog_version_is_a_new_message_and_inventory_counts_are_bucketed() -> None:
+    catalog = Queue()
+    for body, sig in (_event("a"), _event("b", updated_at="2026-01-01T10:05:00.000Z"),
+                      _event("c", "inventory.count.updated", created_at="2026-01-01T10:00:01Z"),
+                      _event("d", "inventory.count.updated", created_at="2026-01-01T10:00:03Z")):  # fmt: skip
+        ingest_square_webhook(body, sig, URL, Links(), Keys(), Queue(), catalog)
+    # Two catalog versions and one 10-second inventory bucket, for each of the two tenants
+    assert len(_dedup(catalog)) == 6
+
+
+def test_catalog_events_are_ignored_without_a_catalog_queue_and_refused_unsigned() -> None:
+    body, sig = _event("x")
+    assert ingest_square_webhook(body, sig, URL, Links(), Keys(), Queue(), None).status == "ignored"
+    with pytest.raises(WebhookRejected) as rejected:
+        ingest_square_webhook(body, "bad", URL, Links(), Keys(), Queue(), Queue())
+    assert rejected.value.status == 401

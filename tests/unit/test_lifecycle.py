@@ -1,0 +1,224 @@
+"""Tenant lifecycle rules (posbridge/flows/lifecycle.py) over in-memory ports: install, remove, pause, purge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
+from posbridge.errors import EventIgnored, PermanentError
+from posbridge.flows.lifecycle import (
+    LifecyclePorts,
+    NotAllowed,
+    app_installed,
+    app_removed,
+    purge_removed,
+    require_active,
+    set_paused,
+)
+from posbridge.store.lifecycle import Installation
+
+NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+A, B = "inst-a", "inst-b"
+
+
+@dataclass
+class World:
+    tenants: dict[str, Tenant] = field(default_factory=dict)
+    installs: dict[str, Installation] = field(default_factory=dict)
+    directory: set[str] = field(default_factory=set)
+    secrets: set[str] = field(default_factory=set)
+    links: dict[str, str] = field(default_factory=dict)  # location -> instance
+    mappings: dict[str, int] = field(default_factory=dict)  # instance -> items under its key
+
+    # Tenants
+    def get(self, instance_id: str) -> Tenant | None:
+        return self.tenants.get(instance_id)
+
+    def put(self, tenant: Tenant) -> None:
+        self.tenants[tenant.instance_id] = tenant
+        self.links[tenant.pos.location_id] = tenant.instance_id
+        self.directory.add(tenant.instance_id)
+
+    # Lifecycle
+    def installation(self, instance_id: str) -> Installation | None:
+        return self.installs.get(instance_id)
+
+    def save_installation(self, installation: Installation) -> None:
+        self.installs[installation.instance_id] = installation
+        self.directory.add(installation.instance_id)
+
+    def remove_tenant(self, tenant: Tenant) -> None:
+        self.tenants[tenant.instance_id] = tenant
+        if self.links.get(tenant.pos.location_id) == tenant.instance_id:
+            del self.links[tenant.pos.location_id]
+
+    def list_directory(self) -> list[str]:
+        return sorted(self.directory)
+
+    def purge(self, instance_id: str) -> int:
+        self.directory.discard(instance_id)
+        return self.mappings.pop(instance_id, 0)
+
+    # Vault
+    def delete_pos_credentials(self, instance_id: str) -> bool:
+        present = instance_id in self.secrets
+        self.secrets.discard(instance_id)
+        return present
+
+    def ports(self) -> LifecyclePorts:
+        world = self
+
+        class _Lifecycle:
+            installation = world.installation
+            save_installation = world.save_installation
+            remove_tenant = world.remove_tenant
+            directory = world.list_directory
+            purge = world.purge
+
+        return LifecyclePorts(tenants=self, lifecycle=_Lifecycle(), vault=self)
+
+
+def _connected(world: World, instance_id: str, status: str = "active") -> Tenant:
+    tenant = Tenant.model_validate(
+        {
+            "instance_id": instance_id,
+            "status": status,
+            "pos": PosConnection(provider="square", merchant_id=f"M-{instance_id}", location_id=f"L-{instance_id}"),
+            "settings": TenantSettings(),
+            "created_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:00:00Z",
+        }
+    )
+    world.put(tenant)
+    world.secrets.add(instance_id)
+    world.mappings[instance_id] = 7
+    return tenant
+
+
+def test_an_install_creates_a_restaurant_awaiting_its_pos_and_a_repeat_is_a_no_op() -> None:
+    # Given a site that has just installed the app
+    world = World()
+    # When AppInstalled arrives twice
+    first, second = app_installed(A, world.ports(), NOW), app_installed(A, world.ports(), NOW + timedelta(hours=1))
+    # Then one installation is recorded (listed in the directory, no tenant yet), the second is a no-op
+    assert (first, second) == ("installed", "already_installed")
+    assert world.installs[A].status == "installed" and world.installs[A].installed_at == "2026-05-01T12:00:00Z"
+    assert A in world.directory and A not in world.tenants
+
+
+def test_an_install_for_an_already_connected_tenant_is_a_no_op() -> None:
+    world = World()
+    _connected(world, A)
+    assert app_installed(A, world.ports(), NOW) == "already_installed"
+    assert world.tenants[A].status == "active" and A not in world.installs
+
+
+def test_a_removal_disables_the_tenant_deletes_secrets_releases_its_location_and_keeps_mappings() -> None:
+    # Given two connected tenants
+    world = World()
+    _connected(world, A)
+    b = _connected(world, B)
+    # When A removes the app
+    assert app_removed(A, world.ports(), NOW) == "removed"
+    # Then A is removed, its secret deleted, its POS location free, its mappings still there
+    assert world.tenants[A].status == "removed" and world.tenants[A].removed_at == "2026-05-01T12:00:00Z"
+    assert A not in world.secrets and "L-inst-a" not in world.links and world.mappings[A] == 7
+    # And B is untouched
+    assert world.tenants[B] == b and B in world.secrets and world.links["L-inst-b"] == B
+
+
+def test_a_removed_tenants_events_are_ignored_and_a_paused_ones_parked() -> None:
+    world = World()
+    _connected(world, A, status="paused")
+    with pytest.raises(PermanentError) as paused:
+        require_active(world.tenants[A])
+    assert paused.value.reason == "tenant_paused"
+    app_removed(A, world.ports(), NOW)
+    with pytest.raises(EventIgnored) as ignored:
+        require_active(world.tenants[A])
+    assert ignored.value.reason == "tenant_removed"
+
+
+def test_pause_and_resume_are_idempotent_and_refused_for_a_removed_tenant() -> None:
+    world = World()
+    _connected(world, A)
+    assert set_paused(A, True, world, NOW) is not None and world.tenants[A].status == "paused"
+    assert set_paused(A, True, world, NOW) == world.tenants[A]
+    set_paused(A, False, world, NOW)
+    assert world.tenants[A].status == "active"
+    assert set_paused(B, True, world, NOW) is None  # not registered
+    app_removed(A, world.ports(), NOW)
+    with pytest.raises(NotAllowed):
+        set_paused(A, False, world, NOW)
+
+
+def test_the_purge_waits_for_the_retention_and_keeps_other_tenants() -> None:
+    # Given A removed at NOW, B active, both with mappings
+    world = World()
+    _connected(world, A)
+    _connected(world, B)
+    app_removed(A, world.ports(), NOW)
+    retention = timedelta(days=30)
+    # When the purge runs before the retention is over, nothing goes
+    assert purge_removed(world.ports(), NOW + timedelta(days=29), retention) == []
+    # When it runs after, A's mappings go (once), B's stay
+    [purged] = purge_removed(world.ports(), NOW + timedelta(days=30), retention)
+    assert (purged.instance_id, purged.items_deleted) == (A, 7)
+    assert purge_removed(world.ports(), NOW + timedelta(days=31), retention) == []
+    assert world.mappings == {B: 7} and world.tenants[A].status == "removed"  # the tombstone stays
+
+
+def test_a_reinstall_cancels_the_purge_and_registration_makes_it_active_again() -> None:
+    from posbridge.domain.tenant import TenantRegistration
+    from posbridge.flows.tenants import register_tenant
+
+    world = World()
+    _connected(world, A)
+    app_removed(A, world.ports(), NOW)
+    assert app_installed(A, world.ports(), NOW + timedelta(days=1)) == "installed"
+    assert purge_removed(world.ports(), NOW + timedelta(days=60), timedelta(days=30)) == []
+
+    class Vault:
+        def put_pos_credentials(self, instance_id: str, credentials: object) -> None:
+            world.secrets.add(instance_id)
+
+    registration = TenantRegistration.model_validate(
+        {
+            "pos": {
+                "provider": "square",
+                "merchantId": "M",
+                "locationId": "L",
+                "accessToken": "t",
+                "webhookSignatureKey": "k",
+            }
+        }
+    )
+    tenant, _ = register_tenant(A, registration, world, Vault())
+    assert tenant.status == "active"
+
+
+EVENTS = ["installed", "removed"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.sampled_from(EVENTS), min_size=1, max_size=6))
+def test_duplicated_lifecycle_events_converge(sequence: list[str]) -> None:
+    # Given a connected tenant and any sequence of (duplicated) lifecycle events, ending with the last one repeated
+    world = World()
+    _connected(world, A)
+    _connected(world, B)
+    for i, event in enumerate([*sequence, sequence[-1]]):
+        step = app_installed if event == "installed" else app_removed
+        step(A, world.ports(), NOW + timedelta(minutes=i))
+    # Then the state is that of the last event; secrets once removed stay deleted; B never changes
+    last = sequence[-1]
+    assert world.installs.get(A) is None or world.installs[A].status == last
+    if "removed" in sequence:
+        assert A not in world.secrets and world.tenants[A].status == "removed"
+        assert "L-inst-a" not in world.links
+    assert world.tenants[B].status == "active" and B in world.secrets and world.links["L-inst-b"] == B
