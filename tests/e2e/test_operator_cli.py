@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typer.testing import CliRunner
+import os
+import subprocess
+import sys
 
-from posbridge_cli.main import app
 from tests.e2e.conftest import Restaurant, wait_for
 
 SOUP = {"kind": "restaurant", "name": "Minestrone", "price": "7.25", "quantity": 1}
-runner = CliRunner()
 
 
 def _run(restaurant: Restaurant, *args: str) -> tuple[int, str]:
-    result = runner.invoke(app, [*args, "--api-url", restaurant.devstack.gateway_url], terminal_width=200)
-    return result.exit_code, result.output
+    """The CLI in its own process, as from a shell: run in this process, it would share stdout with the devstack's
+    functions (their log and metric lines would land in its output, and their loggers on the runner's stream)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "posbridge_cli.main", *args, "--api-url", restaurant.devstack.gateway_url],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    return result.returncode, result.stdout
 
 
 def test_an_operator_pauses_lists_redrives_and_resumes_a_restaurant(restaurant: Restaurant) -> None:
