@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -19,7 +20,7 @@ from posbridge.errors import TransientError
 from posbridge.flows import catalog_publish
 from posbridge.flows.catalog_sync import SyncDeferred, SyncPorts, SyncResult, sync_catalog
 from posbridge.store.catalog_sync_state import CatalogSyncState
-from tests.catalog_support import Restaurant, import_catalog, make_deps, wait_for
+from tests.catalog_support import STEPS, Restaurant, import_catalog, make_deps, run_step, wait_for
 
 WRITE_ROUTES = ("/bulk/", "DELETE ")
 
@@ -271,8 +272,11 @@ def test_a_webhook_burst_for_one_change_is_one_sync_and_reaches_wix(synced: Sync
     updated_at = next(o for o in state["catalog"] if o["id"] == synced.variation("Grilled Salmon"))["updated_at"]
     for n in range(3):
         body, signature = _signed_catalog_event(synced, f"dup-{n}-{r.instance_id}", updated_at)
-        answer = httpx.post(r.devstack.square_webhook_url, content=body,
-                            headers={"Content-Type": "application/json", "x-square-hmacsha256-signature": signature})
+        answer = httpx.post(
+            r.devstack.square_webhook_url,
+            content=body,
+            headers={"Content-Type": "application/json", "x-square-hmacsha256-signature": signature},
+        )
         assert answer.status_code == 200 and answer.json()["status"] == "queued"
     # Then the price reaches Wix, with one bulk update, and exactly one sync ran (two catalog searches: the probe
     # and the catalog read)
@@ -309,3 +313,58 @@ def test_the_devstack_runs_the_catalog_reconciliation_on_demand(synced: Synced) 
     # Then the tenant was reconciled and the POS name is back
     assert error is None and payload["tenants"][synced.restaurant.instance_id] == "synced"
     assert any(i["name"] == "Lemonade" for i in synced.restaurant.wix_state()["items"])
+
+
+def test_an_imports_custom_layout_names_survive_the_next_sync(devstack: Devstack) -> None:
+    # Given a catalog without menu categories (one regular category, one item in none), imported with its own names
+    # for the single menu and for the section of uncategorized items
+    restaurant = Restaurant.connect(devstack, seed=False)
+    restaurant.upsert([
+        {"type": "CATEGORY", "id": "#drinks", "category_data": {"name": "Cold drinks"}},
+        _item("#lemonade", "Lemonade", 350, categories=[{"id": "#drinks"}]),
+        _item("#cookie", "Cookie", 200),
+    ])  # fmt: skip
+    deps = make_deps(devstack)
+    job_id = f"t-{uuid.uuid4().hex[:12]}"
+    options = {"menuName": "Our Menu", "uncategorizedName": "Extras"}
+    catalog_publish.load_pos_catalog(deps, job_id, {"instanceId": restaurant.instance_id, "options": options})
+    for step in STEPS[1:]:
+        run_step(deps, step, job_id, restaurant.instance_id)
+    names = _layout_names(restaurant)
+    assert {"Our Menu", "Extras"} <= names
+    # When the catalog sync runs
+    assert devstack.stack is not None
+    ports = SyncPorts(
+        tenants=deps.tenants,
+        catalogs=deps.catalogs,  # type: ignore[arg-type]
+        mappings=deps.mappings,  # type: ignore[arg-type]
+        locks=deps.jobs,
+        state=CatalogSyncState(devstack.stack.output("MappingsTableName")),
+        wix=deps.wix,
+        start_publish=lambda _instance_id: "job-x",
+    )
+    result = sync_catalog(ports, restaurant.instance_id)
+    # Then it plans with the import's layout: nothing to write, and the menu and section keep their names
+    assert result.outcome == "synced" and result.wix_calls == 0, result
+    assert _layout_names(restaurant) == names
+
+
+def _item(ref: str, name: str, cents: int, categories: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    variation = {
+        "type": "ITEM_VARIATION",
+        "id": f"{ref}-regular",
+        "item_variation_data": {
+            "name": "Regular",
+            "pricing_type": "FIXED_PRICING",
+            "price_money": {"amount": cents, "currency": "USD"},
+        },
+    }
+    data: dict[str, Any] = {"name": name, "variations": [variation]}
+    if categories:
+        data["categories"] = categories
+    return {"type": "ITEM", "id": ref, "item_data": data}
+
+
+def _layout_names(restaurant: Restaurant) -> set[str]:
+    state = restaurant.wix_state()
+    return {m["name"] for m in state["menus"] if m.get("visible")} | {s["name"] for s in state["sections"]}

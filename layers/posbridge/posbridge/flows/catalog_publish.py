@@ -88,6 +88,7 @@ class Blobs(Protocol):
 class Mappings(Protocol):
     def load(self, tenant_id: str) -> list[CatalogMapping]: ...
     def replace(self, tenant_id: str, new: list[CatalogMapping]) -> None: ...
+    def save_layout(self, tenant_id: str, menu_name: str, uncategorized_name: str) -> None: ...
 
 
 class Tenants(Protocol):
@@ -649,6 +650,7 @@ def publish(deps: Deps, job_id: str) -> dict[str, Any]:
 
     step.update(committing)
     deps.mappings.replace(step.job.instance_id, mapping)
+    deps.mappings.save_layout(step.job.instance_id, step.job.options.menu_name, step.job.options.uncategorized_name)
     deps.blobs.put_json(step.key("unused.json"), _unused(plan, created))
     step.update(lambda j: setattr(j, "published", True))
     return {"shown": len(live), "hidden": len(hidden), "mapped": len(mapping)}

@@ -77,6 +77,7 @@ class Tenants(Protocol):
 
 class Mappings(Protocol):
     def load(self, tenant_id: str) -> list[CatalogMapping]: ...
+    def layout(self, tenant_id: str) -> tuple[str, str] | None: ...
     def put(self, tenant_id: str, entries: list[CatalogMapping]) -> None: ...
     def remove(self, tenant_id: str, entries: list[CatalogMapping]) -> None: ...
 
@@ -215,7 +216,8 @@ def _sync(ports: SyncPorts, instance_id: str, full: bool) -> SyncResult:
     run = _Run(ports, tenant, api, creates, mapping)
     if state.get("inflight"):
         run.sweep(state["inflight"])
-    catalog = source.load_catalog(LayoutOptions())
+    layout = ports.mappings.layout(instance_id)  # the import's own names, or the defaults it would have used
+    catalog = source.load_catalog(LayoutOptions(*layout) if layout else LayoutOptions())
     outcome = run.apply(build_plan(catalog), check_wix=full)
     outcome.wix_calls = api.calls + creates.calls
     if outcome.outcome == "synced":

@@ -31,6 +31,7 @@ from posbridge.store.tenants import tenant_pk
 
 POS_PREFIX = "CATALOG#POS#"
 WIX_PREFIX = "CATALOG#WIX#"
+LAYOUT_SK = "CATALOG#LAYOUT"  # outside both prefixes: `replace` leaves it alone
 WIX_KIND_KEYS = {
     "menu": "MENU",
     "section": "SECTION",
@@ -111,6 +112,23 @@ class CatalogMappings:
                     batch.put_item(Item={"PK": pk, "SK": sk, "pos_id": m.pos_id, "pos_kind": m.pos_kind})
             for sk in sorted(existing - keep):
                 batch.delete_item(Key={"PK": pk, "SK": sk})
+
+    def save_layout(self, tenant_id: str, menu_name: str, uncategorized_name: str) -> None:
+        """The names the last published import gave its menu and its uncategorized section, so a later sync plans
+        the same layout instead of renaming them back to the defaults."""
+        self._table.put_item(
+            Item={
+                "PK": tenant_pk(tenant_id),
+                "SK": LAYOUT_SK,
+                "menu_name": menu_name,
+                "uncategorized_name": uncategorized_name,
+            }
+        )
+
+    def layout(self, tenant_id: str) -> tuple[str, str] | None:
+        """(menu name, uncategorized section name) of the last published import, if any."""
+        item = self._table.get_item(Key={"PK": tenant_pk(tenant_id), "SK": LAYOUT_SK}, ConsistentRead=True).get("Item")
+        return None if item is None else (str(item["menu_name"]), str(item["uncategorized_name"]))
 
     def put(self, tenant_id: str, entries: list[CatalogMapping]) -> None:
         """Upsert these entries and their reverse keys (idempotent). Reverse keys an entry no longer names are
