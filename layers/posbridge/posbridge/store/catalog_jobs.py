@@ -13,13 +13,12 @@ names this job.
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from posbridge.domain.catalog_job import ImportJob
+from posbridge.store.table import TableStore
 from posbridge.store.tenants import tenant_pk
 
 LOCK_SK = "CATALOGIMPORT#LOCK"
@@ -46,18 +45,7 @@ class JobConflict(Exception):
     """The record changed since it was read (another writer, e.g. the health check)."""
 
 
-class CatalogJobs:
-    def __init__(self, table_name: str) -> None:
-        self._table_name = table_name
-
-    @cached_property
-    def _table(self) -> Any:
-        return boto3.resource("dynamodb").Table(self._table_name)
-
-    @cached_property
-    def _client(self) -> Any:
-        return self._table.meta.client
-
+class CatalogJobs(TableStore):
     # --- lifecycle ------------------------------------------------------------------------------------------------
 
     def start(self, job: ImportJob) -> None:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from functools import cached_property
 from typing import Any
 
-import boto3
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from posbridge.errors import TransientError
+from posbridge.store.table import TableStore
 from posbridge.store.tenants import tenant_pk
 
 BATCH_GET_MAX = 100  # DynamoDB BatchGetItem keys per request
@@ -38,14 +37,7 @@ def variation_sk(variation_id: str) -> str:
     return f"CATALOG#POS#ITEM_VARIATION#{variation_id}"
 
 
-class CatalogLookup:
-    def __init__(self, table_name: str) -> None:
-        self._table_name = table_name
-
-    @cached_property
-    def _dynamodb(self) -> Any:
-        return boto3.resource("dynamodb")
-
+class CatalogLookup(TableStore):
     def variations(self, tenant_id: str, variation_ids: Iterable[str]) -> dict[str, CatalogPlacement]:
         """The placement of each mapped variation; unmapped (or unreadable) ones are simply absent."""
         wanted = sorted(set(variation_ids))

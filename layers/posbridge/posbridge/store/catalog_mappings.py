@@ -19,14 +19,13 @@ previous mapping as it was; the incremental sync (flows/catalog_sync.py) updates
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any
 
-import boto3
 from boto3.dynamodb.conditions import Key
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from posbridge.domain.catalog import PosKind
+from posbridge.store.table import TableStore
 from posbridge.store.tenants import tenant_pk
 
 POS_PREFIX = "CATALOG#POS#"
@@ -69,14 +68,7 @@ class CatalogMapping(BaseModel):
         return keys
 
 
-class CatalogMappings:
-    def __init__(self, table_name: str) -> None:
-        self._table_name = table_name
-
-    @cached_property
-    def _table(self) -> Any:
-        return boto3.resource("dynamodb").Table(self._table_name)
-
+class CatalogMappings(TableStore):
     def load(self, tenant_id: str) -> list[CatalogMapping]:
         """The tenant's whole catalog mapping (POS side). Kind and POS id come from the key; an entry some other
         writer left without `wix_entities` owns nothing (an import never deletes what it cannot account for)."""

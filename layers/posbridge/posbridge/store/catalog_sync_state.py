@@ -10,25 +10,17 @@ The cursor only moves forward (a conditional write), and only after a sync wrote
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from posbridge.store.table import TableStore
 from posbridge.store.tenants import tenant_pk
 
 SK = "CATALOGSYNC#STATE"
 
 
-class CatalogSyncState:
-    def __init__(self, table_name: str) -> None:
-        self._table_name = table_name
-
-    @cached_property
-    def _table(self) -> Any:
-        return boto3.resource("dynamodb").Table(self._table_name)
-
+class CatalogSyncState(TableStore):
     def get(self, tenant_id: str) -> dict[str, Any]:
         item = self._table.get_item(Key={"PK": tenant_pk(tenant_id), "SK": SK}, ConsistentRead=True).get("Item")
         return dict(item or {})

@@ -11,14 +11,13 @@ still recognised (and acknowledged) rather than parked as unknown.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
-import boto3
 from boto3.dynamodb.conditions import Key
 
 from posbridge.domain.tenant import Tenant
 from posbridge.store.pos_links import DIRECTORY_PK, location_sk, merchant_pk
+from posbridge.store.table import TableStore
 from posbridge.store.tenants import tenant_pk
 
 INSTALLATION_SK = "INSTALLATION"
@@ -34,14 +33,7 @@ class Installation:
     removed_at: str | None = None
 
 
-class LifecycleStore:
-    def __init__(self, table_name: str) -> None:
-        self._table_name = table_name
-
-    @cached_property
-    def _table(self) -> Any:
-        return boto3.resource("dynamodb").Table(self._table_name)
-
+class LifecycleStore(TableStore):
     def installation(self, instance_id: str) -> Installation | None:
         item = self._table.get_item(Key={"PK": tenant_pk(instance_id), "SK": INSTALLATION_SK}, ConsistentRead=True).get(
             "Item"

@@ -14,15 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from posbridge.domain.pos_order import PosPosition
 from posbridge.store.catalog_lookup import batch_get
+from posbridge.store.table import TableStore
 from posbridge.store.tenants import tenant_pk
 
 
@@ -61,18 +60,7 @@ class Known:
     skipped: bool = False
 
 
-class OrderSyncStore:
-    def __init__(self, table_name: str) -> None:
-        self._table_name = table_name
-
-    @cached_property
-    def _dynamodb(self) -> Any:
-        return boto3.resource("dynamodb")
-
-    @cached_property
-    def _table(self) -> Any:
-        return self._dynamodb.Table(self._table_name)
-
+class OrderSyncStore(TableStore):
     def get(self, tenant_id: str, pos_order_id: str) -> PosOrderSync | None:
         item = self._table.get_item(
             Key={"PK": tenant_pk(tenant_id), "SK": sync_sk(pos_order_id)}, ConsistentRead=True

@@ -15,14 +15,13 @@ mapping is its own duplicate guard: a replay rewrites nothing and a different pa
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import Any, Literal
 
-import boto3
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+from posbridge.store.table import TableStore
 from posbridge.store.tenants import tenant_pk
 
 
@@ -44,18 +43,7 @@ class OrderMapping(BaseModel):
     origin: Literal["wix", "pos"] = "wix"  # where the order was placed: online (Flow 1) or on the POS (Flow 2)
 
 
-class OrderMappings:
-    def __init__(self, table_name: str) -> None:
-        self._table_name = table_name
-
-    @cached_property
-    def _table(self) -> Any:
-        return boto3.resource("dynamodb").Table(self._table_name)
-
-    @cached_property
-    def _client(self) -> Any:
-        return self._table.meta.client
-
+class OrderMappings(TableStore):
     def by_wix_order(self, tenant_id: str, wix_order_id: str) -> OrderMapping | None:
         item = self._table.get_item(
             Key={"PK": tenant_pk(tenant_id), "SK": f"ORDER#WIX#{wix_order_id}"}, ConsistentRead=True

@@ -13,13 +13,12 @@ because its orders could not be routed to one site.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
-import boto3
 from boto3.dynamodb.conditions import Key
 
 from posbridge.domain.tenant import PosConnection, Tenant
+from posbridge.store.table import TableStore
 
 DIRECTORY_PK = "TENANTS"
 
@@ -85,15 +84,8 @@ def _moved(old: PosConnection, new: PosConnection) -> bool:
     return (old.provider, old.merchant_id, old.location_id) != (new.provider, new.merchant_id, new.location_id)
 
 
-class PosLinks:
+class PosLinks(TableStore):
     """Reads the links (the webhook ingest and the reconciliation); TenantStore writes them."""
-
-    def __init__(self, table_name: str) -> None:
-        self._table_name = table_name
-
-    @cached_property
-    def _table(self) -> Any:
-        return boto3.resource("dynamodb").Table(self._table_name)
 
     def tenants_for(self, provider: str, merchant_id: str) -> list[PosLink]:
         """The tenants connected to this POS account, one per location (usually one)."""

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property
-from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from posbridge.store.table import TableStore
 from posbridge.store.tenants import tenant_pk
 
 CURSOR_SK = "CURSOR#RECONCILE"
@@ -37,14 +35,7 @@ class SiteIds:
     operation_id: str
 
 
-class ReconcileState:
-    def __init__(self, table_name: str) -> None:
-        self._table_name = table_name
-
-    @cached_property
-    def _table(self) -> Any:
-        return boto3.resource("dynamodb").Table(self._table_name)
-
+class ReconcileState(TableStore):
     # -- cursors ---------------------------------------------------------------------------------------------------
 
     def cursors(self, tenant_id: str) -> Cursors:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from functools import cached_property
-from typing import Any
-
-import boto3
 from botocore.exceptions import ClientError
 
 from posbridge.domain.tenant import Tenant
 from posbridge.store.pos_links import PosLocationTaken, link_writes
+from posbridge.store.table import TableStore
 
 _SK = "TENANT"
 
@@ -18,14 +15,7 @@ def tenant_pk(instance_id: str) -> str:
     return f"TENANT#{instance_id}"
 
 
-class TenantStore:
-    def __init__(self, table_name: str) -> None:
-        self._table_name = table_name
-
-    @cached_property
-    def _table(self) -> Any:
-        return boto3.resource("dynamodb").Table(self._table_name)
-
+class TenantStore(TableStore):
     def get(self, instance_id: str) -> Tenant | None:
         item = self._table.get_item(Key={"PK": tenant_pk(instance_id), "SK": _SK}, ConsistentRead=True).get("Item")
         return None if item is None else Tenant.model_validate(item["tenant"])
