@@ -26,7 +26,7 @@ from posbridge.store.blobs import S3Blobs
 from posbridge.store.catalog_jobs import CatalogJobs
 from posbridge.store.catalog_mappings import CatalogMappings
 from posbridge.store.tenants import TenantStore
-from posbridge.wix.menus_api import MenusApis
+from posbridge.wix.menus_api import MenusApis, WixKind
 
 settings = CatalogPublishSettings.from_env()
 deps = flow.Deps(
@@ -87,59 +87,31 @@ def load_pos_catalog(event: dict[str, Any], context: LambdaContext) -> Any:
     return _run(event, context, lambda d, job: flow.load_pos_catalog(d, job, request, arn))
 
 
-@logger.inject_lambda_context
-def resolve_location(event: dict[str, Any], context: LambdaContext) -> Any:
-    return _run(event, context, flow.resolve_location)
+def _step(run: Callable[[flow.Deps, str], Any]) -> Callable[[dict[str, Any], LambdaContext], Any]:
+    """The handler of a step that needs nothing from its event but the job id."""
+
+    @logger.inject_lambda_context
+    def handler(event: dict[str, Any], context: LambdaContext) -> Any:
+        return _run(event, context, run)
+
+    return handler
 
 
-@logger.inject_lambda_context
-def resolve_target(event: dict[str, Any], context: LambdaContext) -> Any:
-    return _run(event, context, flow.resolve_target)
+def _create(kind: WixKind) -> Callable[[dict[str, Any], LambdaContext], Any]:
+    return _step(lambda d, job: flow.create_entities(d, job, kind))
 
 
-@logger.inject_lambda_context
-def create_draft(event: dict[str, Any], context: LambdaContext) -> Any:
-    return _run(event, context, flow.create_draft)
-
-
-@logger.inject_lambda_context
-def create_variants(event: dict[str, Any], context: LambdaContext) -> Any:
-    return _run(event, context, lambda d, job: flow.create_entities(d, job, "variant"))
-
-
-@logger.inject_lambda_context
-def create_modifiers(event: dict[str, Any], context: LambdaContext) -> Any:
-    return _run(event, context, lambda d, job: flow.create_entities(d, job, "modifier"))
-
-
-@logger.inject_lambda_context
-def create_modifier_groups(event: dict[str, Any], context: LambdaContext) -> Any:
-    return _run(event, context, lambda d, job: flow.create_entities(d, job, "modifierGroup"))
-
-
-@logger.inject_lambda_context
-def create_items(event: dict[str, Any], context: LambdaContext) -> Any:
-    return _run(event, context, lambda d, job: flow.create_entities(d, job, "item"))
-
-
-@logger.inject_lambda_context
-def create_sections(event: dict[str, Any], context: LambdaContext) -> Any:
-    return _run(event, context, lambda d, job: flow.create_entities(d, job, "section"))
-
-
-@logger.inject_lambda_context
-def create_menus(event: dict[str, Any], context: LambdaContext) -> Any:
-    return _run(event, context, lambda d, job: flow.create_entities(d, job, "menu"))
-
-
-@logger.inject_lambda_context
-def publish(event: dict[str, Any], context: LambdaContext) -> Any:
-    return _run(event, context, flow.publish)
-
-
-@logger.inject_lambda_context
-def cleanup(event: dict[str, Any], context: LambdaContext) -> Any:
-    return _run(event, context, flow.cleanup)
+resolve_location = _step(flow.resolve_location)
+resolve_target = _step(flow.resolve_target)
+create_draft = _step(flow.create_draft)
+create_variants = _create("variant")
+create_modifiers = _create("modifier")
+create_modifier_groups = _create("modifierGroup")
+create_items = _create("item")
+create_sections = _create("section")
+create_menus = _create("menu")
+publish = _step(flow.publish)
+cleanup = _step(flow.cleanup)
 
 
 @logger.inject_lambda_context
