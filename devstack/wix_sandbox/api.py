@@ -89,15 +89,22 @@ class WixApi:
         if inst is None:
             raise bad_request(f"the app is not installed on instance {instance_id!r}")
         inst.calls[call.route] += 1
-        return {"access_token": self.store.issue_token(inst.instance_id), "token_type": "Bearer",
-                "expires_in": TOKEN_TTL_S}
+        return {
+            "access_token": self.store.issue_token(inst.instance_id),
+            "token_type": "Bearer",
+            "expires_in": TOKEN_TTL_S,
+        }
 
     # --- Orders ---------------------------------------------------------------------------------------------------
 
     def create_order(self, call: Call) -> dict[str, Any]:
         order_in, settings = orders.validate_create(call.json())
         order, events = orders.create_order(
-            call.inst, self.clock, order_in, settings, created_by={"appId": self.app_id},
+            call.inst,
+            self.clock,
+            order_in,
+            settings,
+            created_by={"appId": self.app_id},
             identity=orders.app_identity(self.app_id),
         )
         call.outbox.extend(events)

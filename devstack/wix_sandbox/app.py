@@ -63,8 +63,13 @@ class WixSandbox:
             return deliveries
         for event in events:
             body = sign_webhook(
-                self._signing_key, event.event_type, event.instance_id, event.domain_event,
-                app_id=self.app_id, identity=event.identity, account_info=event.account_info,
+                self._signing_key,
+                event.event_type,
+                event.instance_id,
+                event.domain_event,
+                app_id=self.app_id,
+                identity=event.identity,
+                account_info=event.account_info,
             )
             headers = {"Content-Type": CONTENT_TYPE}
             deliveries += self.dispatcher.send(self.webhook_url, event.event_id, body.encode(), headers)

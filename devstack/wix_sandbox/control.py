@@ -39,22 +39,24 @@ def instance_summary(inst: Instance) -> dict[str, Any]:
 
 @functools.cache
 def control_map() -> Map:
-    return url_map([
-        route(f"{P}/instances", "POST", "add_instance"),
-        route(f"{P}/instances/<instance_id>/state", "GET", "state"),
-        route(f"{P}/instances/<instance_id>/checkout", "POST", "checkout"),
-        route(f"{P}/instances/<instance_id>/orders/<order_id>/approve", "POST", "approve"),
-        route(f"{P}/webhooks/send", "POST", "send_webhook"),
-        route(f"{P}/webhooks/delivery", "POST", "delivery_plan"),
-        route(f"{P}/webhooks/release", "POST", "release", locked=False),
-        route(f"{P}/webhooks/deliveries", "GET", "deliveries"),
-        route(f"{P}/faults", "POST", "add_fault"),
-        route(f"{P}/faults", "GET", "list_faults"),
-        route(f"{P}/faults", "DELETE", "clear_faults"),
-        route(f"{P}/clock", "POST", "advance_clock"),
-        route(f"{P}/rate-limit", "POST", "rate_limit"),
-        route(f"{P}/public-key", "GET", "public_key"),
-    ])
+    return url_map(
+        [
+            route(f"{P}/instances", "POST", "add_instance"),
+            route(f"{P}/instances/<instance_id>/state", "GET", "state"),
+            route(f"{P}/instances/<instance_id>/checkout", "POST", "checkout"),
+            route(f"{P}/instances/<instance_id>/orders/<order_id>/approve", "POST", "approve"),
+            route(f"{P}/webhooks/send", "POST", "send_webhook"),
+            route(f"{P}/webhooks/delivery", "POST", "delivery_plan"),
+            route(f"{P}/webhooks/release", "POST", "release", locked=False),
+            route(f"{P}/webhooks/deliveries", "GET", "deliveries"),
+            route(f"{P}/faults", "POST", "add_fault"),
+            route(f"{P}/faults", "GET", "list_faults"),
+            route(f"{P}/faults", "DELETE", "clear_faults"),
+            route(f"{P}/clock", "POST", "advance_clock"),
+            route(f"{P}/rate-limit", "POST", "rate_limit"),
+            route(f"{P}/public-key", "GET", "public_key"),
+        ]
+    )
 
 
 class ControlApi:

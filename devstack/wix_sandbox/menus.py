@@ -62,8 +62,9 @@ KINDS = (
 
 def check_shape(kind: Kind, entity: dict[str, Any], c: Checker, path: str, *, partial: bool = False) -> None:
     """Field formats and limits, no state needed. `partial`: a patch, so required fields may be absent."""
-    c.text(entity, "name", f"{path}.name", required=kind.name_required and not partial, min_len=1,
-           max_len=kind.name_max)
+    c.text(
+        entity, "name", f"{path}.name", required=kind.name_required and not partial, min_len=1, max_len=kind.name_max
+    )
     c.obj(entity, "extendedFields", f"{path}.extendedFields")
     if kind.has_visible:
         c.boolean(entity, "visible", f"{path}.visible")
@@ -143,10 +144,14 @@ def check_refs(kind: Kind, entity: dict[str, Any], inst: Instance, c: Checker, p
         refs = [("item", f"{path}.itemIds[{i}]", iid) for i, iid in enumerate(entity.get("itemIds") or [])]
     elif kind.name == "item":
         variants = (entity.get("priceVariants") or {}).get("variants") or []
-        refs = [("variant", f"{path}.priceVariants.variants[{i}].variantId", v.get("variantId"))
-                for i, v in enumerate(variants)]
-        refs += [("modifierGroup", f"{path}.modifierGroups[{i}].id", g.get("id"))
-                 for i, g in enumerate(entity.get("modifierGroups") or [])]
+        refs = [
+            ("variant", f"{path}.priceVariants.variants[{i}].variantId", v.get("variantId"))
+            for i, v in enumerate(variants)
+        ]
+        refs += [
+            ("modifierGroup", f"{path}.modifierGroups[{i}].id", g.get("id"))
+            for i, g in enumerate(entity.get("modifierGroups") or [])
+        ]
     elif kind.name == "modifierGroup":
         modifiers = entity.get("modifiers") or []
         refs = [("modifier", f"{path}.modifiers[{i}].id", m.get("id")) for i, m in enumerate(modifiers)]
@@ -210,7 +215,8 @@ def _updated(
         raise not_found(kind.title, entity_id)
     if str(patch["revision"]) != current["revision"]:
         raise ApiError(
-            409, f"{kind.title} {entity_id} revision mismatch: sent {patch['revision']}, current {current['revision']}",
+            409,
+            f"{kind.title} {entity_id} revision mismatch: sent {patch['revision']}, current {current['revision']}",
             code="REVISION_MISMATCH",
         )
     merged = copy.deepcopy(current)
@@ -451,8 +457,14 @@ def visibility_violations(inst: Instance) -> list[dict[str, str]]:
             for item_id in section.get("itemIds") or []:
                 item = items.get(item_id)
                 if item is None or not item.get("visible", True):
-                    found.append({"menuId": menu["id"], "sectionId": section_id, "itemId": item_id,
-                                  "problem": "missing item" if item is None else "hidden item"})
+                    found.append(
+                        {
+                            "menuId": menu["id"],
+                            "sectionId": section_id,
+                            "itemId": item_id,
+                            "problem": "missing item" if item is None else "hidden item",
+                        }
+                    )
     return found
 
 
@@ -461,10 +473,12 @@ def record_visibility(inst: Instance, clock: Clock, write: str, kind: Kind, enti
     inst.visibility_checks += 1
     violations = visibility_violations(inst)
     if violations:
-        inst.visibility_violations.append({
-            "check": inst.visibility_checks,
-            "at": clock.iso(),
-            "write": write,
-            "entity": {"kind": kind.name, "id": entity_id},
-            "violations": violations,
-        })
+        inst.visibility_violations.append(
+            {
+                "check": inst.visibility_checks,
+                "at": clock.iso(),
+                "write": write,
+                "entity": {"kind": kind.name, "id": entity_id},
+                "violations": violations,
+            }
+        )

@@ -35,8 +35,17 @@ _HAS = frozenset({"$hasSome", "$hasAll"})
 SEARCH_FIELDS: dict[str, frozenset[str]] = {
     **dict.fromkeys(("channelInfo.type", "fulfillmentStatus", "paymentStatus", "status"), EQUALITY),
     **dict.fromkeys(
-        ("createdDate", "updatedDate", "number", "businessLocation.id", "buyerInfo.email", "priceSummary.total.amount",
-         "purchasedDate", "shippingInfo.logistics.deliveryTimeSlot.from", "shippingInfo.logistics.deliveryTimeSlot.to"),
+        (
+            "createdDate",
+            "updatedDate",
+            "number",
+            "businessLocation.id",
+            "buyerInfo.email",
+            "priceSummary.total.amount",
+            "purchasedDate",
+            "shippingInfo.logistics.deliveryTimeSlot.from",
+            "shippingInfo.logistics.deliveryTimeSlot.to",
+        ),
         _ANY,
     ),
     **dict.fromkeys(
@@ -131,8 +140,13 @@ def _check_line(c: Checker, line: Any, path: str) -> None:
 
 
 def create_order(
-    inst: Instance, clock: Clock, order_in: dict[str, Any], settings: dict[str, Any], *,
-    created_by: dict[str, str], identity: dict[str, Any],
+    inst: Instance,
+    clock: Clock,
+    order_in: dict[str, Any],
+    settings: dict[str, Any],
+    *,
+    created_by: dict[str, str],
+    identity: dict[str, Any],
 ) -> tuple[dict[str, Any], list[OutgoingEvent]]:
     """Store a validated order; Wix then fires order_created and, for an APPROVED order, order_approved."""
     now = clock.now()
@@ -220,8 +234,14 @@ def cancel_order(
     if send_email:
         _notify(inst, order, "order_canceled", {"sendNotificationsToBusiness": False})
     event = order_event(
-        inst, clock, "canceled", order, identity,
-        restockAllItems=bool(restock), sendOrderCanceledEmail=bool(send_email), customMessage=message or "",
+        inst,
+        clock,
+        "canceled",
+        order,
+        identity,
+        restockAllItems=bool(restock),
+        sendOrderCanceledEmail=bool(send_email),
+        customMessage=message or "",
     )
     return order, [event]
 
@@ -245,9 +265,7 @@ def approve_order(
 # --- Customer checkout (control API) --------------------------------------------------------------------------------
 
 
-def checkout(
-    inst: Instance, clock: Clock, body: dict[str, Any]
-) -> tuple[dict[str, Any], list[OutgoingEvent]]:
+def checkout(inst: Instance, clock: Clock, body: dict[str, Any]) -> tuple[dict[str, Any], list[OutgoingEvent]]:
     """A site visitor orders: restaurant lines carry the Restaurants app id and {operationId, menuId, sectionId}."""
     c = Checker()
     lines = c.array(body, "lines", "lines", required=True, min_len=1, max_len=300) or []
@@ -296,8 +314,14 @@ def checkout(
         "buyerInfo": {"visitorId": visitor_id, "contactId": new_id(), "email": buyer["email"]},
         "billingInfo": {"contactDetails": contact},
         "recipientInfo": {"contactDetails": contact},
-        "priceSummary": {"subtotal": money(subtotal), "shipping": zero, "tax": zero, "discount": zero,
-                         "total": money(subtotal), "totalAdditionalFees": zero},
+        "priceSummary": {
+            "subtotal": money(subtotal),
+            "shipping": zero,
+            "tax": zero,
+            "discount": zero,
+            "total": money(subtotal),
+            "totalAdditionalFees": zero,
+        },
         "businessLocation": {"id": inst.default_location["id"]},
         "checkoutId": new_id(),
         "status": "APPROVED" if approve is not False else "PENDING",
@@ -308,7 +332,11 @@ def checkout(
     if fulfillment is not None:
         order_in["shippingInfo"] = _shipping_info(inst, fulfillment, contact)
     return create_order(
-        inst, clock, order_in, {}, created_by={"visitorId": visitor_id},
+        inst,
+        clock,
+        order_in,
+        {},
+        created_by={"visitorId": visitor_id},
         identity={"identityType": "ANONYMOUS_VISITOR", "anonymousVisitorId": visitor_id},
     )
 
@@ -373,8 +401,12 @@ def _shipping_info(inst: Instance, fulfillment: dict[str, Any], contact: dict[st
     else:
         logistics["shippingDestination"] = {"address": fulfillment["address"], "contactDetails": contact}
         title = "Delivery"
-    return {"title": title, "code": fulfillment["type"].lower(), "logistics": logistics,
-            "cost": {"price": money(Decimal(0))}}
+    return {
+        "title": title,
+        "code": fulfillment["type"].lower(),
+        "logistics": logistics,
+        "cost": {"price": money(Decimal(0))},
+    }
 
 
 # --- Fulfillments ---------------------------------------------------------------------------------------------------
@@ -431,8 +463,9 @@ def create_fulfillment(inst: Instance, clock: Clock, order_id: str, body: dict[s
     ordered = {li["id"]: li["quantity"] for li in order["lineItems"]}
     done_qty = _fulfilled_quantities(inst, order_id)
     lines_out: list[dict[str, Any]] = []
-    for i, line in enumerate(c.array(fulfillment, "lineItems", "fulfillment.lineItems", required=True,
-                                     min_len=1, max_len=300) or []):
+    for i, line in enumerate(
+        c.array(fulfillment, "lineItems", "fulfillment.lineItems", required=True, min_len=1, max_len=300) or []
+    ):
         path = f"fulfillment.lineItems[{i}]"
         if not isinstance(line, dict):
             c.fail(path, "must be an object")

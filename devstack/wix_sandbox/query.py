@@ -182,8 +182,13 @@ class CursorQuery:
 
 
 def parse_query(
-    query: dict[str, Any], *, scope: str, max_limit: int, default_limit: int,
-    allowed: Mapping[str, frozenset[str]] | None = None, default_sort: list[dict[str, str]] | None = None,
+    query: dict[str, Any],
+    *,
+    scope: str,
+    max_limit: int,
+    default_limit: int,
+    allowed: Mapping[str, frozenset[str]] | None = None,
+    default_sort: list[dict[str, str]] | None = None,
 ) -> CursorQuery:
     """`{filter, sort, cursorPaging:{limit, cursor}}`; a cursor carries filter+sort, so resending them is an error."""
     paging = query.get("cursorPaging") or {}

@@ -79,8 +79,11 @@ class Checker:
 
     def done(self, message: str = "Invalid request") -> None:
         if self.violations:
-            raise ApiError(400, f"{message}: {self.violations[0]['field']}: {self.violations[0]['description']}",
-                           violations=self.violations)
+            raise ApiError(
+                400,
+                f"{message}: {self.violations[0]['field']}: {self.violations[0]['description']}",
+                violations=self.violations,
+            )
 
     def _get(self, data: dict[str, Any], key: str, field: str, required: bool) -> Any:
         value = data.get(key)
@@ -98,7 +101,13 @@ class Checker:
         return value
 
     def text(
-        self, data: dict[str, Any], key: str, field: str, *, required: bool = False, min_len: int = 0,
+        self,
+        data: dict[str, Any],
+        key: str,
+        field: str,
+        *,
+        required: bool = False,
+        min_len: int = 0,
         max_len: int | None = None,
     ) -> str | None:
         value = self._get(data, key, field, required)
@@ -115,7 +124,13 @@ class Checker:
         return None
 
     def integer(
-        self, data: dict[str, Any], key: str, field: str, *, required: bool = False, lo: int | None = None,
+        self,
+        data: dict[str, Any],
+        key: str,
+        field: str,
+        *,
+        required: bool = False,
+        lo: int | None = None,
         hi: int | None = None,
     ) -> int | None:
         value = self._get(data, key, field, required)
@@ -137,14 +152,20 @@ class Checker:
         return value
 
     def decimal(
-        self, data: dict[str, Any], key: str, field: str, *, required: bool = False, max_places: int | None = None,
+        self,
+        data: dict[str, Any],
+        key: str,
+        field: str,
+        *,
+        required: bool = False,
+        max_places: int | None = None,
     ) -> Decimal | None:
         """A non-negative decimal string such as "12.50" (Wix money and prices are strings, never numbers)."""
         value = self._get(data, key, field, required)
         if value is None:
             return None
         if not isinstance(value, str) or not _DECIMAL.match(value):
-            self.fail(field, "must be a decimal string such as \"12.50\"")
+            self.fail(field, 'must be a decimal string such as "12.50"')
             return None
         try:
             number = Decimal(value)
@@ -160,7 +181,13 @@ class Checker:
         return None
 
     def array(
-        self, data: dict[str, Any], key: str, field: str, *, required: bool = False, min_len: int = 0,
+        self,
+        data: dict[str, Any],
+        key: str,
+        field: str,
+        *,
+        required: bool = False,
+        min_len: int = 0,
         max_len: int | None = None,
     ) -> list[Any] | None:
         value = self._get(data, key, field, required)
@@ -177,7 +204,13 @@ class Checker:
         return None
 
     def enum(
-        self, data: dict[str, Any], key: str, field: str, allowed: tuple[str, ...], *, required: bool = False,
+        self,
+        data: dict[str, Any],
+        key: str,
+        field: str,
+        allowed: tuple[str, ...],
+        *,
+        required: bool = False,
     ) -> str | None:
         value = self._get(data, key, field, required)
         if value is None:

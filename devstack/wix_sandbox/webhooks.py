@@ -73,8 +73,15 @@ class OutgoingEvent:
 
 
 def new_event(
-    inst: Instance, clock: Clock, *, event_type: str, entity_id: str, body: dict[str, Any],
-    identity: dict[str, Any], fqdn: str | None = None, slug: str | None = None,
+    inst: Instance,
+    clock: Clock,
+    *,
+    event_type: str,
+    entity_id: str,
+    body: dict[str, Any],
+    identity: dict[str, Any],
+    fqdn: str | None = None,
+    slug: str | None = None,
 ) -> OutgoingEvent:
     """Build a domain event (`id`, `entityFqdn`, `slug`, sequence...) and log it on the instance."""
     default_fqdn, _, default_slug = event_type.rpartition(".")[2].partition("_")
@@ -89,13 +96,15 @@ def new_event(
         "entityEventSequence": str(inst.next_sequence(entity_id)),  # int64 as a JSON string, as Wix sends it
         **copy.deepcopy(body),
     }
-    inst.events.append({
-        "eventId": domain_event["id"],
-        "eventType": event_type,
-        "entityId": entity_id,
-        "entityEventSequence": domain_event["entityEventSequence"],
-        "eventTime": domain_event["eventTime"],
-    })
+    inst.events.append(
+        {
+            "eventId": domain_event["id"],
+            "eventType": event_type,
+            "entityId": entity_id,
+            "entityEventSequence": domain_event["entityEventSequence"],
+            "eventTime": domain_event["eventTime"],
+        }
+    )
     return OutgoingEvent(event_type, inst.instance_id, domain_event, identity, inst.account_info())
 
 
@@ -110,6 +119,12 @@ def order_event(
     else:
         body = {"actionEvent": {"body": {"order": order, **action}}}
     return new_event(
-        inst, clock, event_type=f"{ORDER_FQDN}_{slug}", entity_id=order["id"], body=body, identity=identity,
-        fqdn=ORDER_FQDN, slug=slug,
+        inst,
+        clock,
+        event_type=f"{ORDER_FQDN}_{slug}",
+        entity_id=order["id"],
+        body=body,
+        identity=identity,
+        fqdn=ORDER_FQDN,
+        slug=slug,
     )
