@@ -119,6 +119,7 @@ class LocalStack:
 
     def deploy(self) -> None:
         started = time.perf_counter()
+        self.stack_name = self._free_stack_name()
         prepared = prepare(self.template_path, self.parameters, self.region, self.client("s3"))
         self.timings["translate_s"] = time.perf_counter() - started
         pseudo = {
@@ -143,6 +144,20 @@ class LocalStack:
             poller = SqsPoller(mapping, self.client("sqs"), self.client("lambda"), self.retry_delay_s)
             poller.start()
             self.pollers.append(poller)
+
+    def _free_stack_name(self) -> str:
+        """The asked-for name, or name-2, name-3...: a later devstack in this process shares moto with earlier ones."""
+        taken = {
+            stack["StackName"]
+            for page in self.client("cloudformation").get_paginator("list_stacks").paginate()
+            for stack in page["StackSummaries"]
+            if stack["StackStatus"] != "DELETE_COMPLETE"
+        }
+        name, n = self.stack_name, 1
+        while name in taken:
+            n += 1
+            name = f"{self.stack_name}-{n}"
+        return name
 
     def _create_stack(self, prepared: Prepared) -> None:
         cfn = self.client("cloudformation")
