@@ -80,67 +80,94 @@ def _item(
 
 
 def objects() -> list[dict[str, Any]]:
-    return [
-        _category("#dinner", "Dinner", "MENU_CATEGORY"),
-        _category("#starters", "Starters", "MENU_CATEGORY", "#dinner", 0),
-        _category("#mains", "Mains", "MENU_CATEGORY", "#dinner", 1),
-        _category("#desserts", "Desserts", "MENU_CATEGORY", "#dinner", 2),
-        _category("#drinks", "Drinks", "MENU_CATEGORY", "#dinner", 3),
-        _category("#kitchen", "Kitchen", "REGULAR_CATEGORY"),
-        _category("#bar", "Bar", "REGULAR_CATEGORY"),
-        _modifier_list(
-            "#crust", "Crust", "SINGLE", [("#crust-thin", "Thin crust", 0), ("#crust-stuffed", "Stuffed crust", 250)]
-        ),
-        _modifier_list(
-            "#toppings",
-            "Extra toppings",
-            "MULTIPLE",
-            [
-                ("#top-mushrooms", "Mushrooms", 150),
-                ("#top-olives", "Olives", 100),
-                ("#top-cheese", "Extra cheese", 200),
-            ],
-        ),
-        _item("#garlic-bread", "Garlic Bread", "#starters", "#kitchen", [("#garlic-bread-regular", "Regular", 650)]),
-        _item(
-            "#soup", "Tomato Soup", "#starters", "#kitchen", [("#soup-cup", "Cup", 500), ("#soup-bowl", "Bowl", 800)]
-        ),
-        _item(
-            "#caesar",
-            "Caesar Salad",
-            "#starters",
-            "#kitchen",
-            [("#caesar-small", "Small", 700), ("#caesar-large", "Large", 1100)],
-        ),
-        _item(
-            "#margherita",
-            "Margherita Pizza",
-            "#mains",
-            "#kitchen",
-            [("#margherita-small", "Small", 1200), ("#margherita-large", "Large", 1600)],
-            ("#crust", "#toppings"),
-            "Tomato, mozzarella, basil.",
-        ),
-        _item("#burger", "Cheeseburger", "#mains", "#kitchen", [("#burger-regular", "Regular", 1350)], ("#toppings",)),
-        _item("#salmon", "Grilled Salmon", "#mains", "#kitchen", [("#salmon-regular", "Regular", 2400)]),
-        _item("#risotto", "Mushroom Risotto", "#mains", "#kitchen", [("#risotto-regular", "Regular", 1700)]),
-        _item("#tiramisu", "Tiramisu", "#desserts", "#kitchen", [(SOLD_OUT, "Slice", 750)]),
-        _item("#lava-cake", "Chocolate Lava Cake", "#desserts", "#kitchen", [("#lava-cake-regular", "Regular", 800)]),
-        _item(
-            "#lemonade",
-            "Lemonade",
-            "#drinks",
-            "#bar",
-            [("#lemonade-regular", "Regular", 350), ("#lemonade-large", "Large", 450)],
-        ),
-        _item(
-            "#espresso",
-            "Espresso",
-            "#drinks",
-            "#bar",
-            [("#espresso-single", "Single", 250), ("#espresso-double", "Double", 350)],
-        ),
-    ]
+    return _arranged(
+        [
+            _category("#dinner", "Dinner", "MENU_CATEGORY"),
+            _category("#starters", "Starters", "MENU_CATEGORY", "#dinner", 0),
+            _category("#mains", "Mains", "MENU_CATEGORY", "#dinner", 1),
+            _category("#desserts", "Desserts", "MENU_CATEGORY", "#dinner", 2),
+            _category("#drinks", "Drinks", "MENU_CATEGORY", "#dinner", 3),
+            _category("#kitchen", "Kitchen", "REGULAR_CATEGORY"),
+            _category("#bar", "Bar", "REGULAR_CATEGORY"),
+            _modifier_list(
+                "#crust",
+                "Crust",
+                "SINGLE",
+                [("#crust-thin", "Thin crust", 0), ("#crust-stuffed", "Stuffed crust", 250)],
+            ),
+            _modifier_list(
+                "#toppings",
+                "Extra toppings",
+                "MULTIPLE",
+                [
+                    ("#top-mushrooms", "Mushrooms", 150),
+                    ("#top-olives", "Olives", 100),
+                    ("#top-cheese", "Extra cheese", 200),
+                ],
+            ),
+            _item(
+                "#garlic-bread", "Garlic Bread", "#starters", "#kitchen", [("#garlic-bread-regular", "Regular", 650)]
+            ),
+            _item(
+                "#soup",
+                "Tomato Soup",
+                "#starters",
+                "#kitchen",
+                [("#soup-cup", "Cup", 500), ("#soup-bowl", "Bowl", 800)],
+            ),
+            _item(
+                "#caesar",
+                "Caesar Salad",
+                "#starters",
+                "#kitchen",
+                [("#caesar-small", "Small", 700), ("#caesar-large", "Large", 1100)],
+            ),
+            _item(
+                "#margherita",
+                "Margherita Pizza",
+                "#mains",
+                "#kitchen",
+                [("#margherita-small", "Small", 1200), ("#margherita-large", "Large", 1600)],
+                ("#crust", "#toppings"),
+                "Tomato, mozzarella, basil.",
+            ),
+            _item(
+                "#burger", "Cheeseburger", "#mains", "#kitchen", [("#burger-regular", "Regular", 1350)], ("#toppings",)
+            ),
+            _item("#salmon", "Grilled Salmon", "#mains", "#kitchen", [("#salmon-regular", "Regular", 2400)]),
+            _item("#risotto", "Mushroom Risotto", "#mains", "#kitchen", [("#risotto-regular", "Regular", 1700)]),
+            _item("#tiramisu", "Tiramisu", "#desserts", "#kitchen", [(SOLD_OUT, "Slice", 750)]),
+            _item(
+                "#lava-cake", "Chocolate Lava Cake", "#desserts", "#kitchen", [("#lava-cake-regular", "Regular", 800)]
+            ),
+            _item(
+                "#lemonade",
+                "Lemonade",
+                "#drinks",
+                "#bar",
+                [("#lemonade-regular", "Regular", 350), ("#lemonade-large", "Large", 450)],
+            ),
+            _item(
+                "#espresso",
+                "Espresso",
+                "#drinks",
+                "#bar",
+                [("#espresso-single", "Single", 250), ("#espresso-double", "Double", 350)],
+            ),
+        ]
+    )
+
+
+def _arranged(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each item's ordinal in its menu section, in list order, as the Dashboard sets them when a seller arranges
+    a menu."""
+    counts: dict[str, int] = {}
+    for obj in objects:
+        if obj["type"] == "ITEM":
+            placement = obj["item_data"]["categories"][0]
+            placement["ordinal"] = counts.get(placement["id"], 0)
+            counts[placement["id"]] = placement["ordinal"] + 1
+    return objects
 
 
 def seed(m: Merchant) -> list[dict[str, Any]]:

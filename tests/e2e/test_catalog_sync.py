@@ -61,6 +61,24 @@ class Synced:
         calls = self.restaurant.wix_state()["calls"]
         return Counter({k: v for k, v in calls.items() if any(w in k for w in WRITE_ROUTES)})
 
+    def delete_on_pos(self, object_id: str) -> None:
+        r = self.restaurant
+        r.http.post(
+            f"{r.devstack.pos_url}/v2/catalog/batch-delete",
+            json={"object_ids": [object_id]},
+            headers={"Authorization": f"Bearer {r.token}", "Square-Version": "2025-10-16"},
+        ).raise_for_status()
+
+    def pos_reads(self) -> Counter[str]:
+        return Counter(self._pos_state()["calls"])
+
+    def pos_catalog(self) -> list[dict[str, Any]]:
+        return list(self._pos_state()["catalog"])
+
+    def _pos_state(self) -> dict[str, Any]:
+        r = self.restaurant
+        return dict(r.http.get(f"{r.devstack.pos_url}/_sandbox/merchants/{r.merchant_id}/state").json())
+
     def control(self, path: str, body: dict[str, Any]) -> None:
         r = self.restaurant
         url = f"{r.devstack.pos_url}/_sandbox/merchants/{r.merchant_id}/catalog/{path}"
@@ -86,6 +104,7 @@ def test_after_an_import_a_sync_writes_nothing_and_a_second_is_a_no_op(synced: S
 def test_a_price_change_is_one_bulk_update_call(synced: Synced) -> None:
     # Given the cheeseburger at 13.50 on Wix
     before = synced.writes()
+    reads = synced.pos_reads()
     # When the POS changes its price
     synced.restaurant.set_price(synced.variation("Cheeseburger"), 1475)
     result = synced.sync()
@@ -95,6 +114,71 @@ def test_a_price_change_is_one_bulk_update_call(synced: Synced) -> None:
     assert result.wix_calls == 1
     assert synced.writes() - before == Counter({"POST /restaurants/menus-item/v1/bulk/items/update": 1})
     assert synced.wix_item("Cheeseburger")["priceInfo"]["price"] == "14.75"
+    assert synced.sync().outcome == "up_to_date"
+    # And only what changed was read: the changes, then that item (not the whole POS catalog, nor the whole mapping)
+    assert result.read == "changes"
+    assert synced.pos_reads() - reads == Counter({"POST /v2/catalog/search": 2, "POST /v2/catalog/batch-retrieve": 1})
+
+
+def test_a_price_change_on_an_item_with_several_prices_is_one_call_on_the_item(synced: Synced) -> None:
+    # Given the Caesar salad in two sizes (Small 7.00, Large 11.00): a Wix item with two variants
+    before = synced.writes()
+    # When the POS changes the large size's price
+    synced.restaurant.set_price(synced.variation("Caesar Salad", 1), 1250)
+    result = synced.sync()
+    # Then one call rewrote the item's price variants; the variants (which hold only their names) were left alone
+    assert result.outcome == "synced" and result.read == "changes", result
+    assert result.changes == {"update:item": 1} and result.wix_calls == 1
+    assert synced.writes() - before == Counter({"POST /restaurants/menus-item/v1/bulk/items/update": 1})
+    prices = [v["priceInfo"]["price"] for v in synced.wix_item("Caesar Salad")["priceVariants"]["variants"]]
+    assert prices == ["7.00", "12.50"]
+    # And renaming that size rewrites its variant only
+    synced.control("rename", {"objectId": synced.variation("Caesar Salad", 1), "name": "Sharing"})
+    renamed = synced.sync()
+    assert renamed.changes == {"update:variant": 1} and renamed.wix_calls == 1, renamed
+    assert "Sharing" in {v["name"] for v in synced.restaurant.wix_state()["variants"]}
+    assert synced.sync().outcome == "up_to_date"
+
+
+def test_a_rename_is_one_call_and_leaves_the_section_alone(synced: Synced) -> None:
+    # Given the salmon listed in Mains, between other dishes
+    mains = next(s for s in synced.restaurant.wix_state()["sections"] if s["name"] == "Mains")
+    before = synced.writes()
+    # When the POS renames it (which also moves it to the end of Square's listing order)
+    synced.control("rename", {"objectId": synced.objects["Grilled Salmon"]["id"], "name": "Wild Salmon"})
+    result = synced.sync()
+    # Then one call renamed the item; the section kept its order and was not written
+    assert result.outcome == "synced" and result.read == "changes", result
+    assert result.changes == {"update:item": 1} and result.wix_calls == 1
+    assert synced.writes() - before == Counter({"POST /restaurants/menus-item/v1/bulk/items/update": 1})
+    state = synced.restaurant.wix_state()
+    assert next(s for s in state["sections"] if s["id"] == mains["id"])["itemIds"] == mains["itemIds"]
+    assert any(i["name"] == "Wild Salmon" for i in state["items"])
+
+
+def test_a_size_added_then_removed_on_the_pos_is_synced_from_the_changes_alone(synced: Synced) -> None:
+    # Given lemonade in two sizes on Wix
+    lemonade = synced.objects["Lemonade"]["id"]
+    # When the POS adds a third size
+    synced.restaurant.upsert([{"type": "ITEM_VARIATION", "id": "#lemonade-xl", "item_variation_data": {
+        "item_id": lemonade, "name": "Jug", "ordinal": 5, "pricing_type": "FIXED_PRICING",
+        "price_money": {"amount": 900, "currency": "USD"}}}])  # fmt: skip
+    added = synced.sync()
+    # Then its variant is created and the item lists it, reading only what changed
+    assert added.outcome == "synced" and added.read == "changes", added
+    assert added.changes == {"create:variant": 1, "update:item": 1}
+    jug = next(v for v in synced.restaurant.wix_state()["variants"] if v["name"] == "Jug")
+    listed = synced.wix_item("Lemonade")["priceVariants"]["variants"]
+    assert [v["priceInfo"]["price"] for v in listed] == ["3.50", "4.50", "9.00"] and listed[2]["variantId"] == jug["id"]
+    # When the POS deletes that size again
+    jug_pos = next(o["id"] for o in synced.pos_catalog() if o.get("item_variation_data", {}).get("name") == "Jug")
+    synced.delete_on_pos(jug_pos)
+    removed = synced.sync()
+    # Then the item stops listing it first, then the variant is deleted
+    assert removed.outcome == "synced" and removed.read == "changes", removed
+    assert removed.changes == {"update:item": 1, "delete:variant": 1}
+    assert len(synced.wix_item("Lemonade")["priceVariants"]["variants"]) == 2
+    assert all(v["id"] != jug["id"] for v in synced.restaurant.wix_state()["variants"])
     assert synced.sync().outcome == "up_to_date"
 
 
@@ -128,6 +212,7 @@ def test_a_rename_and_a_new_item_in_a_category_reach_wix(synced: Synced) -> None
     assert result.outcome == "synced", result
     assert result.changes == {"create:item": 1, "update:item": 1, "update:section": 1}
     assert result.wix_calls == 3
+    assert result.read == "catalog"  # a new item changes its section's list: only the whole catalog tells it
     state = synced.restaurant.wix_state()
     panna = next(i for i in state["items"] if i["name"] == "Panna Cotta")
     section = next(s for s in state["sections"] if s["name"] == "Desserts")
@@ -368,3 +453,21 @@ def _item(ref: str, name: str, cents: int, categories: list[dict[str, str]] | No
 def _layout_names(restaurant: Restaurant) -> set[str]:
     state = restaurant.wix_state()
     return {m["name"] for m in state["menus"] if m.get("visible")} | {s["name"] for s in state["sections"]}
+
+
+def test_a_modifier_price_change_is_one_call_on_its_group(synced: Synced) -> None:
+    # Given the "Extra toppings" group, whose mushrooms cost 1.50
+    mushrooms = next(o for o in synced.pos_catalog() if o.get("modifier_data", {}).get("name") == "Mushrooms")
+    before = synced.writes()
+    # When the POS changes that modifier's price
+    data = {**mushrooms["modifier_data"], "price_money": {"amount": 175, "currency": "USD"}}
+    synced.restaurant.upsert([{"type": "MODIFIER", "id": mushrooms["id"], "version": mushrooms["version"],
+                               "modifier_data": data}])  # fmt: skip
+    result = synced.sync()
+    # Then one call rewrote the group (Wix keeps modifier prices on the group), reading only what changed
+    assert result.outcome == "synced" and result.read == "changes", result
+    assert result.changes == {"update:modifierGroup": 1} and result.wix_calls == 1
+    route = "POST /restaurants/item-modifier-group/v1/bulk/modifiers-groups/update"
+    assert synced.writes() - before == Counter({route: 1})
+    group = next(g for g in synced.restaurant.wix_state()["modifierGroups"] if g["name"] == "Extra toppings")
+    assert "1.75" in {m.get("additionalChargeInfo", {}).get("additionalCharge") for m in group["modifiers"]}

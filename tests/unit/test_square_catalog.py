@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from posbridge.domain.catalog import DEFAULT_MENU_ID, content_hashes
-from posbridge.pos.square.catalog import UNCATEGORIZED_ID, LayoutOptions, to_catalog
+from posbridge.pos.square.catalog import UNCATEGORIZED_ID, LayoutOptions, SquareCatalogSource, to_catalog
 
 LOCATION = "L1"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -173,3 +173,76 @@ def test_content_hashes_change_only_with_what_is_sent() -> None:
     assert before[("ITEM_VARIATION", "s-v")] != after[("ITEM_VARIATION", "s-v")]
     assert before[("ITEM", "s")] == after[("ITEM", "s")]
     assert before[("CATEGORY", "c")] == after[("CATEGORY", "c")]
+
+
+def test_an_items_place_in_its_section_does_not_depend_on_the_order_square_lists_items_in() -> None:
+    # Given three dishes in one section, two of them at the same ordinal
+    objects = [
+        category("dinner", "Dinner", "MENU_CATEGORY"),
+        category("mains", "Mains", "MENU_CATEGORY", "dinner", 0),
+        item("c", "Cod", [("mains", 0)], [variation("c1", "Regular", 1000)]),
+        item("a", "Ale pie", [("mains", 0)], [variation("a1", "Regular", 1000)]),
+        item("b", "Bass", [("mains", -1)], [variation("b1", "Regular", 1000)]),
+    ]
+    # When Square lists them in another order (an edited object comes last in a search)
+    first = to_catalog(objects, LOCATION, now=NOW)
+    again = to_catalog([*objects[:2], *reversed(objects[2:])], LOCATION, now=NOW)
+    # Then the section is the same: by ordinal, then by id
+    assert first.menus[0].sections[0].item_ids == again.menus[0].sections[0].item_ids == ("b", "a", "c")
+
+
+def test_an_items_placement_fingerprint_moves_with_its_categories_only() -> None:
+    # Given a dish in Mains
+    objects = [
+        category("dinner", "Dinner", "MENU_CATEGORY"),
+        category("mains", "Mains", "MENU_CATEGORY", "dinner", 0),
+        category("sides", "Sides", "MENU_CATEGORY", "dinner", 1),
+    ]
+    dish = item("d", "Dish", [("mains", 0)], [variation("d1", "Regular", 1000)])
+    placement = to_catalog([*objects, dish], LOCATION, now=NOW).items["d"].placement
+    # When it is renamed, repriced, moved down its section or moved to another section
+    renamed = item("d", "Renamed", [("mains", 0)], [variation("d1", "Regular", 1500)])
+    down = item("d", "Dish", [("mains", 3)], [variation("d1", "Regular", 1000)])
+    moved = item("d", "Dish", [("sides", 0)], [variation("d1", "Regular", 1000)])
+    # Then only the moves change its fingerprint (and the fingerprint is not part of its content hash)
+    assert to_catalog([*objects, renamed], LOCATION, now=NOW).items["d"].placement == placement
+    assert to_catalog([*objects, down], LOCATION, now=NOW).items["d"].placement != placement
+    assert to_catalog([*objects, moved], LOCATION, now=NOW).items["d"].placement != placement
+    plain = to_catalog([*objects, dish], LOCATION, now=NOW)
+    unplaced = plain.model_copy(update={"items": {"d": plain.items["d"].model_copy(update={"placement": ""})}})
+    assert content_hashes(plain)[("ITEM", "d")] == content_hashes(unplaced)[("ITEM", "d")]
+
+
+class _Search:
+    """A Square client answering Search Catalog with fixed pages."""
+
+    def __init__(self, pages: list[dict[str, Any]]) -> None:
+        self.pages = pages
+        self.bodies: list[dict[str, Any]] = []
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        assert path == "/v2/catalog/search"
+        self.bodies.append(dict(body))
+        return self.pages[len(self.bodies) - 1]
+
+
+def test_changes_since_traces_variations_and_modifiers_to_their_item_and_list() -> None:
+    # Given Square's answer to a search since the cursor: a repriced variation, a deleted modifier, a renamed item
+    changed = [
+        {"type": "ITEM_VARIATION", "id": "v1", "updated_at": "2026-01-01T10:00:02Z",
+         "item_variation_data": {"item_id": "i1"}},
+        {"type": "MODIFIER", "id": "m1", "is_deleted": True, "updated_at": "2026-01-01T10:00:05Z",
+         "modifier_data": {"modifier_list_id": "l1"}},
+        {"type": "ITEM", "id": "i2", "updated_at": "2026-01-01T10:00:01Z", "item_data": {"name": "x"}},
+    ]  # fmt: skip
+    client = _Search([{"objects": changed[:2], "cursor": "next"}, {"objects": changed[2:]}])
+    # When the adapter asks what changed since the cursor
+    changes = SquareCatalogSource(client, LOCATION).changes_since("2026-01-01T10:00:00Z")  # type: ignore[arg-type]
+    # Then deleted objects were asked for, and each change is traced to what it belongs to
+    assert client.bodies[0]["begin_time"] == "2026-01-01T10:00:00Z" and client.bodies[0]["include_deleted_objects"]
+    assert (changes.items, changes.variations) == ({"i1", "i2"}, {"v1"})
+    assert (changes.modifier_groups, changes.modifiers) == ({"l1"}, {"m1"})
+    assert changes.latest == "2026-01-01T10:00:05Z" and changes.count == 3 and not changes.whole
+    # And a change whose parent Square does not name can only be read against the whole catalog
+    orphan = {"type": "ITEM_VARIATION", "id": "v9", "is_deleted": True, "updated_at": "2026-01-01T10:00:09Z"}
+    assert SquareCatalogSource(_Search([{"objects": [orphan]}]), LOCATION).changes_since(None).whole  # type: ignore[arg-type]

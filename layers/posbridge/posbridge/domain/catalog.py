@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -69,6 +70,10 @@ class Item(_Frozen):
     description: str = ""
     variations: tuple[Variation, ...]
     modifier_group_ids: tuple[str, ...] = ()  # pos ids of ModifierGroups, in display order
+    # Where the POS places the item (its categories and its order in each), as an opaque fingerprint made by the POS
+    # adapter: while it stays the same, the item's menus and sections stay the same, so a sync of this one item needs
+    # no other. Not part of the content hash (it is not what Wix gets for the item).
+    placement: str = ""
 
     @property
     def in_stock(self) -> bool:
@@ -92,6 +97,20 @@ class Menu(_Frozen):
     name: str
     description: str = ""
     sections: tuple[Section, ...]
+
+
+@dataclass(frozen=True)
+class CatalogChanges:
+    """What changed in the POS catalog after a time, deleted objects included: the incremental sync's scope."""
+
+    count: int = 0  # objects changed
+    latest: str | None = None  # the latest change's time: the next cursor
+    items: frozenset[str] = frozenset()  # items changed themselves or through one of their variations
+    variations: frozenset[str] = frozenset()
+    modifier_groups: frozenset[str] = frozenset()  # groups changed themselves or through one of their modifiers
+    modifiers: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+    whole: bool = False  # what a change touched cannot be told from the change alone: read the whole catalog
 
 
 DEFAULT_MENU_ID = "posbridge-default-menu"  # the configured menu of a catalog without menu categories
@@ -131,6 +150,16 @@ def _digest(value: object) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+def variation_parts(variation: Variation) -> dict[str, str]:
+    """A variation's hash split by where Wix keeps it (the mapping's `variant_hash` and `price_hash`): its name on
+    its variant (when its item has several), its price and stock on its item. So a price change rewrites the item
+    only, and renaming a size its variant only."""
+    return {
+        "VARIANT": _digest({"name": variation.name}),
+        "PRICE": _digest(variation.model_dump(mode="json", include={"price", "in_stock"})),
+    }
+
+
 def content_hashes(catalog: Catalog) -> dict[tuple[PosKind, str], str]:
     """The fingerprint of every POS entity as the mapping stores it (`content_hash`), one place for import and sync.
 
@@ -151,7 +180,7 @@ def content_hashes(catalog: Catalog) -> dict[tuple[PosKind, str], str]:
     for pos_id, parts in categories.items():
         hashes[("CATEGORY", pos_id)] = _digest(parts)
     for item in catalog.items.values():
-        own = item.model_dump(mode="json", exclude={"variations"})
+        own = item.model_dump(mode="json", exclude={"variations", "placement"})
         hashes[("ITEM", item.pos_id)] = _digest({**own, "in_stock": item.in_stock})
         for variation in item.variations:
             hashes[("ITEM_VARIATION", variation.pos_id)] = variation.content_hash()

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from posbridge.domain.catalog import Catalog, Issue, PosKind, content_hashes
+from posbridge.domain.catalog import Catalog, Issue, PosKind, content_hashes, variation_parts
 from posbridge.wix.menus_api import ENTITIES, WixKind
 
 BUILD_ORDER: tuple[WixKind, ...] = ("variant", "modifier", "modifierGroup", "item", "section", "menu")
@@ -70,8 +70,9 @@ class VariationEntry(BaseModel):
 class Plan(BaseModel):
     nodes: dict[WixKind, list[PlanNode]]
     variations: list[VariationEntry]
-    hashes: dict[str, str]  # "<POS KIND>#<pos id>" -> content hash
+    hashes: dict[str, str]  # "<POS KIND>#<pos id>" -> content hash; "VARIANT#" / "PRICE#<variation id>" its parts
     issues: list[Issue]
+    placements: dict[str, str] = {}  # item pos id -> Item.placement
 
     def totals(self) -> dict[str, int]:
         return {kind: len(self.nodes.get(kind, [])) for kind in BUILD_ORDER}
@@ -112,6 +113,9 @@ def build_plan(catalog: Catalog) -> Plan:
     p = _Planner()
     nodes: dict[WixKind, list[PlanNode]] = {kind: [] for kind in BUILD_ORDER}
     hashes = {f"{kind}#{pos_id}": h for (kind, pos_id), h in content_hashes(catalog).items()}
+    for item in catalog.items.values():
+        for v in item.variations:
+            hashes |= {f"{part}#{v.pos_id}": h for part, h in variation_parts(v).items()}
 
     for group in catalog.modifier_groups.values():
         modifiers = group.modifiers
@@ -258,7 +262,13 @@ def build_plan(catalog: Catalog) -> Plan:
                     refs=tuple(Ref(field="sectionIds", key=k) for k in chunk),
                 )
             )
-    return Plan(nodes=nodes, variations=variations, hashes=hashes, issues=[*catalog.issues, *p.issues])
+    return Plan(
+        nodes=nodes,
+        variations=variations,
+        hashes=hashes,
+        issues=[*catalog.issues, *p.issues],
+        placements={item.pos_id: item.placement for item in catalog.items.values()},
+    )
 
 
 def _menu_key(menu_pos_id: str, n: int) -> str:

@@ -5,10 +5,16 @@ webhook (a burst collapses: dedup on the catalog version's updated_at, and a syn
 cursor is a no-op) or by the scheduled reconciliation (`full=True`).
 
   1. Never while the tenant's catalog import holds CATALOGIMPORT#LOCK (SyncDeferred: the message comes back later).
-  2. Ask the POS what changed since the tenant's cursor (Square Search Catalog `begin_time`); nothing: done.
-  3. Map the POS catalog to the canonical model and plan it exactly as the import does (flows/catalog_plan.py), then
-     diff the plan's content hashes against the mapping's. The reconciliation also reads every mapped Wix entity:
-     one whose revision is not the mapping's was edited in Wix (drift) and is written again.
+  2. Ask the POS what changed since the tenant's cursor (Square Search Catalog `begin_time`, deleted objects
+     included); nothing: done.
+  3. Read only what changed: those items and modifier groups from the POS (with the groups the items use) and the
+     mapping entries of them, their variations and modifiers (BatchGetItem), mapped to the canonical model and
+     planned exactly as the import does (flows/catalog_plan.py); then diff the plan's content hashes against the
+     mapping's. The whole POS catalog and the whole mapping are read instead where only they can tell what a change
+     touched (`_narrow` says when: a category changed, an item joined, left or moved between sections, a modifier
+     group went away), when a lost create must be swept (the sweep must know every mapped id), for the first sync
+     (no cursor), and for the reconciliation (`full=True`), which also reads every mapped Wix entity: one whose
+     revision is not the mapping's was edited in Wix (drift) and is written again.
   4. Too many changes (`max_changes`), or a change of shape the import owns (a new or removed menu or section, a
      section or menu split differently, an item going from one price to several or back, an entity deleted in Wix):
      the draft catalog publish is started instead of writing in place.
@@ -27,12 +33,12 @@ No update loop: the bridge subscribes to no Wix menu webhook, so its own writes 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from posbridge.domain.catalog import Catalog, PosKind
+from posbridge.domain.catalog import Catalog, CatalogChanges, PosKind
 from posbridge.domain.tenant import Tenant
 from posbridge.errors import PermanentError, TransientError
 from posbridge.flows.catalog_plan import BUILD_ORDER, Plan, PlanNode, build_plan, resolve
@@ -64,7 +70,8 @@ class SyncDeferred(TransientError):
 
 class CatalogSource(Protocol):
     def load_catalog(self, options: LayoutOptions) -> Catalog: ...
-    def changed_since(self, begin_time: str | None) -> tuple[int, str | None]: ...
+    def load_items(self, item_ids: Iterable[str], group_ids: Iterable[str], options: LayoutOptions) -> Catalog: ...
+    def changes_since(self, begin_time: str | None) -> CatalogChanges: ...
 
 
 class CatalogSources(Protocol):
@@ -77,6 +84,7 @@ class Tenants(Protocol):
 
 class Mappings(Protocol):
     def load(self, tenant_id: str) -> list[CatalogMapping]: ...
+    def get(self, tenant_id: str, keys: list[tuple[PosKind, str]]) -> list[CatalogMapping]: ...
     def layout(self, tenant_id: str) -> tuple[str, str] | None: ...
     def put(self, tenant_id: str, entries: list[CatalogMapping]) -> None: ...
     def remove(self, tenant_id: str, entries: list[CatalogMapping]) -> None: ...
@@ -138,6 +146,7 @@ class SyncResult:
     reason: str = ""
     job_id: str | None = None
     seconds: float = 0.0
+    read: str = ""  # "changes": only what changed was read (POS and mapping); "catalog": the whole of both
 
     def summary(self) -> dict[str, Any]:
         """For the state record and logs: ids and counts only."""
@@ -201,33 +210,85 @@ def _sync(ports: SyncPorts, instance_id: str, full: bool) -> SyncResult:
     holder = ports.locks.lock_holder(instance_id)
     if holder is not None:
         raise SyncDeferred(f"catalog import {holder} is running for {instance_id}: sync deferred")
-    mapping = ports.mappings.load(instance_id)
-    if not mapping:
-        return SyncResult("no_catalog", reason="no catalog imported yet: run the catalog publish first")
     state = ports.state.get(instance_id)
     cursor = state.get("cursor")
     source = ports.catalogs.for_tenant(tenant)
-    changed, latest = source.changed_since(None if full else cursor)
-    new_cursor = latest or cursor
-    if not full and cursor and changed == 0:
+    changes = source.changes_since(cursor)
+    new_cursor = changes.latest or cursor
+    if not full and cursor and changes.count == 0:
         return SyncResult("up_to_date", cursor=cursor)
+    layout = ports.mappings.layout(instance_id)  # the import's own names, or the defaults it would have used
+    options = LayoutOptions(*layout) if layout else LayoutOptions()
+    narrow = None
+    if not full and cursor and not state.get("inflight"):
+        narrow = _narrow(ports, source, instance_id, changes, options)
+    if narrow is not None:
+        plan, mapping = narrow
+    else:
+        mapping = ports.mappings.load(instance_id)
+        if not mapping:
+            return SyncResult("no_catalog", reason="no catalog imported yet: run the catalog publish first")
+        plan = build_plan(source.load_catalog(options))
     api = _Counting(ports.wix.reads(instance_id))
     creates = _Counting(ports.wix.creates(instance_id))
-    run = _Run(ports, tenant, api, creates, mapping)
+    run = _Run(ports, tenant, api, creates, mapping, partial=narrow is not None)
+    run.result.read = "changes" if narrow is not None else "catalog"
     if state.get("inflight"):
         run.sweep(state["inflight"])
-    layout = ports.mappings.layout(instance_id)  # the import's own names, or the defaults it would have used
-    catalog = source.load_catalog(LayoutOptions(*layout) if layout else LayoutOptions())
-    outcome = run.apply(build_plan(catalog), check_wix=full)
+    outcome = run.apply(plan, check_wix=full)
     outcome.wix_calls = api.calls + creates.calls
     if outcome.outcome == "synced":
         outcome.cursor = new_cursor
     return outcome
 
 
+def _narrow(
+    ports: SyncPorts, source: CatalogSource, tenant_id: str, changes: CatalogChanges, options: LayoutOptions
+) -> tuple[Plan, list[CatalogMapping]] | None:
+    """The plan and the mapping of just what changed, or None where only the whole catalog and mapping can tell what
+    a change touched: a category changed (menus and sections are built from every item in them), an item joined or
+    left the menus or moved (`Item.placement`: its sections' item lists), a mapped modifier group went away (items
+    outside the change may use it), or the POS could not say what a change belongs to."""
+    if changes.whole or changes.categories:
+        return None
+    catalog = source.load_items(changes.items, changes.modifier_groups, options)
+    keys: list[tuple[PosKind, str]] = [("ITEM", i) for i in changes.items]
+    keys += [("ITEM_VARIATION", v) for v in changes.variations]
+    keys += [("MODIFIER_LIST", g) for g in changes.modifier_groups]
+    keys += [("MODIFIER", m) for m in changes.modifiers]
+    for item in catalog.items.values():
+        keys += [("ITEM_VARIATION", v.pos_id) for v in item.variations]
+    for group in catalog.modifier_groups.values():
+        keys.append(("MODIFIER_LIST", group.pos_id))
+        keys += [("MODIFIER", m.pos_id) for m in group.modifiers]
+    mapping = ports.mappings.get(tenant_id, keys)
+    known = {(m.pos_kind, m.pos_id): m for m in mapping}
+    items = {k: v for k, v in catalog.items.items() if k in changes.items}
+    for item_id in changes.items:
+        mapped = known.get(("ITEM", item_id))
+        if (item_id in items) != (mapped is not None):  # joined or left the menus
+            return None
+        if mapped is not None and items[item_id].placement != mapped.placement:  # moved
+            return None
+    used = {g for item in items.values() for g in item.modifier_group_ids}
+    for group_id in changes.modifier_groups:
+        if ("MODIFIER_LIST", group_id) in known and group_id not in catalog.modifier_groups:
+            return None
+    groups = {
+        k: g for k, g in catalog.modifier_groups.items() if k in used or ("MODIFIER_LIST", k) in known
+    }  # a new group nothing uses is not imported (as the whole catalog would not)
+    return build_plan(catalog.model_copy(update={"items": items, "modifier_groups": groups})), mapping
+
+
 class _Run:
     def __init__(
-        self, ports: SyncPorts, tenant: Tenant, api: _Counting, creates: _Counting, mapping: list[CatalogMapping]
+        self,
+        ports: SyncPorts,
+        tenant: Tenant,
+        api: _Counting,
+        creates: _Counting,
+        mapping: list[CatalogMapping],
+        partial: bool = False,
     ) -> None:
         self.ports = ports
         self.tenant = tenant
@@ -235,6 +296,7 @@ class _Run:
         self.api = api
         self.creates = creates
         self.old: dict[tuple[str, str], CatalogMapping] = {(m.pos_kind, m.pos_id): m for m in mapping}
+        self.partial = partial  # the plan and mapping cover only what changed (no menus or sections)
         self.result = SyncResult("synced")
 
     # --- sweep of a create whose answer was lost ------------------------------------------------------------------
@@ -267,7 +329,7 @@ class _Run:
             drift, missing = self._drift(plan, ids, revisions)
             if missing:
                 structural = f"{missing} mapped entities are gone from Wix"
-        dirty = self._dirty(plan, new_hashes, ids, drift)
+        dirty = self._dirty(plan, new_hashes, ids, drift, removed)
         creates = [n for n in dirty if n.key not in ids]
         updates = [n for n in dirty if n.key in ids]
         deletes = self._deletes(removed)
@@ -363,13 +425,31 @@ class _Run:
         return drift, missing
 
     def _dirty(
-        self, plan: Plan, hashes: dict[tuple[str, str], str], ids: dict[str, str], drift: set[str]
+        self,
+        plan: Plan,
+        hashes: dict[tuple[str, str], str],
+        ids: dict[str, str],
+        drift: set[str],
+        removed: list[CatalogMapping],
     ) -> list[PlanNode]:
-        """Plan nodes to write, in build order: new ones, those whose POS entity's hash moved, and drifted ones."""
+        """Plan nodes to write, in build order: new ones, those whose POS entity's hash moved, and drifted ones. A
+        variation's price and stock are written on its item, its name on its variant (when the item has several):
+        a price change rewrites the item only."""
 
         def changed(kind: str, pos_id: str) -> bool:
             m = self.old.get((kind, pos_id))
             return m is None or m.content_hash != hashes.get((kind, pos_id))
+
+        def moved(part: str, variation_id: str) -> bool:
+            """Did the part of the variation that `part` names change ("VARIANT": its name, "PRICE": its price and
+            stock)? An entry mapped before the parts were kept has only the whole hash to tell."""
+            m = self.old.get(("ITEM_VARIATION", variation_id))
+            known = None if m is None else m.variant_hash if part == "VARIANT" else m.price_hash
+            if known is None:
+                return changed("ITEM_VARIATION", variation_id)
+            return known != plan.hashes.get(f"{part}#{variation_id}")
+
+        dropped = {m.wix_item_id for m in removed if m.pos_kind == "ITEM_VARIATION" and m.wix_variant_id}
 
         variations_of: dict[str, list[str]] = {}
         for entry in plan.variations:
@@ -382,9 +462,11 @@ class _Run:
                     continue
                 if node.kind == "item":
                     hit = changed("ITEM", node.pos_id) or any(
-                        changed("ITEM_VARIATION", v) for v in variations_of.get(node.key, [])
+                        moved("PRICE", v) for v in variations_of.get(node.key, [])
                     )
-                    hit = hit or any(r.key not in ids for r in node.refs)
+                    hit = hit or ids[node.key] in dropped or any(r.key not in ids for r in node.refs)
+                elif node.kind == "variant":
+                    hit = moved("VARIANT", node.pos_id)
                 elif node.kind == "modifierGroup":
                     hit = changed("MODIFIER_LIST", node.pos_id) or any(r.key not in ids for r in node.refs)
                 else:
@@ -531,14 +613,20 @@ class _Run:
         for entry in plan.variations:
             keys = {entry.item_key} | ({entry.variant_key} if entry.variant_key else set())
             keys_of.setdefault(("ITEM_VARIATION", entry.pos_id), set()).update(keys)
+        placed: dict[str | None, CatalogMapping] = {}  # Wix item id -> one of its variations' old entries
+        if self.partial:  # no menus or sections planned: an item's stay where they were (its placement held)
+            placed = {m.wix_item_id: m for m in self.old.values() if m.pos_kind == "ITEM_VARIATION"}
         changed: list[CatalogMapping] = []
         for m in fresh:
             key = (m.pos_kind, m.pos_id)
             old = self.old.get(key)
+            if m.pos_kind == "ITEM_VARIATION" and (where := placed.get(m.wix_item_id)) is not None:
+                m = m.model_copy(update={"wix_menu_id": where.wix_menu_id, "wix_section_id": where.wix_section_id})
             if keys_of.get(key, set()) & failed:
                 if old is None:
                     continue
-                m = m.model_copy(update={"content_hash": old.content_hash})
+                kept = ("content_hash", "variant_hash", "price_hash", "placement")  # so the next sync tries again
+                m = m.model_copy(update={k: getattr(old, k) for k in kept})
             if old != m:
                 changed.append(m)
         stale_reverse = [

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
 import httpx
 
-from posbridge.domain.catalog import Catalog
+from posbridge.domain.catalog import Catalog, CatalogChanges
 from posbridge.domain.tenant import Tenant
 from posbridge.pos.square.catalog import LayoutOptions, SquareCatalogSource
 from posbridge.pos.square.client import SquareClient
@@ -18,8 +19,12 @@ class CatalogSource(Protocol):
         """The POS catalog of the tenant's location, as the canonical model (POS ids kept)."""
         ...
 
-    def changed_since(self, begin_time: str | None) -> tuple[int, str | None]:
-        """Objects changed after `begin_time` (how many, latest updated_at): the incremental sync's probe."""
+    def load_items(self, item_ids: Iterable[str], group_ids: Iterable[str], options: LayoutOptions) -> Catalog:
+        """Just these items and modifier groups (with the groups the items use), without menus."""
+        ...
+
+    def changes_since(self, begin_time: str | None) -> CatalogChanges:
+        """What changed after `begin_time`, deleted objects included: the incremental sync's scope."""
         ...
 
 

@@ -8,13 +8,18 @@
         revision         the Wix revision of wix_id as the import left it
         content_hash     posbridge.domain.catalog.content_hashes, to tell what changed later
         wix_entities     every Wix entity built for this POS entity, "<kind>/<id>" (a split section has several)
-        ITEM_VARIATION only: wix_item_id, wix_menu_id, wix_section_id, wix_variant_id (when the item has variants)
+        ITEM only: placement (Item.placement: while it holds, the item's sections need no rewrite)
+        ITEM_VARIATION only: wix_item_id, wix_menu_id, wix_section_id, wix_variant_id (when the item has variants),
+                         variant_hash and price_hash (its name, held by its Wix variant, and its price and stock,
+                         held by its Wix item: see domain.catalog.variation_parts)
     PK TENANT#<instanceId>  SK CATALOG#WIX#<KIND>#<wixId>    -> pos_id, pos_kind   (KIND: MENU, SECTION, ITEM,
                                                                   VARIANT, MODIFIER_GROUP, MODIFIER)
 
-The catalog publish writes these at Publish (and Rollback restores the previous set), so a failed import leaves the
-previous mapping as it was; the incremental sync (flows/catalog_sync.py) updates single entries with `put` and
-`remove`, never while the tenant's import holds CATALOGIMPORT#LOCK.
+    PK TENANT#<instanceId>  SK CATALOG#LAYOUT   -> menu_name, uncategorized_name (the last published import's)
+
+The catalog publish writes these at Publish (and Rollback restores the previous set and layout), so a failed import
+leaves the previous mapping as it was; the incremental sync (flows/catalog_sync.py) reads the entries it needs with
+`get` and updates single entries with `put` and `remove`, never while the tenant's import holds CATALOGIMPORT#LOCK.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from boto3.dynamodb.conditions import Key
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from posbridge.domain.catalog import PosKind
+from posbridge.store.catalog_lookup import batch_get
 from posbridge.store.table import TableStore
 from posbridge.store.tenants import tenant_pk
 
@@ -55,6 +61,9 @@ class CatalogMapping(BaseModel):
     wix_menu_id: str | None = None
     wix_section_id: str | None = None
     wix_variant_id: str | None = None
+    variant_hash: str | None = None
+    price_hash: str | None = None
+    placement: str | None = None
 
     @property
     def sk(self) -> str:
@@ -72,20 +81,12 @@ class CatalogMappings(TableStore):
     def load(self, tenant_id: str) -> list[CatalogMapping]:
         """The tenant's whole catalog mapping (POS side). Kind and POS id come from the key; an entry some other
         writer left without `wix_entities` owns nothing (an import never deletes what it cannot account for)."""
-        found = []
-        for item in self._query(tenant_id, POS_PREFIX):
-            kind, _, pos_id = str(item["SK"])[len(POS_PREFIX) :].partition("#")
-            data = {k: v for k, v in item.items() if k in CatalogMapping.model_fields and v is not None}
-            data.setdefault("pos_kind", kind)
-            data.setdefault("pos_id", pos_id)
-            data.setdefault("wix_kind", "variant" if data.get("wix_variant_id") else "item")
-            data.setdefault("wix_entities", ())
-            data.setdefault("content_hash", "")
-            try:
-                found.append(CatalogMapping.model_validate(data))
-            except ValidationError:
-                continue  # not a catalog mapping this code can read: left alone
-        return found
+        return _parsed(self._query(tenant_id, POS_PREFIX))
+
+    def get(self, tenant_id: str, keys: list[tuple[PosKind, str]]) -> list[CatalogMapping]:
+        """The entries of these (POS kind, POS id), those that exist: BatchGetItem, 100 keys per request."""
+        sort_keys = sorted({f"{POS_PREFIX}{kind}#{pos_id}" for kind, pos_id in keys})
+        return _parsed(batch_get(self._dynamodb, self._table_name, tenant_pk(tenant_id), sort_keys))
 
     def replace(self, tenant_id: str, new: list[CatalogMapping]) -> None:
         """Make the tenant's catalog mapping exactly `new`: put every pair, delete every other catalog key.
@@ -116,6 +117,13 @@ class CatalogMappings(TableStore):
                 "uncategorized_name": uncategorized_name,
             }
         )
+
+    def restore_layout(self, tenant_id: str, layout: tuple[str, str] | None) -> None:
+        """Put back the layout `layout()` returned before a Publish (None: there was none)."""
+        if layout is None:
+            self._table.delete_item(Key={"PK": tenant_pk(tenant_id), "SK": LAYOUT_SK})
+        else:
+            self.save_layout(tenant_id, *layout)
 
     def layout(self, tenant_id: str) -> tuple[str, str] | None:
         """(menu name, uncategorized section name) of the last published import, if any."""
@@ -154,3 +162,20 @@ class CatalogMappings(TableStore):
             if "LastEvaluatedKey" not in page:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _parsed(items: list[dict[str, Any]]) -> list[CatalogMapping]:
+    found = []
+    for item in items:
+        kind, _, pos_id = str(item["SK"])[len(POS_PREFIX) :].partition("#")
+        data = {k: v for k, v in item.items() if k in CatalogMapping.model_fields and v is not None}
+        data.setdefault("pos_kind", kind)
+        data.setdefault("pos_id", pos_id)
+        data.setdefault("wix_kind", "variant" if data.get("wix_variant_id") else "item")
+        data.setdefault("wix_entities", ())
+        data.setdefault("content_hash", "")
+        try:
+            found.append(CatalogMapping.model_validate(data))
+        except ValidationError:
+            continue  # not a catalog mapping this code can read: left alone
+    return found

@@ -5,7 +5,9 @@ top-level menu category becomes a menu and its child menu categories its section
 section; items placed on the menu category itself get a section named after it); regular categories, which also
 drive reports and kitchen routing, are then ignored, and an item in no menu category is reported and left out.
 A catalog without menu categories becomes one menu (its name is configurable) whose sections are the regular
-categories; items in no category go to a last section (also configurable).
+categories; items in no category go to a last section (also configurable). Within a section items are ordered by
+their ordinal in that category, then by id: never by the order Square lists them in (which moves an item that was
+edited), so an edit of one item never reorders its section.
 
 Prices: integer minor units -> exact decimals (Money); a location override wins over the base price; variable-price
 variations cannot be sold online at a fixed price and are reported. `sold_out` at the location -> out of stock;
@@ -14,6 +16,8 @@ an item is out of stock when all its variations are. SINGLE modifier lists allow
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +26,7 @@ from typing import Any
 from posbridge.domain.catalog import (
     DEFAULT_MENU_ID,
     Catalog,
+    CatalogChanges,
     Issue,
     Item,
     Menu,
@@ -36,6 +41,7 @@ from posbridge.errors import PermanentError
 from posbridge.pos.square.client import SquareClient
 
 SEARCH_LIMIT = 1000  # SearchCatalogObjects' maximum page size
+RETRIEVE_LIMIT = 1000  # BatchRetrieveCatalogObjects' maximum object ids per request
 OBJECT_TYPES = ("ITEM", "CATEGORY", "MODIFIER_LIST")  # variations and modifiers come nested in their parents
 UNCATEGORIZED_ID = "posbridge-uncategorized"
 
@@ -77,10 +83,37 @@ class SquareCatalogSource:
     def load_catalog(self, options: LayoutOptions) -> Catalog:
         return to_catalog(fetch_catalog_objects(self._client), self._location_id, options)
 
-    def changed_since(self, begin_time: str | None) -> tuple[int, str | None]:
-        """How many catalog objects changed after `begin_time` (deleted ones included; None: all), and the latest
-        `updated_at` among them (the next cursor). Search Catalog with `begin_time`, as catalog.version.updated
-        asks (it names only the catalog's new updated_at). Counts are capped at one page: only "any?" matters."""
+    def load_items(self, item_ids: Iterable[str], group_ids: Iterable[str], options: LayoutOptions) -> Catalog:
+        """Just these items and modifier lists, with the lists the items use (no menus): Batch Retrieve with related
+        objects. Deleted or absent ones are simply not in the answer."""
+        objects = self._retrieve(sorted(set(item_ids) | set(group_ids)))
+        seen = {o.get("id") for o in objects}
+        lists = {
+            info.get("modifier_list_id")
+            for o in objects
+            if o.get("type") == "ITEM"
+            for info in (o.get("item_data") or {}).get("modifier_list_info") or []
+            if isinstance(info, dict)
+        }
+        missing = sorted(i for i in lists if isinstance(i, str) and i not in seen)
+        if missing:  # a list the items use that was not among the related objects: asked for by id
+            objects += self._retrieve(missing)
+        return to_partial_catalog(objects, self._location_id, options)
+
+    def _retrieve(self, ids: list[str]) -> list[dict[str, Any]]:
+        objects: list[dict[str, Any]] = []
+        for start in range(0, len(ids), RETRIEVE_LIMIT):
+            body = {"object_ids": ids[start : start + RETRIEVE_LIMIT], "include_related_objects": True}
+            page = self._client.post("/v2/catalog/batch-retrieve", body)
+            for key in ("objects", "related_objects"):
+                objects += [o for o in page.get(key) or [] if isinstance(o, dict)]
+        return objects
+
+    def changes_since(self, begin_time: str | None) -> CatalogChanges:
+        """What changed after `begin_time` (None: everything), deleted objects included: Search Catalog with
+        `begin_time`, as catalog.version.updated asks (it names only the catalog's new updated_at). A variation or
+        modifier is traced to its item or list; over one page of changes, or one whose parent is not named, the
+        answer says `whole`: only the whole catalog can tell what they touched."""
         body: dict[str, Any] = {
             "object_types": [*OBJECT_TYPES, "ITEM_VARIATION", "MODIFIER"],
             "include_deleted_objects": True,
@@ -89,19 +122,56 @@ class SquareCatalogSource:
         if begin_time:
             body["begin_time"] = begin_time
         latest: str | None = None
-        count = 0
+        found: list[dict[str, Any]] = []
         while True:
             page = self._client.post("/v2/catalog/search", body)
-            found = [o for o in page.get("objects") or [] if isinstance(o, dict)]
-            count += len(found)
-            for obj in found:
+            objects = [o for o in page.get("objects") or [] if isinstance(o, dict) and isinstance(o.get("id"), str)]
+            found += objects
+            for obj in objects:
                 stamp = obj.get("updated_at")
                 if isinstance(stamp, str) and (latest is None or _utc(stamp) > _utc(latest)):
                     latest = stamp
             cursor = page.get("cursor")
-            if not cursor or not found:
-                return count, latest
+            if not cursor or not objects:
+                break
             body["cursor"] = cursor
+        scope: dict[str, set[str]] = {kind: set() for kind in CHANGE_KINDS.values()}
+        whole = len(found) > SEARCH_LIMIT
+        for obj in found:
+            kind = CHANGE_KINDS.get(str(obj.get("type")))
+            if kind is None:
+                continue
+            scope[kind].add(obj["id"])
+            if kind in PARENTS:
+                parent_kind, data_key, link = PARENTS[kind]
+                parent = (obj.get(data_key) or {}).get(link)
+                if isinstance(parent, str):
+                    scope[parent_kind].add(parent)
+                else:
+                    whole = True
+        return CatalogChanges(
+            count=len(found),
+            latest=latest,
+            items=frozenset(scope["items"]),
+            variations=frozenset(scope["variations"]),
+            modifier_groups=frozenset(scope["modifier_groups"]),
+            modifiers=frozenset(scope["modifiers"]),
+            categories=frozenset(scope["categories"]),
+            whole=whole,
+        )
+
+
+CHANGE_KINDS = {
+    "ITEM": "items",
+    "ITEM_VARIATION": "variations",
+    "MODIFIER_LIST": "modifier_groups",
+    "MODIFIER": "modifiers",
+    "CATEGORY": "categories",
+}
+PARENTS = {  # a child's kind -> its parent's kind, where the child names it
+    "variations": ("items", "item_variation_data", "item_id"),
+    "modifiers": ("modifier_groups", "modifier_data", "modifier_list_id"),
+}
 
 
 def _utc(stamp: str) -> datetime:
@@ -201,6 +271,7 @@ class _Builder:
             description=str(data.get("description") or data.get("description_plaintext") or ""),
             variations=tuple(variations),
             modifier_group_ids=tuple(dict.fromkeys(group_ids)),
+            placement=_fingerprint(_placements(obj)),
         )
 
     def modifier_group(self, obj: dict[str, Any]) -> ModifierGroup | None:
@@ -275,6 +346,25 @@ def to_catalog(
     )
 
 
+def to_partial_catalog(
+    objects: Iterable[dict[str, Any]],
+    location_id: str,
+    options: LayoutOptions | None = None,
+    now: datetime | None = None,
+) -> Catalog:
+    """Some items and modifier lists, mapped exactly as `to_catalog` maps them but without menus (those need every
+    item): an incremental sync diffs these when none of the items moved (`Item.placement`)."""
+    b = _Builder(location_id, options or LayoutOptions(), now or datetime.now(UTC))
+    unique = {o["id"]: o for o in objects if isinstance(o, dict) and isinstance(o.get("id"), str)}
+    live = [o for o in unique.values() if b.present(o)]
+    groups = {
+        g.pos_id: g for g in (b.modifier_group(o) for o in live if o.get("type") == "MODIFIER_LIST") if g is not None
+    }
+    items = {i.pos_id: i for i in (b.item(o, groups) for o in live if o.get("type") == "ITEM") if i is not None}
+    currency = max(set(b.currencies), key=b.currencies.count) if b.currencies else "USD"
+    return Catalog(menus=(), items=items, modifier_groups=groups, currency=currency, issues=tuple(b.issues))
+
+
 def _menus_from_menu_categories(
     menu_categories: list[dict[str, Any]],
     categories: dict[str, dict[str, Any]],
@@ -302,14 +392,14 @@ def _menus_from_menu_categories(
     menus = []
     for root in roots:
         children = sorted((c for c in menu_categories if _parent(c) == root["id"]), key=lambda c: _parent_ordinal(c))
-        slots: dict[str, list[tuple[int, int, str]]] = {root["id"]: []} | {c["id"]: [] for c in children}
-        for position, (item_id, cats) in enumerate(placements.items()):
+        slots: dict[str, list[tuple[int, str]]] = {root["id"]: []} | {c["id"]: [] for c in children}
+        for item_id, cats in placements.items():
             for category_id, ordinal in cats.items():
                 if category_id not in menu_ids:
                     continue
                 slot = section_of(category_id, root["id"])
-                if slot is not None and all(entry[2] != item_id for entry in slots[slot]):
-                    slots[slot].append((ordinal if ordinal is not None else 1 << 31, position, item_id))
+                if slot is not None and all(entry[1] != item_id for entry in slots[slot]):
+                    slots[slot].append((ordinal if ordinal is not None else 1 << 31, item_id))
         sections = [
             Section(pos_id=c["id"], name=_name(c), item_ids=tuple(i for *_, i in sorted(slots[c["id"]])))
             for c in [root, *children]
@@ -325,20 +415,21 @@ def _single_menu(
     placements: dict[str, dict[str, int | None]],
     options: LayoutOptions,
 ) -> list[Menu]:
-    slots: dict[str, list[tuple[int, int, str]]] = {cid: [] for cid in categories}
+    slots: dict[str, list[tuple[int, str]]] = {cid: [] for cid in categories}
     loose: list[str] = []
-    for position, (item_id, cats) in enumerate(placements.items()):
+    for item_id, cats in placements.items():
         known = [(cid, o) for cid, o in cats.items() if cid in categories]
         if not known:
             loose.append(item_id)
         for category_id, ordinal in known:
-            slots[category_id].append((ordinal if ordinal is not None else 1 << 31, position, item_id))
+            slots[category_id].append((ordinal if ordinal is not None else 1 << 31, item_id))
     sections = [
         Section(pos_id=cid, name=_name(categories[cid]), item_ids=tuple(i for *_, i in sorted(entries)))
         for cid, entries in slots.items()
         if entries
     ]
     if loose:
+        loose.sort()
         sections.append(Section(pos_id=UNCATEGORIZED_ID, name=options.uncategorized_name, item_ids=tuple(loose)))
     if not sections:
         return []
@@ -356,6 +447,13 @@ def _placements(item: dict[str, Any]) -> dict[str, int | None]:
     if isinstance(data.get("category_id"), str):
         found.setdefault(data["category_id"], None)
     return found
+
+
+def _fingerprint(placements: dict[str, int | None]) -> str:
+    """`Item.placement`: the item's categories and ordinals. Items are ordered in a section by (ordinal, id), never
+    by the order Square happens to list them in, so nothing but this decides where the item goes."""
+    body = json.dumps(sorted(placements.items(), key=lambda p: p[0]), separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()[:32]
 
 
 def _category_type(category: dict[str, Any]) -> str:
