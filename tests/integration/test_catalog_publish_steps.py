@@ -424,3 +424,41 @@ def test_a_cleanup_that_fails_keeps_the_new_menu_and_the_next_import_removes_the
     third = entity_ids(restaurant.wix_state())
     assert all(not (third[k] & first[k]) and live not in third["menus"] for k in third)
     assert len(third["items"]) == 11 and restaurant.wix_state()["visibilityViolations"] == []
+
+
+def _import_with_layout(deps: flow.Deps, instance_id: str, job_id: str, names: tuple[str, str]) -> None:
+    options = {"menuName": names[0], "uncategorizedName": names[1]}
+    flow.load_pos_catalog(deps, job_id, {"instanceId": instance_id, "options": options})
+    for step in STEPS[1 : STEPS.index("Publish")]:
+        run_step(deps, step, job_id, instance_id)
+
+
+@pytest.mark.parametrize("earlier", [("Our Menu", "Extras"), None])
+def test_a_rollback_after_publish_wrote_the_mapping_restores_the_layout_names_too(
+    devstack: Devstack, earlier: tuple[str, str] | None
+) -> None:
+    # Given a restaurant whose last published import named its menu and uncategorized section (or that has none yet)
+    restaurant = Restaurant.connect(devstack)
+    deps = make_deps(devstack)
+    mappings = CatalogMappings(settings_of(deps).mappings_table)
+    if earlier is not None:
+        _import_with_layout(deps, restaurant.instance_id, f"first-{restaurant.instance_id}", earlier)
+        run_step(deps, "Publish", f"first-{restaurant.instance_id}", restaurant.instance_id)
+        run_step(deps, "Cleanup", f"first-{restaurant.instance_id}", restaurant.instance_id)
+    assert mappings.layout(restaurant.instance_id) == earlier
+    mapping_before = mappings.load(restaurant.instance_id)
+    # When an import with other names fails in Publish after it wrote the mapping and its names (S3 then refuses
+    # the write that follows), and Rollback runs
+    job_id = f"renamed-{restaurant.instance_id}"
+    _import_with_layout(deps, restaurant.instance_id, job_id, ("Brunch", "Odds and ends"))
+    failing = make_deps(devstack)
+    failing.blobs = _BrokenBlobs(failing.blobs)
+    with pytest.raises(TransientError, match="injected"):
+        run_step(failing, "Publish", job_id, restaurant.instance_id)
+    assert mappings.layout(restaurant.instance_id) == ("Brunch", "Odds and ends")  # written before the failure
+    outcome = flow.rollback(deps, job_id, {"Error": "TransientError", "Cause": '{"errorMessage": "injected"}'})
+    # Then the mapping and the layout names are the previous ones again (none, when there were none)
+    assert outcome["status"] == "failed"
+    assert mappings.layout(restaurant.instance_id) == earlier
+    key = lambda m: (m.pos_kind, m.pos_id)  # noqa: E731
+    assert sorted(mappings.load(restaurant.instance_id), key=key) == sorted(mapping_before, key=key)

@@ -6,7 +6,7 @@ seed flow, run in order by the Step Functions workflow (statemachine/catalog_pub
   LoadPosCatalog   POS catalog -> canonical model -> snapshot.json in S3 (the job and the tenant lock are taken first)
   ResolveLocation  the Wix business location (the import's option, else the tenant's setting, else the default)
   ResolveTarget    the location's menus and the current mapping: which menus Publish hides, which old entities
-                   Cleanup deletes (target.json, previous-mapping.json)
+                   Cleanup deletes (target.json; previous-mapping.json and previous-layout.json for Rollback)
   CreateDraft      the plan: every entity to build, within Wix's limits (plan.json; see flows/catalog_plan.py)
   CreateVariants, CreateModifiers, CreateModifierGroups, CreateItems, CreateSections, CreateMenus
                    bulk creates of 100, in Wix's recommended order; menus hidden, so nothing new is reachable yet
@@ -14,7 +14,8 @@ seed flow, run in order by the Step Functions workflow (statemachine/catalog_pub
                    bulk updates (the "archive"); then the mapping committed
   Cleanup          the old entities deleted (never one a live menu still uses); the job succeeded, the lock freed
   Rollback         (on any failure before Publish committed) every entity this job created deleted, old menus shown
-                   again if Publish had hidden them, the previous mapping restored, the job failed with the reason
+                   again if Publish had hidden them, the previous mapping and layout names restored, the job failed
+                   with the reason
 
 Exactly once under retries. Bulk creates are not idempotent at Wix, so each batch is journaled: before the call the
 job records the batch as in flight (kind, number, time, names); after it the per-entity answers go to S3
@@ -89,6 +90,8 @@ class Mappings(Protocol):
     def load(self, tenant_id: str) -> list[CatalogMapping]: ...
     def replace(self, tenant_id: str, new: list[CatalogMapping]) -> None: ...
     def save_layout(self, tenant_id: str, menu_name: str, uncategorized_name: str) -> None: ...
+    def layout(self, tenant_id: str) -> tuple[str, str] | None: ...
+    def restore_layout(self, tenant_id: str, layout: tuple[str, str] | None) -> None: ...
 
 
 class Tenants(Protocol):
@@ -363,6 +366,8 @@ def resolve_target(deps: Deps, job_id: str) -> dict[str, Any]:
         if m.get("visible", True) and (m["id"] in owned["menu"] or job.options.hide_other_menus)
     ]
     deps.blobs.put_json(step.key("previous-mapping.json"), [m.model_dump(mode="json") for m in previous])
+    layout = deps.mappings.layout(job.instance_id)
+    deps.blobs.put_json(step.key("previous-layout.json"), {"layout": list(layout) if layout else None})
     target = {
         "locationId": job.location_id,
         "hide": hide,
@@ -705,7 +710,10 @@ def build_mapping(plan: Plan, created: dict[str, dict[str, Any]]) -> list[Catalo
             if node.pos_kind == "CATEGORY":
                 categories.setdefault(node.pos_id, []).append(node)
             elif node.pos_kind != "ITEM_VARIATION":
-                mapping.append(_mapping(plan, node.pos_kind, node.pos_id, [node], created))
+                own = _mapping(plan, node.pos_kind, node.pos_id, [node], created)
+                if node.kind == "item":
+                    own = own.model_copy(update={"placement": plan.placements.get(node.pos_id)})
+                mapping.append(own)
     for pos_id, nodes in categories.items():
         nodes.sort(key=lambda n: (n.kind != "menu", n.key))
         mapping.append(_mapping(plan, "CATEGORY", pos_id, nodes, created))
@@ -730,6 +738,8 @@ def build_mapping(plan: Plan, created: dict[str, dict[str, Any]]) -> list[Catalo
                 wix_menu_id=(created.get(entry.menu_key or "") or {}).get("id"),
                 wix_section_id=(created.get(entry.section_key or "") or {}).get("id"),
                 wix_variant_id=variant["id"] if variant else None,
+                variant_hash=plan.hashes.get(f"VARIANT#{entry.pos_id}"),
+                price_hash=plan.hashes.get(f"PRICE#{entry.pos_id}"),
             )
         )
     return mapping
@@ -936,6 +946,10 @@ def undo(deps: Deps, job: ImportJob) -> None:
     if job.mapping_started:
         previous = blobs.get_json(prefix + "previous-mapping.json") or []
         deps.mappings.replace(job.instance_id, [CatalogMapping.model_validate(m) for m in previous])
+        saved = blobs.get_json(prefix + "previous-layout.json")
+        if saved is not None:  # Publish saves its layout names right after the mapping: put the previous ones back
+            layout = saved.get("layout")
+            deps.mappings.restore_layout(job.instance_id, (str(layout[0]), str(layout[1])) if layout else None)
 
 
 # --- the health check ---------------------------------------------------------------------------------------------
