@@ -185,7 +185,7 @@ def run_import(devstack: Devstack, http: httpx.Client, items: int) -> dict[str, 
     started = time.perf_counter()
     job_id = http.post(f"{devstack.gateway_url}/admin/tenants/{instance}/catalog-imports", json={}).json()["jobId"]
     while True:
-        job = http.get(f"{devstack.gateway_url}/admin/catalog-imports/{job_id}").json()
+        job = http.get(f"{devstack.gateway_url}/admin/tenants/{instance}/catalog-imports/{job_id}").json()
         if job["status"] != "running":
             break
         time.sleep(0.2)

@@ -56,7 +56,7 @@ class CatalogImport:
         job_id = started.json()["jobId"]
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            job = dict(self.demo.call("GET", f"{self.admin}/catalog-imports/{job_id}"))
+            job = dict(self.demo.call("GET", f"{self.admin}/tenants/{INSTANCE_ID}/catalog-imports/{job_id}"))
             if job["status"] != "running":
                 return job
             time.sleep(0.2)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import typer
@@ -102,10 +103,15 @@ def _answer(response: httpx.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {"message": str(body)}
 
 
+def job_path(tenant: str, job_id: str) -> str:
+    return f"/admin/tenants/{quote(tenant, safe='')}/catalog-imports/{quote(job_id, safe='')}"
+
+
 def follow_job(
-    api: AdminApi, job_id: str, interval_s: float = 1.0, sleep: Callable[[float], None] = time.sleep
+    api: AdminApi, tenant: str, job_id: str, interval_s: float = 1.0, sleep: Callable[[float], None] = time.sleep
 ) -> dict[str, Any]:
-    """Poll GET /admin/catalog-imports/{id} with a progress bar until the job finishes; returns the last view."""
+    """Poll the tenant's GET .../catalog-imports/{jobId} with a progress bar until the job finishes; returns the last
+    view."""
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -115,9 +121,9 @@ def follow_job(
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("starting", total=None)
         while True:
-            response = api.request("GET", f"/admin/catalog-imports/{job_id}")
+            response = api.request("GET", job_path(tenant, job_id))
             if response.status_code != 200:
-                raise typer.Exit(_fail(f"GET /admin/catalog-imports/{job_id}: HTTP {response.status_code}", response))
+                raise typer.Exit(_fail(f"GET {job_path(tenant, job_id)}: HTTP {response.status_code}", response))
             job = _answer(response)
             total = int(job.get("total") or 0) or None
             progress.update(
@@ -178,15 +184,15 @@ def import_catalog(
     for key, value in (("menuName", menu_name), ("locationId", location_id), ("maxRejected", max_rejected)):
         if value is not None:
             options[key] = value
-    response = api.request("POST", f"/admin/tenants/{tenant}/catalog-imports", options)
+    response = api.request("POST", f"/admin/tenants/{quote(tenant, safe='')}/catalog-imports", options)
     if response.status_code != 202:
         raise typer.Exit(_fail("the import was not started", response))
     job = _answer(response)
     console.print(f"started catalog import [bold]{job['jobId']}[/bold] for {tenant}")
     if not follow:
-        console.print(f"follow it with: posbridge import-status {job['jobId']} --follow")
+        console.print(f"follow it with: posbridge import-status {job['jobId']} --tenant {tenant} --follow")
         return
-    final = follow_job(api, str(job["jobId"]), interval)
+    final = follow_job(api, tenant, str(job["jobId"]), interval)
     _summary(final)
     raise typer.Exit(0 if final["status"] == "succeeded" else 1)
 
@@ -194,6 +200,7 @@ def import_catalog(
 @app.command("import-status")
 def import_status(
     job_id: str = typer.Argument(..., help="the job id (= execution name)"),
+    tenant: str = typer.Option(..., "--tenant", help="the Wix app instance id of the restaurant the import is for"),
     follow: bool = typer.Option(False, "--follow", help="show progress until the import finishes"),
     interval: float = typer.Option(1.0, "--interval"),
     api_url: str | None = ApiUrl,
@@ -204,9 +211,9 @@ def import_status(
     """Show a catalog import's progress (and follow it)."""
     api = locate_api(api_url, devstack, stack, region)
     if follow:
-        job = follow_job(api, job_id, interval)
+        job = follow_job(api, tenant, job_id, interval)
     else:
-        response = api.request("GET", f"/admin/catalog-imports/{job_id}")
+        response = api.request("GET", job_path(tenant, job_id))
         if response.status_code != 200:
             raise typer.Exit(_fail(f"catalog import {job_id}", response))
         job = _answer(response)

@@ -1,6 +1,6 @@
 """Operator commands mirroring the admin API (docs/openapi.json): tenants, order mappings, the DLQ, reconciliation.
 
-    posbridge tenants list | show ID | pause ID | resume ID
+    posbridge tenants list [--page-size N] | show ID | pause ID | resume ID
     posbridge order ID WIX_ORDER_ID                  the mapping of a Wix order (exported / imported / skipped)
     posbridge dlq list [--tenant ID] [--reason R]    parked messages with their reasons (no payloads)
     posbridge dlq redrive [--tenant ID] [--reason R] [--message-id M ...]
@@ -50,10 +50,22 @@ def _id(value: str) -> str:
 
 @tenants_app.command("list")
 def tenants_list(
-    api_url: str | None = ApiUrl, devstack: bool = Devstack, stack: str = Stack, region: str | None = Region
+    page_size: int = typer.Option(100, "--page-size", min=1, max=100, help="tenants per request (the API pages)"),
+    api_url: str | None = ApiUrl,
+    devstack: bool = Devstack,
+    stack: str = Stack,
+    region: str | None = Region,
 ) -> None:
-    """Every restaurant with its status (active, paused, pending = awaiting its POS, removed)."""
-    rows = _call("GET", "/admin/tenants", 200, api_url, devstack, stack, region)["tenants"]
+    """Every restaurant with its status (active, paused, pending = awaiting its POS, removed): all pages."""
+    rows: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        query = urlencode({"limit": page_size} | ({"nextToken": token} if token else {}))
+        page = _call("GET", f"/admin/tenants?{query}", 200, api_url, devstack, stack, region)
+        rows += page["tenants"]
+        token = page.get("nextToken")
+        if not token:
+            break
     table = Table("instance id", "status", "POS location", "since", "removed")
     for row in rows:
         pos = row.get("pos") or {}
@@ -62,6 +74,7 @@ def tenants_list(
             row.get("removedAt") or "",
         )  # fmt: skip
     console.print(table)
+    console.print(f"{len(rows)} tenant(s)")
 
 
 @tenants_app.command("show")

@@ -1,24 +1,48 @@
-"""Admin API: connect a Wix site to its POS and read it back (IAM-authorized in AWS, open on the devstack)."""
+"""Admin API: connect a Wix site to its POS and read it back (IAM-authorized in AWS, open on the devstack).
+
+Requests are validated by Powertools against the pydantic models and annotated parameters below, which also make the
+OpenAPI document (docs/openapi.json, `make openapi`). Path parameters are named as in template.yaml. A request that does
+not match the document (body, path or query) is answered 422 with `message` and `detail` (where and why, never the
+rejected value); a body that is not JSON content is 415, one over 64 KB 413. Every other 4xx/5xx carries `message`.
+"""
 
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import boto3
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel
 
 from posbridge.config import AdminSettings
 from posbridge.dlq import DeadLetterQueue
+from posbridge.domain.admin import (
+    INSTANCE_ID_PATTERN,
+    TENANTS_PAGE_DEFAULT,
+    TENANTS_PAGE_MAX,
+    DeadLetters,
+    InvalidRequest,
+    Problem,
+    Redriven,
+    RedriveRequest,
+    TenantPage,
+    TenantSummary,
+)
 from posbridge.domain.catalog_job import JOB_ID, ImportOptions
-from posbridge.domain.tenant import TenantRegistration
+from posbridge.domain.tenant import Tenant, TenantRegistration
 from posbridge.errors import PermanentError, TransientError
 from posbridge.executions import StepFunctionsExecutions
 from posbridge.flows.catalog_publish import start_import
@@ -26,7 +50,7 @@ from posbridge.flows.lifecycle import NotAllowed, set_paused
 from posbridge.flows.tenants import register_tenant
 from posbridge.secrets import TenantSecrets
 from posbridge.store.catalog_jobs import CatalogJobs, ImportAlreadyRunning
-from posbridge.store.lifecycle import LifecycleStore
+from posbridge.store.lifecycle import LifecycleStore, Listed
 from posbridge.store.order_sync import OrderSyncStore
 from posbridge.store.orders import OrderMappings
 from posbridge.store.pos_links import PosLocationTaken
@@ -42,21 +66,61 @@ catalog_runs = StepFunctionsExecutions(settings.catalog_state_machine_arn)
 lifecycle = LifecycleStore(settings.mappings_table)
 dead_letters = DeadLetterQueue(settings.dead_letter_queue_url, settings.work_queue_url)
 logger = Logger()
-# enable_validation: Powertools derives the OpenAPI document (docs/openapi.json) from these routes.
+tracer = Tracer()
 app = APIGatewayRestResolver(enable_validation=True)
 # No admin request is anywhere near this (a tenant registration is ~1 KB); bigger bodies are refused before parsing.
 MAX_BODY_BYTES = 64 * 1024
 
-_INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
+# Path and query parameters, named as in template.yaml (the deployed API and the OpenAPI document must agree).
+InstanceId = Annotated[
+    str,
+    Path(pattern=INSTANCE_ID_PATTERN, description="the tenant: its Wix app instance id (1-64 letters, digits, '-')"),
+]
+WixOrderId = Annotated[str, Path(min_length=1, max_length=200, description="a Wix order id")]
+PosOrderId = Annotated[str, Path(min_length=1, max_length=200, description="a POS (Square) order id")]
+JobId = Annotated[str, Path(pattern=JOB_ID.pattern, description="a catalog import's id (its execution name)")]
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,120}$")
+NOT_JSON = "the body is not JSON content (Content-Type must be application/json)"
 
 
-class BadRequest(Exception):
-    pass
+def _answer(description: str, model: type[BaseModel] | None = None) -> OpenAPIResponse:
+    schema: dict[str, Any] = {"model": model} if model is not None else {"schema": {"type": "object"}}
+    return {"description": description, "content": {content_types.APPLICATION_JSON: schema}}  # type: ignore[dict-item]
 
 
-@app.exception_handler(BadRequest)  # type: ignore[untyped-decorator]
-def bad_request(exc: BadRequest) -> Response[dict[str, Any]]:
-    return _json(400, {"message": str(exc)})
+def _problems(**by_code: str) -> dict[int, OpenAPIResponse]:
+    """The error answers of a route (all `Problem`s), plus the 422 of every validated request."""
+    answers = {int(code.removeprefix("e")): _answer(text, Problem) for code, text in by_code.items()}
+    return answers | {422: _answer("the request does not match this document; nothing was done", InvalidRequest)}
+
+
+@app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+def invalid_request(exc: RequestValidationError) -> Response[dict[str, Any]]:
+    return _json(422, _invalid(exc.errors()))
+
+
+def _invalid(errors: Sequence[Any]) -> dict[str, Any]:
+    """The 422 answer: where and why only, never the rejected value (pydantic's `input`, `ctx`): it may be a token."""
+    detail = [
+        {"loc": [_clipped(part) for part in e.get("loc", ())], "msg": _reason(e), "type": str(e.get("type", ""))}
+        for e in list(errors)[:20]
+    ]
+    summary = "; ".join(f"{'.'.join(str(p) for p in d['loc'])}: {d['msg']}" for d in detail[:3])
+    return {"message": f"invalid request: {summary}", "detail": detail}
+
+
+def _known_query_only(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """An unknown query parameter is refused, not ignored: a misspelt filter (`?instanceID=`) must not widen a list."""
+    known = {field.alias for field in app.context["_route"].dependant.query_params}
+    unknown = sorted(set(app.current_event.query_string_parameters or {}) - known)
+    if unknown:
+        raise RequestValidationError(
+            [{"type": "extra_forbidden", "loc": ("query", name), "msg": "unknown query parameter"} for name in unknown]
+        )
+    return next_middleware(app)
+
+
+app.use(middlewares=[_known_query_only])
 
 
 @app.exception_handler(PosLocationTaken)  # type: ignore[untyped-decorator]
@@ -69,57 +133,71 @@ def not_allowed(exc: NotAllowed) -> Response[dict[str, Any]]:
     return _json(409, {"message": str(exc)})
 
 
-@app.exception_handler(ValidationError)  # type: ignore[untyped-decorator]
-def invalid_body(exc: ValidationError) -> Response[dict[str, Any]]:
-    # include_input=False: the rejected body may hold an access token.
-    errors = [
-        {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-        for e in exc.errors(include_url=False, include_input=False)
-    ]
-    return _json(400, {"message": "invalid request body", "errors": errors})
-
-
-@app.put("/admin/tenants/<instance_id>")
-def put_tenant(instance_id: str) -> Response[dict[str, Any]]:
-    registration = TenantRegistration.model_validate(_json_body())
-    tenant, created = register_tenant(_checked(instance_id), registration, tenants, vault)
-    logger.info("tenant registered", extra={"instance_id": instance_id, "new_tenant": created})
+@app.put(
+    "/admin/tenants/<instanceId>",
+    responses={
+        200: _answer("the tenant was updated (credentials: a new secret version)", Tenant),
+        201: _answer("the tenant was created", Tenant),
+        **_problems(
+            e404="a path this API does not route (an instance id with characters no id has)",
+            e409="the POS location is already connected to another Wix site",
+            e415=NOT_JSON,
+        ),
+    },
+)
+def put_tenant(instanceId: InstanceId, registration: Annotated[TenantRegistration, Body()]) -> Response[dict[str, Any]]:
+    """Connect a Wix site to its POS (or update it); the POS credentials go to Secrets Manager, never to the table."""
+    tenant, created = register_tenant(instanceId, registration, tenants, vault)
+    logger.info("tenant registered", extra={"instance_id": instanceId, "new_tenant": created})
     return _json(201 if created else 200, tenant.model_dump(mode="json", by_alias=True))
 
 
-@app.get("/admin/tenants/<instance_id>")
-def get_tenant(instance_id: str) -> Response[dict[str, Any]]:
-    tenant = tenants.get(_checked(instance_id))
+@app.get(
+    "/admin/tenants/<instanceId>",
+    responses={200: _answer("the tenant, without its credentials", Tenant), **_problems(e404="not registered")},
+)
+def get_tenant(instanceId: InstanceId) -> Response[dict[str, Any]]:
+    tenant = tenants.get(instanceId)
     if tenant is None:
-        return _json(404, {"message": f"tenant {instance_id} is not registered"})
+        return _json(404, {"message": f"tenant {instanceId} is not registered"})
     return _json(200, tenant.model_dump(mode="json", by_alias=True))
 
 
-@app.get("/admin/tenants/<instance_id>/orders/<wix_order_id>")
-def get_order_mapping(instance_id: str, wix_order_id: str) -> Response[dict[str, Any]]:
-    tenant_id = _checked(instance_id)
-    mapping = orders.by_wix_order(tenant_id, wix_order_id)
+@app.get(
+    "/admin/tenants/<instanceId>/orders/<wixOrderId>",
+    responses={
+        200: _answer("`exported` (online order) or `imported` (rung up on the POS) with the mapping, or `skipped`"),
+        **_problems(e404="this tenant has no mapping of that order"),
+    },
+)
+def get_order_mapping(instanceId: InstanceId, wixOrderId: WixOrderId) -> Response[dict[str, Any]]:
+    mapping = orders.by_wix_order(instanceId, wixOrderId)
     if mapping is not None:
         status = "exported" if mapping.origin == "wix" else "imported"  # online order, or rung up on the POS
         return _json(200, {"status": status, **mapping.model_dump(mode="json", by_alias=True)})
-    skipped = orders.skip_reason(tenant_id, wix_order_id)
+    skipped = orders.skip_reason(instanceId, wixOrderId)
     if skipped is not None:
-        return _json(200, {"status": "skipped", "wixOrderId": wix_order_id, "reason": skipped})
-    return _json(404, {"message": f"order {wix_order_id} of tenant {instance_id} has no mapping"})
+        return _json(200, {"status": "skipped", "wixOrderId": wixOrderId, "reason": skipped})
+    return _json(404, {"message": f"order {wixOrderId} of tenant {instanceId} has no mapping"})
 
 
-@app.get("/admin/tenants/<instance_id>/pos-orders/<pos_order_id>")
-def get_pos_order(instance_id: str, pos_order_id: str) -> Response[dict[str, Any]]:
+@app.get(
+    "/admin/tenants/<instanceId>/pos-orders/<posOrderId>",
+    responses={
+        200: _answer("`mapped` (Wix order, fulfillment, status applied, stale updates dropped) or `skipped`"),
+        **_problems(e404="this tenant has no mapping of that POS order"),
+    },
+)
+def get_pos_order(instanceId: InstanceId, posOrderId: PosOrderId) -> Response[dict[str, Any]]:
     """Flows 2 and 3 for one POS order: its Wix order, the Wix status last applied, stale updates dropped."""
-    tenant_id = _checked(instance_id)
-    mapping = orders.by_pos_order(tenant_id, pos_order_id)
-    sync = syncs.get(tenant_id, pos_order_id)
+    mapping = orders.by_pos_order(instanceId, posOrderId)
+    sync = syncs.get(instanceId, posOrderId)
     if mapping is None and sync is None:
-        skipped = syncs.skip_reason(tenant_id, pos_order_id)
+        skipped = syncs.skip_reason(instanceId, posOrderId)
         if skipped is not None:
-            return _json(200, {"status": "skipped", "posOrderId": pos_order_id, "reason": skipped})
-        return _json(404, {"message": f"POS order {pos_order_id} of tenant {instance_id} has no mapping"})
-    body: dict[str, Any] = {"status": "mapped", "posOrderId": pos_order_id}
+            return _json(200, {"status": "skipped", "posOrderId": posOrderId, "reason": skipped})
+        return _json(404, {"message": f"POS order {posOrderId} of tenant {instanceId} has no mapping"})
+    body: dict[str, Any] = {"status": "mapped", "posOrderId": posOrderId}
     if mapping is not None:
         body |= {"wixOrderId": mapping.wix_order_id, "origin": mapping.origin, "lines": mapping.lines}
     if sync is not None:
@@ -135,126 +213,178 @@ def get_pos_order(instance_id: str, pos_order_id: str) -> Response[dict[str, Any
     return _json(200, body)
 
 
-@app.post("/admin/tenants/<instance_id>/reconcile")
-def reconcile(instance_id: str) -> Response[dict[str, Any]]:
+@app.post(
+    "/admin/tenants/<instanceId>/reconcile",
+    responses={
+        200: _answer("the pass: queued events per side, whether the cursors advanced"),
+        **_problems(e404="not registered", e501="no reconciler is configured", e502="the pass failed"),
+    },
+)
+def reconcile(instanceId: InstanceId) -> Response[dict[str, Any]]:
     """Run the reconciliation for this tenant now (the schedule runs it for every tenant); answers its summary."""
-    tenant_id = _checked(instance_id)
-    if tenants.get(tenant_id) is None:
-        return _json(404, {"message": f"tenant {instance_id} is not registered"})
+    if tenants.get(instanceId) is None:
+        return _json(404, {"message": f"tenant {instanceId} is not registered"})
     if not settings.reconciler_function_name:
         return _json(501, {"message": "no reconciler function is configured"})
     answer = _lambda().invoke(
-        FunctionName=settings.reconciler_function_name, Payload=json.dumps({"instanceId": tenant_id}).encode()
+        FunctionName=settings.reconciler_function_name, Payload=json.dumps({"instanceId": instanceId}).encode()
     )
     payload = json.loads(answer["Payload"].read() or b"null")
     if answer.get("FunctionError") or not isinstance(payload, dict):
-        logger.error("reconciler failed", extra={"instance_id": tenant_id, "error": answer.get("FunctionError")})
+        logger.error("reconciler failed", extra={"instance_id": instanceId, "error": answer.get("FunctionError")})
         return _json(502, {"message": "the reconciliation failed; see the reconciler's logs"})
     [result] = payload.get("tenants") or [{}]
-    return _json(200 if payload.get("ok") else 502, result)
+    if not payload.get("ok"):
+        return _json(502, {"message": "the reconciliation failed; its summary says where", **result})
+    return _json(200, result)
 
 
-@app.post("/admin/tenants/<instance_id>/catalog-imports")
-def start_catalog_import(instance_id: str) -> Response[dict[str, Any]]:
-    """Start the catalog publish (Flow 4) for this tenant; 202 with the job, 409 while another import runs."""
-    tenant_id = _checked(instance_id)
+@app.post(
+    "/admin/tenants/<instanceId>/catalog-imports",
+    responses={
+        202: _answer("started: the job (`jobId` = execution name) and `links.self` to follow it"),
+        **_problems(
+            e404="not registered",
+            e409="an import of this tenant is running (`runningJobId`), or the tenant cannot import now",
+            e415=NOT_JSON,
+            e501="no catalog publish workflow is configured",
+            e503="the workflow could not be started; try again",
+        ),
+    },
+)
+def start_catalog_import(
+    instanceId: InstanceId, options: Annotated[ImportOptions | None, Body()] = None
+) -> Response[dict[str, Any]]:
+    """Start the catalog publish (Flow 4) for this tenant; the body (optional) chooses per-import options."""
     if not settings.catalog_state_machine_arn:
         return _json(501, {"message": "no catalog publish workflow is configured"})
-    options = ImportOptions.model_validate(_json_body() if (app.current_event.body or "").strip() else {})
     try:
-        job = start_import(tenants, catalog_jobs, catalog_runs, tenant_id, options)
+        job = start_import(tenants, catalog_jobs, catalog_runs, instanceId, options or ImportOptions())
     except ImportAlreadyRunning as exc:
         return _json(409, {"message": str(exc), "runningJobId": exc.running_job_id})
     except PermanentError as exc:
         return _json(404 if exc.reason == "unknown_tenant" else 409, {"message": str(exc), "reason": exc.reason})
     except TransientError as exc:
         return _json(503, {"message": str(exc)})
-    logger.info("catalog import started", extra={"instance_id": tenant_id, "job_id": job.job_id})
-    return _json(202, {**job.view(), "links": {"self": f"/admin/catalog-imports/{job.job_id}"}})
+    logger.info("catalog import started", extra={"instance_id": instanceId, "job_id": job.job_id})
+    self_link = f"/admin/tenants/{instanceId}/catalog-imports/{job.job_id}"
+    return _json(202, {**job.view(), "links": {"self": self_link}})
 
 
-@app.get("/admin/catalog-imports/<job_id>")
-def get_catalog_import(job_id: str) -> Response[dict[str, Any]]:
-    """A catalog import's progress: status, step, done/total (per kind too), errors per entity, heartbeat."""
-    if not JOB_ID.match(job_id):
-        raise BadRequest("the job id must be 1-80 letters, digits, '-' or '_'")
-    job = catalog_jobs.get(job_id)
-    if job is None:
-        return _json(404, {"message": f"catalog import {job_id} does not exist"})
+@app.get(
+    "/admin/tenants/<instanceId>/catalog-imports/<jobId>",
+    responses={
+        200: _answer("status, step, done/total (and per kind), errors per entity, warnings, reason, heartbeat"),
+        **_problems(e404="this tenant has no such import"),
+    },
+)
+def get_catalog_import(instanceId: InstanceId, jobId: JobId) -> Response[dict[str, Any]]:
+    """A catalog import of this tenant: another tenant's job is answered as if it did not exist."""
+    job = catalog_jobs.get(jobId)
+    if job is None or job.instance_id != instanceId:
+        return _json(404, {"message": f"catalog import {jobId} of tenant {instanceId} does not exist"})
     return _json(200, job.view())
 
 
-@app.get("/admin/tenants")
-def list_tenants() -> Response[dict[str, Any]]:
-    """Every known restaurant: connected (active / paused), removed, or installed and awaiting its POS (pending)."""
-    rows: list[dict[str, Any]] = []
-    for instance_id in sorted(lifecycle.directory()):
-        tenant, installation = tenants.get(instance_id), lifecycle.installation(instance_id)
-        if tenant is not None:
-            rows.append(
-                {
-                    "instanceId": instance_id,
-                    "status": tenant.status,
-                    "pos": tenant.pos.model_dump(mode="json", by_alias=True),
-                    "createdAt": tenant.created_at,
-                    "removedAt": tenant.removed_at,
-                }
-            )
-        elif installation is not None:
-            status = "pending" if installation.status == "installed" else "removed"
-            rows.append(
-                {"instanceId": instance_id, "status": status, "pos": None, "createdAt": installation.installed_at}
-                | {"removedAt": installation.removed_at}
-            )
-    return _json(200, {"tenants": rows})
+@app.get("/admin/tenants", responses={200: _answer("one page of tenants", TenantPage), **_problems()})
+def list_tenants(
+    limit: Annotated[int, Query(ge=1, le=TENANTS_PAGE_MAX, description="tenants per page")] = TENANTS_PAGE_DEFAULT,
+    nextToken: Annotated[
+        str | None, Query(pattern=_TOKEN.pattern, description="from the previous page: the page after it")
+    ] = None,
+) -> Response[dict[str, Any]]:
+    """Every known restaurant, a page at a time: connected (active / paused), removed, or installed and awaiting its
+    POS (pending). One Query and one BatchGetItem per page."""
+    page = lifecycle.directory_page(limit, _after(nextToken))
+    rows = [row for entry in page.entries if (row := _summary(entry)) is not None]
+    token = None if page.last is None else base64.urlsafe_b64encode(page.last.encode()).decode().rstrip("=")
+    return _json(200, TenantPage(tenants=rows, next_token=token).model_dump(mode="json", by_alias=True))
 
 
-@app.post("/admin/tenants/<instance_id>/pause")
-def pause_tenant(instance_id: str) -> Response[dict[str, Any]]:
+def _after(token: str | None) -> str | None:
+    """The instance id a nextToken continues after; a token this API did not give out is a 422."""
+    if token is None:
+        return None
+    try:
+        after = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        after = ""
+    if not re.match(INSTANCE_ID_PATTERN, after):
+        error = {"type": "value_error", "loc": ("query", "nextToken"), "msg": "not a token this API gave out"}
+        raise RequestValidationError([error])
+    return after
+
+
+def _summary(entry: Listed) -> TenantSummary | None:
+    if entry.tenant is not None:
+        t = entry.tenant
+        return TenantSummary(
+            instance_id=t.instance_id, status=t.status, pos=t.pos, created_at=t.created_at, removed_at=t.removed_at
+        )
+    if entry.installation is not None:
+        i = entry.installation
+        status: Literal["pending", "removed"] = "pending" if i.status == "installed" else "removed"
+        return TenantSummary(
+            instance_id=entry.instance_id, status=status, pos=None, created_at=i.installed_at, removed_at=i.removed_at
+        )
+    return None  # a directory entry whose records are gone (purged meanwhile)
+
+
+@app.post(
+    "/admin/tenants/<instanceId>/pause",
+    responses={200: _answer("the tenant, paused", Tenant), **_problems(e404="not registered", e409="removed")},
+)
+def pause_tenant(instanceId: InstanceId) -> Response[dict[str, Any]]:
     """Pause a tenant: its events are parked in the DLQ with reason tenant_paused (redrive them after resuming)."""
-    return _pause(instance_id, True)
+    return _pause(instanceId, True)
 
 
-@app.post("/admin/tenants/<instance_id>/resume")
-def resume_tenant(instance_id: str) -> Response[dict[str, Any]]:
+@app.post(
+    "/admin/tenants/<instanceId>/resume",
+    responses={200: _answer("the tenant, active", Tenant), **_problems(e404="not registered", e409="removed")},
+)
+def resume_tenant(instanceId: InstanceId) -> Response[dict[str, Any]]:
     """Resume a paused tenant (then redrive its tenant_paused messages)."""
-    return _pause(instance_id, False)
+    return _pause(instanceId, False)
 
 
 def _pause(instance_id: str, paused: bool) -> Response[dict[str, Any]]:
-    tenant = set_paused(_checked(instance_id), paused, tenants, datetime.now(UTC))
+    tenant = set_paused(instance_id, paused, tenants, datetime.now(UTC))
     if tenant is None:
         return _json(404, {"message": f"tenant {instance_id} is not registered"})
     logger.info("tenant paused" if paused else "tenant resumed", extra={"instance_id": instance_id})
     return _json(200, tenant.model_dump(mode="json", by_alias=True))
 
 
-class RedriveRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    instance_id: str | None = Field(default=None, alias="instanceId", pattern=_INSTANCE_ID.pattern)
-    reason: str | None = Field(default=None, min_length=1, max_length=100)
-    message_ids: list[str] | None = Field(default=None, alias="messageIds", min_length=1, max_length=100)
-
-
-@app.get("/admin/dead-letters")
-def list_dead_letters() -> Response[dict[str, Any]]:
-    """Messages parked in the DLQ with their reason and error (ids only, no payloads); ?instanceId= &reason= filter."""
+@app.get(
+    "/admin/dead-letters",
+    responses={
+        200: _answer("the parked messages (ids and reasons, never payloads)", DeadLetters),
+        **_problems(e501="no dead-letter queue is configured"),
+    },
+)
+def list_dead_letters(
+    instanceId: Annotated[str | None, Query(pattern=INSTANCE_ID_PATTERN, description="only this tenant's")] = None,
+    reason: Annotated[str | None, Query(min_length=1, max_length=100, description="only those parked for it")] = None,
+) -> Response[dict[str, Any]]:
+    """Messages parked in the DLQ with their reason and error (ids only, no payloads)."""
     if not settings.dead_letter_queue_url:
         return _json(501, {"message": "no dead-letter queue is configured"})
-    query = app.current_event.query_string_parameters or {}
-    instance_id = _checked(query["instanceId"]) if "instanceId" in query else None
-    parked = dead_letters.find(instance_id, query.get("reason") or None)
+    parked = dead_letters.find(instanceId, reason)
     return _json(200, {"messages": [p.view() for p in parked], "count": len(parked)})
 
 
-@app.post("/admin/dead-letters/redrive")
-def redrive_dead_letters() -> Response[dict[str, Any]]:
-    """Send parked messages back to the work queue (all, or those of a tenant / reason / ids); idempotent."""
+@app.post(
+    "/admin/dead-letters/redrive",
+    responses={
+        200: _answer("the messages sent back to the work queue", Redriven),
+        **_problems(e415=NOT_JSON, e501="no dead-letter queue is configured"),
+    },
+)
+def redrive_dead_letters(wanted: Annotated[RedriveRequest, Body()]) -> Response[dict[str, Any]]:
+    """Send parked messages back to the work queue: those of a tenant / reason / ids, or `{}` for all; idempotent."""
     if not (settings.dead_letter_queue_url and settings.work_queue_url):
         return _json(501, {"message": "no dead-letter queue is configured"})
-    body = _json_body() if (app.current_event.body or "").strip() else {}
-    wanted = RedriveRequest.model_validate(body)
     ids = set(wanted.message_ids) if wanted.message_ids is not None else None
     moved = dead_letters.redrive(wanted.instance_id, wanted.reason, ids)
     logger.info("dead letters redriven", extra={"count": len(moved), "instance_id": wanted.instance_id})
@@ -266,38 +396,56 @@ def _lambda() -> Any:
     return boto3.client("lambda")
 
 
-def _checked(instance_id: str) -> str:
-    if not _INSTANCE_ID.match(instance_id):
-        raise BadRequest("instanceId must be 1-64 letters, digits or '-'")
-    return instance_id
+def _clipped(part: Any) -> str | int:
+    # A location names fields, but an unknown field's name is the caller's text: keep it short.
+    return part if isinstance(part, int) else str(part)[:64]
 
 
-def _json_body() -> Any:
-    try:
-        return json.loads(app.current_event.body or "")
-    except json.JSONDecodeError as exc:
-        raise BadRequest(f"body is not valid JSON: {exc.msg}") from exc
+def _reason(error: Any) -> str:
+    if error.get("type") == "json_invalid":
+        return f"the body is not valid JSON ({(error.get('ctx') or {}).get('error', 'malformed')})"
+    return str(error.get("msg", "invalid"))
 
 
 def _json(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
     return Response(status, content_types.APPLICATION_JSON, body)
 
 
+def _refused(status: int, message: str, error_type: str = "") -> dict[str, Any]:
+    """An answer given before routing; a 422 has the shape of every other 422 (InvalidRequest)."""
+    logger.warning("admin request rejected", extra={"status": status, "reason": message})
+    body = _invalid([{"loc": ("body",), "msg": message, "type": error_type}]) if status == 422 else {"message": message}
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+
+
+def _not_an_object(text: str) -> bool:
+    """A JSON body other than an object (or null). Every admin body is an object, and Powertools would validate a
+    list's first element in place of the list."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return False  # Powertools answers it (json_invalid)
+    return value is not None and not isinstance(value, dict)
+
+
+@tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     body = event.get("body") or ""
-    size = len(base64.b64decode(body, validate=False)) if event.get("isBase64Encoded") else len(body.encode())
-    if size > MAX_BODY_BYTES:
-        logger.warning("admin request rejected", extra={"status": 413, "reason": "body too large"})
-        return {
-            "statusCode": 413,
-            "headers": {"Content-Type": "application/json"},
-            "body": json.dumps({"message": f"body over {MAX_BODY_BYTES} bytes"}),
-        }
-    if event.get("httpMethod") == "GET" and body.strip():
-        return {
-            "statusCode": 400,
-            "headers": {"Content-Type": "application/json"},
-            "body": json.dumps({"message": "a GET request takes no body"}),
-        }
+    raw = base64.b64decode(body, validate=False) if event.get("isBase64Encoded") else body.encode()
+    if len(raw) > MAX_BODY_BYTES:
+        return _refused(413, f"body over {MAX_BODY_BYTES} bytes")
+    if event.get("httpMethod") == "GET" and raw.strip():
+        return _refused(422, "a GET request takes no body", "extra_forbidden")
+    content_type = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == "content-type"), "")
+    if raw and content_type.strip() and not content_type.strip().lower().startswith("application/json"):
+        return _refused(415, NOT_JSON)  # (Powertools would parse forms and multipart: this API takes JSON only)
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        return _refused(422, "the body is not UTF-8 JSON", "json_invalid")
+    if _not_an_object(text):
+        return _refused(422, "the body must be a JSON object", "model_type")
+    if event.get("isBase64Encoded"):  # (API Gateway encodes what it does not take for text)
+        event = {**event, "body": text, "isBase64Encoded": False}
     return app.resolve(event, context)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,11 +29,22 @@ def test_the_cli_starts_an_import_and_follows_it_to_the_end(devstack: Devstack) 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "started catalog import" in result.stdout and "succeeded" in result.stdout
     assert "item           11/11" in result.stdout
-    # And asking for an unknown job fails with exit code 1
-    status = subprocess.run(
-        [*cli, "import-status", "nope", "--api-url", devstack.gateway_url], capture_output=True, text=True, timeout=60
-    )
-    assert status.returncode == 1 and "does not exist" in status.stdout
+    # And the job is shown under its tenant, while an unknown job, or this job asked for under another tenant, fails
+    # with exit code 1
+    job_id = re.search(r"started catalog import (\S+) for", result.stdout)
+    assert job_id is not None
+
+    def status(job: str, tenant: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*cli, "import-status", job, "--tenant", tenant, "--api-url", devstack.gateway_url],
+            capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "300"},
+        )  # fmt: skip
+
+    own = status(job_id.group(1), restaurant.instance_id)
+    assert own.returncode == 0 and f"{job_id.group(1)}: succeeded" in own.stdout
+    for job, tenant in ((job_id.group(1), "another-tenant"), ("nope", restaurant.instance_id)):
+        refused = status(job, tenant)
+        assert refused.returncode == 1 and "does not exist" in refused.stdout
 
 
 def test_the_cli_finds_the_devstack_from_its_endpoints_file(tmp_path: Path) -> None:

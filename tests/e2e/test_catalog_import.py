@@ -33,7 +33,7 @@ def no_retry_sleep(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _job(restaurant: Restaurant, job_id: str) -> dict[str, Any]:
-    url = f"{restaurant.devstack.gateway_url}/admin/catalog-imports/{job_id}"
+    url = f"{restaurant.devstack.gateway_url}/admin/tenants/{restaurant.instance_id}/catalog-imports/{job_id}"
     return dict(restaurant.http.get(url).raise_for_status().json())
 
 
@@ -59,7 +59,8 @@ def test_a_manual_execution_imports_the_sample_restaurant_and_a_second_start_is_
         name=job_id,
         input=json.dumps(execution_input),
     )
-    wait_for(lambda: restaurant.http.get(f"{devstack.gateway_url}/admin/catalog-imports/{job_id}").status_code == 200)
+    job_url = f"{devstack.gateway_url}/admin/tenants/{restaurant.instance_id}/catalog-imports/{job_id}"
+    wait_for(lambda: restaurant.http.get(job_url).status_code == 200)
     second = _start(restaurant)
     # Then the second start is refused with a clear message naming the running import (unless it already finished)
     job = _finished(restaurant, job_id)
@@ -107,9 +108,11 @@ def test_the_admin_api_refuses_an_unknown_tenant_and_an_unknown_job(devstack: De
     restaurant = Restaurant.connect(devstack, seed=False)
     unknown = restaurant.http.post(f"{devstack.gateway_url}/admin/tenants/nobody-here/catalog-imports", json={})
     assert unknown.status_code == 404
-    assert restaurant.http.get(f"{devstack.gateway_url}/admin/catalog-imports/no-such-job").status_code == 404
+    no_job = f"{devstack.gateway_url}/admin/tenants/{restaurant.instance_id}/catalog-imports/no-such-job"
+    assert restaurant.http.get(no_job).status_code == 404
     bad = _start(restaurant, maxRejected=-1)
-    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "maxRejected"
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "maxRejected"]
+    assert "maxRejected" in bad.json()["message"]
 
 
 def test_the_first_steps_sample_event_is_accepted_by_its_function(devstack: Devstack) -> None:

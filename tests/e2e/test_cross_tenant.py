@@ -54,10 +54,16 @@ def test_tenant_as_admin_routes_and_events_cannot_read_or_change_tenant_b(
     gateway, before = a.devstack.gateway_url, _state(b, order["id"])
     mapping = before[1]
     assert mapping is not None
-    # When A's routes are asked for B's order, POS order, location, messages
+    # And a catalog import of B's, which B's route shows
+    started = httpx.post(f"{gateway}/admin/tenants/{b.instance_id}/catalog-imports", json={}, timeout=30)
+    assert started.status_code == 202, started.text
+    b_job = started.json()["jobId"]
+    assert httpx.get(f"{gateway}/admin/tenants/{b.instance_id}/catalog-imports/{b_job}").status_code == 200
+    # When A's routes are asked for B's order, POS order, catalog import, location, messages
     reads = [
         httpx.get(f"{gateway}/admin/tenants/{a.instance_id}/orders/{order['id']}"),
         httpx.get(f"{gateway}/admin/tenants/{a.instance_id}/pos-orders/{mapping['posOrderId']}"),
+        httpx.get(f"{gateway}/admin/tenants/{a.instance_id}/catalog-imports/{b_job}"),
     ]
     taken_location = {
         "pos": {
@@ -77,7 +83,7 @@ def test_tenant_as_admin_routes_and_events_cannot_read_or_change_tenant_b(
     ]
     listed = httpx.get(f"{gateway}/admin/dead-letters", params={"instanceId": a.instance_id}).json()
     # Then nothing of B is shown and B is unchanged
-    assert [r.status_code for r in reads] == [404, 404]
+    assert [r.status_code for r in reads] == [404, 404, 404]
     assert all(b.instance_id not in r.text for r in reads)
     assert writes[0].status_code == 409 and writes[0].json()["message"]
     assert writes[3].json().get("tenant_id") in (None, a.instance_id)

@@ -91,10 +91,11 @@ def test_a_tenant_is_registered_and_read_back_without_secrets(devstack: Devstack
         ({}, "pos"),
     ],
 )
-def test_a_bad_tenant_body_is_a_400_naming_the_field(devstack: Devstack, body: dict[str, Any], needle: str) -> None:
+def test_a_bad_tenant_body_is_a_422_naming_the_field(devstack: Devstack, body: dict[str, Any], needle: str) -> None:
     response = httpx.put(f"{devstack.gateway_url}/admin/tenants/inst-bad", json=body)
-    assert response.status_code == 400
-    assert needle in {e["field"] for e in response.json()["errors"]}
+    assert response.status_code == 422
+    assert f"body.{needle}" in {".".join(e["loc"]) for e in response.json()["detail"]}
+    assert needle in response.json()["message"]
     assert httpx.get(f"{devstack.gateway_url}/admin/tenants/inst-bad").status_code == 404
 
 

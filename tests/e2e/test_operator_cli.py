@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import uuid
+
+import httpx
+import pytest
 
 from tests.e2e.conftest import Restaurant, wait_for
 
@@ -52,3 +57,39 @@ def test_an_operator_pauses_lists_redrives_and_resumes_a_restaurant(restaurant: 
 def test_the_cli_reports_an_unknown_tenant_with_the_apis_message(restaurant: Restaurant) -> None:
     code, output = _run(restaurant, "tenants", "pause", "no-such-tenant")
     assert code == 1 and "HTTP 404" in output and "no-such-tenant is not" in output
+
+
+def test_tenants_are_listed_a_page_at_a_time_and_the_cli_follows_the_pages(restaurant: Restaurant) -> None:
+    # Given more tenants than one page of 2 (three of them registered here, next to the session's others)
+    gateway, suffix = restaurant.devstack.gateway_url, uuid.uuid4().hex[:8]
+    mine = [f"page-{suffix}-{i}" for i in range(3)]
+    for i, instance_id in enumerate(mine):
+        pos = {"provider": "square", "merchantId": f"MP{suffix}", "locationId": f"LP{suffix}{i}"}
+        body = {"pos": {**pos, "accessToken": "t", "webhookSignatureKey": "k"}}
+        assert httpx.put(f"{gateway}/admin/tenants/{instance_id}", json=body).status_code == 201
+    # When the API is read 2 at a time, following nextToken
+    rows, params, pages = [], {"limit": 2}, 0
+    while True:
+        page = httpx.get(f"{gateway}/admin/tenants", params=params).json()
+        rows, pages = rows + page["tenants"], pages + 1
+        assert len(page["tenants"]) <= 2
+        if not page["nextToken"]:
+            break
+        params["nextToken"] = page["nextToken"]
+    # Then every tenant comes once, in order, over several pages
+    ids = [r["instanceId"] for r in rows]
+    assert pages >= 2 and ids == sorted(set(ids)) and set(mine) <= set(ids)
+    # And the CLI, asking 2 at a time, lists them all
+    code, listed = _run(restaurant, "tenants", "list", "--page-size", "2")
+    assert code == 0 and all(instance_id in listed for instance_id in mine)
+    total = re.search(r"(\d+) tenant\(s\)", listed)
+    assert total is not None and int(total.group(1)) >= len(ids)  # (tenants only ever join the session's devstack)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"limit": 0}, {"limit": 101}, {"limit": "x"}, {"nextToken": "%%"}, {"nextToken": "bm90IGFuIGlk"}, {"tenant": "x"}],
+)
+def test_a_bad_page_request_is_a_422_with_a_message(restaurant: Restaurant, params: dict[str, object]) -> None:
+    response = httpx.get(f"{restaurant.devstack.gateway_url}/admin/tenants", params=params)
+    assert response.status_code == 422 and response.json()["message"].startswith("invalid request: query.")

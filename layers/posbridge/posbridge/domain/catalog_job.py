@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from pydantic.alias_generators import to_camel
 
 JobStatus = Literal["running", "succeeded", "failed"]
@@ -28,8 +28,9 @@ class ImportOptions(_Wire):
                            "without menu categories")  # fmt: skip
     uncategorized_name: str = Field(default="Other", min_length=1, max_length=500)
     location_id: str | None = Field(default=None, description="Wix business location; default: the default one")
-    max_rejected: int = Field(default=10, ge=0, description="entities Wix may reject before the import fails")
-    hide_other_menus: bool = Field(
+    # Strict: what the OpenAPI document says (an integer, a boolean), not what pydantic could coerce ("3", 1.0, 0).
+    max_rejected: StrictInt = Field(default=10, ge=0, description="entities Wix may reject before the import fails")
+    hide_other_menus: StrictBool = Field(
         default=True, description="also hide visible menus of the location that posbridge did not create"
     )
 

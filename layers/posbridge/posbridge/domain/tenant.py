@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictBool
 from pydantic.alias_generators import to_camel
 
 PosProvider = Literal["square"]
@@ -62,7 +62,7 @@ class TenantSettings(_Wire):
         max_length=100,
         description="Wix Restaurants operation of orders imported from the POS (default: the site's default one)",
     )
-    notify_on_import: bool = Field(
+    notify_on_import: StrictBool = Field(  # strict: JSON true/false only, as documented (not 0/1, "yes")
         default=False, description="let Wix send its buyer and business notifications for orders imported from the POS"
     )
     catalog_system_of_record: Literal["pos", "wix"] = Field(

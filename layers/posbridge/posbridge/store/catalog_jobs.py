@@ -35,7 +35,7 @@ class ImportAlreadyRunning(Exception):
         super().__init__(
             f"a catalog import is already running for tenant {instance_id}"
             + (f": job {running_job_id}" if running_job_id else "")
-            + "; wait for it to finish (GET /admin/catalog-imports/<id>) and start again"
+            + "; wait for it to finish (GET /admin/tenants/<instanceId>/catalog-imports/<jobId>) and start again"
         )
         self.instance_id = instance_id
         self.running_job_id = running_job_id

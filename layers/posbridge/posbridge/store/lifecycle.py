@@ -1,7 +1,10 @@
 """Tenant lifecycle records in the mappings table (Wix app installed / removed, pause, purge).
 
-    PK TENANT#<instanceId>  SK INSTALLATION  -> {status: installed|removed, installed_at, removed_at}
+    PK TENANT#<instanceId>  SK INSTALLATION  -> {status: installed|removed, installed_at, removed_at, changed_at}
     PK TENANTS              SK <instanceId>  -> the tenant directory (also written by TenantStore.put)
+
+`GET /admin/tenants` pages through the directory (a Query, sorted by instance id) and reads each page's TENANT and
+INSTALLATION items with one BatchGetItem: two requests per page, however many tenants it holds.
 
 An installation without a TENANT item is a restaurant awaiting its POS connection (PUT /admin/tenants/{id}).
 The TENANT and INSTALLATION items are kept after the purge as a tombstone, so late events of a removed tenant are
@@ -23,6 +26,7 @@ from posbridge.store.tenants import tenant_pk
 INSTALLATION_SK = "INSTALLATION"
 _KEPT = frozenset({"TENANT", INSTALLATION_SK})  # the tombstone
 _BATCH = 25
+_BATCH_GET = 100  # keys per BatchGetItem (the DynamoDB maximum)
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,22 @@ class Installation:
     status: str  # "installed" | "removed"
     installed_at: str | None = None
     removed_at: str | None = None
+    changed_at: str | None = None  # Wix's time of the last AppInstalled / AppRemoved applied (flows/lifecycle.py)
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One directory entry with what is stored of it: the tenant (connected), the installation (Wix side), or both."""
+
+    instance_id: str
+    tenant: Tenant | None
+    installation: Installation | None
+
+
+@dataclass(frozen=True)
+class DirectoryPage:
+    entries: list[Listed]
+    last: str | None  # the last instance id of this page when more follow (the next page starts after it)
 
 
 class LifecycleStore(TableStore):
@@ -38,9 +58,7 @@ class LifecycleStore(TableStore):
         item = self._table.get_item(Key={"PK": tenant_pk(instance_id), "SK": INSTALLATION_SK}, ConsistentRead=True).get(
             "Item"
         )
-        if item is None:
-            return None
-        return Installation(instance_id, str(item["status"]), item.get("installed_at"), item.get("removed_at"))
+        return None if item is None else _installation(instance_id, item)
 
     def save_installation(self, installation: Installation) -> None:
         """The installation and its directory entry (so `tenants list` shows restaurants awaiting a POS)."""
@@ -69,6 +87,47 @@ class LifecycleStore(TableStore):
                 },
             ]
         )
+
+    def directory_page(self, limit: int, after: str | None = None) -> DirectoryPage:
+        """Up to `limit` directory entries after instance id `after`, in instance id order: one Query, then the
+        entries' TENANT and INSTALLATION items in BatchGetItem calls of 100 keys."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("PK").eq(DIRECTORY_PK),
+            "Limit": limit + 1,  # one more than asked: whether another page follows, without an empty last page
+            "ConsistentRead": True,
+        }
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = {"PK": DIRECTORY_PK, "SK": after}
+        page = self._table.query(**kwargs)
+        ids = [str(i["SK"]) for i in page.get("Items", [])]
+        more = len(ids) > limit or ("LastEvaluatedKey" in page and bool(ids))
+        ids = ids[:limit]
+        found = self._items([{"PK": tenant_pk(i), "SK": sk} for i in ids for sk in ("TENANT", INSTALLATION_SK)])
+        entries = []
+        for instance_id in ids:
+            tenant, installation = found.get((instance_id, "TENANT")), found.get((instance_id, INSTALLATION_SK))
+            entries.append(
+                Listed(
+                    instance_id,
+                    None if tenant is None else Tenant.model_validate(tenant["tenant"]),
+                    None if installation is None else _installation(instance_id, installation),
+                )
+            )
+        return DirectoryPage(entries, ids[-1] if more else None)
+
+    def _items(self, keys: list[dict[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """The items of these keys that exist, by (instance id, SK); unprocessed keys are asked again."""
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for start in range(0, len(keys), _BATCH_GET):
+            wanted: dict[str, Any] = {
+                self._table_name: {"Keys": keys[start : start + _BATCH_GET], "ConsistentRead": True}
+            }
+            while wanted:
+                answer = self._dynamodb.batch_get_item(RequestItems=wanted)
+                for item in answer.get("Responses", {}).get(self._table_name, []):
+                    found[(str(item["PK"]).removeprefix("TENANT#"), str(item["SK"]))] = item
+                wanted = answer.get("UnprocessedKeys") or {}
+        return found
 
     def directory(self) -> list[str]:
         ids: list[str] = []
@@ -100,3 +159,9 @@ class LifecycleStore(TableStore):
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         self._table.delete_item(Key={"PK": DIRECTORY_PK, "SK": instance_id})
         return deleted
+
+
+def _installation(instance_id: str, item: dict[str, Any]) -> Installation:
+    return Installation(
+        instance_id, str(item["status"]), item.get("installed_at"), item.get("removed_at"), item.get("changed_at")
+    )
