@@ -3,14 +3,19 @@ list and redrive of the admin API."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from devstack.app import Devstack
 from devstack.wix_sandbox import sign_webhook
+from posbridge.flows.wix_ingest import ingest_wix_webhook
+from posbridge.messaging import WorkMessage
 from tests.e2e.conftest import Restaurant, wait_for
 
 SOUP = {"kind": "restaurant", "name": "Minestrone", "price": "7.25", "quantity": 1}
@@ -53,9 +58,20 @@ def _secret_exists(devstack: Devstack, instance_id: str) -> bool:
     return any(name.endswith(f"/tenants/{instance_id}/pos") for name in names)
 
 
+def _all_tenants(devstack: Devstack) -> list[dict[str, Any]]:
+    """Every page of GET /admin/tenants (the session's devstack holds more tenants than one page)."""
+    rows: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 100}
+    while True:
+        page = httpx.get(devstack.gateway_url + "/admin/tenants", params=params, timeout=30).json()
+        rows += page["tenants"]
+        if not page["nextToken"]:
+            return rows
+        params["nextToken"] = page["nextToken"]
+
+
 def _listed(devstack: Devstack, instance_id: str) -> dict[str, Any] | None:
-    rows = _admin(devstack, "GET", "/admin/tenants").json()["tenants"]
-    return next((r for r in rows if r["instanceId"] == instance_id), None)
+    return next((r for r in _all_tenants(devstack) if r["instanceId"] == instance_id), None)
 
 
 def test_an_installed_app_awaits_its_pos_connection_once(devstack: Devstack) -> None:
@@ -67,9 +83,7 @@ def test_an_installed_app_awaits_its_pos_connection_once(devstack: Devstack) -> 
     assert first["status"] == "queued" and first["eventId"] == second["eventId"]
     row = wait_for(lambda: _listed(devstack, instance_id))
     assert row["status"] == "pending" and row["pos"] is None
-    assert [r["instanceId"] for r in _admin(devstack, "GET", "/admin/tenants").json()["tenants"]].count(
-        instance_id
-    ) == 1
+    assert [r["instanceId"] for r in _all_tenants(devstack)].count(instance_id) == 1
 
 
 def test_a_removed_app_disables_the_tenant_and_its_later_orders_are_acknowledged_and_ignored(
@@ -141,3 +155,51 @@ def test_a_paused_tenants_orders_are_parked_then_redriven_after_resuming(restaur
 def test_pausing_an_unknown_tenant_is_a_404_with_a_message(devstack: Devstack, action: str) -> None:
     response = _admin(devstack, "POST", f"/admin/tenants/nobody-{uuid.uuid4().hex[:6]}/{action}")
     assert response.status_code == 404 and response.json()["message"]
+
+
+def test_a_late_retry_of_an_old_removal_does_not_remove_the_reinstalled_restaurant(restaurant: Restaurant) -> None:
+    devstack = restaurant.devstack
+    assert devstack.wix is not None and devstack.stack is not None
+    instance_id, now = restaurant.instance_id, int(time.time())
+    app = {"appId": devstack.options.wix_app_id}
+    # Given a restaurant that removed the app two minutes ago and reinstalled it a minute later (each webhook twice)
+    removal = sign_webhook(devstack.wix.private_key_pem, "AppRemoved", instance_id, app, iat=now - 120)
+    _deliver(devstack, removal)
+    _deliver(devstack, removal)
+    wait_for(lambda: _admin(devstack, "GET", f"/admin/tenants/{instance_id}").json()["status"] == "removed")
+    reinstall = sign_webhook(devstack.wix.private_key_pem, "AppInstalled", instance_id, app, iat=now - 60)
+    assert _deliver(devstack, reinstall)["status"] == "queued"
+    wait_for(lambda: _work_queue_drained(devstack))
+    # And that connected its POS again
+    pos = {**_admin(devstack, "GET", f"/admin/tenants/{instance_id}").json()["pos"]}
+    registration = {"pos": {**pos, "accessToken": "tok-again", "webhookSignatureKey": "sig-again"}}
+    assert _admin(devstack, "PUT", f"/admin/tenants/{instance_id}", registration).status_code in (200, 201)
+    # When Wix retries the old removal after SQS's 5-minute deduplication window (so it reaches the worker again)
+    late = _queued_message(devstack, removal)
+    devstack.stack.client("sqs").send_message(
+        QueueUrl=devstack.stack.output("WorkQueueUrl"),
+        MessageBody=late.model_dump_json(),
+        MessageGroupId=late.group_id,
+        MessageDeduplicationId=f"{late.dedup_id[:100]}-after-the-window",
+    )
+    wait_for(lambda: _work_queue_drained(devstack))
+    # Then the restaurant stays connected: active, with its new credentials, and nothing parked
+    assert _admin(devstack, "GET", f"/admin/tenants/{instance_id}").json()["status"] == "active"
+    assert _secret_exists(devstack, instance_id)
+    assert restaurant.parked() == []
+
+
+def _queued_message(devstack: Devstack, body: str) -> WorkMessage:
+    """The work message the Wix webhook function enqueues for this body."""
+    assert devstack.wix is not None
+    sent: list[WorkMessage] = []
+
+    class Capture:
+        def send(self, message: WorkMessage) -> str:
+            sent.append(message)
+            return "captured"
+
+    key = serialization.load_pem_private_key(devstack.wix.private_key_pem, password=None).public_key()
+    assert isinstance(key, RSAPublicKey)
+    ingest_wix_webhook(body, key, Capture())
+    return sent[0]

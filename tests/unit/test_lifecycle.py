@@ -222,3 +222,119 @@ def test_duplicated_lifecycle_events_converge(sequence: list[str]) -> None:
         assert A not in world.secrets and world.tenants[A].status == "removed"
         assert "L-inst-a" not in world.links
     assert world.tenants[B].status == "active" and B in world.secrets and world.links["L-inst-b"] == B
+
+
+# -- Ordering: legacy lifecycle events carry no id and no time but the JWT's iat, which ingest passes on -----------
+
+
+def _at(minutes: int) -> datetime:
+    return NOW + timedelta(minutes=minutes)
+
+
+def _reconnect(world: World, instance_id: str) -> None:
+    """What PUT /admin/tenants/{id} does after a reinstall: the tenant active again, with fresh credentials."""
+    tenant = world.tenants[instance_id].model_copy(update={"status": "active", "removed_at": None})
+    world.put(tenant)
+    world.secrets.add(instance_id)
+
+
+def test_a_late_retry_of_an_old_removal_after_a_reinstall_is_ignored() -> None:
+    # Given a connected restaurant that removed the app at minute 0, reinstalled it at minute 10 and reconnected its POS
+    world = World()
+    _connected(world, A)
+    assert app_removed(A, world.ports(), _at(0), occurred_at=_at(0)) == "removed"
+    assert app_installed(A, world.ports(), _at(10), occurred_at=_at(10)) == "installed"
+    _reconnect(world, A)
+    # When Wix retries the old removal (signed at minute 0) an hour later
+    outcome = app_removed(A, world.ports(), _at(70), occurred_at=_at(0))
+    # Then it is recognised as stale and nothing is touched: the tenant stays active with its credentials and location
+    assert outcome == "stale"
+    assert world.tenants[A].status == "active" and A in world.secrets and world.links["L-inst-a"] == A
+    assert world.installs[A].status == "installed" and world.installs[A].changed_at == "2026-05-01T12:10:00.000Z"
+
+
+def test_a_late_install_does_not_bring_back_a_tenant_removed_after_it() -> None:
+    # Given an app installed at minute 0 and removed at minute 5
+    world = World()
+    app_installed(A, world.ports(), _at(0), occurred_at=_at(0))
+    app_removed(A, world.ports(), _at(5), occurred_at=_at(5))
+    # When the install is delivered again afterwards
+    # Then it is stale and the installation stays removed (so the purge still comes)
+    assert app_installed(A, world.ports(), _at(30), occurred_at=_at(0)) == "stale"
+    assert world.installs[A].status == "removed"
+
+
+def test_a_removal_older_than_a_later_install_is_stale_even_if_that_install_changed_nothing() -> None:
+    # Given installs at minutes 0 and 20 (the removal in between delayed), the second a no-op
+    world = World()
+    app_installed(A, world.ports(), _at(0), occurred_at=_at(0))
+    assert app_installed(A, world.ports(), _at(20), occurred_at=_at(20)) == "already_installed"
+    # When the removal of minute 10 finally arrives
+    # Then it is older than the install the site is in now: ignored
+    assert app_removed(A, world.ports(), _at(25), occurred_at=_at(10)) == "stale"
+    assert world.installs[A].status == "installed"
+
+
+def test_duplicated_timed_events_are_no_ops() -> None:
+    # Given a connected tenant
+    world = World()
+    _connected(world, A)
+    # When its removal and then its reinstall are each delivered twice
+    removed = [app_removed(A, world.ports(), _at(i), occurred_at=_at(0)) for i in (0, 1)]
+    installed = [app_installed(A, world.ports(), _at(i), occurred_at=_at(10)) for i in (10, 11)]
+    # Then the repeats change nothing: one removal (its first time kept), one installation
+    assert removed == ["removed", "already_removed"] and installed == ["installed", "already_installed"]
+    assert world.tenants[A].removed_at == "2026-05-01T12:00:00Z"
+    assert world.installs[A].installed_at == "2026-05-01T12:10:00Z"
+    assert world.installs[A].changed_at == "2026-05-01T12:10:00.000Z"
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(min_value=1, max_value=6).flatmap(lambda n: st.permutations([*range(n), *range(n)])))
+def test_lifecycle_events_delivered_in_any_order_and_twice_end_in_the_latest_events_state(order: list[int]) -> None:
+    # Given a site's alternating history (install at minute 0, remove at 1, install at 2, ...), each event delivered
+    # twice, in any order
+    world = World()
+    _connected(world, A)
+    for event in order:
+        step = app_installed if event % 2 == 0 else app_removed
+        step(A, world.ports(), _at(100 + len(order)), occurred_at=_at(event))
+    # Then the installation is in the state of the latest event, timed by it
+    latest = max(order)
+    assert world.installs[A].status == ("installed" if latest % 2 == 0 else "removed")
+    assert world.installs[A].changed_at == f"2026-05-01T12:{latest:02d}:00.000Z"
+
+
+def test_ingest_passes_a_lifecycle_events_signing_time_to_the_worker() -> None:
+    import json
+
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from posbridge.flows.lifecycle import occurred_at
+    from posbridge.flows.wix_ingest import ingest_wix_webhook
+    from posbridge.messaging import WorkMessage
+
+    # Given a legacy AppRemoved webhook signed at a known second
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    signed = int(datetime.now(UTC).timestamp()) - 120
+    envelope = {"eventType": "AppRemoved", "instanceId": A, "data": json.dumps({"appId": "app-1"})}
+    body = jwt.encode({"data": json.dumps(envelope), "iat": signed, "exp": signed + 3600}, key, algorithm="RS256")
+    sent: list[WorkMessage] = []
+
+    class Queue:
+        def send(self, message: WorkMessage) -> str:
+            sent.append(message)
+            return "m"
+
+    # When it is ingested
+    public = serialization.load_pem_public_key(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    assert isinstance(public, rsa.RSAPublicKey)
+    ingest_wix_webhook(body, public, Queue())
+    # Then the queued message carries Wix's data and that time, which the worker reads back
+    [message] = sent
+    assert message.payload["appId"] == "app-1"
+    assert occurred_at(message.payload) == datetime.fromtimestamp(signed, UTC)

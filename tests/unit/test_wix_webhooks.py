@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
@@ -66,22 +67,26 @@ def test_a_signed_webhook_decodes_into_its_nested_event() -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "why"),
+    ("body", "why", "code"),
     [
-        (lambda: jwt.encode(_claims(), OTHER, algorithm="RS256"), "signed with another key"),
-        (lambda: _hs256_with_public_key(_claims()), "HS256 with the public key as secret"),
-        (lambda: jwt.encode(_claims(), None, algorithm="none"), "alg none"),
-        (lambda: jwt.encode(_claims(exp=int(time.time()) - 60), PRIVATE, algorithm="RS256"), "expired"),
-        (lambda: jwt.encode({k: v for k, v in _claims().items() if k != "exp"}, PRIVATE, algorithm="RS256"), "no exp"),
+        (lambda: jwt.encode(_claims(), OTHER, algorithm="RS256"), "signed with another key", "bad_signature"),
+        (lambda: _hs256_with_public_key(_claims()), "HS256 with the public key as secret", "bad_signature"),
+        (lambda: jwt.encode(_claims(), None, algorithm="none"), "alg none", "bad_signature"),
+        (lambda: jwt.encode(_claims(exp=int(time.time()) - 60), PRIVATE, algorithm="RS256"), "expired", "expired"),
+        (
+            lambda: jwt.encode({k: v for k, v in _claims().items() if k != "exp"}, PRIVATE, algorithm="RS256"),
+            "no exp",
+            "invalid_token",
+        ),
     ],
 )
-def test_forged_or_stale_tokens_are_401(body: Any, why: str) -> None:
+def test_forged_or_stale_tokens_are_401(body: Any, why: str, code: str) -> None:
     # Given a token that is not a fresh RS256 signature by the app's key (see `why`)
     # When it is parsed
     with pytest.raises(WebhookRejected) as rejected:
         parse_webhook(body(), load_public_key(PUBLIC_PEM))
-    # Then it is rejected as unauthenticated
-    assert rejected.value.status == 401, why
+    # Then it is rejected as unauthenticated, with the reason the rejection metric counts it under
+    assert (rejected.value.status, rejected.value.code) == (401, code), why
 
 
 def test_a_tampered_payload_is_401() -> None:
@@ -115,13 +120,13 @@ def test_a_signed_but_malformed_envelope_is_400(claims: dict[str, Any]) -> None:
     # When it is parsed / Then it is a client error, not a crash
     with pytest.raises(WebhookRejected) as rejected:
         parse_webhook(body, load_public_key(PUBLIC_PEM))
-    assert rejected.value.status == 400
+    assert (rejected.value.status, rejected.value.code) == (400, "malformed")
 
 
 def test_a_body_that_is_not_a_jwt_is_400() -> None:
     with pytest.raises(WebhookRejected) as rejected:
         parse_webhook('{"hello": "world"}', load_public_key(PUBLIC_PEM))
-    assert rejected.value.status == 400
+    assert (rejected.value.status, rejected.value.code) == (400, "malformed")
 
 
 @pytest.mark.parametrize(
@@ -137,14 +142,29 @@ def test_the_public_key_is_accepted_in_each_form_the_dashboard_gives(form: str) 
     assert parse_webhook(body, load_public_key(form)).event_id == "evt-1"
 
 
-def test_a_legacy_event_without_an_id_gets_a_stable_one() -> None:
-    # Given Wix's legacy AppInstalled webhook, whose data has no event id, delivered twice
+def test_a_legacy_event_without_an_id_gets_a_stable_one_that_tells_repeats_from_resends() -> None:
+    # Given Wix's legacy AppRemoved webhook (data without an event id or time) delivered twice, and the same removal
+    # content signed an hour later (the site reinstalled and removed the app again)
     now = int(time.time())
-    envelope = {"eventType": "AppInstalled", "instanceId": "inst-9", "data": json.dumps({"appId": "app-1"})}
-    first = jwt.encode({"data": json.dumps(envelope), "iat": now, "exp": now + 60}, PRIVATE, algorithm="RS256")
-    again = jwt.encode({"data": json.dumps(envelope), "iat": now - 5, "exp": now + 55}, PRIVATE, algorithm="RS256")
-    # When both are parsed
-    events = [parse_webhook(body, load_public_key(PUBLIC_PEM)) for body in (first, again)]
-    # Then they are accepted and share one derived id (so the resend is deduplicated)
-    assert events[0].event_id == events[1].event_id and events[0].event_id.startswith("legacy-")
-    assert events[0].body() == {"appId": "app-1"}
+    envelope = {"eventType": "AppRemoved", "instanceId": "inst-9", "data": json.dumps({"appId": "app-1"})}
+    token = jwt.encode({"data": json.dumps(envelope), "iat": now - 3600, "exp": now + 60}, PRIVATE, algorithm="RS256")
+    later = jwt.encode({"data": json.dumps(envelope), "iat": now, "exp": now + 60}, PRIVATE, algorithm="RS256")
+    # When they are parsed
+    first, resend, again = (parse_webhook(body, load_public_key(PUBLIC_PEM)) for body in (token, token, later))
+    # Then the resend shares the derived id (deduplicated) but the later removal does not (it is a new event)
+    assert first.event_id == resend.event_id and first.event_id.startswith("legacy-")
+    assert again.event_id != first.event_id
+    # And each is timed by when Wix signed it, the body being Wix's data
+    assert first.occurred_at == datetime.fromtimestamp(now - 3600, UTC) and again.occurred_at > first.occurred_at
+    assert first.body() == {"appId": "app-1"}
+
+
+def test_a_domain_event_is_timed_by_its_event_time() -> None:
+    now = int(time.time())
+    envelope = {
+        "eventType": "x",
+        "instanceId": "i",
+        "data": json.dumps({"id": "e", "eventTime": "2026-05-01T12:00:00.250Z"}),
+    }
+    body = jwt.encode({"data": json.dumps(envelope), "iat": now, "exp": now + 60}, PRIVATE, algorithm="RS256")
+    assert parse_webhook(body, load_public_key(PUBLIC_PEM)).occurred_at == datetime(2026, 5, 1, 12, 0, 0, 250000, UTC)

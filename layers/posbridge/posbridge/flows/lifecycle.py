@@ -8,15 +8,21 @@
 - Pause / resume: a paused tenant's events are parked in the DLQ with reason `tenant_paused`; redrive them after
   resuming.
 
-Every step is idempotent, so duplicated and re-delivered lifecycle events are harmless. Reordering: an AppInstalled
-processed after the AppRemoved of the same instance re-installs it (Wix keeps the instance id across a reinstall);
-it then waits for a new POS connection, since its credentials are gone, so a stale reordered install is harmless.
+Every step is idempotent, so duplicated and re-delivered lifecycle events are harmless. Ordering: Wix retries a
+webhook for about 48 hours and may deliver it out of order, and the legacy AppInstalled / AppRemoved events carry no
+event id, no event time and no sequence (data: appId, originInstanceId). What they do carry is the JWT's `iat`: Wix
+signs the event once, when it happens (its sample token is valid for ~83 h, beyond the retry window), so `iat` is the
+event time. Each applied transition records it (`changed_at`), and an event older than the last applied transition
+is ignored ("stale"): remove -> reinstall -> a late retry of the old remove leaves the reinstalled tenant alone, and a
+late install never resurrects a tenant removed after it. Events without a time (queued before this rule) apply as
+before. Wix keeps the instance id across a reinstall; a reinstalled site waits for a new POS connection, since its
+credentials were deleted.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from posbridge.domain.tenant import Tenant
@@ -26,6 +32,7 @@ from posbridge.store.lifecycle import Installation
 APP_INSTALLED = "AppInstalled"
 APP_REMOVED = "AppRemoved"
 LIFECYCLE_EVENTS = frozenset({APP_INSTALLED, APP_REMOVED})
+OCCURRED_AT = "occurredAt"  # the work message payload's key for when the lifecycle event happened (ISO 8601, UTC)
 
 
 class Tenants(Protocol):
@@ -53,24 +60,72 @@ class LifecyclePorts:
 
 
 def _stamp(now: datetime) -> str:
-    return now.isoformat(timespec="seconds").replace("+00:00", "Z")
+    return now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def app_installed(instance_id: str, ports: LifecyclePorts, now: datetime) -> str:
-    """Returns the outcome: "installed" or "already_installed"."""
+def iso(moment: datetime) -> str:
+    """A lifecycle event's time as the work message carries it (milliseconds kept: `eventTime` has them)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def occurred_at(payload: dict[str, object]) -> datetime | None:
+    """The event time a lifecycle work message carries; None for a message queued before events were timed."""
+    value = payload.get(OCCURRED_AT)
+    try:
+        return _parse(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _stale(existing: Installation | None, occurred_at: datetime | None) -> bool:
+    """The event happened before the last transition applied to this instance (a late retry or a reordering)."""
+    if existing is None or existing.changed_at is None or occurred_at is None:
+        return False
+    return occurred_at < _parse(existing.changed_at)
+
+
+def _changed_at(existing: Installation | None, occurred_at: datetime | None) -> str | None:
+    """The newest event time applied so far (a duplicate or an older time never moves it back)."""
+    known = existing.changed_at if existing else None
+    if occurred_at is None or (known is not None and _parse(known) >= occurred_at):
+        return known
+    return iso(occurred_at)
+
+
+def app_installed(instance_id: str, ports: LifecyclePorts, now: datetime, occurred_at: datetime | None = None) -> str:
+    """Returns the outcome: "installed", "already_installed" or "stale" (older than the last applied transition)."""
     existing = ports.lifecycle.installation(instance_id)
+    if _stale(existing, occurred_at):
+        return "stale"
     tenant = ports.tenants.get(instance_id)
+    changed_at = _changed_at(existing, occurred_at)
     if existing is not None and existing.status == "installed":
+        if changed_at != existing.changed_at:  # a newer install of an installed app: later events compare with it
+            ports.lifecycle.save_installation(replace(existing, changed_at=changed_at))
         return "already_installed"
     if existing is None and tenant is not None and tenant.status != "removed":
-        return "already_installed"  # connected before the bridge knew of installations
-    ports.lifecycle.save_installation(Installation(instance_id, "installed", installed_at=_stamp(now)))
+        # Connected before the bridge knew of installations: record the install's time so older events lose to it.
+        if changed_at is not None:
+            ports.lifecycle.save_installation(
+                Installation(instance_id, "installed", installed_at=tenant.created_at, changed_at=changed_at)
+            )
+        return "already_installed"
+    ports.lifecycle.save_installation(
+        Installation(instance_id, "installed", installed_at=_stamp(now), changed_at=changed_at)
+    )
     return "installed"
 
 
-def app_removed(instance_id: str, ports: LifecyclePorts, now: datetime) -> str:
-    """Returns "removed" or "already_removed"; repeats the clean-up either way (each step is idempotent)."""
+def app_removed(instance_id: str, ports: LifecyclePorts, now: datetime, occurred_at: datetime | None = None) -> str:
+    """Returns "removed", "already_removed" (the clean-up is repeated: each step is idempotent) or "stale" (older
+    than the last applied transition: nothing is touched)."""
     existing = ports.lifecycle.installation(instance_id)
+    if _stale(existing, occurred_at):
+        return "stale"
     already = existing is not None and existing.status == "removed"
     removed_at = existing.removed_at if already and existing and existing.removed_at else _stamp(now)
     tenant = ports.tenants.get(instance_id)
@@ -83,7 +138,8 @@ def app_removed(instance_id: str, ports: LifecyclePorts, now: datetime) -> str:
             )
         ports.lifecycle.remove_tenant(tenant)  # again on a repeat: releases the POS location if a crash left it
     installed_at = existing.installed_at if existing else None
-    ports.lifecycle.save_installation(Installation(instance_id, "removed", installed_at, removed_at))
+    changed_at = _changed_at(existing, occurred_at)
+    ports.lifecycle.save_installation(Installation(instance_id, "removed", installed_at, removed_at, changed_at))
     return "already_removed" if already else "removed"
 
 
@@ -129,7 +185,7 @@ def removed_at(instance_id: str, ports: LifecyclePorts) -> datetime | None:
     else:
         tenant = ports.tenants.get(instance_id)
         stamp = tenant.removed_at if tenant and tenant.status == "removed" else None
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
+    return _parse(stamp) if stamp else None
 
 
 def purge_removed(ports: LifecyclePorts, now: datetime, retention: timedelta) -> list[PurgeResult]:

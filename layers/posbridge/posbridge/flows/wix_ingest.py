@@ -8,7 +8,7 @@ from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from posbridge.flows.lifecycle import LIFECYCLE_EVENTS
+from posbridge.flows.lifecycle import LIFECYCLE_EVENTS, OCCURRED_AT, iso
 from posbridge.messaging import WorkMessage
 from posbridge.wix.webhooks import ORDER_APPROVED, ORDER_CREATED, parse_webhook
 
@@ -34,16 +34,16 @@ def ingest_wix_webhook(raw_body: str, public_key: RSAPublicKey, queue: Enqueuer)
     outcome = IngestOutcome("ignored", event.event_type, event.event_id, event.instance_id)
     if event.event_type not in HANDLED_EVENT_TYPES:
         return outcome
+    lifecycle = event.event_type in LIFECYCLE_EVENTS
     queue.send(
         WorkMessage(
             source="wix",
             event_type=event.event_type,
             event_id=event.event_id,
             tenant_id=event.instance_id,
-            entity_id=LIFECYCLE_ENTITY
-            if event.event_type in LIFECYCLE_EVENTS
-            else (event.event.entity_id or event.event_id),
-            payload=event.body(),
+            entity_id=LIFECYCLE_ENTITY if lifecycle else (event.event.entity_id or event.event_id),
+            # Lifecycle events carry no time of their own: the worker orders them by when Wix signed them.
+            payload={**event.body(), OCCURRED_AT: iso(event.occurred_at)} if lifecycle else event.body(),
         )
     )
     return IngestOutcome("queued", event.event_type, event.event_id, event.instance_id)

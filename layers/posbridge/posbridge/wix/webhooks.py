@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -22,12 +23,18 @@ ORDER_CREATED = "wix.ecom.v1.order_created"
 ORDER_APPROVED = "wix.ecom.v1.order_approved"
 
 
-class WebhookRejected(Exception):
-    """The request is not a valid Wix webhook; `status` is the HTTP answer (401 forged, 400 malformed)."""
+# Why a webhook was refused: the `reason` dimension of the WebhooksRejected metric (a closed set, so few metrics).
+RejectReason = Literal["too_large", "malformed", "bad_signature", "expired", "invalid_token"]
 
-    def __init__(self, status: int, reason: str) -> None:
+
+class WebhookRejected(Exception):
+    """The request is not a valid Wix webhook; `status` is the HTTP answer (401 forged, 400 malformed), `code` the
+    metric's reason, `reason` the message for the sender."""
+
+    def __init__(self, status: int, code: RejectReason, reason: str) -> None:
         super().__init__(reason)
         self.status = status
+        self.code: RejectReason = code
         self.reason = reason
 
 
@@ -53,14 +60,27 @@ class WixEvent(BaseModel):
     instance_id: str
     event: DomainEvent
     raw_data: str  # the inner data exactly as signed, for a stable id when Wix gives none
+    issued_at: int  # the JWT's iat: when Wix signed the event (once, when it happened; retries resend that token)
 
     @property
     def event_id(self) -> str:
-        """Wix's event id; for a legacy event without one, a digest of what Wix signed (a resend carries the same)."""
+        """Wix's event id; for a legacy event without one, a digest of what Wix signed, its time included: a resend
+        carries the same, while the same content signed later (remove, reinstall, remove again) is a new event."""
         if self.event.id:
             return self.event.id
-        digest = hashlib.sha256(f"{self.event_type}|{self.instance_id}|{self.raw_data}".encode()).hexdigest()
-        return f"legacy-{digest[:48]}"
+        signed = f"{self.event_type}|{self.instance_id}|{self.issued_at}|{self.raw_data}"
+        return f"legacy-{hashlib.sha256(signed.encode()).hexdigest()[:48]}"
+
+    @property
+    def occurred_at(self) -> datetime:
+        """When the event happened: its `eventTime`, or for a legacy event (none) the time Wix signed it."""
+        if self.event.event_time:
+            try:
+                moment = datetime.fromisoformat(self.event.event_time.replace("Z", "+00:00"))
+                return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            except ValueError:
+                pass
+        return datetime.fromtimestamp(self.issued_at, UTC)
 
     def body(self) -> dict[str, Any]:
         """The domain event as Wix sent it (entity payloads included)."""
@@ -89,25 +109,29 @@ def parse_webhook(raw_body: str, public_key: RSAPublicKey) -> WixEvent:
             options={"require": ["exp", "iat", "data"], "verify_aud": False},
             leeway=CLOCK_SKEW_S,
         )
-    except (jwt.ExpiredSignatureError, jwt.InvalidSignatureError, jwt.InvalidAlgorithmError) as exc:
-        raise WebhookRejected(401, f"webhook signature rejected: {exc}") from exc
+    except jwt.ExpiredSignatureError as exc:
+        raise WebhookRejected(401, "expired", f"webhook signature rejected: {exc}") from exc
+    except (jwt.InvalidSignatureError, jwt.InvalidAlgorithmError) as exc:
+        raise WebhookRejected(401, "bad_signature", f"webhook signature rejected: {exc}") from exc
     except jwt.DecodeError as exc:
-        raise WebhookRejected(400, f"body is not a JWT: {exc}") from exc
+        raise WebhookRejected(400, "malformed", f"body is not a JWT: {exc}") from exc
     except jwt.InvalidTokenError as exc:
-        raise WebhookRejected(401, f"webhook token rejected: {exc}") from exc
+        raise WebhookRejected(401, "invalid_token", f"webhook token rejected: {exc}") from exc
 
     envelope = _json_object(claims["data"], "data")
     event_type, instance_id = envelope.get("eventType"), envelope.get("instanceId")
     if not isinstance(event_type, str) or not event_type or not isinstance(instance_id, str) or not instance_id:
-        raise WebhookRejected(400, "envelope needs string 'eventType' and 'instanceId'")
+        raise WebhookRejected(400, "malformed", "envelope needs string 'eventType' and 'instanceId'")
     inner = envelope.get("data")
     try:
         event = DomainEvent.model_validate(_json_object(inner, "data.data"))
     except ValidationError as exc:
         fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
-        raise WebhookRejected(400, f"domain event invalid at: {fields}") from exc
+        raise WebhookRejected(400, "malformed", f"domain event invalid at: {fields}") from exc
     raw = inner if isinstance(inner, str) else json.dumps(inner, sort_keys=True)
-    return WixEvent(event_type=event_type, instance_id=instance_id, event=event, raw_data=raw)
+    return WixEvent(
+        event_type=event_type, instance_id=instance_id, event=event, raw_data=raw, issued_at=int(claims["iat"])
+    )
 
 
 def _json_object(value: Any, where: str) -> dict[str, Any]:
@@ -116,7 +140,7 @@ def _json_object(value: Any, where: str) -> dict[str, Any]:
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise WebhookRejected(400, f"'{where}' is not valid JSON") from exc
+            raise WebhookRejected(400, "malformed", f"'{where}' is not valid JSON") from exc
     if not isinstance(value, dict):
-        raise WebhookRejected(400, f"'{where}' must be a JSON object")
+        raise WebhookRejected(400, "malformed", f"'{where}' must be a JSON object")
     return value
