@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from posbridge.config import CatalogPublishSettings
@@ -30,11 +31,16 @@ deps = flow.Deps(
 )
 executions = StepFunctionsExecutions(settings.catalog_state_machine_arn)
 logger = Logger()
+tracer = Tracer()
 
 
+@tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     healed = flow.heal_stuck_jobs(deps, executions, settings.catalog_job_stale_after_seconds)
     for job in healed:
         logger.warning("stuck catalog import healed", extra=job)
+    if healed:  # each one a failed import (its execution stopped): the catalog-job-failed alarm counts them
+        with single_metric(name="CatalogImportsHealed", unit=MetricUnit.Count, value=len(healed)):
+            pass
     return {"healed": healed}

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
@@ -39,6 +41,7 @@ deps = flow.Deps(
     budget_s=settings.catalog_step_budget_seconds,
 )
 logger = Logger()
+tracer = Tracer()
 
 # AWS error codes worth another attempt (the SDK already retried them a few times).
 _TRANSIENT_AWS = {
@@ -80,6 +83,7 @@ def _run(event: dict[str, Any], context: LambdaContext, step: Callable[[flow.Dep
         raise PermanentError("invalid_input", f"invalid_input: {exc.error_count()} invalid field(s)") from exc
 
 
+@tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def load_pos_catalog(event: dict[str, Any], context: LambdaContext) -> Any:
     request = event.get("input") or {}
@@ -90,6 +94,7 @@ def load_pos_catalog(event: dict[str, Any], context: LambdaContext) -> Any:
 def _step(run: Callable[[flow.Deps, str], Any]) -> Callable[[dict[str, Any], LambdaContext], Any]:
     """The handler of a step that needs nothing from its event but the job id."""
 
+    @tracer.capture_lambda_handler
     @logger.inject_lambda_context
     def handler(event: dict[str, Any], context: LambdaContext) -> Any:
         return _run(event, context, run)
@@ -97,8 +102,31 @@ def _step(run: Callable[[flow.Deps, str], Any]) -> Callable[[dict[str, Any], Lam
     return handler
 
 
+def _count(name: str, unit: MetricUnit, value: float) -> None:
+    """One datapoint, printed at once (EMF): these steps emit a metric only when a stage of an import completes."""
+    with single_metric(name=name, unit=unit, value=value):
+        pass
+
+
+def _create_entities(d: flow.Deps, job: str, kind: WixKind) -> dict[str, Any]:
+    result = flow.create_entities(d, job, kind)
+    if not result["more"]:  # this kind is done: count what the import wrote of it, once
+        _count("CatalogEntitiesWritten", MetricUnit.Count, result["done"])
+    return result
+
+
 def _create(kind: WixKind) -> Callable[[dict[str, Any], LambdaContext], Any]:
-    return _step(lambda d, job: flow.create_entities(d, job, kind))
+    return _step(lambda d, job: _create_entities(d, job, kind))
+
+
+def _publish(d: flow.Deps, job_id: str) -> dict[str, Any]:
+    """Publish, then count how long the import took from its start to the moment customers see the new menu."""
+    result = flow.publish(d, job_id)
+    job = d.jobs.get(job_id)
+    if job is not None:
+        started = datetime.fromisoformat(job.started_at.replace("Z", "+00:00"))
+        _count("PublishDuration", MetricUnit.Seconds, (datetime.now(UTC) - started).total_seconds())
+    return result
 
 
 resolve_location = _step(flow.resolve_location)
@@ -110,10 +138,11 @@ create_modifier_groups = _create("modifierGroup")
 create_items = _create("item")
 create_sections = _create("section")
 create_menus = _create("menu")
-publish = _step(flow.publish)
+publish = _step(_publish)
 cleanup = _step(flow.cleanup)
 
 
+@tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def rollback(event: dict[str, Any], context: LambdaContext) -> Any:
     error = event.get("error")

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -42,6 +43,8 @@ executions = StepFunctionsExecutions(settings.catalog_state_machine_arn)
 links = PosLinks(settings.mappings_table)
 dead_letters = DeadLetters(settings.dead_letter_queue_url)
 logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 
@@ -62,12 +65,17 @@ ports = SyncPorts(
 
 
 def _log(result: SyncResult, instance_id: str, trigger: str) -> None:
+    metrics.add_metric(name=f"CatalogSyncs_{result.outcome}", unit=MetricUnit.Count, value=1)
+    if result.outcome in ("synced", "partial"):
+        written = max(0, sum(result.changes.values()) - len(result.errors))
+        metrics.add_metric(name="CatalogEntitiesWritten", unit=MetricUnit.Count, value=written)
     logger.info(
         "catalog sync",
         extra={
             "instance_id": instance_id,
             "trigger": trigger,
             "outcome": result.outcome,
+            "read": result.read,
             "changes": result.changes,
             "wix_calls": result.wix_calls,
             "wix_edits": [asdict(e) for e in result.wix_edits[:20]],
@@ -94,6 +102,7 @@ def process(record: SQSRecord) -> None:
         group = record.attributes.message_group_id or "poison"
         dead_letters.park(record.body, group, record.message_id, reason, error)
         logger.error("catalog sync parked in the DLQ", extra={"reason": reason, "error": error})
+        metrics.add_metric(name="PoisonParked", unit=MetricUnit.Count, value=1)
 
 
 def reconcile(instance_id: str | None) -> dict[str, Any]:
@@ -106,10 +115,13 @@ def reconcile(instance_id: str | None) -> dict[str, Any]:
             outcomes[tenant_id] = result.outcome
         except (TransientError, PermanentError) as exc:
             outcomes[tenant_id] = f"failed: {type(exc).__name__}"
+            metrics.add_metric(name="CatalogSyncFailed", unit=MetricUnit.Count, value=1)
             logger.warning("catalog reconciliation failed", extra={"instance_id": tenant_id, "error": str(exc)})
     return {"tenants": outcomes}
 
 
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> Any:
     if "Records" in event:

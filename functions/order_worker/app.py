@@ -13,7 +13,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -30,7 +30,14 @@ from posbridge.config import OrderWorkerSettings, WixApiSettings
 from posbridge.errors import EventIgnored, PermanentError
 from posbridge.flows.apply_status import SyncResult
 from posbridge.flows.export_order import ExportResult, export_wix_order
-from posbridge.flows.lifecycle import APP_INSTALLED, LIFECYCLE_EVENTS, LifecyclePorts, app_installed, app_removed
+from posbridge.flows.lifecycle import (
+    APP_INSTALLED,
+    LIFECYCLE_EVENTS,
+    LifecyclePorts,
+    app_installed,
+    app_removed,
+    occurred_at,
+)
 from posbridge.flows.pos_sync import PosSyncPorts, sync_pos_order
 from posbridge.messaging import DeadLetters, WorkMessage
 from posbridge.pos.gateways import PosGateways
@@ -74,6 +81,7 @@ pos_sync_ports = PosSyncPorts(
 )
 logger = Logger()
 metrics = Metrics()
+tracer = Tracer()  # X-Ray: patches botocore and httpx, so each AWS, POS and Wix call is a subsegment
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 # Wix retries a webhook for ~47 h, far past SQS's 5-minute dedup window: remember event ids for 48 h.
 idempotency = IdempotencyConfig(event_key_jmespath="event_id", expires_after_seconds=48 * 3600)
@@ -101,9 +109,9 @@ def pos_order_event(message: WorkMessage) -> None:
 
 
 def lifecycle_event(message: WorkMessage) -> None:
-    """Wix AppInstalled / AppRemoved (posbridge/flows/lifecycle.py); idempotent by itself."""
+    """Wix AppInstalled / AppRemoved (posbridge/flows/lifecycle.py): idempotent and ordered by itself."""
     step = app_installed if message.event_type == APP_INSTALLED else app_removed
-    outcome = step(message.tenant_id, lifecycle, datetime.now(UTC))
+    outcome = step(message.tenant_id, lifecycle, datetime.now(UTC), occurred_at(message.payload))
     logger.info("app lifecycle event processed", extra={"outcome": outcome, "event_type": message.event_type})
     metrics.add_metric(name=f"Lifecycle_{outcome}", unit=MetricUnit.Count, value=1)
 
@@ -149,6 +157,7 @@ def _park(record: SQSRecord, exc: Exception) -> None:
     metrics.add_metric(name="PoisonParked", unit=MetricUnit.Count, value=1)
 
 
+@tracer.capture_lambda_handler
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:

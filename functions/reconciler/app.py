@@ -16,7 +16,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -49,6 +49,7 @@ lifecycle = LifecyclePorts(tenants, LifecycleStore(settings.mappings_table), vau
 wix_clients = WixClients.from_settings(WixApiSettings.from_env())
 logger = Logger()
 metrics = Metrics()
+tracer = Tracer()
 
 
 def reconcile(instance_id: str) -> PassResult:
@@ -72,6 +73,7 @@ def reconcile(instance_id: str) -> PassResult:
     )
 
 
+@tracer.capture_lambda_handler
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

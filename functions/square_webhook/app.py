@@ -9,11 +9,12 @@ import base64
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from posbridge.config import SquareWebhookSettings
-from posbridge.flows.pos_ingest import WebhookRejected, ingest_square_webhook
+from posbridge.flows.pos_ingest import RejectReason, WebhookRejected, ingest_square_webhook
 from posbridge.messaging import WorkQueue
 from posbridge.secrets import TenantSecrets
 from posbridge.store.pos_links import PosLinks
@@ -45,16 +46,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     body = event.get("body") or ""
     raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
     if len(raw) > MAX_BODY_BYTES:
-        logger.warning("square webhook rejected", extra={"status": 413, "reason": "body too large"})
-        return _json(413, {"message": f"body over {MAX_BODY_BYTES} bytes"})
+        return _rejected(WebhookRejected(413, "too_large", f"body over {MAX_BODY_BYTES} bytes"))
     headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
     try:
         outcome = ingest_square_webhook(
             raw, headers.get(SIGNATURE_HEADER), settings.square_notification_url, links, keys, queue, catalog_queue
         )
     except WebhookRejected as rejected:
-        logger.warning("square webhook rejected", extra={"status": rejected.status, "reason": rejected.reason})
-        return _json(rejected.status, {"message": rejected.reason})
+        return _rejected(rejected)
     logger.info(
         "square webhook accepted",
         extra={
@@ -66,6 +65,17 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         },
     )
     return _json(200, {"status": outcome.status, "eventId": outcome.event_id})
+
+
+def _rejected(rejected: WebhookRejected) -> dict[str, Any]:
+    """Log the refusal and count it by reason (an EMF line, only on this path: accepted webhooks pay nothing)."""
+    reason: RejectReason = rejected.code
+    logger.warning(
+        "square webhook rejected", extra={"status": rejected.status, "reason": reason, "detail": rejected.reason}
+    )
+    with single_metric(name="WebhooksRejected", unit=MetricUnit.Count, value=1, default_dimensions={"reason": reason}):
+        pass
+    return _json(rejected.status, {"message": rejected.reason})
 
 
 def _json(status: int, body: dict[str, Any]) -> dict[str, Any]:

@@ -9,13 +9,14 @@ import base64
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from posbridge.config import WixWebhookSettings
 from posbridge.flows.wix_ingest import ingest_wix_webhook
 from posbridge.messaging import WorkQueue
-from posbridge.wix.webhooks import WebhookRejected, load_public_key
+from posbridge.wix.webhooks import RejectReason, WebhookRejected, load_public_key
 
 settings = WixWebhookSettings.from_env()
 public_key = load_public_key(settings.wix_webhook_public_key)
@@ -31,13 +32,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("isBase64Encoded"):
         body = base64.b64decode(body).decode("utf-8", errors="replace")
     if len(body) > MAX_BODY_BYTES:
-        logger.warning("wix webhook rejected", extra={"status": 413, "reason": "body too large"})
-        return _json(413, {"message": f"body over {MAX_BODY_BYTES} bytes"})
+        return _rejected(WebhookRejected(413, "too_large", f"body over {MAX_BODY_BYTES} bytes"))
     try:
         outcome = ingest_wix_webhook(body, public_key, queue)
     except WebhookRejected as rejected:
-        logger.warning("wix webhook rejected", extra={"status": rejected.status, "reason": rejected.reason})
-        return _json(rejected.status, {"message": rejected.reason})
+        return _rejected(rejected)
     logger.info(
         "wix webhook accepted",
         extra={
@@ -48,6 +47,17 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         },
     )
     return _json(200, {"status": outcome.status, "eventId": outcome.event_id})
+
+
+def _rejected(rejected: WebhookRejected) -> dict[str, Any]:
+    """Log the refusal and count it by reason (an EMF line, only on this path: accepted webhooks pay nothing)."""
+    reason: RejectReason = rejected.code
+    logger.warning(
+        "wix webhook rejected", extra={"status": rejected.status, "reason": reason, "detail": rejected.reason}
+    )
+    with single_metric(name="WebhooksRejected", unit=MetricUnit.Count, value=1, default_dimensions={"reason": reason}):
+        pass
+    return _json(rejected.status, {"message": rejected.reason})
 
 
 def _json(status: int, body: dict[str, Any]) -> dict[str, Any]:

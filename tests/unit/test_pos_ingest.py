@@ -81,6 +81,7 @@ def test_a_missing_or_bad_signature_is_401_and_nothing_is_queued(sig: str | None
     with pytest.raises(WebhookRejected) as caught:
         _ingest(_event(), sig, queue)
     assert caught.value.status == 401 and queue.sent == []
+    assert caught.value.code == ("missing_signature" if not sig else "bad_signature")
 
 
 def test_a_tampered_body_is_401() -> None:
@@ -102,7 +103,7 @@ def test_a_malformed_body_is_400(body: bytes) -> None:
     queue = FakeQueue()
     with pytest.raises(WebhookRejected) as caught:
         _ingest(body, "c2ln", queue)
-    assert caught.value.status == 400 and queue.sent == []
+    assert (caught.value.status, caught.value.code) == (400, "malformed") and queue.sent == []
 
 
 def test_a_signed_order_event_without_its_summary_is_400() -> None:
@@ -129,10 +130,10 @@ def test_an_order_at_a_location_no_tenant_is_connected_to_is_ignored() -> None:
 def test_without_a_configured_url_square_is_asked_to_retry_later() -> None:
     with pytest.raises(WebhookRejected) as caught:
         _ingest(_event(), "c2ln", FakeQueue(), url="")
-    assert caught.value.status == 503
+    assert (caught.value.status, caught.value.code) == (503, "not_configured")
 
 
 def test_keys_that_cannot_be_read_now_ask_square_to_retry() -> None:
     with pytest.raises(WebhookRejected) as caught:
         _ingest(_event(), signature("key-a", URL, _event()), FakeQueue(), FakeKeys(down=True))
-    assert caught.value.status == 503
+    assert (caught.value.status, caught.value.code) == (503, "key_unavailable")
