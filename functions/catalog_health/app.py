@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer, single_metric
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from posbridge.config import CatalogPublishSettings
 from posbridge.executions import StepFunctionsExecutions
 from posbridge.flows import catalog_publish as flow
+from posbridge.metric import emit_metric
 from posbridge.pos.catalogs import PosCatalogs
 from posbridge.secrets import TenantSecrets
 from posbridge.store.blobs import S3Blobs
 from posbridge.store.catalog_jobs import CatalogJobs
 from posbridge.store.catalog_mappings import CatalogMappings
+from posbridge.store.catalog_sync_state import CatalogSyncState
 from posbridge.store.tenants import TenantStore
 from posbridge.wix.menus_api import MenusApis
 
@@ -28,6 +29,7 @@ deps = flow.Deps(
     tenants=TenantStore(settings.mappings_table),
     catalogs=PosCatalogs(settings.pos_api_base_url, TenantSecrets(settings.tenant_secret_prefix)),
     wix=MenusApis(settings),
+    cursors=CatalogSyncState(settings.mappings_table),
 )
 executions = StepFunctionsExecutions(settings.catalog_state_machine_arn)
 logger = Logger()
@@ -41,6 +43,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     for job in healed:
         logger.warning("stuck catalog import healed", extra=job)
     if healed:  # each one a failed import (its execution stopped): the catalog-job-failed alarm counts them
-        with single_metric(name="CatalogImportsHealed", unit=MetricUnit.Count, value=len(healed)):
-            pass
+        emit_metric("CatalogImportsHealed", len(healed))
     return {"healed": healed}

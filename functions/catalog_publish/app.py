@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer, single_metric
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
@@ -22,11 +22,13 @@ from pydantic import ValidationError
 from posbridge.config import CatalogPublishSettings
 from posbridge.errors import PermanentError, TransientError
 from posbridge.flows import catalog_publish as flow
+from posbridge.metric import emit_metric
 from posbridge.pos.catalogs import PosCatalogs
 from posbridge.secrets import TenantSecrets
 from posbridge.store.blobs import S3Blobs
 from posbridge.store.catalog_jobs import CatalogJobs
 from posbridge.store.catalog_mappings import CatalogMappings
+from posbridge.store.catalog_sync_state import CatalogSyncState
 from posbridge.store.tenants import TenantStore
 from posbridge.wix.menus_api import MenusApis, WixKind
 
@@ -38,6 +40,7 @@ deps = flow.Deps(
     tenants=TenantStore(settings.mappings_table),
     catalogs=PosCatalogs(settings.pos_api_base_url, TenantSecrets(settings.tenant_secret_prefix)),
     wix=MenusApis(settings),
+    cursors=CatalogSyncState(settings.mappings_table),
     budget_s=settings.catalog_step_budget_seconds,
 )
 logger = Logger()
@@ -102,16 +105,10 @@ def _step(run: Callable[[flow.Deps, str], Any]) -> Callable[[dict[str, Any], Lam
     return handler
 
 
-def _count(name: str, unit: MetricUnit, value: float) -> None:
-    """One datapoint, printed at once (EMF): these steps emit a metric only when a stage of an import completes."""
-    with single_metric(name=name, unit=unit, value=value):
-        pass
-
-
 def _create_entities(d: flow.Deps, job: str, kind: WixKind) -> dict[str, Any]:
     result = flow.create_entities(d, job, kind)
     if not result["more"]:  # this kind is done: count what the import wrote of it, once
-        _count("CatalogEntitiesWritten", MetricUnit.Count, result["done"])
+        emit_metric("CatalogEntitiesWritten", result["done"])
     return result
 
 
@@ -125,7 +122,7 @@ def _publish(d: flow.Deps, job_id: str) -> dict[str, Any]:
     job = d.jobs.get(job_id)
     if job is not None:
         started = datetime.fromisoformat(job.started_at.replace("Z", "+00:00"))
-        _count("PublishDuration", MetricUnit.Seconds, (datetime.now(UTC) - started).total_seconds())
+        emit_metric("PublishDuration", (datetime.now(UTC) - started).total_seconds(), MetricUnit.Seconds)
     return result
 
 

@@ -9,13 +9,13 @@ import base64
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger, single_metric
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from posbridge.config import WixWebhookSettings
 from posbridge.flows.wix_ingest import ingest_wix_webhook
 from posbridge.messaging import WorkQueue
+from posbridge.metric import emit_metric
 from posbridge.wix.webhooks import RejectReason, WebhookRejected, load_public_key
 
 settings = WixWebhookSettings.from_env()
@@ -55,8 +55,7 @@ def _rejected(rejected: WebhookRejected) -> dict[str, Any]:
     logger.warning(
         "wix webhook rejected", extra={"status": rejected.status, "reason": reason, "detail": rejected.reason}
     )
-    with single_metric(name="WebhooksRejected", unit=MetricUnit.Count, value=1, default_dimensions={"reason": reason}):
-        pass
+    emit_metric("WebhooksRejected", 1, reason=reason)
     return _json(rejected.status, {"message": rejected.reason})
 
 
