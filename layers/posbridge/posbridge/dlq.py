@@ -10,38 +10,16 @@ but it cannot filter by tenant or reason.)
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import Any
 
 import boto3
 
+from posbridge.domain.admin import ParkedMessage as Parked
 from posbridge.messaging import _sqs_id
 
 BROWSE_MAX = 500  # messages looked at per call
 _HIDE_S = 30
-
-
-@dataclass(frozen=True)
-class Parked:
-    message_id: str
-    tenant_id: str | None
-    source: str | None
-    event_type: str | None
-    event_id: str | None
-    entity_id: str | None
-    reason: str
-    error: str
-    parked_at: str | None
-    receive_count: int
-
-    def view(self) -> dict[str, Any]:
-        return {_camel(k): v for k, v in asdict(self).items()}
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p.title() for p in rest)
 
 
 def _parse(message: dict[str, Any]) -> Parked:

@@ -3,7 +3,7 @@ own). Powertools validates requests against them and generates docs/openapi.json
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -83,6 +83,9 @@ class ParkedMessage(_Wire):
     error: str
     parked_at: str | None
     receive_count: int
+
+    def view(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
 
 
 class DeadLetters(_Wire):
