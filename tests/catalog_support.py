@@ -21,6 +21,7 @@ from posbridge.secrets import TenantSecrets
 from posbridge.store.blobs import S3Blobs
 from posbridge.store.catalog_jobs import CatalogJobs
 from posbridge.store.catalog_mappings import CatalogMappings
+from posbridge.store.catalog_sync_state import CatalogSyncState
 from posbridge.store.tenants import TenantStore
 from posbridge.wix.client import NoRateLimit, TokenCache, WixClients
 from posbridge.wix.menus_api import MenusApi, WixHttp
@@ -203,6 +204,7 @@ def make_deps(devstack: Devstack, wix: SandboxWix | None = None, **overrides: An
         tenants=TenantStore(table),
         catalogs=PosCatalogs(devstack.pos_url, TenantSecrets(f"posbridge/{STACK}/tenants")),
         wix=wix or SandboxWix(settings),
+        cursors=CatalogSyncState(table),
         sleep=lambda _s: None,
     )
     for name, value in overrides.items():

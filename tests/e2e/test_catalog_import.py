@@ -13,6 +13,7 @@ import pytest
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
 from devstack.app import Devstack
+from posbridge.store.catalog_sync_state import CatalogSyncState
 from tests.catalog_support import Restaurant, customer_view, entity_ids, import_catalog, make_deps, wait_for
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "catalog_publish"
@@ -76,6 +77,14 @@ def test_a_manual_execution_imports_the_sample_restaurant_and_a_second_start_is_
     assert state["visibilityViolations"] == []
     [menu] = customer_view(state).values()
     assert len(menu) == 4  # Starters, Mains, Desserts, Drinks
+    # And the catalog sync starts where the snapshot was taken (it need not read the whole catalog first)
+    assert job["snapshotAsOf"] and _sync_cursor(restaurant) == job["snapshotAsOf"]
+
+
+def _sync_cursor(restaurant: Restaurant) -> str | None:
+    stack = restaurant.devstack.stack
+    assert stack is not None
+    return CatalogSyncState(stack.output("MappingsTableName")).get(restaurant.instance_id).get("cursor")
 
 
 def test_an_import_that_wix_fails_mid_way_changes_nothing_and_a_rerun_completes(devstack: Devstack) -> None:
@@ -83,6 +92,9 @@ def test_an_import_that_wix_fails_mid_way_changes_nothing_and_a_rerun_completes(
     restaurant = Restaurant.connect(devstack)
     import_catalog(make_deps(devstack), restaurant.instance_id)  # the steps run directly: quicker, same result
     before = restaurant.wix_state()
+    cursor = _sync_cursor(restaurant)
+    soup = next(o for o in restaurant.seed() if o["type"] == "ITEM" and o["item_data"]["name"] == "Tomato Soup")
+    restaurant.set_price(soup["item_data"]["variations"][0]["id"], 575)  # the next snapshot is later
     # When Wix refuses every dish of the next import (more rejections than the import allows)
     restaurant.wix_fault(path="/restaurants/menus-item/v1/bulk/items/create", status=400, times=1000)
     try:
@@ -97,9 +109,11 @@ def test_an_import_that_wix_fails_mid_way_changes_nothing_and_a_rerun_completes(
     assert customer_view(after) == customer_view(before)
     assert entity_ids(after) == entity_ids(before)
     assert after["visibilityViolations"] == []
+    assert cursor is not None and _sync_cursor(restaurant) == cursor  # the sync still starts from the live mapping
     # And a re-run completes
     rerun = _finished(restaurant, _start(restaurant).json()["jobId"])
     assert rerun["status"] == "succeeded"
+    assert _sync_cursor(restaurant) == rerun["snapshotAsOf"] > cursor  # its snapshot has the new soup price
     final = restaurant.wix_state()
     assert final["visibilityViolations"] == [] and len(final["items"]) == 11
 

@@ -10,6 +10,7 @@ import json
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -26,13 +27,19 @@ WRITE_ROUTES = ("/bulk/", "DELETE ")
 
 
 class Synced:
-    """A restaurant whose sample catalog was imported, with the sync's ports on the devstack."""
+    """A restaurant whose sample catalog was imported (`during_import` runs right after its snapshot was taken), with
+    the sync's ports on the devstack. No sync has run yet."""
 
-    def __init__(self, devstack: Devstack, **overrides: Any) -> None:
+    def __init__(
+        self, devstack: Devstack, during_import: Callable[[Synced], None] | None = None, **overrides: Any
+    ) -> None:
         self.restaurant = Restaurant.connect(devstack)
         self.objects = {o.get("item_data", o.get("category_data", {})).get("name"): o for o in self.restaurant.seed()}
         self.deps = make_deps(devstack)
-        import_catalog(self.deps, self.restaurant.instance_id)
+        job_id = import_catalog(self.deps, self.restaurant.instance_id, steps=STEPS[:1])  # LoadPosCatalog
+        if during_import is not None:
+            during_import(self)
+        import_catalog(self.deps, self.restaurant.instance_id, job_id, STEPS[1:])
         assert devstack.stack is not None
         self.state = CatalogSyncState(devstack.stack.output("MappingsTableName"))
         self.published: list[str] = []
@@ -46,7 +53,7 @@ class Synced:
             start_publish=lambda instance_id: self.published.append(instance_id) or "job-x",  # type: ignore[func-returns-value]
             **overrides,
         )
-        self.first = self.sync()  # the first sync after an import finds nothing to write and sets the cursor
+        self.cursor = self.state.get(self.restaurant.instance_id).get("cursor")  # where the import left it
 
     def sync(self, full: bool = False) -> SyncResult:
         return sync_catalog(self.ports, self.restaurant.instance_id, full=full)
@@ -90,19 +97,41 @@ def synced(devstack: Devstack) -> Synced:
     return Synced(devstack)
 
 
-def test_after_an_import_a_sync_writes_nothing_and_a_second_is_a_no_op(synced: Synced) -> None:
-    # Given a freshly imported catalog (the fixture's first sync found every hash equal)
-    assert synced.first.outcome == "synced" and synced.first.changes == {} and synced.first.cursor
-    before = synced.writes()
-    # When the sync runs again with nothing changed on the POS
-    again = synced.sync()
-    # Then it asks the POS only and touches nothing on Wix
-    assert again.outcome == "up_to_date" and again.wix_calls == 0
+def test_an_import_leaves_the_sync_cursor_at_its_snapshot_so_the_first_sync_reads_nothing_more(
+    synced: Synced,
+) -> None:
+    # Given a freshly imported catalog: the import set the tenant's cursor to its snapshot's POS time
+    assert synced.cursor
+    before, reads = synced.writes(), synced.pos_reads()
+    # When the first sync runs with nothing changed on the POS
+    first = synced.sync()
+    # Then it asks the POS what changed (one search), reads no catalog, touches nothing on Wix, keeps the cursor
+    assert first.outcome == "up_to_date" and first.wix_calls == 0, first
+    assert synced.pos_reads() - reads == Counter({"POST /v2/catalog/search": 1})
     assert synced.writes() == before
+    assert synced.state.get(synced.restaurant.instance_id)["cursor"] == synced.cursor
+
+
+def test_a_pos_edit_made_while_the_import_runs_reaches_wix_at_the_next_sync(devstack: Devstack) -> None:
+    # Given an import whose snapshot was taken before the POS changed the cheeseburger's price (13.50 -> 15.99)
+    def edit(s: Synced) -> None:
+        s.restaurant.set_price(s.variation("Cheeseburger"), 1599)
+
+    synced = Synced(devstack, during_import=edit)
+    assert synced.wix_item("Cheeseburger")["priceInfo"]["price"] == "13.50"  # published from the snapshot
+    before = synced.writes()
+    # When the next sync runs
+    result = synced.sync()
+    # Then it finds the edit among the changes since the snapshot and writes it in one call
+    assert result.outcome == "synced" and result.read == "changes", result
+    assert result.changes == {"update:item": 1} and result.wix_calls == 1
+    assert synced.writes() - before == Counter({"POST /restaurants/menus-item/v1/bulk/items/update": 1})
+    assert synced.wix_item("Cheeseburger")["priceInfo"]["price"] == "15.99"
+    assert synced.sync().outcome == "up_to_date"
 
 
 def test_a_price_change_is_one_bulk_update_call(synced: Synced) -> None:
-    # Given the cheeseburger at 13.50 on Wix
+    # Given the cheeseburger at 13.50 on Wix, just imported (no sync has run since)
     before = synced.writes()
     reads = synced.pos_reads()
     # When the POS changes its price
@@ -269,7 +298,7 @@ def test_a_burst_of_changes_over_the_threshold_starts_the_publish_instead(devsta
     # Then nothing is written in place: the publish workflow is started and the cursor stays
     assert result.outcome == "publish_started" and synced.published == [synced.restaurant.instance_id]
     assert synced.writes() == before
-    assert synced.state.get(synced.restaurant.instance_id)["cursor"] == synced.first.cursor
+    assert synced.state.get(synced.restaurant.instance_id)["cursor"] == synced.cursor
 
 
 def test_a_sync_waits_while_the_tenant_imports(synced: Synced) -> None:
@@ -417,7 +446,7 @@ def test_an_imports_custom_layout_names_survive_the_next_sync(devstack: Devstack
         run_step(deps, step, job_id, restaurant.instance_id)
     names = _layout_names(restaurant)
     assert {"Our Menu", "Extras"} <= names
-    # When the catalog sync runs
+    # When the catalog reconciliation runs
     assert devstack.stack is not None
     ports = SyncPorts(
         tenants=deps.tenants,
@@ -428,9 +457,9 @@ def test_an_imports_custom_layout_names_survive_the_next_sync(devstack: Devstack
         wix=deps.wix,
         start_publish=lambda _instance_id: "job-x",
     )
-    result = sync_catalog(ports, restaurant.instance_id)
+    result = sync_catalog(ports, restaurant.instance_id, full=True)  # a plain sync finds nothing new: no plan
     # Then it plans with the import's layout: nothing to write, and the menu and section keep their names
-    assert result.outcome == "synced" and result.wix_calls == 0, result
+    assert result.outcome == "synced" and result.changes == {} and result.wix_edits == [], result
     assert _layout_names(restaurant) == names
 
 

@@ -16,6 +16,7 @@ from posbridge.errors import PermanentError, TransientError
 from posbridge.flows import catalog_publish as flow
 from posbridge.store.catalog_jobs import ImportAlreadyRunning
 from posbridge.store.catalog_mappings import CatalogMappings
+from posbridge.store.catalog_sync_state import CatalogSyncState
 from tests.catalog_support import (
     STEPS,
     LateClock,
@@ -140,6 +141,8 @@ def test_a_failure_in_any_step_rolls_back_to_the_live_menu(
     before = restaurant.wix_state()
     mapping_before = CatalogMappings(settings_of(deps).mappings_table).load(restaurant.instance_id)
     violations_before = len(before["visibilityViolations"])
+    cursor_before = _cursor(deps, restaurant)
+    restaurant.set_price(_soup_cup(restaurant), 600 + STEPS.index(failing_step))  # the new snapshot is later
     # When a new import fails in `failing_step`: its last Wix write is applied but the answer is lost (or, for steps
     # that only read or do not call Wix, the step dies half-way)
     job_id = f"fail-{failing_step.lower()}-{restaurant.instance_id[-6:]}"
@@ -168,6 +171,45 @@ def test_a_failure_in_any_step_rolls_back_to_the_live_menu(
     mapping_after = CatalogMappings(settings_of(deps).mappings_table).load(restaurant.instance_id)
     key = lambda m: (m.pos_kind, m.pos_id)  # noqa: E731
     assert sorted(mapping_after, key=key) == sorted(mapping_before, key=key)
+    # And the catalog sync's cursor still describes that mapping (the change above is still ahead of it)
+    assert cursor_before is not None and _cursor(deps, restaurant) == cursor_before
+
+
+def _cursor(deps: flow.Deps, restaurant: Restaurant) -> str | None:
+    return CatalogSyncState(settings_of(deps).mappings_table).get(restaurant.instance_id).get("cursor")
+
+
+def _pos_latest_time(restaurant: Restaurant) -> str:
+    answer = restaurant.http.post(
+        f"{restaurant.devstack.pos_url}/v2/catalog/search",
+        json={"object_types": ["ITEM"], "limit": 1},
+        headers={"Authorization": f"Bearer {restaurant.token}", "Square-Version": "2025-10-16"},
+    )
+    return str(answer.raise_for_status().json()["latest_time"])
+
+
+def test_publish_starts_the_sync_at_the_snapshot_once_and_never_moves_a_later_cursor_back(
+    devstack: Devstack, restaurant: Restaurant
+) -> None:
+    # Given an import built up to Publish; the POS catalog's time when its snapshot was taken; a later POS edit
+    deps = make_deps(devstack)
+    snapshot_time = _pos_latest_time(restaurant)
+    job_id = import_catalog(deps, restaurant.instance_id, steps=STEPS[: STEPS.index("Publish")])
+    restaurant.set_price(_soup_cup(restaurant), 590)
+    assert _cursor(deps, restaurant) is None  # nothing is committed before Publish
+    # When Publish runs, and runs again (a retry after its answer was lost)
+    run_step(deps, "Publish", job_id, restaurant.instance_id)
+    first = _cursor(deps, restaurant)
+    run_step(deps, "Publish", job_id, restaurant.instance_id)
+    run_step(deps, "Cleanup", job_id, restaurant.instance_id)
+    # Then the cursor is the snapshot's POS time, not the later edit's, and the retry left it there
+    assert first == snapshot_time < _pos_latest_time(restaurant)
+    assert _cursor(deps, restaurant) == snapshot_time
+    # And when a sync has since recorded a later cursor, a new import (of an older snapshot) does not move it back
+    later = "2099-01-01T00:00:00.000Z"
+    CatalogSyncState(settings_of(deps).mappings_table).advance(restaurant.instance_id, later)
+    import_catalog(deps, restaurant.instance_id)
+    assert _cursor(deps, restaurant) == later
 
 
 def _sabotage_for(step: str) -> Sabotage:
@@ -447,6 +489,9 @@ def test_a_rollback_after_publish_wrote_the_mapping_restores_the_layout_names_to
         run_step(deps, "Cleanup", f"first-{restaurant.instance_id}", restaurant.instance_id)
     assert mappings.layout(restaurant.instance_id) == earlier
     mapping_before = mappings.load(restaurant.instance_id)
+    cursor_before = _cursor(deps, restaurant)
+    assert (cursor_before is not None) == (earlier is not None)
+    restaurant.set_price(_soup_cup(restaurant), 610)  # so the next snapshot is later than the cursor
     # When an import with other names fails in Publish after it wrote the mapping and its names (S3 then refuses
     # the write that follows), and Rollback runs
     job_id = f"renamed-{restaurant.instance_id}"
@@ -462,3 +507,5 @@ def test_a_rollback_after_publish_wrote_the_mapping_restores_the_layout_names_to
     assert mappings.layout(restaurant.instance_id) == earlier
     key = lambda m: (m.pos_kind, m.pos_id)  # noqa: E731
     assert sorted(mappings.load(restaurant.instance_id), key=key) == sorted(mapping_before, key=key)
+    # And the catalog sync's cursor is as it was (none, when there was none): it never ran ahead of the mapping
+    assert _cursor(deps, restaurant) == cursor_before

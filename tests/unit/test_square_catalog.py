@@ -246,3 +246,23 @@ def test_changes_since_traces_variations_and_modifiers_to_their_item_and_list() 
     # And a change whose parent Square does not name can only be read against the whole catalog
     orphan = {"type": "ITEM_VARIATION", "id": "v9", "is_deleted": True, "updated_at": "2026-01-01T10:00:09Z"}
     assert SquareCatalogSource(_Search([{"objects": [orphan]}]), LOCATION).changes_since(None).whole  # type: ignore[arg-type]
+
+
+def test_a_loaded_catalog_is_complete_as_of_the_first_pages_latest_time() -> None:
+    # Given a catalog read in two pages, edited on Square between them (the second page's latest_time is later)
+    dinner = category("dinner", "Dinner", "MENU_CATEGORY")
+    mains = category("mains", "Mains", "MENU_CATEGORY", "dinner")
+    dish = item("i1", "Soup", [("mains", 0)], [variation("v1", "Bowl", 500)])
+    client = _Search([
+        {"objects": [dinner, mains], "cursor": "next", "latest_time": "2026-01-01T10:00:00.000Z"},
+        {"objects": [dish], "latest_time": "2026-01-01T10:00:07.000Z"},
+    ])  # fmt: skip
+    # When the adapter loads the catalog
+    catalog = SquareCatalogSource(client, LOCATION).load_catalog(LayoutOptions())  # type: ignore[arg-type]
+    # Then the snapshot is complete as of the first page's time (an edit made while paging is after it, so a sync
+    # from there finds it), not the last page's
+    assert list(catalog.items) == ["i1"] and len(client.bodies) == 2
+    assert catalog.as_of == "2026-01-01T10:00:00.000Z"
+    # And a POS that names no time leaves none (the first sync then reads everything)
+    unnamed = SquareCatalogSource(_Search([{"objects": [dinner, mains, dish]}]), LOCATION)  # type: ignore[arg-type]
+    assert unnamed.load_catalog(LayoutOptions()).as_of is None

@@ -134,6 +134,9 @@ class Catalog(_Frozen):
     modifier_groups: dict[str, ModifierGroup]
     currency: str
     issues: tuple[Issue, ...] = ()
+    # The POS catalog time this snapshot is complete up to (Square: Search Catalog's `latest_time` when the read
+    # began): every change after it is newer than it, so an incremental sync may start here. None: the POS did not say.
+    as_of: str | None = None
 
     def counts(self) -> dict[str, int]:
         return {

@@ -79,6 +79,7 @@ class ImportJob(_Wire):
     error_count: int = 0
     issues_count: int = 0  # POS catalog entities skipped, split or shortened (issues.json in S3)
     location_id: str | None = None
+    snapshot_as_of: str | None = None  # the POS time the snapshot is complete up to: the sync cursor after Publish
     inflight: Inflight | None = None
     in_doubt: bool = False  # some bulk create had an unknown outcome: sweep before publishing
     swept: bool = False

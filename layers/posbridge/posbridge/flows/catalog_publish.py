@@ -11,7 +11,8 @@ seed flow, run in order by the Step Functions workflow (statemachine/catalog_pub
   CreateVariants, CreateModifiers, CreateModifierGroups, CreateItems, CreateSections, CreateMenus
                    bulk creates of 100, in Wix's recommended order; menus hidden, so nothing new is reachable yet
   Publish          the visibility switch: new menus shown, then (only once one is visible) old ones hidden, in
-                   bulk updates (the "archive"); then the mapping committed
+                   bulk updates (the "archive"); then the mapping committed, and once it is, the tenant's catalog
+                   sync cursor set to the snapshot's POS time (Flow 5 then reads only what changed since it)
   Cleanup          the old entities deleted (never one a live menu still uses); the job succeeded, the lock freed
   Rollback         (on any failure before Publish committed) every entity this job created deleted, old menus shown
                    again if Publish had hidden them, the previous mapping and layout names restored, the job failed
@@ -106,6 +107,12 @@ class CatalogSources(Protocol):
     def for_tenant(self, tenant: Tenant) -> CatalogSource: ...
 
 
+class SyncCursors(Protocol):
+    def advance(self, tenant_id: str, cursor: str) -> None:
+        """Flow 5's cursor set to `cursor` unless it is already later (store/catalog_sync_state.py)."""
+        ...
+
+
 class WixMenus(Protocol):
     def reads(self, instance_id: str) -> MenusApi:
         """For reads, updates and deletes: the client retries 429/5xx/timeouts itself (all idempotent here)."""
@@ -134,6 +141,7 @@ class Deps:
     tenants: Tenants
     catalogs: CatalogSources
     wix: WixMenus
+    cursors: SyncCursors
     clock: Callable[[], datetime] = _utcnow
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic
@@ -310,7 +318,12 @@ def load_pos_catalog(
     layout = LayoutOptions(menu_name=step.job.options.menu_name, uncategorized_name=step.job.options.uncategorized_name)
     catalog = deps.catalogs.for_tenant(tenant).load_catalog(layout)
     deps.blobs.put_json(step.key("snapshot.json"), catalog.model_dump(mode="json"))
-    step.update(lambda j: setattr(j, "issues_count", len(catalog.issues)))
+
+    def record(j: ImportJob) -> None:
+        j.issues_count = len(catalog.issues)
+        j.snapshot_as_of = catalog.as_of  # a re-run's new snapshot replaces both
+
+    step.update(record)
     return {"snapshotKey": step.key("snapshot.json"), "counts": catalog.counts()}
 
 
@@ -658,7 +671,18 @@ def publish(deps: Deps, job_id: str) -> dict[str, Any]:
     deps.mappings.save_layout(step.job.instance_id, step.job.options.menu_name, step.job.options.uncategorized_name)
     deps.blobs.put_json(step.key("unused.json"), _unused(plan, created))
     step.update(lambda j: setattr(j, "published", True))
+    _start_sync_at_snapshot(deps, step.job)
     return {"shown": len(live), "hidden": len(hidden), "mapped": len(mapping)}
+
+
+def _start_sync_at_snapshot(deps: Deps, job: ImportJob) -> None:
+    """The mapping now says what Wix shows: the POS catalog as of the snapshot. Flow 5 can start from there (changes
+    made later, during the import too, are newer and come back to it) instead of reading the whole catalog.
+
+    Only once `published` is recorded: before that a Rollback can restore the previous mapping, which the cursor must
+    still describe. Never backwards (a conditional write; a re-run writes the same value)."""
+    if job.published and job.snapshot_as_of:
+        deps.cursors.advance(job.instance_id, job.snapshot_as_of)
 
 
 def _flip(
@@ -895,6 +919,7 @@ def rollback(deps: Deps, job_id: str, error: dict[str, Any] | None) -> dict[str,
         return {"status": job.status if job else "unknown", "reason": job.reason if job else describe_error(error)}
     reason = describe_error(error)
     if job.published:
+        _start_sync_at_snapshot(deps, job)  # in case Publish died between recording `published` and the cursor
         _defer_cleanup(deps, job)
         _finish(deps, job, "succeeded", None, [f"cleanup incomplete ({reason}): the next import deletes what is left"])
         return {"status": "succeeded", "reason": reason}
@@ -981,6 +1006,7 @@ def heal_stuck_jobs(deps: Deps, executions: Executions, stale_after_s: float) ->
             else f"no heartbeat for {int(silent_s)} s in step {job.step}: stopped by the health check"
         )
         if job.published:
+            _start_sync_at_snapshot(deps, job)
             _defer_cleanup(deps, job)
             _finish(deps, job, "succeeded", None, [f"cleanup incomplete ({why}): the next import deletes what is left"])
             healed.append({"jobId": job_id, "status": "succeeded", "reason": why})

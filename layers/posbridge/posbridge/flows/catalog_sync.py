@@ -12,9 +12,10 @@ cursor is a no-op) or by the scheduled reconciliation (`full=True`).
      planned exactly as the import does (flows/catalog_plan.py); then diff the plan's content hashes against the
      mapping's. The whole POS catalog and the whole mapping are read instead where only they can tell what a change
      touched (`_narrow` says when: a category changed, an item joined, left or moved between sections, a modifier
-     group went away), when a lost create must be swept (the sweep must know every mapped id), for the first sync
-     (no cursor), and for the reconciliation (`full=True`), which also reads every mapped Wix entity: one whose
-     revision is not the mapping's was edited in Wix (drift) and is written again.
+     group went away), when a lost create must be swept (the sweep must know every mapped id), when there is no
+     cursor (an import's Publish sets it to its snapshot's POS time, so only a POS that gave none leaves it unset),
+     and for the reconciliation (`full=True`), which also reads every mapped Wix entity: one whose revision is not
+     the mapping's was edited in Wix (drift) and is written again.
   4. Too many changes (`max_changes`), or a change of shape the import owns (a new or removed menu or section, a
      section or menu split differently, an item going from one price to several or back, an entity deleted in Wix):
      the draft catalog publish is started instead of writing in place.

@@ -16,7 +16,8 @@ from posbridge.secrets import TenantSecrets
 
 class CatalogSource(Protocol):
     def load_catalog(self, options: LayoutOptions) -> Catalog:
-        """The POS catalog of the tenant's location, as the canonical model (POS ids kept)."""
+        """The POS catalog of the tenant's location, as the canonical model (POS ids kept), with `as_of`: the POS
+        catalog time it is complete up to (where an incremental sync may start after an import)."""
         ...
 
     def load_items(self, item_ids: Iterable[str], group_ids: Iterable[str], options: LayoutOptions) -> Catalog:

@@ -52,10 +52,14 @@ class LayoutOptions:
     uncategorized_name: str = "Other"  # its section for items in no category
 
 
-def fetch_catalog_objects(client: SquareClient) -> list[dict[str, Any]]:
-    """Every live ITEM (variations nested), CATEGORY and MODIFIER_LIST (modifiers nested), page by page."""
+def fetch_catalog_objects(client: SquareClient) -> tuple[list[dict[str, Any]], str | None]:
+    """Every live ITEM (variations nested), CATEGORY and MODIFIER_LIST (modifiers nested), page by page, and the
+    first page's `latest_time`: the catalog's last update when the read began. Every object read reflects at least
+    that time, and any change made after it (during the paging too) is newer than it, so a Search Catalog with that
+    `begin_time` (exclusive) finds it. Square's clock, not ours: no skew between posbridge and Square to allow for."""
     objects: list[dict[str, Any]] = []
     cursor: str | None = None
+    as_of: str | None = None
     while True:
         body: dict[str, Any] = {"object_types": list(OBJECT_TYPES), "limit": SEARCH_LIMIT}
         if cursor:
@@ -64,10 +68,12 @@ def fetch_catalog_objects(client: SquareClient) -> list[dict[str, Any]]:
         found = page.get("objects") or []
         if not isinstance(found, list):
             raise PermanentError("square_unexpected_response", "Square's catalog search answer has no object list.")
+        if cursor is None and isinstance(page.get("latest_time"), str):
+            as_of = page["latest_time"]
         objects += [o for o in found if isinstance(o, dict)]
         cursor = page.get("cursor")
         if not cursor:
-            return objects
+            return objects, as_of
 
 
 class SquareCatalogSource:
@@ -81,7 +87,8 @@ class SquareCatalogSource:
         return f"SquareCatalogSource(location_id={self._location_id!r})"
 
     def load_catalog(self, options: LayoutOptions) -> Catalog:
-        return to_catalog(fetch_catalog_objects(self._client), self._location_id, options)
+        objects, as_of = fetch_catalog_objects(self._client)
+        return to_catalog(objects, self._location_id, options).model_copy(update={"as_of": as_of})
 
     def load_items(self, item_ids: Iterable[str], group_ids: Iterable[str], options: LayoutOptions) -> Catalog:
         """Just these items and modifier lists, with the lists the items use (no menus): Batch Retrieve with related
