@@ -4,6 +4,7 @@ sync, touching only what changed (the Wix sandbox's `calls` counters count every
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -312,6 +313,26 @@ def test_a_sync_waits_while_the_tenant_imports(synced: Synced) -> None:
         synced.sync()
     synced.deps.jobs.release(job)
     assert synced.sync().changes == {"update:item": 1}
+
+
+def test_a_sync_overtaken_by_an_import_leaves_the_cursor_to_the_import(synced: Synced) -> None:
+    # Given a price change on the POS, and an import that takes the tenant's lock while the sync is writing it
+    instance_id = synced.restaurant.instance_id
+    synced.restaurant.set_price(synced.variation("Cheeseburger"), 1212)
+    job = catalog_publish._new_job("overtake-" + instance_id[-6:], instance_id, catalog_publish.ImportOptions(),
+                                   catalog_publish._utcnow())  # fmt: skip
+    holders = iter([None, job.job_id])  # free when the sync starts, held when it is done
+    synced.ports = dataclasses.replace(synced.ports, locks=_Locks(lambda _instance_id: next(holders)))
+    # When the sync runs
+    result = synced.sync()
+    # Then it writes the change but leaves the cursor where it was: the import's Publish sets it from its snapshot
+    assert result.outcome == "synced" and result.changes == {"update:item": 1}, result
+    assert synced.state.get(instance_id)["cursor"] == synced.cursor
+
+
+@dataclasses.dataclass
+class _Locks:
+    lock_holder: Callable[[str], str | None]
 
 
 def test_drift_made_in_wix_is_repaired_by_the_reconciliation(synced: Synced) -> None:

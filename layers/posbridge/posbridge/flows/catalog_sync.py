@@ -197,7 +197,10 @@ def sync_catalog(ports: SyncPorts, instance_id: str, *, full: bool = False) -> S
     result = _sync(ports, instance_id, full)
     result.seconds = time.monotonic() - started
     if result.outcome not in ("ignored", "no_catalog"):
-        if result.outcome in ("synced", "up_to_date") and result.cursor:
+        # An import that took the lock meanwhile may have read its snapshot before this sync read the changes; its
+        # Publish sets the cursor. Moving it past that snapshot now would leave out of the new menus what this sync
+        # wrote to the old ones.
+        if result.outcome in ("synced", "up_to_date") and result.cursor and not ports.locks.lock_holder(instance_id):
             ports.state.advance(instance_id, result.cursor, result.summary())
         else:
             ports.state.record(instance_id, result.summary())
