@@ -4,6 +4,8 @@ Requests are validated by Powertools against the pydantic models and annotated p
 OpenAPI document (docs/openapi.json, `make openapi`). Path parameters are named as in template.yaml. A request that does
 not match the document (body, path or query) is answered 422 with `message` and `detail` (where and why, never the
 rejected value); a body that is not JSON content is 415, one over 64 KB 413. Every other 4xx/5xx carries `message`.
+That HTTP plumbing (the gate before routing, the 422s, the answers the routes declare) is posbridge.admin_http;
+this module is the routes.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any, Literal
@@ -20,13 +21,11 @@ from typing import Annotated, Any, Literal
 import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
+from posbridge.admin_http import NOT_JSON, Refusal, answer, gate, invalid_request, known_query_only, problems
 from posbridge.config import AdminSettings
 from posbridge.dlq import DeadLetterQueue
 from posbridge.domain.admin import (
@@ -34,8 +33,6 @@ from posbridge.domain.admin import (
     TENANTS_PAGE_DEFAULT,
     TENANTS_PAGE_MAX,
     DeadLetters,
-    InvalidRequest,
-    Problem,
     Redriven,
     RedriveRequest,
     TenantPage,
@@ -68,8 +65,8 @@ dead_letters = DeadLetterQueue(settings.dead_letter_queue_url, settings.work_que
 logger = Logger()
 tracer = Tracer()
 app = APIGatewayRestResolver(enable_validation=True)
-# No admin request is anywhere near this (a tenant registration is ~1 KB); bigger bodies are refused before parsing.
-MAX_BODY_BYTES = 64 * 1024
+app.use(middlewares=[known_query_only])
+app.exception_handler(RequestValidationError)(invalid_request)
 
 # Path and query parameters, named as in template.yaml (the deployed API and the OpenAPI document must agree).
 InstanceId = Annotated[
@@ -80,47 +77,6 @@ WixOrderId = Annotated[str, Path(min_length=1, max_length=200, description="a Wi
 PosOrderId = Annotated[str, Path(min_length=1, max_length=200, description="a POS (Square) order id")]
 JobId = Annotated[str, Path(pattern=JOB_ID.pattern, description="a catalog import's id (its execution name)")]
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,120}$")
-NOT_JSON = "the body is not JSON content (Content-Type must be application/json)"
-
-
-def _answer(description: str, model: type[BaseModel] | None = None) -> OpenAPIResponse:
-    schema: dict[str, Any] = {"model": model} if model is not None else {"schema": {"type": "object"}}
-    return {"description": description, "content": {content_types.APPLICATION_JSON: schema}}  # type: ignore[dict-item]
-
-
-def _problems(**by_code: str) -> dict[int, OpenAPIResponse]:
-    """The error answers of a route (all `Problem`s), plus the 422 of every validated request."""
-    answers = {int(code.removeprefix("e")): _answer(text, Problem) for code, text in by_code.items()}
-    return answers | {422: _answer("the request does not match this document; nothing was done", InvalidRequest)}
-
-
-@app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
-def invalid_request(exc: RequestValidationError) -> Response[dict[str, Any]]:
-    return _json(422, _invalid(exc.errors()))
-
-
-def _invalid(errors: Sequence[Any]) -> dict[str, Any]:
-    """The 422 answer: where and why only, never the rejected value (pydantic's `input`, `ctx`): it may be a token."""
-    detail = [
-        {"loc": [_clipped(part) for part in e.get("loc", ())], "msg": _reason(e), "type": str(e.get("type", ""))}
-        for e in list(errors)[:20]
-    ]
-    summary = "; ".join(f"{'.'.join(str(p) for p in d['loc'])}: {d['msg']}" for d in detail[:3])
-    return {"message": f"invalid request: {summary}", "detail": detail}
-
-
-def _known_query_only(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """An unknown query parameter is refused, not ignored: a misspelt filter (`?instanceID=`) must not widen a list."""
-    known = {field.alias for field in app.context["_route"].dependant.query_params}
-    unknown = sorted(set(app.current_event.query_string_parameters or {}) - known)
-    if unknown:
-        raise RequestValidationError(
-            [{"type": "extra_forbidden", "loc": ("query", name), "msg": "unknown query parameter"} for name in unknown]
-        )
-    return next_middleware(app)
-
-
-app.use(middlewares=[_known_query_only])
 
 
 @app.exception_handler(PosLocationTaken)  # type: ignore[untyped-decorator]
@@ -136,9 +92,9 @@ def not_allowed(exc: NotAllowed) -> Response[dict[str, Any]]:
 @app.put(
     "/admin/tenants/<instanceId>",
     responses={
-        200: _answer("the tenant was updated (credentials: a new secret version)", Tenant),
-        201: _answer("the tenant was created", Tenant),
-        **_problems(
+        200: answer("the tenant was updated (credentials: a new secret version)", Tenant),
+        201: answer("the tenant was created", Tenant),
+        **problems(
             e404="a path this API does not route (an instance id with characters no id has)",
             e409="the POS location is already connected to another Wix site",
             e415=NOT_JSON,
@@ -154,7 +110,7 @@ def put_tenant(instanceId: InstanceId, registration: Annotated[TenantRegistratio
 
 @app.get(
     "/admin/tenants/<instanceId>",
-    responses={200: _answer("the tenant, without its credentials", Tenant), **_problems(e404="not registered")},
+    responses={200: answer("the tenant, without its credentials", Tenant), **problems(e404="not registered")},
 )
 def get_tenant(instanceId: InstanceId) -> Response[dict[str, Any]]:
     tenant = tenants.get(instanceId)
@@ -166,8 +122,8 @@ def get_tenant(instanceId: InstanceId) -> Response[dict[str, Any]]:
 @app.get(
     "/admin/tenants/<instanceId>/orders/<wixOrderId>",
     responses={
-        200: _answer("`exported` (online order) or `imported` (rung up on the POS) with the mapping, or `skipped`"),
-        **_problems(e404="this tenant has no mapping of that order"),
+        200: answer("`exported` (online order) or `imported` (rung up on the POS) with the mapping, or `skipped`"),
+        **problems(e404="this tenant has no mapping of that order"),
     },
 )
 def get_order_mapping(instanceId: InstanceId, wixOrderId: WixOrderId) -> Response[dict[str, Any]]:
@@ -184,8 +140,8 @@ def get_order_mapping(instanceId: InstanceId, wixOrderId: WixOrderId) -> Respons
 @app.get(
     "/admin/tenants/<instanceId>/pos-orders/<posOrderId>",
     responses={
-        200: _answer("`mapped` (Wix order, fulfillment, status applied, stale updates dropped) or `skipped`"),
-        **_problems(e404="this tenant has no mapping of that POS order"),
+        200: answer("`mapped` (Wix order, fulfillment, status applied, stale updates dropped) or `skipped`"),
+        **problems(e404="this tenant has no mapping of that POS order"),
     },
 )
 def get_pos_order(instanceId: InstanceId, posOrderId: PosOrderId) -> Response[dict[str, Any]]:
@@ -216,8 +172,8 @@ def get_pos_order(instanceId: InstanceId, posOrderId: PosOrderId) -> Response[di
 @app.post(
     "/admin/tenants/<instanceId>/reconcile",
     responses={
-        200: _answer("the pass: queued events per side, whether the cursors advanced"),
-        **_problems(e404="not registered", e501="no reconciler is configured", e502="the pass failed"),
+        200: answer("the pass: queued events per side, whether the cursors advanced"),
+        **problems(e404="not registered", e501="no reconciler is configured", e502="the pass failed"),
     },
 )
 def reconcile(instanceId: InstanceId) -> Response[dict[str, Any]]:
@@ -226,12 +182,12 @@ def reconcile(instanceId: InstanceId) -> Response[dict[str, Any]]:
         return _json(404, {"message": f"tenant {instanceId} is not registered"})
     if not settings.reconciler_function_name:
         return _json(501, {"message": "no reconciler function is configured"})
-    answer = _lambda().invoke(
+    invoked = _lambda().invoke(
         FunctionName=settings.reconciler_function_name, Payload=json.dumps({"instanceId": instanceId}).encode()
     )
-    payload = json.loads(answer["Payload"].read() or b"null")
-    if answer.get("FunctionError") or not isinstance(payload, dict):
-        logger.error("reconciler failed", extra={"instance_id": instanceId, "error": answer.get("FunctionError")})
+    payload = json.loads(invoked["Payload"].read() or b"null")
+    if invoked.get("FunctionError") or not isinstance(payload, dict):
+        logger.error("reconciler failed", extra={"instance_id": instanceId, "error": invoked.get("FunctionError")})
         return _json(502, {"message": "the reconciliation failed; see the reconciler's logs"})
     [result] = payload.get("tenants") or [{}]
     if not payload.get("ok"):
@@ -242,8 +198,8 @@ def reconcile(instanceId: InstanceId) -> Response[dict[str, Any]]:
 @app.post(
     "/admin/tenants/<instanceId>/catalog-imports",
     responses={
-        202: _answer("started: the job (`jobId` = execution name) and `links.self` to follow it"),
-        **_problems(
+        202: answer("started: the job (`jobId` = execution name) and `links.self` to follow it"),
+        **problems(
             e404="not registered",
             e409="an import of this tenant is running (`runningJobId`), or the tenant cannot import now",
             e415=NOT_JSON,
@@ -274,8 +230,8 @@ def start_catalog_import(
 @app.get(
     "/admin/tenants/<instanceId>/catalog-imports/<jobId>",
     responses={
-        200: _answer("status, step, done/total (and per kind), errors per entity, warnings, reason, heartbeat"),
-        **_problems(e404="this tenant has no such import"),
+        200: answer("status, step, done/total (and per kind), errors per entity, warnings, reason, heartbeat"),
+        **problems(e404="this tenant has no such import"),
     },
 )
 def get_catalog_import(instanceId: InstanceId, jobId: JobId) -> Response[dict[str, Any]]:
@@ -286,7 +242,7 @@ def get_catalog_import(instanceId: InstanceId, jobId: JobId) -> Response[dict[st
     return _json(200, job.view())
 
 
-@app.get("/admin/tenants", responses={200: _answer("one page of tenants", TenantPage), **_problems()})
+@app.get("/admin/tenants", responses={200: answer("one page of tenants", TenantPage), **problems()})
 def list_tenants(
     limit: Annotated[int, Query(ge=1, le=TENANTS_PAGE_MAX, description="tenants per page")] = TENANTS_PAGE_DEFAULT,
     nextToken: Annotated[
@@ -332,7 +288,7 @@ def _summary(entry: Listed) -> TenantSummary | None:
 
 @app.post(
     "/admin/tenants/<instanceId>/pause",
-    responses={200: _answer("the tenant, paused", Tenant), **_problems(e404="not registered", e409="removed")},
+    responses={200: answer("the tenant, paused", Tenant), **problems(e404="not registered", e409="removed")},
 )
 def pause_tenant(instanceId: InstanceId) -> Response[dict[str, Any]]:
     """Pause a tenant: its events are parked in the DLQ with reason tenant_paused (redrive them after resuming)."""
@@ -341,7 +297,7 @@ def pause_tenant(instanceId: InstanceId) -> Response[dict[str, Any]]:
 
 @app.post(
     "/admin/tenants/<instanceId>/resume",
-    responses={200: _answer("the tenant, active", Tenant), **_problems(e404="not registered", e409="removed")},
+    responses={200: answer("the tenant, active", Tenant), **problems(e404="not registered", e409="removed")},
 )
 def resume_tenant(instanceId: InstanceId) -> Response[dict[str, Any]]:
     """Resume a paused tenant (then redrive its tenant_paused messages)."""
@@ -359,8 +315,8 @@ def _pause(instance_id: str, paused: bool) -> Response[dict[str, Any]]:
 @app.get(
     "/admin/dead-letters",
     responses={
-        200: _answer("the parked messages (ids and reasons, never payloads)", DeadLetters),
-        **_problems(e501="no dead-letter queue is configured"),
+        200: answer("the parked messages (ids and reasons, never payloads)", DeadLetters),
+        **problems(e501="no dead-letter queue is configured"),
     },
 )
 def list_dead_letters(
@@ -377,8 +333,8 @@ def list_dead_letters(
 @app.post(
     "/admin/dead-letters/redrive",
     responses={
-        200: _answer("the messages sent back to the work queue", Redriven),
-        **_problems(e415=NOT_JSON, e501="no dead-letter queue is configured"),
+        200: answer("the messages sent back to the work queue", Redriven),
+        **problems(e415=NOT_JSON, e501="no dead-letter queue is configured"),
     },
 )
 def redrive_dead_letters(wanted: Annotated[RedriveRequest, Body()]) -> Response[dict[str, Any]]:
@@ -396,56 +352,15 @@ def _lambda() -> Any:
     return boto3.client("lambda")
 
 
-def _clipped(part: Any) -> str | int:
-    # A location names fields, but an unknown field's name is the caller's text: keep it short.
-    return part if isinstance(part, int) else str(part)[:64]
-
-
-def _reason(error: Any) -> str:
-    if error.get("type") == "json_invalid":
-        return f"the body is not valid JSON ({(error.get('ctx') or {}).get('error', 'malformed')})"
-    return str(error.get("msg", "invalid"))
-
-
 def _json(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
     return Response(status, content_types.APPLICATION_JSON, body)
-
-
-def _refused(status: int, message: str, error_type: str = "") -> dict[str, Any]:
-    """An answer given before routing; a 422 has the shape of every other 422 (InvalidRequest)."""
-    logger.warning("admin request rejected", extra={"status": status, "reason": message})
-    body = _invalid([{"loc": ("body",), "msg": message, "type": error_type}]) if status == 422 else {"message": message}
-    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
-
-
-def _not_an_object(text: str) -> bool:
-    """A JSON body other than an object (or null). Every admin body is an object, and Powertools would validate a
-    list's first element in place of the list."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        return False  # Powertools answers it (json_invalid)
-    return value is not None and not isinstance(value, dict)
 
 
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    body = event.get("body") or ""
-    raw = base64.b64decode(body, validate=False) if event.get("isBase64Encoded") else body.encode()
-    if len(raw) > MAX_BODY_BYTES:
-        return _refused(413, f"body over {MAX_BODY_BYTES} bytes")
-    if event.get("httpMethod") == "GET" and raw.strip():
-        return _refused(422, "a GET request takes no body", "extra_forbidden")
-    content_type = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == "content-type"), "")
-    if raw and content_type.strip() and not content_type.strip().lower().startswith("application/json"):
-        return _refused(415, NOT_JSON)  # (Powertools would parse forms and multipart: this API takes JSON only)
-    try:
-        text = raw.decode()
-    except UnicodeDecodeError:
-        return _refused(422, "the body is not UTF-8 JSON", "json_invalid")
-    if _not_an_object(text):
-        return _refused(422, "the body must be a JSON object", "model_type")
-    if event.get("isBase64Encoded"):  # (API Gateway encodes what it does not take for text)
-        event = {**event, "body": text, "isBase64Encoded": False}
-    return app.resolve(event, context)
+    gated = gate(event)
+    if isinstance(gated, Refusal):
+        logger.warning("admin request rejected", extra={"status": gated.status, "reason": gated.reason})
+        return gated.response
+    return app.resolve(gated, context)
