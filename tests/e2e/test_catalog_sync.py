@@ -21,6 +21,7 @@ from devstack.app import Devstack
 from posbridge.errors import TransientError
 from posbridge.flows import catalog_publish
 from posbridge.flows.catalog_sync import SyncDeferred, SyncPorts, SyncResult, sync_catalog
+from posbridge.pos.square.catalog import LayoutOptions
 from posbridge.store.catalog_sync_state import CatalogSyncState
 from tests.catalog_support import STEPS, Restaurant, import_catalog, make_deps, run_step, wait_for
 
@@ -521,3 +522,60 @@ def test_a_modifier_price_change_is_one_call_on_its_group(synced: Synced) -> Non
     assert synced.writes() - before == Counter({route: 1})
     group = next(g for g in synced.restaurant.wix_state()["modifierGroups"] if g["name"] == "Extra toppings")
     assert "1.75" in {m.get("additionalChargeInfo", {}).get("additionalCharge") for m in group["modifiers"]}
+
+
+def test_a_modifier_sold_out_and_back_is_one_call_on_the_modifier(synced: Synced) -> None:
+    # Given the "Extra toppings" group, whose olives are in stock on Wix
+    def olives() -> dict[str, Any]:
+        return next(o for o in synced.pos_catalog() if o.get("modifier_data", {}).get("name") == "Olives")
+
+    def wix_olives() -> dict[str, Any]:
+        return next(m for m in synced.restaurant.wix_state()["modifiers"] if m["name"] == "Olives")
+
+    def set_sold_out(sold_out: bool) -> None:  # as the POS does: a location override of the modifier
+        obj = olives()
+        override = {"location_id": synced.restaurant.location_id, "sold_out": sold_out}
+        data = {**obj["modifier_data"], "location_overrides": [override]}
+        synced.restaurant.upsert([{"type": "MODIFIER", "id": obj["id"], "version": obj["version"],
+                                   "modifier_data": data}])  # fmt: skip
+
+    assert wix_olives()["inStock"] is True
+    route = "POST /restaurants/item-modifiers/v1/bulk/modifiers/update"
+    for sold_out in (True, False):
+        before = synced.writes()
+        # When the POS marks the olives sold out (then back in stock)
+        set_sold_out(sold_out)
+        result = synced.sync()
+        # Then one call rewrote the modifier (Wix keeps stock on the modifier, not on its group)
+        assert result.outcome == "synced" and result.read == "changes", result
+        assert result.changes == {"update:modifier": 1} and result.wix_calls == 1, result
+        assert synced.writes() - before == Counter({route: 1})
+        assert wix_olives()["inStock"] is (not sold_out)
+    assert synced.sync().outcome == "up_to_date"
+
+
+def test_a_group_mapped_with_its_modifiers_whole_hash_is_written_once_only_if_they_changed(synced: Synced) -> None:
+    # Given the groups mapped as before modifier stock left the group's hash (the whole group, modifiers included)
+    tid = synced.restaurant.instance_id
+    source = synced.deps.catalogs.for_tenant(synced.deps.tenants.get(tid))
+    groups = source.load_catalog(LayoutOptions()).modifier_groups
+    old = synced.deps.mappings.get(tid, [("MODIFIER_LIST", g) for g in groups])
+    synced.deps.mappings.put(tid, [m.model_copy(update={"content_hash": groups[m.pos_id].content_hash()}) for m in old])
+    before = synced.writes()
+    # When the reconciliation plans every group, nothing having changed on the POS
+    result = synced.sync(full=True)
+    # Then no group is written
+    assert result.outcome == "synced" and result.changes == {} and synced.writes() == before, result
+    # When the POS marks a modifier sold out, then back in stock
+    olives = next(o for o in synced.pos_catalog() if o.get("modifier_data", {}).get("name") == "Olives")
+    for sold_out, expected in (
+        (True, {"update:modifier": 1, "update:modifierGroup": 1}),
+        (False, {"update:modifier": 1}),
+    ):
+        current = next(o for o in synced.pos_catalog() if o["id"] == olives["id"])
+        override = {"location_id": synced.restaurant.location_id, "sold_out": sold_out}
+        data = {**current["modifier_data"], "location_overrides": [override]}
+        synced.restaurant.upsert([{"type": "MODIFIER", "id": current["id"], "version": current["version"],
+                                   "modifier_data": data}])  # fmt: skip
+        # Then its group is written once more (its old hash cannot tell), and no more after
+        assert synced.sync().changes == expected

@@ -163,12 +163,25 @@ def variation_parts(variation: Variation) -> dict[str, str]:
     }
 
 
+def modifier_parts(modifier: Modifier) -> dict[str, str]:
+    """A modifier's hash split by where Wix keeps it (wix-api.md section 7): its name and stock on its modifier (the
+    MODIFIER hash), its price and pre-selection on its group's entry for it (part of the MODIFIER_LIST hash). So a
+    modifier sold out or back in stock rewrites the modifier only, and a price change its group only."""
+    return {
+        "MODIFIER": _digest({"name": modifier.name, "in_stock": modifier.in_stock}),
+        "GROUP": _digest(modifier.model_dump(mode="json", include={"pos_id", "price", "pre_selected"})),
+    }
+
+
 def content_hashes(catalog: Catalog) -> dict[tuple[PosKind, str], str]:
     """The fingerprint of every POS entity as the mapping stores it (`content_hash`), one place for import and sync.
 
     An ITEM covers its own fields and stock, not its variations' prices (each variation has its own hash); a
-    MODIFIER_LIST covers its rule and its modifiers' prices (Wix keeps those on the group); a CATEGORY covers every
-    menu and section built from it, with the order of what they list.
+    MODIFIER_LIST covers its name, its rule and its modifiers' order, prices and pre-selection (Wix keeps those on the
+    group), not their names or stock (on the modifiers: `modifier_parts`); a CATEGORY covers every menu and section
+    built from it, with the order of what they list. A MODIFIER_LIST mapped before modifier_parts holds the group's
+    whole hash (`ModifierGroup.content_hash`): the sync still takes that as unchanged, so only a group whose modifiers
+    changed since is written once more (then mapped with this hash).
     """
     hashes: dict[tuple[PosKind, str], str] = {}
     categories: dict[str, list[object]] = {}
@@ -188,7 +201,9 @@ def content_hashes(catalog: Catalog) -> dict[tuple[PosKind, str], str]:
         for variation in item.variations:
             hashes[("ITEM_VARIATION", variation.pos_id)] = variation.content_hash()
     for group in catalog.modifier_groups.values():
-        hashes[("MODIFIER_LIST", group.pos_id)] = group.content_hash()
-        for modifier in group.modifiers:
-            hashes[("MODIFIER", modifier.pos_id)] = _digest({"name": modifier.name, "in_stock": modifier.in_stock})
+        split = [modifier_parts(m) for m in group.modifiers]
+        own = group.model_dump(mode="json", exclude={"modifiers"})
+        hashes[("MODIFIER_LIST", group.pos_id)] = _digest({**own, "modifiers": [p["GROUP"] for p in split]})
+        for modifier, part in zip(group.modifiers, split, strict=True):
+            hashes[("MODIFIER", modifier.pos_id)] = part["MODIFIER"]
     return hashes

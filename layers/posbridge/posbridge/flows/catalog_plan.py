@@ -70,7 +70,9 @@ class VariationEntry(BaseModel):
 class Plan(BaseModel):
     nodes: dict[WixKind, list[PlanNode]]
     variations: list[VariationEntry]
-    hashes: dict[str, str]  # "<POS KIND>#<pos id>" -> content hash; "VARIANT#" / "PRICE#<variation id>" its parts
+    # "<POS KIND>#<pos id>" -> content hash; "VARIANT#" / "PRICE#<variation id>" its parts; "WHOLE#<group id>" the
+    # group's hash as mapped before modifier_parts (its modifiers whole), which the sync still takes as unchanged
+    hashes: dict[str, str]
     issues: list[Issue]
     placements: dict[str, str] = {}  # item pos id -> Item.placement
 
@@ -116,6 +118,7 @@ def build_plan(catalog: Catalog) -> Plan:
     for item in catalog.items.values():
         for v in item.variations:
             hashes |= {f"{part}#{v.pos_id}": h for part, h in variation_parts(v).items()}
+    hashes |= {f"WHOLE#{g.pos_id}": g.content_hash() for g in catalog.modifier_groups.values()}
 
     for group in catalog.modifier_groups.values():
         modifiers = group.modifiers

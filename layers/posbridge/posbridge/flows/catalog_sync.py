@@ -438,7 +438,8 @@ class _Run:
     ) -> list[PlanNode]:
         """Plan nodes to write, in build order: new ones, those whose POS entity's hash moved, and drifted ones. A
         variation's price and stock are written on its item, its name on its variant (when the item has several):
-        a price change rewrites the item only."""
+        a price change rewrites the item only. A modifier's name and stock are written on its modifier, its price on
+        its group: a modifier sold out rewrites the modifier only."""
 
         def changed(kind: str, pos_id: str) -> bool:
             m = self.old.get((kind, pos_id))
@@ -452,6 +453,15 @@ class _Run:
             if known is None:
                 return changed("ITEM_VARIATION", variation_id)
             return known != plan.hashes.get(f"{part}#{variation_id}")
+
+        def regrouped(group_id: str) -> bool:
+            """Did what Wix keeps on the group change (its name, rule, modifiers' order, prices, pre-selection; not
+            their names or stock: domain.catalog.modifier_parts)? An entry mapped before holds the group's whole
+            hash: while that still matches, nothing changed."""
+            m = self.old.get(("MODIFIER_LIST", group_id))
+            return changed("MODIFIER_LIST", group_id) and (
+                m is None or m.content_hash != plan.hashes.get(f"WHOLE#{group_id}")
+            )
 
         dropped = {m.wix_item_id for m in removed if m.pos_kind == "ITEM_VARIATION" and m.wix_variant_id}
 
@@ -472,7 +482,7 @@ class _Run:
                 elif node.kind == "variant":
                     hit = moved("VARIANT", node.pos_id)
                 elif node.kind == "modifierGroup":
-                    hit = changed("MODIFIER_LIST", node.pos_id) or any(r.key not in ids for r in node.refs)
+                    hit = regrouped(node.pos_id) or any(r.key not in ids for r in node.refs)
                 else:
                     hit = changed(node.pos_kind, node.pos_id)
                 if hit:
