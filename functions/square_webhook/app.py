@@ -6,18 +6,18 @@ body is taken exactly as API Gateway passed it."""
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from posbridge.config import SquareWebhookSettings
-from posbridge.flows.pos_ingest import RejectReason, WebhookRejected, ingest_square_webhook
+from posbridge.errors import WebhookRejected
+from posbridge.flows.pos_ingest import ingest_square_webhook
 from posbridge.messaging import WorkQueue
-from posbridge.metric import emit_metric
 from posbridge.secrets import TenantSecrets
 from posbridge.store.pos_links import PosLinks
+from posbridge.webhook_ack import json_response, rejected, too_large
 
 SIGNATURE_HEADER = "x-square-hmacsha256-signature"
 # A Square order webhook is a few KB; anything near this is not Square. Refused before verifying or parsing.
@@ -46,14 +46,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     body = event.get("body") or ""
     raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
     if len(raw) > MAX_BODY_BYTES:
-        return _rejected(WebhookRejected(413, "too_large", f"body over {MAX_BODY_BYTES} bytes"))
+        return rejected(logger, "square", too_large(MAX_BODY_BYTES))
     headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
     try:
         outcome = ingest_square_webhook(
             raw, headers.get(SIGNATURE_HEADER), settings.square_notification_url, links, keys, queue, catalog_queue
         )
-    except WebhookRejected as rejected:
-        return _rejected(rejected)
+    except WebhookRejected as rejection:
+        return rejected(logger, "square", rejection)
     logger.info(
         "square webhook accepted",
         extra={
@@ -64,18 +64,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "pos_order_id": outcome.order_id,
         },
     )
-    return _json(200, {"status": outcome.status, "eventId": outcome.event_id})
-
-
-def _rejected(rejected: WebhookRejected) -> dict[str, Any]:
-    """Log the refusal and count it by reason (an EMF line, only on this path: accepted webhooks pay nothing)."""
-    reason: RejectReason = rejected.code
-    logger.warning(
-        "square webhook rejected", extra={"status": rejected.status, "reason": reason, "detail": rejected.reason}
-    )
-    emit_metric("WebhooksRejected", 1, reason=reason)
-    return _json(rejected.status, {"message": rejected.reason})
-
-
-def _json(status: int, body: dict[str, Any]) -> dict[str, Any]:
-    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+    return json_response(200, {"status": outcome.status, "eventId": outcome.event_id})

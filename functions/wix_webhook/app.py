@@ -6,17 +6,17 @@ included), and one route needs no router."""
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from posbridge.config import WixWebhookSettings
+from posbridge.errors import WebhookRejected
 from posbridge.flows.wix_ingest import ingest_wix_webhook
 from posbridge.messaging import WorkQueue
-from posbridge.metric import emit_metric
-from posbridge.wix.webhooks import RejectReason, WebhookRejected, load_public_key
+from posbridge.webhook_ack import json_response, rejected, too_large
+from posbridge.wix.webhooks import load_public_key
 
 settings = WixWebhookSettings.from_env()
 public_key = load_public_key(settings.wix_webhook_public_key)
@@ -32,11 +32,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("isBase64Encoded"):
         body = base64.b64decode(body).decode("utf-8", errors="replace")
     if len(body) > MAX_BODY_BYTES:
-        return _rejected(WebhookRejected(413, "too_large", f"body over {MAX_BODY_BYTES} bytes"))
+        return rejected(logger, "wix", too_large(MAX_BODY_BYTES))
     try:
         outcome = ingest_wix_webhook(body, public_key, queue)
-    except WebhookRejected as rejected:
-        return _rejected(rejected)
+    except WebhookRejected as rejection:
+        return rejected(logger, "wix", rejection)
     logger.info(
         "wix webhook accepted",
         extra={
@@ -46,18 +46,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "instance_id": outcome.instance_id,
         },
     )
-    return _json(200, {"status": outcome.status, "eventId": outcome.event_id})
-
-
-def _rejected(rejected: WebhookRejected) -> dict[str, Any]:
-    """Log the refusal and count it by reason (an EMF line, only on this path: accepted webhooks pay nothing)."""
-    reason: RejectReason = rejected.code
-    logger.warning(
-        "wix webhook rejected", extra={"status": rejected.status, "reason": reason, "detail": rejected.reason}
-    )
-    emit_metric("WebhooksRejected", 1, reason=reason)
-    return _json(rejected.status, {"message": rejected.reason})
-
-
-def _json(status: int, body: dict[str, Any]) -> dict[str, Any]:
-    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+    return json_response(200, {"status": outcome.status, "eventId": outcome.event_id})

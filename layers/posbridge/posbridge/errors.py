@@ -1,6 +1,10 @@
-"""The two kinds of failure every flow distinguishes: retry it, or park it with a reason."""
+"""The two kinds of failure every flow distinguishes: retry it, or park it with a reason; and a refused webhook."""
 
 from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+R = TypeVar("R", bound=str, covariant=True)
 
 
 class TransientError(Exception):
@@ -26,4 +30,16 @@ class EventIgnored(Exception):
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
+        self.reason = reason
+
+
+class WebhookRejected(Exception, Generic[R]):
+    """A webhook refused before anything was enqueued. `status` is the HTTP answer (400 malformed, 401 not verifiable,
+    413 too large, 503 try again), `code` the metric's reason (each source's closed set, R: few metrics), `reason`
+    the message for the sender."""
+
+    def __init__(self, status: int, code: R, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.code: R = code
         self.reason = reason

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from posbridge.errors import PermanentError, TransientError
+from posbridge.errors import PermanentError, TransientError, WebhookRejected
 from posbridge.messaging import WorkMessage
 from posbridge.pos.square.notifications import SquareNotification, parse_notification
 from posbridge.pos.square.order_snapshot import summary_from_event
@@ -38,17 +38,8 @@ INVENTORY_BUCKET_S = 10
 RejectReason = Literal[
     "too_large", "malformed", "missing_signature", "bad_signature", "not_configured", "key_unavailable"
 ]
-
-
-class WebhookRejected(Exception):
-    """`status` is the HTTP answer: 400 malformed, 401 not verifiable, 503 not configured / try again; `code` the
-    metric's reason, `reason` the message for the sender."""
-
-    def __init__(self, status: int, code: RejectReason, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.code: RejectReason = code
-        self.reason = reason
+# 400 malformed, 401 not verifiable, 503 not configured / try again.
+Rejected = WebhookRejected[RejectReason]
 
 
 class Links(Protocol):
@@ -82,15 +73,13 @@ def ingest_square_webhook(
     catalog_queue: Enqueuer | None = None,
 ) -> IngestOutcome:
     if not notification_url:
-        raise WebhookRejected(
-            503, "not_configured", "the Square notification URL is not configured (SquareNotificationUrl)"
-        )
+        raise Rejected(503, "not_configured", "the Square notification URL is not configured (SquareNotificationUrl)")
     if not signature:
-        raise WebhookRejected(401, "missing_signature", "missing x-square-hmacsha256-signature")
+        raise Rejected(401, "missing_signature", "missing x-square-hmacsha256-signature")
     try:
         notification = parse_notification(raw_body)
     except ValueError as exc:
-        raise WebhookRejected(400, "malformed", str(exc)) from None
+        raise Rejected(400, "malformed", str(exc)) from None
 
     tenants = links.tenants_for(PROVIDER, notification.merchant_id)
     location = notification.location_id()
@@ -99,7 +88,7 @@ def ingest_square_webhook(
         (t for t in at_location or tenants if _verifies(t, keys, notification_url, raw_body, signature)), None
     )
     if tenant is None:
-        raise WebhookRejected(401, "bad_signature", "signature rejected")
+        raise Rejected(401, "bad_signature", "signature rejected")
 
     ignored = IngestOutcome("ignored", notification.type, notification.event_id, tenant.instance_id)
     if notification.type in CATALOG_EVENT_TYPES:
@@ -123,7 +112,7 @@ def ingest_square_webhook(
     try:
         summary = summary_from_event(notification.type, notification.data)
     except ValueError as exc:
-        raise WebhookRejected(400, "malformed", str(exc)) from None
+        raise Rejected(400, "malformed", str(exc)) from None
     if not at_location:  # an order of a location no Wix site is connected to
         return ignored
     queue.send(
@@ -161,5 +150,5 @@ def _verifies(tenant: PosLink, keys: SignatureKeys, url: str, raw_body: bytes, s
     except PermanentError:  # a tenant without readable credentials cannot vouch for anything
         return False
     except TransientError as exc:
-        raise WebhookRejected(503, "key_unavailable", "the signature key cannot be read now; retry later") from exc
+        raise Rejected(503, "key_unavailable", "the signature key cannot be read now; retry later") from exc
     return is_valid(key, url, raw_body, signature)

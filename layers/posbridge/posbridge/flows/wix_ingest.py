@@ -29,7 +29,7 @@ class IngestOutcome:
 
 
 def ingest_wix_webhook(raw_body: str, public_key: RSAPublicKey, queue: Enqueuer) -> IngestOutcome:
-    """Raises posbridge.wix.webhooks.WebhookRejected for forged or malformed bodies (nothing is enqueued then)."""
+    """Raises posbridge.errors.WebhookRejected for forged or malformed bodies (nothing is enqueued then)."""
     event = parse_webhook(raw_body, public_key)
     outcome = IngestOutcome("ignored", event.event_type, event.event_id, event.instance_id)
     if event.event_type not in HANDLED_EVENT_TYPES:

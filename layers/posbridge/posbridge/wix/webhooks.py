@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from posbridge.errors import WebhookRejected
+
 CLOCK_SKEW_S = 30  # tolerated difference between Wix's clock and ours for iat/exp
 ORDER_CREATED = "wix.ecom.v1.order_created"
 ORDER_APPROVED = "wix.ecom.v1.order_approved"
@@ -25,17 +27,8 @@ ORDER_APPROVED = "wix.ecom.v1.order_approved"
 
 # Why a webhook was refused: the `reason` dimension of the WebhooksRejected metric (a closed set, so few metrics).
 RejectReason = Literal["too_large", "malformed", "bad_signature", "expired", "invalid_token"]
-
-
-class WebhookRejected(Exception):
-    """The request is not a valid Wix webhook; `status` is the HTTP answer (401 forged, 400 malformed), `code` the
-    metric's reason, `reason` the message for the sender."""
-
-    def __init__(self, status: int, code: RejectReason, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.code: RejectReason = code
-        self.reason = reason
+# Not a valid Wix webhook: 401 forged, 400 malformed.
+Rejected = WebhookRejected[RejectReason]
 
 
 class DomainEvent(BaseModel):
@@ -110,24 +103,24 @@ def parse_webhook(raw_body: str, public_key: RSAPublicKey) -> WixEvent:
             leeway=CLOCK_SKEW_S,
         )
     except jwt.ExpiredSignatureError as exc:
-        raise WebhookRejected(401, "expired", f"webhook signature rejected: {exc}") from exc
+        raise Rejected(401, "expired", f"webhook signature rejected: {exc}") from exc
     except (jwt.InvalidSignatureError, jwt.InvalidAlgorithmError) as exc:
-        raise WebhookRejected(401, "bad_signature", f"webhook signature rejected: {exc}") from exc
+        raise Rejected(401, "bad_signature", f"webhook signature rejected: {exc}") from exc
     except jwt.DecodeError as exc:
-        raise WebhookRejected(400, "malformed", f"body is not a JWT: {exc}") from exc
+        raise Rejected(400, "malformed", f"body is not a JWT: {exc}") from exc
     except jwt.InvalidTokenError as exc:
-        raise WebhookRejected(401, "invalid_token", f"webhook token rejected: {exc}") from exc
+        raise Rejected(401, "invalid_token", f"webhook token rejected: {exc}") from exc
 
     envelope = _json_object(claims["data"], "data")
     event_type, instance_id = envelope.get("eventType"), envelope.get("instanceId")
     if not isinstance(event_type, str) or not event_type or not isinstance(instance_id, str) or not instance_id:
-        raise WebhookRejected(400, "malformed", "envelope needs string 'eventType' and 'instanceId'")
+        raise Rejected(400, "malformed", "envelope needs string 'eventType' and 'instanceId'")
     inner = envelope.get("data")
     try:
         event = DomainEvent.model_validate(_json_object(inner, "data.data"))
     except ValidationError as exc:
         fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
-        raise WebhookRejected(400, "malformed", f"domain event invalid at: {fields}") from exc
+        raise Rejected(400, "malformed", f"domain event invalid at: {fields}") from exc
     raw = inner if isinstance(inner, str) else json.dumps(inner, sort_keys=True)
     return WixEvent(
         event_type=event_type, instance_id=instance_id, event=event, raw_data=raw, issued_at=int(claims["iat"])
@@ -140,7 +133,7 @@ def _json_object(value: Any, where: str) -> dict[str, Any]:
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise WebhookRejected(400, "malformed", f"'{where}' is not valid JSON") from exc
+            raise Rejected(400, "malformed", f"'{where}' is not valid JSON") from exc
     if not isinstance(value, dict):
-        raise WebhookRejected(400, "malformed", f"'{where}' must be a JSON object")
+        raise Rejected(400, "malformed", f"'{where}' must be a JSON object")
     return value

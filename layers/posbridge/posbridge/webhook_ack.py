@@ -1,0 +1,33 @@
+"""The HTTP answers of the webhook ack handlers (Wix, Square): no framework, one route each, so plain dicts.
+
+Imported on the Wix ack path, which is cold-start sensitive: nothing heavier than what that handler already loads."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Literal
+
+from posbridge.errors import WebhookRejected
+from posbridge.metric import emit_metric
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
+
+
+def too_large(limit: int) -> WebhookRejected[Literal["too_large"]]:
+    """A body over `limit` bytes: refused before verifying or parsing (no partner sends anything near it)."""
+    return WebhookRejected(413, "too_large", f"body over {limit} bytes")
+
+
+def rejected(logger: Logger, source: str, rejection: WebhookRejected[str]) -> dict[str, Any]:
+    """Log the refusal and count it by reason (an EMF line, only on this path: accepted webhooks pay nothing)."""
+    logger.warning(
+        f"{source} webhook rejected",
+        extra={"status": rejection.status, "reason": rejection.code, "detail": rejection.reason},
+    )
+    emit_metric("WebhooksRejected", 1, reason=rejection.code)
+    return json_response(rejection.status, {"message": rejection.reason})
+
+
+def json_response(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
