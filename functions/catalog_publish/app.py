@@ -23,26 +23,11 @@ from posbridge.config import CatalogPublishSettings
 from posbridge.errors import PermanentError, TransientError
 from posbridge.flows import catalog_publish as flow
 from posbridge.metric import emit_metric
-from posbridge.pos.catalogs import PosCatalogs
-from posbridge.secrets import TenantSecrets
-from posbridge.store.blobs import S3Blobs
-from posbridge.store.catalog_jobs import CatalogJobs
-from posbridge.store.catalog_mappings import CatalogMappings
-from posbridge.store.catalog_sync_state import CatalogSyncState
-from posbridge.store.tenants import TenantStore
-from posbridge.wix.menus_api import MenusApis, WixKind
+from posbridge.wiring import catalog_publish_deps
+from posbridge.wix.menus_api import WixKind
 
 settings = CatalogPublishSettings.from_env()
-deps = flow.Deps(
-    jobs=CatalogJobs(settings.mappings_table),
-    blobs=S3Blobs(settings.snapshot_bucket),
-    mappings=CatalogMappings(settings.mappings_table),
-    tenants=TenantStore(settings.mappings_table),
-    catalogs=PosCatalogs(settings.pos_api_base_url, TenantSecrets(settings.tenant_secret_prefix)),
-    wix=MenusApis(settings),
-    cursors=CatalogSyncState(settings.mappings_table),
-    budget_s=settings.catalog_step_budget_seconds,
-)
+deps = catalog_publish_deps(settings)
 logger = Logger()
 tracer = Tracer()
 
