@@ -19,7 +19,8 @@
 
 The catalog publish writes these at Publish (and Rollback restores the previous set and layout), so a failed import
 leaves the previous mapping as it was; the incremental sync (flows/catalog_sync.py) reads the entries it needs with
-`get` and updates single entries with `put` and `remove`, never while the tenant's import holds CATALOGIMPORT#LOCK.
+`get` (all of them with `load` when it reads the whole catalog) and updates single entries with `put` and `remove`,
+never while the tenant's import holds CATALOGIMPORT#LOCK.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from boto3.dynamodb.conditions import Key
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from posbridge.domain.catalog import PosKind
-from posbridge.store.catalog_lookup import batch_get
 from posbridge.store.table import TableStore
 from posbridge.store.tenants import tenant_pk
 
@@ -86,7 +86,7 @@ class CatalogMappings(TableStore):
     def get(self, tenant_id: str, keys: list[tuple[PosKind, str]]) -> list[CatalogMapping]:
         """The entries of these (POS kind, POS id), those that exist: BatchGetItem, 100 keys per request."""
         sort_keys = sorted({f"{POS_PREFIX}{kind}#{pos_id}" for kind, pos_id in keys})
-        return _parsed(batch_get(self._dynamodb, self._table_name, tenant_pk(tenant_id), sort_keys))
+        return _parsed(self._batch_get_sks(tenant_pk(tenant_id), sort_keys))
 
     def replace(self, tenant_id: str, new: list[CatalogMapping]) -> None:
         """Make the tenant's catalog mapping exactly `new`: put every pair, delete every other catalog key.

@@ -19,14 +19,13 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from posbridge.domain.tenant import Tenant
-from posbridge.store.pos_links import DIRECTORY_PK, location_sk, merchant_pk
+from posbridge.store.pos_links import DIRECTORY_PK, PosLinks, location_sk, merchant_pk
 from posbridge.store.table import TableStore
-from posbridge.store.tenants import tenant_pk
+from posbridge.store.tenants import TENANT_SK, tenant_item, tenant_of, tenant_pk
 
 INSTALLATION_SK = "INSTALLATION"
-_KEPT = frozenset({"TENANT", INSTALLATION_SK})  # the tombstone
+_KEPT = frozenset({TENANT_SK, INSTALLATION_SK})  # the tombstone
 _BATCH = 25
-_BATCH_GET = 100  # keys per BatchGetItem (the DynamoDB maximum)
 
 
 @dataclass(frozen=True)
@@ -72,11 +71,10 @@ class LifecycleStore(TableStore):
     def remove_tenant(self, tenant: Tenant) -> None:
         """Store the tenant as removed and release its POS location in one transaction (the location is released
         only if it still points at this tenant)."""
-        item = {"PK": tenant_pk(tenant.instance_id), "SK": "TENANT", "tenant": tenant.model_dump(mode="json")}
         pos = tenant.pos
         self._table.meta.client.transact_write_items(
             TransactItems=[
-                {"Put": {"TableName": self._table_name, "Item": item}},
+                {"Put": {"TableName": self._table_name, "Item": tenant_item(tenant)}},
                 {
                     "Delete": {
                         "TableName": self._table_name,
@@ -102,42 +100,27 @@ class LifecycleStore(TableStore):
         ids = [str(i["SK"]) for i in page.get("Items", [])]
         more = len(ids) > limit or ("LastEvaluatedKey" in page and bool(ids))
         ids = ids[:limit]
-        found = self._items([{"PK": tenant_pk(i), "SK": sk} for i in ids for sk in ("TENANT", INSTALLATION_SK)])
+        found = self._items([{"PK": tenant_pk(i), "SK": sk} for i in ids for sk in (TENANT_SK, INSTALLATION_SK)])
         entries = []
         for instance_id in ids:
-            tenant, installation = found.get((instance_id, "TENANT")), found.get((instance_id, INSTALLATION_SK))
+            tenant, installation = found.get((instance_id, TENANT_SK)), found.get((instance_id, INSTALLATION_SK))
             entries.append(
                 Listed(
                     instance_id,
-                    None if tenant is None else Tenant.model_validate(tenant["tenant"]),
+                    None if tenant is None else tenant_of(tenant),
                     None if installation is None else _installation(instance_id, installation),
                 )
             )
         return DirectoryPage(entries, ids[-1] if more else None)
 
     def _items(self, keys: list[dict[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
-        """The items of these keys that exist, by (instance id, SK); unprocessed keys are asked again."""
-        found: dict[tuple[str, str], dict[str, Any]] = {}
-        for start in range(0, len(keys), _BATCH_GET):
-            wanted: dict[str, Any] = {
-                self._table_name: {"Keys": keys[start : start + _BATCH_GET], "ConsistentRead": True}
-            }
-            while wanted:
-                answer = self._dynamodb.batch_get_item(RequestItems=wanted)
-                for item in answer.get("Responses", {}).get(self._table_name, []):
-                    found[(str(item["PK"]).removeprefix("TENANT#"), str(item["SK"]))] = item
-                wanted = answer.get("UnprocessedKeys") or {}
-        return found
+        """The items of these keys that exist, by (instance id, SK)."""
+        items = self._batch_get(keys, consistent_read=True)
+        return {(str(item["PK"]).removeprefix("TENANT#"), str(item["SK"])): item for item in items}
 
     def directory(self) -> list[str]:
-        ids: list[str] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("PK").eq(DIRECTORY_PK)}
-        while True:
-            page = self._table.query(**kwargs)
-            ids += [str(i["SK"]) for i in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return ids
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        """Every instance id in the directory, for the purge: the list the reconciliation walks (PosLinks)."""
+        return PosLinks(self._table_name).all_tenants()
 
     def purge(self, instance_id: str) -> int:
         """Delete the tenant's mappings, jobs and cursors (everything under its key but the tombstone) and its

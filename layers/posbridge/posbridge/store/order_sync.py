@@ -20,7 +20,6 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from posbridge.domain.pos_order import PosPosition
-from posbridge.store.catalog_lookup import batch_get
 from posbridge.store.table import TableStore
 from posbridge.store.tenants import tenant_pk
 
@@ -145,7 +144,7 @@ class OrderSyncStore(TableStore):
         ids = sorted(set(pos_order_ids))
         keys = [sync_sk(i) for i in ids] + [skip_sk(i) for i in ids]
         found: dict[str, Known] = {}
-        for item in batch_get(self._dynamodb, self._table_name, tenant_pk(tenant_id), keys):
+        for item in self._batch_get_sks(tenant_pk(tenant_id), keys):
             sk = str(item["SK"])
             order_id = sk.rsplit("#", 1)[1]
             if sk.startswith("ORDERSKIP#"):
@@ -158,7 +157,7 @@ class OrderSyncStore(TableStore):
         """The Wix orders Flow 1 already handled: exported (ORDER#WIX#) or skipped (ORDERSKIP#WIX#)."""
         ids = sorted(set(wix_order_ids))
         keys = [f"ORDER#WIX#{i}" for i in ids] + [f"ORDERSKIP#WIX#{i}" for i in ids]
-        items = batch_get(self._dynamodb, self._table_name, tenant_pk(tenant_id), keys)
+        items = self._batch_get_sks(tenant_pk(tenant_id), keys)
         return {str(item["SK"]).rsplit("#", 1)[1] for item in items}
 
 
