@@ -94,11 +94,6 @@ class ImportJob(_Wire):
     def key_prefix(self) -> str:
         return f"catalog-imports/{self.instance_id}/{self.job_id}/"
 
-    def record_error(self, error: EntityError) -> None:
-        self.error_count += 1
-        if len(self.errors) < ERRORS_KEPT:
-            self.errors.append(error)
-
     def totals(self) -> tuple[int, int]:
         """(done, total) over the entities to create, for a progress bar."""
         kinds = [p for k, p in self.progress.items() if k != "cleanup"]

@@ -41,12 +41,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from posbridge.domain.catalog import DEFAULT_MENU_ID, Catalog, PosKind
+from posbridge.domain.catalog import Catalog, PosKind
 from posbridge.domain.catalog_job import ERRORS_KEPT, JOB_ID, EntityError, ImportJob, ImportOptions, Inflight, Progress
 from posbridge.domain.tenant import Tenant
 from posbridge.errors import PermanentError, TransientError
 from posbridge.flows.catalog_plan import BUILD_ORDER, Plan, PlanNode, build_plan, resolve
-from posbridge.pos.square.catalog import UNCATEGORIZED_ID, LayoutOptions
+from posbridge.pos.square.catalog import LayoutOptions
 from posbridge.store.catalog_jobs import ImportAlreadyRunning, JobConflict
 from posbridge.store.catalog_mappings import CatalogMapping
 from posbridge.wix.menus_api import BULK_MAX, MenusApi, Outcome, Rejected, WixKind
@@ -63,7 +63,6 @@ CREATE_STEPS: dict[WixKind, str] = {
 DEPENDENCY = "DEPENDENCY_REJECTED"
 THROTTLED_WAIT_S = 20.0  # a bulk create answered 429 waits this long (Wix counts requests per minute) ...
 THROTTLED_WAITS = 3  # ... this many times per batch before it counts as a failed attempt
-SYNTHETIC_CATEGORIES = (DEFAULT_MENU_ID, UNCATEGORIZED_ID)
 
 
 # --- ports ------------------------------------------------------------------------------------------------------------
@@ -219,6 +218,12 @@ class Step:
             self._target = self.deps.blobs.get_json(self.key("target.json")) or {"owned": {}}
         return set(self._target["owned"].get(kind, []))
 
+    def target(self) -> dict[str, Any]:
+        """ResolveTarget's target.json, read once per step (sweeps and Cleanup use it too)."""
+        if self._target is None:
+            self._target = self.get("target.json")
+        return self._target
+
     def key(self, name: str) -> str:
         return self.job.key_prefix + name
 
@@ -351,7 +356,7 @@ def resolve_location(deps: Deps, job_id: str) -> dict[str, Any]:
 # --- ResolveTarget ------------------------------------------------------------------------------------------------
 
 
-def _entities_by_kind(mappings: list[CatalogMapping]) -> dict[str, set[str]]:
+def wix_entities_by_kind(mappings: list[CatalogMapping]) -> dict[str, set[str]]:
     owned: dict[str, set[str]] = {kind: set() for kind in DELETE_ORDER}
     for m in mappings:
         for entity in m.wix_entities:
@@ -365,7 +370,7 @@ def resolve_target(deps: Deps, job_id: str) -> dict[str, Any]:
     step = Step(deps, job_id, "ResolveTarget")
     job = step.job
     previous = deps.mappings.load(job.instance_id)
-    owned = _entities_by_kind(previous)
+    owned = wix_entities_by_kind(previous)
     pending = deps.jobs.pending_cleanup(job.instance_id)
     if pending is not None:
         left = deps.blobs.get_json(pending[1]) or {}
@@ -632,7 +637,7 @@ def publish(deps: Deps, job_id: str) -> dict[str, Any]:
     """The one visible moment: new menus shown, then the old hidden; then the mapping committed."""
     step = Step(deps, job_id, "Publish")
     plan = step.plan()
-    target = step.get("target.json")
+    target = step.target()
     if step.job.in_doubt and not step.job.swept:
         _sweep_all(step, plan)
         step.update(lambda j: setattr(j, "swept", True))
@@ -811,7 +816,8 @@ def cleanup(deps: Deps, job_id: str) -> dict[str, Any]:
     step = Step(deps, job_id, "Cleanup")
     if not step.job.published:
         raise PermanentError("not_published", "Cleanup runs only after Publish")
-    doomed = _doomed(step)
+    target = step.target()
+    doomed = _doomed(step, target)
     api = step.api
     total = sum(len(ids) for ids in doomed.values())
     if total and not step.job.cleanup_batches:
@@ -838,15 +844,13 @@ def cleanup(deps: Deps, job_id: str) -> dict[str, Any]:
                 j.warnings.extend(f"old {kind} {o.id} not deleted: {o.code}" for o in failed[:5])
 
             step.update(advance)
-    target = step.get("target.json")
     if target.get("pendingCleanupJob"):
         deps.jobs.clear_pending_cleanup(step.job.instance_id, target["pendingCleanupJob"])
     _finish(deps, step.job, "succeeded", None)
     return {"more": False, "done": done, "total": total}
 
 
-def _doomed(step: Step) -> dict[str, list[str]]:
-    target = step.get("target.json")
+def _doomed(step: Step, target: dict[str, Any]) -> dict[str, list[str]]:
     unused = step.deps.blobs.get_json(step.key("unused.json")) or {}
     doomed: dict[str, list[str]] = {}
     for kind in DELETE_ORDER:

@@ -24,9 +24,11 @@ cursor is a no-op) or by the scheduled reconciliation (`full=True`).
      deletes of what the POS removed (after the updates unlinked it). A 409 re-reads that entity and retries once;
      every such entity is reported as edited in Wix. The tenant's `catalog_system_of_record` says who wins: "pos"
      (default) overwrites the Wix edit, "wix" keeps it (the mapping takes its revision).
-  6. The mapping is updated entity by entity as writes succeed (a re-run never creates twice: a create is recorded
-     in flight first and its mapping saved right after; a create whose answer was lost is swept by name on the next
-     run); the cursor advances only when every write succeeded.
+  6. A re-run never creates twice: each bulk create is recorded in flight first and the mapping of what it created
+     saved right after it (a create whose answer was lost is swept by name on the next run). The rest of the mapping
+     (new hashes and revisions, entries of what was deleted) is written once the writes are done, an entity that
+     failed keeping its old hash so the next sync tries it again; the cursor advances only when every write
+     succeeded.
 
 No update loop: the bridge subscribes to no Wix menu webhook, so its own writes never come back as work.
 """
@@ -41,12 +43,12 @@ from typing import Any, Protocol
 
 from posbridge.domain.catalog import Catalog, CatalogChanges, PosKind
 from posbridge.domain.tenant import Tenant
-from posbridge.errors import PermanentError, TransientError
+from posbridge.errors import TransientError
 from posbridge.flows.catalog_plan import BUILD_ORDER, Plan, PlanNode, build_plan, resolve
-from posbridge.flows.catalog_publish import DELETE_ORDER, build_mapping, iso
+from posbridge.flows.catalog_publish import DELETE_ORDER, build_mapping, iso, wix_entities_by_kind
 from posbridge.pos.square.catalog import LayoutOptions
 from posbridge.store.catalog_mappings import CatalogMapping
-from posbridge.wix.menus_api import BULK_MAX, MenusApi, Outcome, WixKind
+from posbridge.wix.menus_api import BULK_MAX, ENTITIES, MenusApi, Outcome, WixKind
 
 CREATE_KINDS: tuple[WixKind, ...] = ("variant", "modifier", "modifierGroup", "item")
 CONFLICTS = frozenset({"REVISION_MISMATCH", "CONFLICT", "ALREADY_EXISTS"})  # a per-entity 409
@@ -174,7 +176,7 @@ class _Counting:
         return self.api.bulk_update(kind, updates)
 
     def delete_many(self, kind: WixKind, ids: list[str]) -> list[Outcome]:
-        self.calls += 1 if kind != "menu" else len(ids)
+        self.calls += 1 if ENTITIES[kind].has_bulk_delete else len(ids)
         return self.api.delete_many(kind, ids)
 
     def query(self, kind: WixKind, flt: dict[str, Any]) -> list[dict[str, Any]]:
@@ -491,12 +493,7 @@ class _Run:
 
     def _deletes(self, removed: list[CatalogMapping]) -> dict[WixKind, list[str]]:
         """Wix entities of POS entities that are gone (an item's variants go with it)."""
-        doomed: dict[WixKind, list[str]] = {}
-        for m in removed:
-            for entity in m.wix_entities:
-                kind, _, wix_id = entity.partition("/")
-                doomed.setdefault(kind, []).append(wix_id)  # type: ignore[arg-type]
-        return {k: sorted(set(v)) for k, v in doomed.items()}
+        return {k: sorted(v) for k, v in wix_entities_by_kind(removed).items() if v}  # type: ignore[misc]
 
     # --- writes ---------------------------------------------------------------------------------------------------
 
@@ -686,10 +683,6 @@ def _bump(counts: dict[str, int], key: str) -> None:
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-def sync_reason(exc: Exception) -> str:
-    return exc.reason if isinstance(exc, PermanentError) else type(exc).__name__
 
 
 __all__ = ["PosKind", "SyncDeferred", "SyncPorts", "SyncResult", "WixEdit", "sync_catalog"]
