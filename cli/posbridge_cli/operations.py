@@ -17,30 +17,19 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-# Not imported from posbridge_cli.main: main imports this module (also when run as `python -m posbridge_cli.main`).
-console = Console()
-ApiUrl = typer.Option(None, "--api-url", envvar="POSBRIDGE_API_URL", help="admin API base URL (…/v1)")
-Devstack = typer.Option(False, "--devstack", help="use the running devstack (.devstack/endpoints.json)")
-Stack = typer.Option("posbridge", "--stack", help="CloudFormation stack to read ApiUrl from")
-Region = typer.Option(None, "--region", help="AWS region (default: your AWS configuration)")
+from posbridge_cli.api import ApiUrl, Devstack, Region, Stack, console, locate_api
 
 tenants_app = typer.Typer(help="Restaurants (Wix app instances): list, show, pause, resume.", no_args_is_help=True)
 MessageIds = typer.Option(None, "--message-id", help="only these messages (repeatable)")
 dlq_app = typer.Typer(help="The dead-letter queue: what was parked and why; redrive it.", no_args_is_help=True)
 
 
-def _call(method: str, path: str, ok: int, api_url: str | None, devstack: bool, stack: str, region: str | None,
+def _call(method: str, path: str, api_url: str | None, devstack: bool, stack: str, region: str | None,
           body: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
-    from posbridge_cli.main import _answer, _fail, locate_api
-
-    api = locate_api(api_url, devstack, stack, region)
-    response = api.request(method, path, body)
-    if response.status_code != ok:
-        raise typer.Exit(_fail(f"{method} {path}: HTTP {response.status_code}", response))
-    answer: dict[str, Any] = _answer(response)
+    """The answer (200) of one admin API request; anything else is printed and exits (AdminApi.call)."""
+    answer: dict[str, Any] = locate_api(api_url, devstack, stack, region).call(method, path, body=body)
     return answer
 
 
@@ -61,7 +50,7 @@ def tenants_list(
     token: str | None = None
     while True:
         query = urlencode({"limit": page_size} | ({"nextToken": token} if token else {}))
-        page = _call("GET", f"/admin/tenants?{query}", 200, api_url, devstack, stack, region)
+        page = _call("GET", f"/admin/tenants?{query}", api_url, devstack, stack, region)
         rows += page["tenants"]
         token = page.get("nextToken")
         if not token:
@@ -86,7 +75,7 @@ def tenants_show(
     region: str | None = Region,
 ) -> None:
     """One tenant: POS connection (never its credentials), settings, status."""
-    console.print_json(data=_call("GET", f"/admin/tenants/{_id(instance_id)}", 200, api_url, devstack, stack, region))
+    console.print_json(data=_call("GET", f"/admin/tenants/{_id(instance_id)}", api_url, devstack, stack, region))
 
 
 @tenants_app.command("pause")
@@ -98,7 +87,7 @@ def tenants_pause(
     region: str | None = Region,
 ) -> None:
     """Pause a tenant: its events are parked in the DLQ with reason tenant_paused until you resume and redrive."""
-    tenant = _call("POST", f"/admin/tenants/{_id(instance_id)}/pause", 200, api_url, devstack, stack, region)
+    tenant = _call("POST", f"/admin/tenants/{_id(instance_id)}/pause", api_url, devstack, stack, region)
     console.print(f"{instance_id}: {tenant['status']}")
 
 
@@ -111,7 +100,7 @@ def tenants_resume(
     region: str | None = Region,
 ) -> None:
     """Resume a paused tenant; then `posbridge dlq redrive --tenant ID --reason tenant_paused`."""
-    tenant = _call("POST", f"/admin/tenants/{_id(instance_id)}/resume", 200, api_url, devstack, stack, region)
+    tenant = _call("POST", f"/admin/tenants/{_id(instance_id)}/resume", api_url, devstack, stack, region)
     console.print(f"{instance_id}: {tenant['status']}")
 
 
@@ -125,7 +114,7 @@ def order(
 ) -> None:
     """The mapping of one Wix order: exported / imported (with the POS order id and lines) or skipped (why)."""
     path = f"/admin/tenants/{_id(instance_id)}/orders/{_id(wix_order_id)}"
-    console.print_json(data=_call("GET", path, 200, api_url, devstack, stack, region))
+    console.print_json(data=_call("GET", path, api_url, devstack, stack, region))
 
 
 @dlq_app.command("list")
@@ -139,7 +128,7 @@ def dlq_list(
 ) -> None:
     """Messages parked in the DLQ with their reason and error (ids only: payloads may hold personal data)."""
     query = urlencode({k: v for k, v in (("instanceId", tenant), ("reason", reason)) if v})
-    answer = _call("GET", "/admin/dead-letters" + (f"?{query}" if query else ""), 200, api_url, devstack, stack, region)
+    answer = _call("GET", "/admin/dead-letters" + (f"?{query}" if query else ""), api_url, devstack, stack, region)
     for m in answer["messages"]:  # one line each (grep-able): id, tenant, event, entity, reason, error
         fields = (m["messageId"], m.get("tenantId"), m.get("eventType"), m.get("entityId"), m["reason"], m.get("error"))
         console.print("  ".join(str(f or "-") for f in fields), soft_wrap=True, markup=False, highlight=False)
@@ -164,7 +153,7 @@ def dlq_redrive(
         body["reason"] = reason
     if message_id:
         body["messageIds"] = list(message_id)
-    answer = _call("POST", "/admin/dead-letters/redrive", 200, api_url, devstack, stack, region, body)
+    answer = _call("POST", "/admin/dead-letters/redrive", api_url, devstack, stack, region, body)
     console.print(f"redriven {answer['count']} message(s)")
 
 
@@ -177,7 +166,7 @@ def reconcile(
 ) -> None:
     """Run the reconciliation of one tenant now (the schedule runs every tenant); prints its summary."""
     console.print_json(
-        data=_call("POST", f"/admin/tenants/{_id(instance_id)}/reconcile", 200, api_url, devstack, stack, region)
+        data=_call("POST", f"/admin/tenants/{_id(instance_id)}/reconcile", api_url, devstack, stack, region)
     )
 
 

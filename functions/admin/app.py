@@ -79,13 +79,9 @@ JobId = Annotated[str, Path(pattern=JOB_ID.pattern, description="a catalog impor
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,120}$")
 
 
-@app.exception_handler(PosLocationTaken)  # type: ignore[untyped-decorator]
-def location_taken(exc: PosLocationTaken) -> Response[dict[str, Any]]:
-    return _json(409, {"message": str(exc)})
-
-
-@app.exception_handler(NotAllowed)  # type: ignore[untyped-decorator]
-def not_allowed(exc: NotAllowed) -> Response[dict[str, Any]]:
+@app.exception_handler([PosLocationTaken, NotAllowed])  # type: ignore[untyped-decorator]
+def conflict(exc: PosLocationTaken | NotAllowed) -> Response[dict[str, Any]]:
+    """409: the POS location is another site's, or the tenant cannot take this transition."""
     return _json(409, {"message": str(exc)})
 
 
@@ -115,7 +111,7 @@ def put_tenant(instanceId: InstanceId, registration: Annotated[TenantRegistratio
 def get_tenant(instanceId: InstanceId) -> Response[dict[str, Any]]:
     tenant = tenants.get(instanceId)
     if tenant is None:
-        return _json(404, {"message": f"tenant {instanceId} is not registered"})
+        return _not_registered(instanceId)
     return _json(200, tenant.model_dump(mode="json", by_alias=True))
 
 
@@ -179,7 +175,7 @@ def get_pos_order(instanceId: InstanceId, posOrderId: PosOrderId) -> Response[di
 def reconcile(instanceId: InstanceId) -> Response[dict[str, Any]]:
     """Run the reconciliation for this tenant now (the schedule runs it for every tenant); answers its summary."""
     if tenants.get(instanceId) is None:
-        return _json(404, {"message": f"tenant {instanceId} is not registered"})
+        return _not_registered(instanceId)
     if not settings.reconciler_function_name:
         return _json(501, {"message": "no reconciler function is configured"})
     invoked = _lambda().invoke(
@@ -307,7 +303,7 @@ def resume_tenant(instanceId: InstanceId) -> Response[dict[str, Any]]:
 def _pause(instance_id: str, paused: bool) -> Response[dict[str, Any]]:
     tenant = set_paused(instance_id, paused, tenants, datetime.now(UTC))
     if tenant is None:
-        return _json(404, {"message": f"tenant {instance_id} is not registered"})
+        return _not_registered(instance_id)
     logger.info("tenant paused" if paused else "tenant resumed", extra={"instance_id": instance_id})
     return _json(200, tenant.model_dump(mode="json", by_alias=True))
 
@@ -354,6 +350,10 @@ def _lambda() -> Any:
 
 def _json(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
     return Response(status, content_types.APPLICATION_JSON, body)
+
+
+def _not_registered(instance_id: str) -> Response[dict[str, Any]]:
+    return _json(404, {"message": f"tenant {instance_id} is not registered"})
 
 
 @tracer.capture_lambda_handler
