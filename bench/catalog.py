@@ -15,7 +15,6 @@ python -m bench.catalog [sizes...] runs it alone (default 100 1000 5000).
 from __future__ import annotations
 
 import math
-import os
 import re
 import sys
 import time
@@ -24,7 +23,9 @@ from typing import Any
 
 import httpx
 
-from devstack.app import Devstack, DevstackOptions
+from bench.stack import quiet_devstack
+from devstack.app import Devstack
+from devstack.kitchen import Kitchen
 
 SIZES = (100, 1_000, 5_000)
 WARM_UP_ITEMS = 10
@@ -155,23 +156,7 @@ def _with_real_ids(item: dict[str, Any], real: dict[str, str]) -> dict[str, Any]
 def run_import(devstack: Devstack, http: httpx.Client, items: int) -> dict[str, Any]:
     suffix = uuid.uuid4().hex[:8]
     instance, merchant, token = f"bench-cat-{suffix}", f"MB{suffix.upper()}", f"tok-{suffix}"
-    http.post(f"{devstack.wix_url}/_sandbox/instances", json={"instanceId": instance}).raise_for_status()
-    http.post(
-        f"{devstack.pos_url}/_sandbox/merchants",
-        json={"merchantId": merchant, "locationId": f"L{suffix}", "accessToken": token, "signatureKey": "sig"},
-    ).raise_for_status()
-    http.put(
-        f"{devstack.gateway_url}/admin/tenants/{instance}",
-        json={
-            "pos": {
-                "provider": "square",
-                "merchantId": merchant,
-                "locationId": f"L{suffix}",
-                "accessToken": token,
-                "webhookSignatureKey": "sig",
-            }
-        },
-    ).raise_for_status()
+    Kitchen(devstack, instance, merchant, f"L{suffix}", token, "sig", http).set_up()
     headers = {"Authorization": f"Bearer {token}", "Square-Version": "2025-10-16"}
     objects = square_catalog(items)
     # Categories and modifier lists first: temporary ids resolve only within one request, so the items that follow
@@ -212,9 +197,8 @@ def run_import(devstack: Devstack, http: httpx.Client, items: int) -> dict[str, 
 
 
 def rows(sizes: tuple[int, ...] = SIZES) -> list[dict[str, object]]:
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     found = []
-    with Devstack(DevstackOptions(log_level="ERROR")) as devstack, httpx.Client(timeout=60) as http:
+    with quiet_devstack(60) as (devstack, http):
         http.post(f"{devstack.wix_url}/_sandbox/rate-limit", json={"perMinute": RATE_PER_MINUTE}).raise_for_status()
         run_import(devstack, http, WARM_UP_ITEMS)  # cold starts of the 13 step functions are not what is measured
         for items in sizes:

@@ -20,14 +20,15 @@ import hashlib
 import hmac
 import json
 import math
-import os
 import time
 import uuid
 
 import httpx
 
 from bench.catalog import _upsert, _with_real_ids, square_catalog
-from devstack.app import Devstack, DevstackOptions
+from bench.stack import quiet_devstack
+from devstack.app import Devstack
+from devstack.kitchen import Kitchen
 
 ITEMS = 5_000
 CHANGES = (1, 10, 100)
@@ -39,17 +40,7 @@ class Tenant:
         suffix = uuid.uuid4().hex[:8]
         self.devstack, self.http = devstack, http
         self.instance, self.merchant, self.token = f"bench-sync-{suffix}", f"MS{suffix.upper()}", f"tok-{suffix}"
-        http.post(f"{devstack.wix_url}/_sandbox/instances", json={"instanceId": self.instance}).raise_for_status()
-        http.post(
-            f"{devstack.pos_url}/_sandbox/merchants",
-            json={"merchantId": self.merchant, "locationId": f"L{suffix}", "accessToken": self.token,
-                  "signatureKey": SIGNATURE_KEY},
-        ).raise_for_status()  # fmt: skip
-        http.put(
-            f"{devstack.gateway_url}/admin/tenants/{self.instance}",
-            json={"pos": {"provider": "square", "merchantId": self.merchant, "locationId": f"L{suffix}",
-                          "accessToken": self.token, "webhookSignatureKey": SIGNATURE_KEY}},
-        ).raise_for_status()  # fmt: skip
+        Kitchen(devstack, self.instance, self.merchant, f"L{suffix}", self.token, SIGNATURE_KEY, http).set_up()
         if not items:  # the demo's sample menu
             url = f"{devstack.pos_url}/_sandbox/merchants/{self.merchant}/seed-catalog"
             seeded = http.post(url).raise_for_status().json()["objects"]
@@ -128,9 +119,8 @@ class Tenant:
 
 
 def rows() -> list[dict[str, object]]:
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     out: list[dict[str, object]] = []
-    with Devstack(DevstackOptions(log_level="ERROR")) as devstack, httpx.Client(timeout=120) as http:
+    with quiet_devstack(120) as (devstack, http):
         # the demo menu first, while moto holds no big catalog (moto's DynamoDB Query reads every item of the table,
         # which makes the webhook ingest's POS-link lookup slower once the 5,000-item mapping is in it)
         demo = Tenant(devstack, http, items=0)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 import uuid
 
-import httpx
-
-from devstack.app import Devstack, DevstackOptions
+from bench.stack import quiet_devstack
+from devstack.kitchen import Kitchen
 from devstack.wix_sandbox import sign_webhook
 
 ACKS = 300
@@ -22,32 +20,10 @@ def _percentile(samples: list[float], q: float) -> float:
 
 
 def rows() -> list[dict[str, object]]:
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    with Devstack(DevstackOptions(log_level="ERROR")) as devstack, httpx.Client(timeout=30) as http:
+    with quiet_devstack(30) as (devstack, http):
         assert devstack.wix is not None
-        instance, merchant = "bench-inst", "MBENCH"
-        http.post(f"{devstack.wix_url}/_sandbox/instances", json={"instanceId": instance}).raise_for_status()
-        http.post(
-            f"{devstack.pos_url}/_sandbox/merchants",
-            json={
-                "merchantId": merchant,
-                "locationId": "LBENCH",
-                "accessToken": "tok-bench",
-                "signatureKey": "sig-bench",
-            },
-        ).raise_for_status()
-        http.put(
-            f"{devstack.gateway_url}/admin/tenants/{instance}",
-            json={
-                "pos": {
-                    "provider": "square",
-                    "merchantId": merchant,
-                    "locationId": "LBENCH",
-                    "accessToken": "tok-bench",
-                    "webhookSignatureKey": "sig-bench",
-                }
-            },
-        ).raise_for_status()
+        instance = "bench-inst"
+        Kitchen(devstack, instance, "MBENCH", "LBENCH", "tok-bench", "sig-bench", http).set_up()
 
         # Ack latency, warm path (after one warm-up call): half order_updated webhooks (verified, answered, not
         # enqueued), half order_approved ones (verified, enqueued; store-only orders, so the worker just records them).

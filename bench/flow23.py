@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -21,7 +20,8 @@ from typing import Any
 
 import httpx
 
-from devstack.app import Devstack, DevstackOptions
+from bench.stack import quiet_devstack
+from devstack.app import Devstack
 from devstack.kitchen import Kitchen, wait_for
 from posbridge.domain.pos_order import PosPosition
 from posbridge.flows.reconcile import PassResult, reconcile_tenant
@@ -189,8 +189,7 @@ def _drain(devstack: Devstack, http: httpx.Client) -> list[dict[str, object]]:
 
 
 def rows() -> list[dict[str, object]]:
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    with Devstack(DevstackOptions(log_level="ERROR")) as devstack, httpx.Client(timeout=60) as http:
+    with quiet_devstack(60) as (devstack, http):
         return _calls_per_import(devstack, http) + _passes(devstack, http) + _drain(devstack, http)
 
 

@@ -60,34 +60,42 @@ class Kitchen:
             f"sig-{suffix}",
             http,
         )
-        http.post(f"{devstack.wix_url}/_sandbox/instances", json={"instanceId": kitchen.instance_id}).raise_for_status()
-        http.post(
-            f"{devstack.pos_url}/_sandbox/merchants",
-            json={
-                "merchantId": kitchen.merchant_id,
-                "locationId": kitchen.location_id,
-                "accessToken": kitchen.access_token,
-                "signatureKey": kitchen.signature_key,
-                "notificationUrl": devstack.square_webhook_url,
-            },
-        ).raise_for_status()
-        kitchen.connect(settings or {})
-        return kitchen
+        return kitchen.set_up(notify=True, settings=settings or {})
 
-    def connect(self, settings: dict[str, Any]) -> httpx.Response:
-        response = self.http.put(
-            f"{self.devstack.gateway_url}/admin/tenants/{self.instance_id}",
-            json={
-                "pos": {
-                    "provider": "square",
-                    "merchantId": self.merchant_id,
-                    "locationId": self.location_id,
-                    "accessToken": self.access_token,
-                    "webhookSignatureKey": self.signature_key,
-                },
-                "settings": settings,
-            },
-        )
+    def set_up(self, notify: bool = False, settings: dict[str, Any] | None = None) -> Kitchen:
+        """Create the Wix site and the Square merchant on the sandboxes and connect them through the admin API.
+
+        `notify`: the merchant's webhooks go to the bridge (else the merchant has no notification URL).
+        """
+        self.http.post(
+            f"{self.devstack.wix_url}/_sandbox/instances", json={"instanceId": self.instance_id}
+        ).raise_for_status()
+        merchant = {
+            "merchantId": self.merchant_id,
+            "locationId": self.location_id,
+            "accessToken": self.access_token,
+            "signatureKey": self.signature_key,
+        }
+        if notify:
+            merchant["notificationUrl"] = self.devstack.square_webhook_url
+        self.http.post(f"{self.devstack.pos_url}/_sandbox/merchants", json=merchant).raise_for_status()
+        self.connect(settings)
+        return self
+
+    def connect(self, settings: dict[str, Any] | None = None) -> httpx.Response:
+        """PUT /admin/tenants/<instance>: the POS connection, and the settings if given."""
+        body: dict[str, Any] = {
+            "pos": {
+                "provider": "square",
+                "merchantId": self.merchant_id,
+                "locationId": self.location_id,
+                "accessToken": self.access_token,
+                "webhookSignatureKey": self.signature_key,
+            }
+        }
+        if settings is not None:
+            body["settings"] = settings
+        response = self.http.put(f"{self.devstack.gateway_url}/admin/tenants/{self.instance_id}", json=body)
         response.raise_for_status()
         return response
 

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from devstack.app import Devstack
+from devstack.kitchen import Kitchen
 from posbridge.config import WixApiSettings
 from posbridge.errors import TransientError
 from posbridge.flows import catalog_publish as flow
@@ -50,28 +51,7 @@ class Restaurant:
         suffix = uuid.uuid4().hex[:10]
         http = httpx.Client(timeout=30)
         r = cls(devstack, f"cat-{suffix}", f"M{suffix.upper()}", f"L{suffix.upper()}", f"tok-{suffix}", http)
-        http.post(f"{devstack.wix_url}/_sandbox/instances", json={"instanceId": r.instance_id}).raise_for_status()
-        http.post(
-            f"{devstack.pos_url}/_sandbox/merchants",
-            json={
-                "merchantId": r.merchant_id,
-                "locationId": r.location_id,
-                "accessToken": r.token,
-                "signatureKey": f"sig-{suffix}",
-            },
-        ).raise_for_status()
-        http.put(
-            f"{devstack.gateway_url}/admin/tenants/{r.instance_id}",
-            json={
-                "pos": {
-                    "provider": "square",
-                    "merchantId": r.merchant_id,
-                    "locationId": r.location_id,
-                    "accessToken": r.token,
-                    "webhookSignatureKey": f"sig-{suffix}",
-                }
-            },
-        ).raise_for_status()
+        Kitchen(devstack, r.instance_id, r.merchant_id, r.location_id, r.token, f"sig-{suffix}", http).set_up()
         if seed:
             r.seed()
         return r

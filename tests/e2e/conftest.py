@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from devstack.app import Devstack
+from devstack.kitchen import Kitchen
 
 T = TypeVar("T")
 
@@ -82,28 +83,7 @@ def restaurant(devstack: Devstack) -> Iterator[Restaurant]:
     suffix = uuid.uuid4().hex[:10]
     http = httpx.Client(timeout=30)
     instance_id, merchant_id, token = f"inst-{suffix}", f"M{suffix.upper()}", f"tok-{suffix}"
-    http.post(f"{devstack.wix_url}/_sandbox/instances", json={"instanceId": instance_id}).raise_for_status()
-    http.post(
-        f"{devstack.pos_url}/_sandbox/merchants",
-        json={
-            "merchantId": merchant_id,
-            "locationId": f"L{suffix.upper()}",
-            "accessToken": token,
-            "signatureKey": f"sig-{suffix}",
-        },
-    ).raise_for_status()
-    http.put(
-        f"{devstack.gateway_url}/admin/tenants/{instance_id}",
-        json={
-            "pos": {
-                "provider": "square",
-                "merchantId": merchant_id,
-                "locationId": f"L{suffix.upper()}",
-                "accessToken": token,
-                "webhookSignatureKey": f"sig-{suffix}",
-            }
-        },
-    ).raise_for_status()
+    Kitchen(devstack, instance_id, merchant_id, f"L{suffix.upper()}", token, f"sig-{suffix}", http).set_up()
     yield Restaurant(devstack, instance_id, merchant_id, http)
     http.delete(f"{devstack.pos_url}/_sandbox/faults")  # a fault a test left unused must not hit the next one
     http.post(f"{devstack.wix_url}/_sandbox/webhooks/delivery", json={"duplicate": 1})

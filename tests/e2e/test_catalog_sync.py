@@ -28,6 +28,22 @@ from tests.catalog_support import STEPS, Restaurant, import_catalog, make_deps, 
 WRITE_ROUTES = ("/bulk/", "DELETE ")
 
 
+def sync_ports(
+    deps: catalog_publish.Deps, state: CatalogSyncState, start_publish: Callable[[str], str], **overrides: Any
+) -> SyncPorts:
+    """The catalog sync's ports over the catalog publish's dependencies (the devstack's table and sandboxes)."""
+    return SyncPorts(
+        tenants=deps.tenants,
+        catalogs=deps.catalogs,  # type: ignore[arg-type]
+        mappings=deps.mappings,  # type: ignore[arg-type]
+        locks=deps.jobs,
+        state=state,
+        wix=deps.wix,
+        start_publish=start_publish,
+        **overrides,
+    )
+
+
 class Synced:
     """A restaurant whose sample catalog was imported (`during_import` runs right after its snapshot was taken), with
     the sync's ports on the devstack. No sync has run yet."""
@@ -45,14 +61,10 @@ class Synced:
         assert devstack.stack is not None
         self.state = CatalogSyncState(devstack.stack.output("MappingsTableName"))
         self.published: list[str] = []
-        self.ports = SyncPorts(
-            tenants=self.deps.tenants,
-            catalogs=self.deps.catalogs,  # type: ignore[arg-type]
-            mappings=self.deps.mappings,  # type: ignore[arg-type]
-            locks=self.deps.jobs,
-            state=self.state,
-            wix=self.deps.wix,
-            start_publish=lambda instance_id: self.published.append(instance_id) or "job-x",  # type: ignore[func-returns-value]
+        self.ports = sync_ports(
+            self.deps,
+            self.state,
+            lambda instance_id: self.published.append(instance_id) or "job-x",  # type: ignore[func-returns-value]
             **overrides,
         )
         self.cursor = self.state.get(self.restaurant.instance_id).get("cursor")  # where the import left it
@@ -470,15 +482,7 @@ def test_an_imports_custom_layout_names_survive_the_next_sync(devstack: Devstack
     assert {"Our Menu", "Extras"} <= names
     # When the catalog reconciliation runs
     assert devstack.stack is not None
-    ports = SyncPorts(
-        tenants=deps.tenants,
-        catalogs=deps.catalogs,  # type: ignore[arg-type]
-        mappings=deps.mappings,  # type: ignore[arg-type]
-        locks=deps.jobs,
-        state=CatalogSyncState(devstack.stack.output("MappingsTableName")),
-        wix=deps.wix,
-        start_publish=lambda _instance_id: "job-x",
-    )
+    ports = sync_ports(deps, CatalogSyncState(devstack.stack.output("MappingsTableName")), lambda _instance_id: "job-x")
     result = sync_catalog(ports, restaurant.instance_id, full=True)  # a plain sync finds nothing new: no plan
     # Then it plans with the import's layout: nothing to write, and the menu and section keep their names
     assert result.outcome == "synced" and result.changes == {} and result.wix_edits == [], result

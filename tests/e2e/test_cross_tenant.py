@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from devstack.app import Devstack
+from devstack.kitchen import Kitchen
 from devstack.wix_sandbox import sign_webhook
 from tests.e2e.conftest import Restaurant, wait_for
 
@@ -21,11 +22,7 @@ def _second_restaurant(devstack: Devstack) -> Restaurant:
     suffix = uuid.uuid4().hex[:10]
     http = httpx.Client(timeout=30)
     instance_id, merchant_id = f"inst-{suffix}", f"M{suffix.upper()}"
-    http.post(f"{devstack.wix_url}/_sandbox/instances", json={"instanceId": instance_id}).raise_for_status()
-    merchant = {"merchantId": merchant_id, "locationId": f"L{suffix.upper()}", "accessToken": f"tok-{suffix}"}
-    http.post(f"{devstack.pos_url}/_sandbox/merchants", json={**merchant, "signatureKey": f"s-{suffix}"})
-    pos = {"provider": "square", **merchant, "webhookSignatureKey": f"s-{suffix}"}
-    http.put(f"{devstack.gateway_url}/admin/tenants/{instance_id}", json={"pos": pos}).raise_for_status()
+    Kitchen(devstack, instance_id, merchant_id, f"L{suffix.upper()}", f"tok-{suffix}", f"s-{suffix}", http).set_up()
     return Restaurant(devstack, instance_id, merchant_id, http)
 
 

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from devstack.app import Devstack
+from devstack.kitchen import Kitchen
 from devstack.square_sandbox import sign
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -24,28 +25,8 @@ def sample_tenant(devstack: Devstack) -> str:
     """The samples' merchant and location, connected to the sample tenant (and its Wix site on the sandbox)."""
     sample = json.loads((EVENTS / "square_webhook" / "order_updated.json").read_text())
     location = sample["data"]["object"]["order_updated"]["location_id"]
-    httpx.post(f"{devstack.wix_url}/_sandbox/instances", json={"instanceId": SAMPLE_TENANT}).raise_for_status()
-    httpx.post(
-        f"{devstack.pos_url}/_sandbox/merchants",
-        json={
-            "merchantId": sample["merchant_id"],
-            "locationId": location,
-            "accessToken": "sample-token",
-            "signatureKey": SIGNATURE_KEY,
-        },
-    ).raise_for_status()
-    httpx.put(
-        f"{devstack.gateway_url}/admin/tenants/{SAMPLE_TENANT}",
-        json={
-            "pos": {
-                "provider": "square",
-                "merchantId": sample["merchant_id"],
-                "locationId": location,
-                "accessToken": "sample-token",
-                "webhookSignatureKey": SIGNATURE_KEY,
-            }
-        },
-    ).raise_for_status()
+    with httpx.Client() as http:
+        Kitchen(devstack, SAMPLE_TENANT, sample["merchant_id"], location, "sample-token", SIGNATURE_KEY, http).set_up()
     return SAMPLE_TENANT
 
 

@@ -24,6 +24,7 @@ from posbridge.pos.port import PosGateway, PosOrder
 from posbridge.pos.square import SquareClient, SquarePos
 from posbridge.store.orders import OrderMapping
 from posbridge.wix.webhooks import ORDER_APPROVED, ORDER_CREATED
+from tests.unit.pos_fakes import FakeTenants
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "wix_webhook"
 TENANT_ID = "d3b0a5e2-7c1f-4e8a-9b2d-000000000001"  # the samples' instanceId
@@ -33,14 +34,6 @@ STORES_APP_ID = "215238eb-22a5-4c36-9e7b-e7c08025e04e"
 
 
 # ---- fakes ---------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class FakeTenants:
-    tenants: dict[str, Tenant] = field(default_factory=dict)
-
-    def get(self, instance_id: str) -> Tenant | None:
-        return self.tenants.get(instance_id)
 
 
 @dataclass
