@@ -6,12 +6,13 @@ PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help demo up test lint bench sam-build deploy clean openapi
+.PHONY: help demo up test contracts lint bench sam-build deploy clean openapi
 
 help:
 	@echo "make demo       run the devstack demo (the whole app on this machine)"
 	@echo "make up         start the devstack and keep it running (endpoints in .devstack/endpoints.json)"
-	@echo "make test       run the test suite"
+	@echo "make test       run the test suite (contracts included)"
+	@echo "make contracts  only the wire-contract suite: our Wix and Square calls against the vendors' official SDKs"
 	@echo "make lint       ruff, mypy, cfn-lint, sam validate --lint"
 	@echo "make bench      run the benchmarks (table + bench/results.json)"
 	@echo "make openapi    regenerate docs/openapi.json from the admin API's routes"
@@ -35,8 +36,17 @@ demo: $(VENV)/.installed
 up: $(VENV)/.installed
 	$(PY) -m devstack up
 
-test: $(VENV)/.installed
+# The official Wix SDK modules the contract tests check against (exact versions: contracts/wix/package-lock.json).
+CONTRACTS_NPM := contracts/wix/node_modules/.installed
+$(CONTRACTS_NPM): contracts/wix/package.json contracts/wix/package-lock.json
+	cd contracts/wix && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: $(VENV)/.installed $(CONTRACTS_NPM)
 	$(PY) -m pytest
+
+contracts: $(VENV)/.installed $(CONTRACTS_NPM)
+	$(PY) -m pytest -m contracts
 
 lint: $(VENV)/.installed $(SAM_VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -58,4 +68,4 @@ deploy: sam-build
 	$(SAM) deploy
 
 clean:
-	rm -rf .aws-sam .devstack .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .devstack .pytest_cache .mypy_cache .ruff_cache contracts/wix/node_modules contracts/wix/.schemas
