@@ -26,9 +26,11 @@ CONTRACTS = Path(__file__).resolve().parents[2] / "contracts" / "wix"
 _formats = jsonschema.FormatChecker()
 
 
-@_formats.checks("GUID", raises=ValueError)
 def _is_guid(value: object) -> bool:
     return not isinstance(value, str) or str(uuid.UUID(value)) == value.lower()
+
+
+_formats.checks("GUID", raises=ValueError)(_is_guid)
 
 
 @dataclass(frozen=True)
