@@ -149,3 +149,23 @@ def test_the_dashboard_is_valid_json_and_shows_the_issues_metrics() -> None:
     ):
         assert metric in text, metric
     assert len(widgets) >= 8
+
+
+def test_cloudwatch_alarms_may_use_the_alarm_topics_key() -> None:
+    # Given the template's alarm topic
+    resources = load_sam(TEMPLATE)["Resources"]
+    key_ref = resources["AlarmTopic"]["Properties"].get("KmsMasterKeyId")
+
+    # Then it is encrypted with a key of the stack (an AWS managed key's policy cannot admit CloudWatch) ...
+    assert isinstance(key_ref, dict) and "Ref" in key_ref, f"the alarm topic uses {key_ref!r}"
+    key = resources[key_ref["Ref"]]
+    assert key["Type"] == "AWS::KMS::Key" and key["Properties"]["EnableKeyRotation"] is True
+
+    # ... whose policy lets CloudWatch alarms of this account encrypt what they publish
+    grants = [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s["Effect"] == "Allow" and s["Principal"].get("Service") == "cloudwatch.amazonaws.com"
+    ]
+    assert grants and {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(grants[0]["Action"])
+    assert grants[0]["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
