@@ -39,7 +39,7 @@ from posbridge.flows.lifecycle import (
     occurred_at,
 )
 from posbridge.flows.pos_sync import PosSyncPorts, sync_pos_order
-from posbridge.messaging import DeadLetters, WorkMessage
+from posbridge.messaging import IDEMPOTENCY_KEY_JMESPATH, DeadLetters, WorkMessage
 from posbridge.pos.gateways import PosGateways
 from posbridge.secrets import TenantSecrets
 from posbridge.store.catalog_lookup import CatalogLookup
@@ -84,7 +84,7 @@ metrics = Metrics()
 tracer = Tracer()  # X-Ray: patches botocore and httpx, so each AWS, POS and Wix call is a subsegment
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 # Wix retries a webhook for ~47 h, far past SQS's 5-minute dedup window: remember event ids for 48 h.
-idempotency = IdempotencyConfig(event_key_jmespath="event_id", expires_after_seconds=48 * 3600)
+idempotency = IdempotencyConfig(event_key_jmespath=IDEMPOTENCY_KEY_JMESPATH, expires_after_seconds=48 * 3600)
 persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
 
 

@@ -67,7 +67,7 @@ def test_a_signed_order_event_is_queued_for_its_tenant_grouped_by_order_deduplic
     # Then one work message is queued for inst-b, with the summary, grouped by tenant + order
     [sent] = queue.sent
     assert outcome.status == "queued" and sent.tenant_id == "inst-b"
-    assert sent.group_id == "inst-b:ORDER-1" and sent.dedup_id == "square:evt-1"
+    assert sent.group_id == "inst-b:ORDER-1" and sent.dedup_id == "inst-b:square:evt-1"
     assert sent.payload["order_id"] == "ORDER-1" and sent.payload["position"]["version"] == 2
 
 

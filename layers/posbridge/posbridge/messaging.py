@@ -17,6 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from posbridge.errors import TransientError
 
 _SQS_ID_MAX = 128
+# What makes two work messages the same event, for the workers' Powertools idempotency records: the provider's event
+# id within its tenant. Event ids alone are not tenant-scoped (reconcile ids are built from order ids): one tenant's
+# event must never look like a duplicate of another's.
+IDEMPOTENCY_KEY_JMESPATH = "[tenant_id, source, event_id]"
 _BATCH_MAX = 10  # SendMessageBatch entries
 _BATCH_BYTES = 200_000  # of SendMessageBatch's 256 KiB, with room for the entries' other fields
 
@@ -39,7 +43,8 @@ class WorkMessage(BaseModel):
 
     @property
     def dedup_id(self) -> str:
-        return _sqs_id(f"{self.source}:{self.event_id}")
+        """FIFO deduplication within the tenant, for the same reason as IDEMPOTENCY_KEY_JMESPATH."""
+        return _sqs_id(f"{self.tenant_id}:{self.source}:{self.event_id}")
 
 
 def _sqs_id(value: str) -> str:
