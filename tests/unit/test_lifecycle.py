@@ -184,7 +184,10 @@ def test_a_reinstall_cancels_the_purge_and_registration_makes_it_active_again() 
     assert purge_removed(world.ports(), NOW + timedelta(days=60), timedelta(days=30)) == []
 
     class Vault:
-        def put_pos_credentials(self, instance_id: str, credentials: object) -> None:
+        def stage_pos_credentials(self, instance_id: str, credentials: object) -> str:
+            return "v2"
+
+        def promote_pos_credentials(self, instance_id: str, version: str) -> None:
             world.secrets.add(instance_id)
 
     registration = TenantRegistration.model_validate(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from functools import cached_property
 from typing import Any
 
@@ -15,6 +16,7 @@ from posbridge.domain.tenant import PosCredentials
 from posbridge.errors import PermanentError, TransientError
 
 CREDENTIALS_MAX_AGE_S = 300  # a rotated token is picked up within five minutes
+_CURRENT, _PENDING = "AWSCURRENT", "AWSPENDING"  # Secrets Manager's staging labels: functions read AWSCURRENT
 
 
 class TenantSecrets:
@@ -28,24 +30,49 @@ class TenantSecrets:
     def name(self, instance_id: str) -> str:
         return f"{self._prefix}/{instance_id}/pos"
 
-    def put_pos_credentials(self, instance_id: str, credentials: PosCredentials) -> None:
-        """Create the tenant's secret, or store a new version of it."""
+    def stage_pos_credentials(self, instance_id: str, credentials: PosCredentials) -> str:
+        """Store the credentials as a new, not yet current version (AWSPENDING) and answer its version id: nothing
+        reads them until promote_pos_credentials, so a registration refused after this changes nothing."""
         value = json.dumps(
             {
                 "accessToken": credentials.access_token.get_secret_value(),
                 "webhookSignatureKey": credentials.webhook_signature_key.get_secret_value(),
             }
         )
-        name = self.name(instance_id)
+        name, version = self.name(instance_id), str(uuid.uuid4())
         try:
-            self._client.put_secret_value(SecretId=name, SecretString=value)
+            self._put_pending(name, version, value)
         except self._client.exceptions.ResourceNotFoundException:
-            self._client.create_secret(Name=name, SecretString=value)
+            # A secret's first version is current at once (PutSecretValue's documented rule): a new tenant has no
+            # working credentials to protect, and nothing reads a secret of a site that is not a tenant.
+            self._client.create_secret(Name=name, ClientRequestToken=version, SecretString=value)
+        return version
+
+    def _put_pending(self, name: str, version: str, value: str) -> None:
+        self._client.put_secret_value(
+            SecretId=name, ClientRequestToken=version, SecretString=value, VersionStages=[_PENDING]
+        )
+
+    def promote_pos_credentials(self, instance_id: str, version: str) -> None:
+        """Make a staged version the one every function reads (AWSCURRENT)."""
+        name = self.name(instance_id)
+        stages = self._client.describe_secret(SecretId=name).get("VersionIdsToStages") or {}
+        current = next((v for v, labels in stages.items() if _CURRENT in labels), None)
+        if current == version:
+            return
+        move: dict[str, str] = {"MoveToVersionId": version}
+        if current is not None:
+            move["RemoveFromVersionId"] = current
+        self._client.update_secret_version_stage(SecretId=name, VersionStage=_CURRENT, **move)
 
     def pos_credentials(self, instance_id: str) -> PosCredentials:
         """Read through Powertools' cache (TTL), so a busy tenant costs one Secrets Manager call per five minutes."""
         try:
-            value = parameters.get_secret(self.name(instance_id), transform="json", max_age=CREDENTIALS_MAX_AGE_S)
+            # AWSCURRENT is GetSecretValue's default; named because it is the label promote_pos_credentials moves
+            # (moto 5.2.5 would otherwise answer the first version after a move)
+            value = parameters.get_secret(
+                self.name(instance_id), transform="json", max_age=CREDENTIALS_MAX_AGE_S, VersionStage=_CURRENT
+            )
             return PosCredentials.model_validate(value)
         except GetParameterError as exc:
             if "ResourceNotFoundException" in str(exc):

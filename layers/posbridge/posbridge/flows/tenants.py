@@ -14,18 +14,21 @@ class TenantRepository(Protocol):
 
 
 class CredentialVault(Protocol):
-    def put_pos_credentials(self, instance_id: str, credentials: PosCredentials) -> None: ...
+    def stage_pos_credentials(self, instance_id: str, credentials: PosCredentials) -> str: ...
+    def promote_pos_credentials(self, instance_id: str, version: str) -> None: ...
 
 
 def register_tenant(
     instance_id: str, registration: TenantRegistration, tenants: TenantRepository, vault: CredentialVault
 ) -> tuple[Tenant, bool]:
-    """Create or update a tenant; returns (tenant, created). Credentials go to the vault first, so a stored tenant
-    always has them; re-registering keeps the creation date and the status (a paused tenant stays paused), except that
-    registering a removed tenant again (the app was reinstalled) makes it active."""
+    """Create or update a tenant; returns (tenant, created). The credentials are staged in the vault first and made
+    current only once the tenant is stored, so a refused registration (its POS location is another site's) leaves the
+    tenant's working credentials as they were; a retry after a failure in between stages and promotes again.
+    Re-registering keeps the creation date and the status (a paused tenant stays paused), except that registering a
+    removed tenant again (the app was reinstalled) makes it active."""
     now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     existing = tenants.get(instance_id)
-    vault.put_pos_credentials(instance_id, registration.pos.credentials())
+    staged = vault.stage_pos_credentials(instance_id, registration.pos.credentials())
     tenant = Tenant(
         instance_id=instance_id,
         status=existing.status if existing and existing.status != "removed" else "active",
@@ -35,4 +38,5 @@ def register_tenant(
         updated_at=now,
     )
     tenants.put(tenant)
+    vault.promote_pos_credentials(instance_id, staged)
     return tenant, existing is None
