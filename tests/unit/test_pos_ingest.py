@@ -73,8 +73,15 @@ def test_a_signed_order_event_is_queued_for_its_tenant_grouped_by_order_deduplic
 
 @pytest.mark.parametrize(
     "sig",
-    [None, "", "bm90IGEgc2lnbmF0dXJl", signature("key-a", URL + "?x=1", _event()), signature("key-b", URL, _event())],
-    ids=["missing", "empty", "garbage", "other-url", "other-tenants-key"],
+    [
+        None,
+        "",
+        "bm90IGEgc2lnbmF0dXJl",
+        signature("key-a", URL + "?x=1", _event()),
+        signature("key-b", URL, _event()),
+        "sïgnätüre\udcff",  # non-ASCII (and an undecodable byte, as a header can carry): refused, never a crash
+    ],
+    ids=["missing", "empty", "garbage", "other-url", "other-tenants-key", "non-ascii"],
 )
 def test_a_missing_or_bad_signature_is_401_and_nothing_is_queued(sig: str | None) -> None:
     queue = FakeQueue()

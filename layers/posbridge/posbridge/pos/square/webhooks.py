@@ -18,4 +18,6 @@ def signature(signature_key: str, notification_url: str, raw_body: bytes) -> str
 def is_valid(signature_key: str, notification_url: str, raw_body: bytes, header_value: str | None) -> bool:
     if not header_value:
         return False
-    return hmac.compare_digest(signature(signature_key, notification_url, raw_body), header_value.strip())
+    # As bytes: compare_digest refuses a str with non-ASCII characters (TypeError), and a header is anyone's to write.
+    expected = signature(signature_key, notification_url, raw_body).encode()
+    return hmac.compare_digest(expected, header_value.strip().encode("utf-8", "surrogateescape"))
