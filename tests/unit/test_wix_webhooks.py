@@ -210,4 +210,6 @@ def test_a_domain_event_is_timed_by_its_event_time() -> None:
         "data": json.dumps({"id": "e", "eventTime": "2026-05-01T12:00:00.250Z"}),
     }
     body = jwt.encode({"data": json.dumps(envelope), "iat": now, "exp": now + 60}, PRIVATE, algorithm="RS256")
-    assert parse_webhook(body, load_public_key(PUBLIC_PEM), APP_ID).occurred_at == datetime(2026, 5, 1, 12, 0, 0, 250000, UTC)
+    assert parse_webhook(body, load_public_key(PUBLIC_PEM), APP_ID).occurred_at == datetime(
+        2026, 5, 1, 12, 0, 0, 250000, UTC
+    )
