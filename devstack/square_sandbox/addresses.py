@@ -41,7 +41,9 @@ def address(parent: dict[str, Any], key: str, field: str) -> dict[str, Any] | No
         f.opt_str(raw, name, f"{field}.{name}")
     country = raw.get("country")
     if country is not None and country not in SQUARE_COUNTRIES:
-        raise bad_request("INVALID_ENUM_VALUE", f"`{field}.country` must be a Country; got {country!r}.", field)
+        raise bad_request(
+            "INVALID_ENUM_VALUE", f"`{field}.country` must be a Country; got {country!r}.", f"{field}.country"
+        )
     return copy.deepcopy(raw)
 
 

@@ -55,7 +55,7 @@ SEARCH_FIELDS: dict[str, frozenset[str]] = {
     **dict.fromkeys(("lineItems.catalogReference.appId", "lineItems.catalogReference.catalogItemId"), _HAS),
 }
 # Wix's eCommerce `Address` (@wix/auto_sdk_ecom_orders build/cjs/meta.d.ts): the writable fields and their
-# @maxLength; `countryFullname`/`subdivisionFullname` are @readonly, and there is no numbered `addressLine1`.
+# @maxLength; `countryFullname`/`subdivisionFullname` are @readonly, and the first line is `addressLine` (unnumbered).
 _ADDRESS_TEXT = {"city": 50, "subdivision": 50, "postalCode": 50, "addressLine": 150, "addressLine2": 100}
 _ADDRESS_FIELDS = frozenset({*_ADDRESS_TEXT, "country", "streetAddress", "geocode"})
 _COUNTRY = re.compile(r"^[A-Z]{2}$")  # ISO-3166 alpha-2 (@format COUNTRY)

@@ -416,7 +416,7 @@ def test_pickup_without_a_time_slot_is_asap() -> None:
 
 def test_delivery_carries_a_structured_address_time_and_instructions() -> None:
     # Given a delivery in a slot, with instructions, to an address in Wix's eCommerce shape (meta.d.ts `Address`:
-    # addressLine, addressLine2, city, subdivision in ISO 3166-2, postalCode, country; there is no addressLine1)
+    # addressLine, addressLine2, city, subdivision in ISO 3166-2, postalCode, country; no numbered first line)
     def change(o: dict[str, Any]) -> None:
         o["shippingInfo"] = {
             "title": "Delivery",
