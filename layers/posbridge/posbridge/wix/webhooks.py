@@ -27,11 +27,11 @@ CLOCK_SKEW_S = 30  # tolerated difference between Wix's clock and ours for iat/e
 # decodeJWT(jwt) without those checks, and Wix's documented sample token carries neither claim (verify-wix-requests:
 # {data, iat, exp}), so a token without them is accepted; one that names another issuer or app is not.
 WIX_ISSUER = "wix.com"
-# Wix retries a failed webhook "for 48 hours from the time the event occurred" (dev.wix.com ... about-webhooks /
-# webhook-resend-policy: 12 retries, 1 min ... 12 h, about 47 h). Whether a retry is re-signed with a fresh iat is not
-# documented, so the cap assumes the worst (the first token resent as is, iat = first attempt) and leaves a day of
-# margin for Wix's own queueing delays. Wix's documented sample token lives 300000 s (~83 h) by its exp, so the cap
-# still shortens the replay window of a captured token.
+# Wix retries a failed webhook "for 48 hours from the time the event occurred" (dev.wix.com/docs/build-apps/
+# developer-tools/apis-and-webhooks/webhooks; the resend policy's 12 retries, 1 min ... 12 h, add up to ~47 h).
+# Whether a retry is re-signed with a fresh iat is not documented, so the cap assumes the worst (the first token
+# resent as is) and leaves a day of margin for Wix's own queueing delays. Wix's documented sample token lives
+# 300000 s (~83 h) by its exp, so the cap still shortens the replay window of a captured token.
 MAX_TOKEN_AGE_S = 72 * 3600
 ORDER_CREATED = "wix.ecom.v1.order_created"
 ORDER_APPROVED = "wix.ecom.v1.order_approved"
