@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from devstack.square_sandbox import fields as f
+from devstack.square_sandbox.addresses import address, e164, is_valid_phone
 from devstack.square_sandbox.errors import bad_request, not_found
 from devstack.square_sandbox.state import Merchant, new_id, paginate
 
@@ -14,7 +15,6 @@ NAME_FIELDS = ("given_name", "family_name", "company_name", "nickname")
 IDENTITY_FIELDS = ("given_name", "family_name", "company_name", "email_address", "phone_number")
 CREATE_SCOPE = "POST /v2/customers"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+?[0-9 ()\-.]{7,20}$")
 
 
 def create(m: Merchant, body: dict[str, Any]) -> dict[str, Any]:
@@ -41,9 +41,12 @@ def create(m: Merchant, body: dict[str, Any]) -> dict[str, Any]:
         customer["email_address"] = email
     phone = f.opt_str(body, "phone_number", "phone_number", 32)
     if phone is not None:
-        if not _PHONE.match(phone) or sum(c.isdigit() for c in phone) < 7:
-            raise bad_request("INVALID_PHONE_NUMBER", f"`{phone}` is not a valid phone number.", "phone_number")
+        if not is_valid_phone(phone):  # Square's code and shape (forum thread "Pre-populated data - Invalid phone")
+            raise bad_request("INVALID_PHONE_NUMBER", "Invalid phone number.", "phone_number")
         customer["phone_number"] = phone
+    postal = address(body, "address", "address")
+    if postal:
+        customer["address"] = postal
     customer.update(preferences={"email_unsubscribed": False}, creation_source="THIRD_PARTY", version=0)
     m.customers[customer["id"]] = customer
     response = {"customer": copy.deepcopy(customer)}
@@ -79,8 +82,13 @@ def search(m: Merchant, body: dict[str, Any]) -> dict[str, Any]:
         exact = f.req_str(matcher, "exact", f"query.filter.{key}.exact")
         if key == "email_address":  # e-mail addresses match case-insensitively
             customers = [c for c in customers if c.get(key, "").lower() == exact.lower()]
-        else:
-            customers = [c for c in customers if c.get(key) == exact]
+            continue
+        # types/customer_filter.py: the exact query "must be of an E.164-compliant form" (leading "+", country code;
+        # "+1 (206) 222-3333" is compliant) and stored numbers are converted to E.164 to match it.
+        wanted = e164(exact)
+        if wanted is None or not is_valid_phone(exact):
+            raise bad_request("INVALID_VALUE", "The exact phone number must be E.164-compliant.", f"query.filter.{key}")
+        customers = [c for c in customers if e164(c.get(key, "")) == wanted]
     page, following = paginate(
         customers, f.opt_str(body, "cursor", "cursor"), f.limit(body, "limit", 100, 100), "customers.search"
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from devstack.square_sandbox import catalog
 from devstack.square_sandbox import fields as f
+from devstack.square_sandbox.addresses import address
 from devstack.square_sandbox.errors import (
     ControlNotFound,
     bad_request,
@@ -161,8 +162,11 @@ def _recipient(details: dict[str, Any], field: str) -> dict[str, Any]:
     recipient = f.req_object(details, "recipient", f"{field}.recipient")
     if recipient.get("customer_id") is None:
         f.req_str(recipient, "display_name", f"{field}.recipient.display_name", 255)
-    for key in ("display_name", "email_address", "phone_number", "customer_id"):
+    for key in ("display_name", "email_address", "customer_id"):
         f.opt_str(recipient, key, f"{field}.recipient.{key}", 255)
+    # Square's generated reference (square-php-sdk doc/models/fulfillment-recipient.md): phone_number at most 17.
+    f.opt_str(recipient, "phone_number", f"{field}.recipient.phone_number", 17)
+    address(recipient, "address", f"{field}.recipient.address")
     return copy.deepcopy(recipient)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -53,6 +54,12 @@ SEARCH_FIELDS: dict[str, frozenset[str]] = {
     ),
     **dict.fromkeys(("lineItems.catalogReference.appId", "lineItems.catalogReference.catalogItemId"), _HAS),
 }
+# Wix's eCommerce `Address` (@wix/auto_sdk_ecom_orders build/cjs/meta.d.ts): the writable fields and their
+# @maxLength; `countryFullname`/`subdivisionFullname` are @readonly, and the first line is `addressLine` (unnumbered).
+_ADDRESS_TEXT = {"city": 50, "subdivision": 50, "postalCode": 50, "addressLine": 150, "addressLine2": 100}
+_ADDRESS_FIELDS = frozenset({*_ADDRESS_TEXT, "country", "streetAddress", "geocode"})
+_COUNTRY = re.compile(r"^[A-Z]{2}$")  # ISO-3166 alpha-2 (@format COUNTRY)
+_SUBDIVISION = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")  # ISO 3166-2: country code, "-", up to three characters
 _DEFAULT_SORT = [{"fieldName": "createdDate", "order": "DESC"}]
 
 
@@ -289,6 +296,7 @@ def checkout(inst: Instance, clock: Clock, body: dict[str, Any]) -> tuple[dict[s
     for key in ("firstName", "lastName", "phone"):
         c.text(buyer, key, f"buyer.{key}", max_len=200)
     c.text(buyer, "email", "buyer.email", required=True, min_len=3, max_len=200)
+    _check_address(c, buyer, "buyer.address")
     c.text(body, "buyerNote", "buyerNote", max_len=1000)
     fulfillment = c.obj(body, "fulfillment", "fulfillment")
     if fulfillment is not None:
@@ -300,6 +308,7 @@ def checkout(inst: Instance, clock: Clock, body: dict[str, Any]) -> tuple[dict[s
             except ValueError:
                 c.fail("fulfillment.time", "must be an ISO-8601 date")
         c.obj(fulfillment, "address", "fulfillment.address", required=kind == "DELIVERY")
+        _check_address(c, fulfillment, "fulfillment.address")
     approve = c.boolean(body, "approve", "approve")
     c.done("Invalid checkout")
 
@@ -312,7 +321,7 @@ def checkout(inst: Instance, clock: Clock, body: dict[str, Any]) -> tuple[dict[s
         "lineItems": line_items,
         "channelInfo": {"type": "WEB"},
         "buyerInfo": {"visitorId": visitor_id, "contactId": new_id(), "email": buyer["email"]},
-        "billingInfo": {"contactDetails": contact},
+        "billingInfo": {"contactDetails": contact, **({"address": buyer["address"]} if buyer.get("address") else {})},
         "recipientInfo": {"contactDetails": contact},
         "priceSummary": {
             "subtotal": money(subtotal),
@@ -378,6 +387,37 @@ def _checkout_line(inst: Instance, line: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _pickup_address(location: dict[str, Any]) -> dict[str, Any]:
+    """A Locations API address as an order's `PickupAddress` (meta.d.ts): its fields only, `streetAddress` without the
+    location's `apt`, and `addressLine` as the street line."""
+    street = {k: v for k, v in (location.get("streetAddress") or {}).items() if k in ("number", "name") and v}
+    address = {k: location[k] for k in ("country", "subdivision", "city", "postalCode") if location.get(k)}
+    if street:
+        address["streetAddress"] = street
+        address["addressLine"] = " ".join(street[k] for k in ("number", "name") if k in street)
+    return address
+
+
+def _check_address(c: Checker, parent: dict[str, Any], field: str) -> None:
+    address = c.obj(parent, "address", field)
+    if address is None:
+        return
+    for key in sorted(set(address) - _ADDRESS_FIELDS):
+        c.fail(f"{field}.{key}", "is not a field of Address")
+    for key, max_len in _ADDRESS_TEXT.items():
+        c.text(address, key, f"{field}.{key}", max_len=max_len)
+    country, subdivision = address.get("country"), address.get("subdivision")
+    if country is not None and not (isinstance(country, str) and _COUNTRY.match(country)):
+        c.fail(f"{field}.country", "must be an ISO-3166 alpha-2 code")
+    if isinstance(subdivision, str) and not _SUBDIVISION.match(subdivision):
+        c.fail(f"{field}.subdivision", "must be an ISO 3166-2 code such as US-NY")
+    street = c.obj(address, "streetAddress", f"{field}.streetAddress") or {}
+    for key in sorted(set(street) - {"number", "name"}):
+        c.fail(f"{field}.streetAddress.{key}", "is not a field of StreetAddress")
+    for key in ("number", "name"):
+        c.text(street, key, f"{field}.streetAddress.{key}")
+
+
 def _placement(inst: Instance, item_id: str) -> tuple[str, str]:
     """The menu and section that list the item; any existing ones, or placeholders on a site without menus."""
     sections, menus = inst.menus["section"], inst.menus["menu"]
@@ -396,7 +436,7 @@ def _shipping_info(inst: Instance, fulfillment: dict[str, Any], contact: dict[st
         logistics["deliveryTimeSlot"] = {"from": fulfillment["time"], "to": fulfillment["time"]}
     if fulfillment["type"] == "PICKUP":
         location = inst.default_location
-        logistics["pickupDetails"] = {"address": location["address"], "pickupMethod": "STORE_PICKUP"}
+        logistics["pickupDetails"] = {"address": _pickup_address(location["address"]), "pickupMethod": "STORE_PICKUP"}
         title = "Pickup"
     else:
         logistics["shippingDestination"] = {"address": fulfillment["address"], "contactDetails": contact}

@@ -14,8 +14,10 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from devstack.wix_sandbox.state import Clock, Instance, new_id
 
 ORDER_FQDN = "wix.ecom.v1.order"
-# Not documented by Wix: one hour is long enough for held/duplicated deliveries in tests, short like real tokens.
-JWT_TTL_S = 3600
+# Wix documents no token lifetime; its sample token (dev.wix.com/docs/build-apps/develop-your-app/access/
+# authentication/verify-requests-received-from-wix) has exp - iat = 300000 s (~83 h), which outlives the ~47 h of
+# retries a token resent as is must survive (the sandbox's dispatcher resends the signed body unchanged).
+JWT_TTL_S = 300_000
 # Wix posts the JWT as the raw body; it is not JSON, so it goes as plain text.
 CONTENT_TYPE = "text/plain; charset=utf-8"
 # Wix gives a webhook 1250 ms to answer 200 (wix-api.md section 3).
@@ -39,7 +41,9 @@ def sign_webhook(
     The key may be PEM bytes or a loaded key (loading a PEM costs ~30 ms, so the sandbox loads it once).
 
     `iat`/`exp` are real Unix time (receivers verify against their own clock), `exp` defaults to iat + JWT_TTL_S.
-    With `app_id` the token also carries `iss: "wix.com"` and `aud: <app id>`, the claims @wix/sdk can check.
+    With `app_id` the token also carries `iss: "wix.com"` and `aud: <app id>`: the claims @wix/sdk's AppStrategy
+    checks on calls from Wix (decodeJWT with verifyCallerClaims). Wix's sample token has neither; posbridge checks
+    them when present, so signing them exercises that check end to end.
     """
     default_identity = {"identityType": "APP", "appId": app_id} if app_id else {"identityType": "UNKNOWN"}
     envelope = {

@@ -34,7 +34,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if len(body) > MAX_BODY_BYTES:
         return rejected(logger, "wix", too_large(MAX_BODY_BYTES))
     try:
-        outcome = ingest_wix_webhook(body, public_key, queue)
+        outcome = ingest_wix_webhook(body, public_key, settings.wix_app_id, queue)
     except WebhookRejected as rejection:
         return rejected(logger, "wix", rejection)
     logger.info(

@@ -667,3 +667,39 @@ def test_control_api_rejects_bad_input_with_400(merchant: Merchant) -> None:
     assert [a.status_code for a in answers] == [400] * len(answers)
     assert all(a.json()["error"] for a in answers)
     assert merchant.control.post("/_sandbox/merchants/NOBODY/seed-catalog").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("recipient", "field", "code"),
+    [
+        ({"phone_number": "+1 (206) 222-34567"}, "phone_number", "VALUE_TOO_LONG"),  # 18 characters; Square: 17
+        ({"address": {"address_line_1": "1 Main St", "country": "XK"}}, "address.country", "INVALID_ENUM_VALUE"),
+        ({"address": {"locality": 5}}, "address.locality", "EXPECTED_STRING"),
+    ],
+)
+def test_create_order_checks_the_recipients_phone_and_address(
+    merchant: Merchant, recipient: dict[str, Any], field: str, code: str
+) -> None:
+    # Given a pickup whose recipient breaks Square's FulfillmentRecipient / Address rules
+    body = _order(merchant)
+    body["order"]["fulfillments"][0]["pickup_details"]["recipient"].update(recipient)
+    # When it is sent / Then Square answers 400 naming the field, and no order exists
+    response = merchant.api.post("/v2/orders", json=body)
+    assert response.status_code == 400
+    prefix = "order.fulfillments[0].pickup_details.recipient"
+    assert (_error(response)["code"], _error(response)["field"]) == (code, f"{prefix}.{field}")
+    assert merchant.state()["orders"] == []
+
+
+def test_exact_phone_search_compares_e164_forms_and_needs_a_country_code(merchant: Merchant) -> None:
+    # Given a customer stored with a compact E.164 number
+    created = merchant.api.post("/v2/customers", json={"phone_number": "+12062223333"}).json()["customer"]
+
+    def search(phone: str) -> httpx.Response:
+        return merchant.api.post("/v2/customers/search", json={"query": {"filter": {"phone_number": {"exact": phone}}}})
+
+    # When it is searched with an E.164-compliant variation / Then it is found (Square converts both to E.164)
+    assert [c["id"] for c in search("+1 (206) 222-3333").json()["customers"]] == [created["id"]]
+    # And a number without "+" and country code is not an exact phone query Square takes
+    refused = search("(206) 222-3333")
+    assert refused.status_code == 400 and _error(refused)["code"] == "INVALID_VALUE"

@@ -890,6 +890,43 @@ def test_sign_webhook_builds_a_verifiable_body(private_key: bytes, sandbox: WixS
     assert envelope["eventType"] == "wix.ecom.v1.order_approved" and json.loads(envelope["data"]) == event
 
 
+def test_checkout_addresses_take_wix_address_fields_only(site: Site) -> None:
+    # Given a delivery checkout whose addresses use fields Wix's eCommerce Address does not have (a numbered first
+    # line, a read-only full name) or break its formats (ISO 3166-2 subdivision, alpha-2 country)
+    tea = {"kind": "restaurant", "name": "Tea", "price": "2", "quantity": 1}
+    address = {"addressLine1": "1 Main St", "countryFullname": "United States", "subdivision": "NY", "country": "usa"}
+    buyer = {"email": "a@b.co", "address": {"streetAddress": {"number": "1", "apt": "3"}}}
+    # When it is placed
+    response = site.http.post(f"/_sandbox/instances/{site.instance_id}/checkout", json={
+        "lines": [tea], "buyer": buyer, "fulfillment": {"type": "DELIVERY", "address": address}})  # fmt: skip
+    # Then every violation is reported, as Wix's gateway does
+    assert response.status_code == 400
+    assert sorted(violation_fields(response)) == [
+        "buyer.address.streetAddress.apt",
+        "fulfillment.address.addressLine1",
+        "fulfillment.address.country",
+        "fulfillment.address.countryFullname",
+        "fulfillment.address.subdivision",
+    ]
+
+
+def test_a_pickup_order_carries_the_location_as_a_pickup_address(site: Site) -> None:
+    # Given a pickup checkout at the site's default location
+    tea = {"kind": "restaurant", "name": "Tea", "price": "2", "quantity": 1}
+    response = site.http.post(f"/_sandbox/instances/{site.instance_id}/checkout", json={
+        "lines": [tea], "buyer": {"email": "a@b.co"}, "fulfillment": {"type": "PICKUP"}})  # fmt: skip
+    # When the order is read / Then its pickup address has the order's PickupAddress fields only
+    address = response.json()["order"]["shippingInfo"]["logistics"]["pickupDetails"]["address"]
+    assert address == {
+        "country": "US",
+        "subdivision": "US-NY",
+        "city": "New York",
+        "postalCode": "10001",
+        "streetAddress": {"number": "1", "name": "Main Street"},
+        "addressLine": "1 Main Street",
+    }
+
+
 # --- Control API ----------------------------------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -43,6 +44,47 @@ def test_a_restaurant_order_reaches_the_pos_once_with_its_details(restaurant: Re
     # And the buyer became a POS customer, mapped both ways with the order's lines
     assert pos["customer_id"] == mapping["posCustomerId"]
     assert sorted(mapping["lines"]) == sorted(line["id"] for line in placed["order"]["lineItems"])
+
+
+def test_a_delivery_reaches_the_pos_with_a_structured_address_and_without_a_phone_square_refuses(
+    restaurant: Restaurant,
+) -> None:
+    # Given a delivery to an address Wix gives with `streetAddress` only (no `addressLine`), by a buyer with a
+    # billing address and an 8-digit phone (Square takes 9-16 digits)
+    delivery = {
+        "streetAddress": {"number": "1", "name": "Main St"},
+        "addressLine2": "Apt 3",
+        "city": "New York",
+        "subdivision": "US-NY",
+        "postalCode": "10001",
+        "country": "US",
+    }
+    billing = {"addressLine": "9 Bill Ave", "city": "Albany", "subdivision": "US-NY", "country": "US"}
+    email = f"delivery-{uuid.uuid4().hex[:8]}@example.com"
+    buyer = {"firstName": "Grace", "email": email, "phone": "555 0111", "address": billing}
+    placed = restaurant.checkout([SOUP], buyer=buyer, fulfillment={"type": "DELIVERY", "address": delivery})
+    wix_id = placed["order"]["id"]
+    # When the bridge has exported it
+    mapping = restaurant.wait_mapping(wix_id)
+    # Then Square got the delivery address in its own layout, and no phone it would refuse
+    [pos] = restaurant.pos_orders(wix_id)
+    recipient = pos["fulfillments"][0]["delivery_details"]["recipient"]
+    assert recipient["address"] == {
+        "address_line_1": "1 Main St",
+        "address_line_2": "Apt 3",
+        "locality": "New York",
+        "administrative_district_level_1": "NY",
+        "postal_code": "10001",
+        "country": "US",
+    }
+    assert "phone_number" not in recipient
+    # And the buyer's customer profile has the billing address and no phone: the order was not failed for it
+    state = restaurant.http.get(f"{restaurant.devstack.pos_url}/_sandbox/merchants/{restaurant.merchant_id}/state")
+    [customer] = [c for c in state.json()["customers"] if c["id"] == mapping["posCustomerId"]]
+    assert "phone_number" not in customer and customer["email_address"] == email
+    assert customer["address"] == {
+        "address_line_1": "9 Bill Ave", "locality": "Albany", "administrative_district_level_1": "NY", "country": "US"
+    }  # fmt: skip
 
 
 def test_an_order_waits_for_approval_then_is_exported_once(restaurant: Restaurant) -> None:

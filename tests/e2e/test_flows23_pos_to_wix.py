@@ -220,7 +220,7 @@ def test_an_online_order_shows_accepted_ready_fulfilled_as_the_kitchen_moves_it(
 
 def test_a_delivery_the_courier_picked_up_shows_in_delivery(kitchen: Kitchen) -> None:
     # Given an online delivery order, ready in the kitchen
-    address = {"addressLine1": "1 Main St", "city": "New York", "postalCode": "10001", "country": "US"}
+    address = {"addressLine": "1 Main St", "city": "New York", "postalCode": "10001", "country": "US"}
     wix = kitchen.checkout([RESTAURANT_LINE], fulfillment={"type": "DELIVERY", "address": address})
     pos = wait_for(lambda: kitchen.pos_order_for(wix["id"]))
     kitchen.move(str(pos["id"]), "PREPARED")

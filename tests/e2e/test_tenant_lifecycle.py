@@ -201,5 +201,5 @@ def _queued_message(devstack: Devstack, body: str) -> WorkMessage:
 
     key = serialization.load_pem_private_key(devstack.wix.private_key_pem, password=None).public_key()
     assert isinstance(key, RSAPublicKey)
-    ingest_wix_webhook(body, key, Capture())
+    ingest_wix_webhook(body, key, devstack.wix.app_id, Capture())
     return sent[0]

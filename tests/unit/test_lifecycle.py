@@ -336,7 +336,7 @@ def test_ingest_passes_a_lifecycle_events_signing_time_to_the_worker() -> None:
         key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     assert isinstance(public, rsa.RSAPublicKey)
-    ingest_wix_webhook(body, public, Queue())
+    ingest_wix_webhook(body, public, "app-1", Queue())
     # Then the queued message carries Wix's data and that time, which the worker reads back
     [message] = sent
     assert message.payload["appId"] == "app-1"

@@ -18,7 +18,7 @@ import pytest
 from devstack.httpserver import BackgroundServer
 from devstack.square_sandbox import SquareSandbox
 from posbridge.domain.money import Money
-from posbridge.domain.order import Buyer, Fulfillment, LineItem, Modifier, Order
+from posbridge.domain.order import Address, Buyer, Fulfillment, LineItem, Modifier, Order
 from posbridge.errors import PermanentError, TransientError
 from posbridge.pos.port import PosGateway
 from posbridge.pos.square import SquarePos
@@ -210,15 +210,19 @@ def test_an_order_without_a_fulfillment_becomes_an_asap_pickup() -> None:
 
 def test_delivery_maps_recipient_address_time_and_notes() -> None:
     # Given a scheduled delivery with an address and driver instructions
+    address = Address(
+        line1="1 Main St", line2="Apt 3", city="Springfield", subdivision="US-IL", postal_code="62701", country="US"
+    )
     delivery = Fulfillment(
         type="DELIVERY",
         promised_at=datetime(2030, 1, 1, 19, 0, tzinfo=UTC),
-        address="1 Main St, Springfield",
+        address=address,
         instructions="Leave at the door",
     )
     # When it is mapped
     fulfillment = to_square_order(_order(fulfillment=delivery), "L1", None)["fulfillments"][0]
-    # Then Square gets delivery_details with the recipient's contact and address, the time and both notes
+    # Then Square gets delivery_details with the recipient's contact and structured address (the state as Square's
+    # examples spell it, "IL" for ISO 3166-2 "US-IL"), the time and both notes
     assert fulfillment == {
         "type": "DELIVERY",
         "state": "PROPOSED",
@@ -227,13 +231,59 @@ def test_delivery_maps_recipient_address_time_and_notes() -> None:
                 "display_name": "Ada Lovelace",
                 "email_address": "ada@example.com",
                 "phone_number": "+12125550100",
-                "address": {"address_line_1": "1 Main St, Springfield"},
+                "address": {
+                    "address_line_1": "1 Main St",
+                    "address_line_2": "Apt 3",
+                    "locality": "Springfield",
+                    "administrative_district_level_1": "IL",
+                    "postal_code": "62701",
+                    "country": "US",
+                },
             },
             "schedule_type": "SCHEDULED",
             "deliver_at": "2030-01-01T19:00:00Z",
             "note": "Ring the bell\nLeave at the door",
         },
     }
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        (Address(line1="5 Rue X", country="XK"), {"address_line_1": "5 Rue X"}),  # a country Square does not list
+        (Address(city="Toronto", subdivision="CA-ON"), {"locality": "Toronto", "administrative_district_level_1": "ON",
+                                                         "country": "CA"}),  # the country an ISO 3166-2 code names
+        (Address(), None),
+    ],
+)  # fmt: skip
+def test_an_address_keeps_only_what_square_accepts(address: Address, expected: dict[str, str] | None) -> None:
+    # Given a delivery address that is partial or names a country outside Square's Country enum
+    order = _order(fulfillment=Fulfillment(type="DELIVERY", address=address))
+    # When it is mapped
+    recipient = to_square_order(order, "L1", None)["fulfillments"][0]["delivery_details"]["recipient"]
+    # Then Square gets only valid fields (an enum it would refuse is left off, not the order), or no address at all
+    assert recipient.get("address") == expected
+
+
+@pytest.mark.parametrize(
+    ("phone", "sent"),
+    [
+        ("+1 (212) 555-0100", "+1 (212) 555-0100"),  # Square's own example spelling: kept
+        ("212.555.0100", "212 555 0100"),  # dots, in no Square example, become spaces
+        ("+44 (0) 20 7946 0958", "+4402079460958"),  # over the recipient's 17 characters: compact
+        ("12345678", None),  # 8 digits: under Square's 9
+        ("+12345678901234567", None),  # 17 digits: over Square's 16
+        ("call 555-0100", None),  # letters
+        ("", None),
+    ],
+)
+def test_a_recipient_phone_follows_squares_rule(phone: str, sent: str | None) -> None:
+    # Given a buyer whose phone is (or is not) within Square's documented 9-16 digits with an optional "+"
+    order = _order(buyer=Buyer(first_name="Ada", phone=phone))
+    # When the order is mapped
+    recipient = to_square_order(order, "L1", None)["fulfillments"][0]["pickup_details"]["recipient"]
+    # Then the recipient gets the number Square accepts, or none at all: the order is never refused for it
+    assert recipient.get("phone_number") == sent
 
 
 def test_an_anonymous_buyer_is_still_a_named_recipient() -> None:
@@ -607,16 +657,73 @@ def test_a_customer_is_found_by_phone_when_the_email_is_unknown(merchant: Mercha
 
 def test_an_unknown_buyer_is_created(merchant: Merchant, pos: SquarePos) -> None:
     # Given no matching customer
-    buyer = Buyer(first_name="Grace", last_name="Hopper", email="grace@example.com", phone="+1 212 555 0199")
+    billing = Address(line1="1 Main St", city="New York", subdivision="US-NY", postal_code="10001", country="US")
+    buyer = Buyer(
+        first_name="Grace", last_name="Hopper", email="grace@example.com", phone="+1 212 555 0199", address=billing
+    )
     # When the buyer is looked up
     created = pos.find_or_create_customer(buyer, "cust-new")
-    # Then a customer is created with the buyer's names and contact details (phone in one spelling)
+    # Then a customer is created with the buyer's names, contact details (the phone as given: Square accepts
+    # formatting and searches on its E.164 form) and billing address in Square's layout
     [customer] = merchant.state()["customers"]
     assert customer["id"] == created
     assert customer["given_name"] == "Grace"
     assert customer["family_name"] == "Hopper"
     assert customer["email_address"] == "grace@example.com"
-    assert customer["phone_number"] == "+12125550199"
+    assert customer["phone_number"] == "+1 212 555 0199"
+    assert customer["address"] == {
+        "address_line_1": "1 Main St",
+        "locality": "New York",
+        "administrative_district_level_1": "NY",
+        "postal_code": "10001",
+        "country": "US",
+    }
+
+
+@pytest.mark.parametrize("phone", ["12345678", "+12345678901234567", "555-CALL-NOW", "+1 212 555 0100 ext 4"])
+def test_a_phone_square_would_refuse_is_left_off_the_customer(merchant: Merchant, pos: SquarePos, phone: str) -> None:
+    # Given a buyer whose phone is outside Square's 9-16 digit rule
+    buyer = Buyer(first_name="Grace", email="grace@example.com", phone=phone)
+    # When the buyer is looked up
+    created = pos.find_or_create_customer(buyer, f"cust-{uuid.uuid4().hex[:8]}")
+    # Then the customer is still created, without the phone, and the phone was neither searched nor sent
+    [customer] = merchant.state()["customers"]
+    assert customer["id"] == created and "phone_number" not in customer
+    assert all(b"phone_number" not in body for _, body in merchant.sent)
+
+
+def test_a_national_phone_is_stored_but_not_searched(merchant: Merchant, pos: SquarePos) -> None:
+    # Given a buyer whose valid phone has no "+" and country code (Square's exact search needs E.164)
+    buyer = Buyer(phone="(212) 555-0100")
+    # When the buyer is looked up
+    created = pos.find_or_create_customer(buyer, "cust-national")
+    # Then no phone search was made, and the new customer keeps the number as given
+    assert merchant.bodies("/v2/customers/search") == []
+    [customer] = merchant.state()["customers"]
+    assert (customer["id"], customer["phone_number"]) == (created, "(212) 555-0100")
+
+
+@pytest.mark.parametrize(
+    ("phone", "accepted"),
+    [("+1 (206) 222-3456", True), ("206 222 3456", True), ("12345678", False), ("+12345678901234567", False),
+     ("+1 206 222 3456 x1", False), ("206%2223456", False)],
+)  # fmt: skip
+def test_the_sandbox_refuses_a_phone_the_way_square_does(merchant: Merchant, phone: str, accepted: bool) -> None:
+    # Given a CreateCustomer request with a phone number inside or outside Square's rule
+    body = {"idempotency_key": uuid.uuid4().hex, "phone_number": phone}
+    # When it is sent to the sandbox
+    response = httpx.post(
+        f"{merchant.square.url}/v2/customers", json=body, headers={"Authorization": f"Bearer {merchant.token}"}
+    )
+    # Then a valid number is stored as given, and an invalid one gets Square's 400 INVALID_PHONE_NUMBER
+    if accepted:
+        assert response.status_code == 200 and response.json()["customer"]["phone_number"] == phone
+    else:
+        assert response.status_code == 400
+        assert response.json() == {"errors": [{
+            "category": "INVALID_REQUEST_ERROR", "code": "INVALID_PHONE_NUMBER", "detail": "Invalid phone number.",
+            "field": "phone_number",
+        }]}  # fmt: skip
 
 
 def test_a_buyer_without_email_or_phone_has_no_customer(merchant: Merchant, pos: SquarePos) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from posbridge import RESTAURANTS_APP_ID
 from posbridge.domain.money import Money
-from posbridge.domain.order import Buyer, Fulfillment, LineItem, Modifier
+from posbridge.domain.order import Address, Buyer, Fulfillment, LineItem, Modifier
 from posbridge.errors import PermanentError
 from posbridge.wix.orders import is_restaurant_line, restaurant_order
 
@@ -414,19 +414,23 @@ def test_pickup_without_a_time_slot_is_asap() -> None:
     assert restaurant_order(order).fulfillment == Fulfillment(type="PICKUP")
 
 
-def test_delivery_carries_a_one_line_address_time_and_instructions() -> None:
-    # Given a delivery to an address, in a slot, with instructions
+def test_delivery_carries_a_structured_address_time_and_instructions() -> None:
+    # Given a delivery in a slot, with instructions, to an address in Wix's eCommerce shape (meta.d.ts `Address`:
+    # addressLine, addressLine2, city, subdivision in ISO 3166-2, postalCode, country; no numbered first line)
     def change(o: dict[str, Any]) -> None:
         o["shippingInfo"] = {
             "title": "Delivery",
             "logistics": {
                 "shippingDestination": {
                     "address": {
-                        "addressLine1": "12 Elm Rd",
+                        "addressLine": "12 Elm Rd",
                         "addressLine2": "Apt 3",
                         "city": "Springfield",
+                        "subdivision": "US-IL",
                         "postalCode": "12345",
                         "country": "US",
+                        "streetAddress": {"number": "12", "name": "Elm Rd"},
+                        "countryFullname": "United States",
                     },
                     "contactDetails": {"firstName": "Ada"},
                 },
@@ -437,26 +441,49 @@ def test_delivery_carries_a_one_line_address_time_and_instructions() -> None:
 
     # When it is parsed
     fulfillment = restaurant_order(_variant(change)).fulfillment
-    # Then it is a delivery with the address on one line, the slot's start and the instructions
+    # Then it is a delivery with every address part, the slot's start and the instructions
     assert fulfillment == Fulfillment(
         type="DELIVERY",
         promised_at=datetime(2026, 11, 20, 19, 0, tzinfo=UTC),
-        address="12 Elm Rd, Apt 3, Springfield, 12345",
+        address=Address(
+            line1="12 Elm Rd", line2="Apt 3", city="Springfield", subdivision="US-IL", postal_code="12345", country="US"
+        ),
         instructions="Ring twice",
     )
 
 
-def test_delivery_address_line_alias_and_missing_parts() -> None:
-    # Given a delivery address spelled with `addressLine` and no second line or postal code, and no slot
+def test_a_street_given_only_as_number_and_name_still_makes_the_first_line() -> None:
+    # Given a delivery address with `streetAddress{number, name}` and no `addressLine`, and no slot
     def change(o: dict[str, Any]) -> None:
-        destination = {"address": {"addressLine": "12 Elm Rd", "city": "Springfield"}}
-        o["shippingInfo"] = {"logistics": {"shippingDestination": destination}}
+        address = {"streetAddress": {"number": "12", "name": "Elm Rd"}, "city": "Springfield"}
+        o["shippingInfo"] = {"logistics": {"shippingDestination": {"address": address}}}
 
     # When it is parsed
-    # Then only the parts present are joined, and the delivery is ASAP
+    # Then the street makes the first line, only the parts present are kept, and the delivery is ASAP
     assert restaurant_order(_variant(change)).fulfillment == Fulfillment(
-        type="DELIVERY", address="12 Elm Rd, Springfield"
+        type="DELIVERY", address=Address(line1="12 Elm Rd", city="Springfield")
     )
+
+
+def test_a_destination_without_address_falls_back_to_the_recipient() -> None:
+    # Given a delivery whose destination carries only contact details, and the final recipient's address
+    def change(o: dict[str, Any]) -> None:
+        o["shippingInfo"] = {"logistics": {"shippingDestination": {"contactDetails": {"firstName": "Ada"}}}}
+        o["recipientInfo"] = {"address": {"addressLine": "1 Side St", "country": "US"}}
+
+    # When it is parsed / Then the recipient's address is where the order goes
+    fulfillment = restaurant_order(_variant(change)).fulfillment
+    assert fulfillment is not None and fulfillment.address == Address(line1="1 Side St", country="US")
+
+
+def test_the_billing_address_is_the_buyers_address() -> None:
+    # Given an order with a billing address
+    def change(o: dict[str, Any]) -> None:
+        o["billingInfo"]["address"] = {"addressLine": "9 Bill Ave", "subdivision": "US-NY", "country": "US"}
+
+    # When it is parsed / Then the buyer carries it (the POS customer profile gets it)
+    buyer = restaurant_order(_variant(change)).buyer
+    assert buyer.address == Address(line1="9 Bill Ave", subdivision="US-NY", country="US")
 
 
 def test_no_shipping_info_means_no_fulfillment() -> None:

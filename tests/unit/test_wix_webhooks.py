@@ -15,8 +15,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from posbridge.wix.webhooks import WebhookRejected, load_public_key, parse_webhook
+from posbridge.wix.webhooks import MAX_TOKEN_AGE_S, WebhookRejected, load_public_key, parse_webhook
 
+APP_ID = "app-under-test"
 PRIVATE = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 OTHER = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 PUBLIC_PEM = (
@@ -60,7 +61,7 @@ def test_a_signed_webhook_decodes_into_its_nested_event() -> None:
     # Given a body signed RS256 with the app's key
     body = jwt.encode(_claims(), PRIVATE, algorithm="RS256")
     # When it is parsed with the public key
-    event = parse_webhook(body, load_public_key(PUBLIC_PEM))
+    event = parse_webhook(body, load_public_key(PUBLIC_PEM), APP_ID)
     # Then the envelope and the domain event inside it come out
     assert (event.event_type, event.instance_id, event.event_id) == ("wix.ecom.v1.order_approved", "inst-1", "evt-1")
     assert event.body()["actionEvent"]["body"]["order"]["id"] == "order-1"
@@ -84,9 +85,51 @@ def test_forged_or_stale_tokens_are_401(body: Any, why: str, code: str) -> None:
     # Given a token that is not a fresh RS256 signature by the app's key (see `why`)
     # When it is parsed
     with pytest.raises(WebhookRejected) as rejected:
-        parse_webhook(body(), load_public_key(PUBLIC_PEM))
+        parse_webhook(body(), load_public_key(PUBLIC_PEM), APP_ID)
     # Then it is rejected as unauthenticated, with the reason the rejection metric counts it under
     assert (rejected.value.status, rejected.value.code) == (401, code), why
+
+
+@pytest.mark.parametrize(
+    ("overrides", "why", "code"),
+    [
+        ({"iss": "evil.example"}, "another issuer", "invalid_token"),
+        ({"iss": "wix.com", "aud": "another-app"}, "a token for another Wix app", "invalid_token"),
+        ({"aud": ["another-app", "third-app"]}, "an audience list without this app", "invalid_token"),
+        (
+            {"iat": int(time.time()) - MAX_TOKEN_AGE_S - 120, "exp": int(time.time()) + 3600},
+            "signed longer ago than Wix retries, though not yet expired",
+            "expired",
+        ),
+    ],
+)
+def test_tokens_from_another_issuer_or_app_or_too_old_are_401(overrides: dict[str, Any], why: str, code: str) -> None:
+    # Given a token correctly signed by the app's key but whose claims are not an honest Wix webhook (see `why`)
+    body = jwt.encode(_claims(**overrides), PRIVATE, algorithm="RS256")
+    # When it is parsed
+    with pytest.raises(WebhookRejected) as rejected:
+        parse_webhook(body, load_public_key(PUBLIC_PEM), APP_ID)
+    # Then it is refused as unauthenticated, under an existing reason code
+    assert (rejected.value.status, rejected.value.code) == (401, code), why
+
+
+@pytest.mark.parametrize(
+    ("overrides", "why"),
+    [
+        ({}, "no iss/aud: Wix's documented sample token and the @wix/sdk webhook path check neither"),
+        ({"iss": "wix.com", "aud": APP_ID}, "the claims @wix/sdk checks for calls from Wix"),
+        ({"iss": "wix.com", "aud": [APP_ID]}, "an audience list naming this app"),
+        (
+            {"iat": int(time.time()) - 47 * 3600 - 600, "exp": int(time.time()) + 36 * 3600},
+            "the last retry of a token resent as is, about 47 h after the event",
+        ),
+    ],
+)
+def test_honest_wix_tokens_are_accepted(overrides: dict[str, Any], why: str) -> None:
+    # Given a token as Wix sends it (see `why`)
+    body = jwt.encode(_claims(**overrides), PRIVATE, algorithm="RS256")
+    # When it is parsed / Then the event comes out
+    assert parse_webhook(body, load_public_key(PUBLIC_PEM), APP_ID).event_id == "evt-1", why
 
 
 def test_a_tampered_payload_is_401() -> None:
@@ -95,7 +138,7 @@ def test_a_tampered_payload_is_401() -> None:
     forged_payload = jwt.encode(_claims("wix.ecom.v1.order_created"), OTHER, algorithm="RS256").split(".")[1]
     # When it is parsed / Then it is rejected
     with pytest.raises(WebhookRejected) as rejected:
-        parse_webhook(f"{header}.{forged_payload}.{signature}", load_public_key(PUBLIC_PEM))
+        parse_webhook(f"{header}.{forged_payload}.{signature}", load_public_key(PUBLIC_PEM), APP_ID)
     assert rejected.value.status == 401
 
 
@@ -119,13 +162,13 @@ def test_a_signed_but_malformed_envelope_is_400(claims: dict[str, Any]) -> None:
     body = jwt.encode({**claims, "iat": now, "exp": now + 60}, PRIVATE, algorithm="RS256")
     # When it is parsed / Then it is a client error, not a crash
     with pytest.raises(WebhookRejected) as rejected:
-        parse_webhook(body, load_public_key(PUBLIC_PEM))
+        parse_webhook(body, load_public_key(PUBLIC_PEM), APP_ID)
     assert (rejected.value.status, rejected.value.code) == (400, "malformed")
 
 
 def test_a_body_that_is_not_a_jwt_is_400() -> None:
     with pytest.raises(WebhookRejected) as rejected:
-        parse_webhook('{"hello": "world"}', load_public_key(PUBLIC_PEM))
+        parse_webhook('{"hello": "world"}', load_public_key(PUBLIC_PEM), APP_ID)
     assert (rejected.value.status, rejected.value.code) == (400, "malformed")
 
 
@@ -139,7 +182,7 @@ def test_a_body_that_is_not_a_jwt_is_400() -> None:
 )
 def test_the_public_key_is_accepted_in_each_form_the_dashboard_gives(form: str) -> None:
     body = jwt.encode(_claims(), PRIVATE, algorithm="RS256")
-    assert parse_webhook(body, load_public_key(form)).event_id == "evt-1"
+    assert parse_webhook(body, load_public_key(form), APP_ID).event_id == "evt-1"
 
 
 def test_a_legacy_event_without_an_id_gets_a_stable_one_that_tells_repeats_from_resends() -> None:
@@ -150,7 +193,7 @@ def test_a_legacy_event_without_an_id_gets_a_stable_one_that_tells_repeats_from_
     token = jwt.encode({"data": json.dumps(envelope), "iat": now - 3600, "exp": now + 60}, PRIVATE, algorithm="RS256")
     later = jwt.encode({"data": json.dumps(envelope), "iat": now, "exp": now + 60}, PRIVATE, algorithm="RS256")
     # When they are parsed
-    first, resend, again = (parse_webhook(body, load_public_key(PUBLIC_PEM)) for body in (token, token, later))
+    first, resend, again = (parse_webhook(body, load_public_key(PUBLIC_PEM), APP_ID) for body in (token, token, later))
     # Then the resend shares the derived id (deduplicated) but the later removal does not (it is a new event)
     assert first.event_id == resend.event_id and first.event_id.startswith("legacy-")
     assert again.event_id != first.event_id
@@ -167,4 +210,6 @@ def test_a_domain_event_is_timed_by_its_event_time() -> None:
         "data": json.dumps({"id": "e", "eventTime": "2026-05-01T12:00:00.250Z"}),
     }
     body = jwt.encode({"data": json.dumps(envelope), "iat": now, "exp": now + 60}, PRIVATE, algorithm="RS256")
-    assert parse_webhook(body, load_public_key(PUBLIC_PEM)).occurred_at == datetime(2026, 5, 1, 12, 0, 0, 250000, UTC)
+    assert parse_webhook(body, load_public_key(PUBLIC_PEM), APP_ID).occurred_at == datetime(
+        2026, 5, 1, 12, 0, 0, 250000, UTC
+    )

@@ -32,6 +32,17 @@ class LineItem(_Frozen):
     note: str | None = None
 
 
+class Address(_Frozen):
+    """A postal address in ISO codes (personal data): what the shop read, for a POS to lay out its own way."""
+
+    line1: str | None = None  # street and number
+    line2: str | None = None  # apartment, suite, floor
+    city: str | None = None
+    subdivision: str | None = None  # ISO 3166-2, e.g. "US-NY"
+    postal_code: str | None = None
+    country: str | None = None  # ISO 3166-1 alpha-2, e.g. "US"
+
+
 class Buyer(_Frozen):
     """Personal data (all but the contact id): never logged."""
 
@@ -40,6 +51,7 @@ class Buyer(_Frozen):
     last_name: str | None = None
     email: str | None = None
     phone: str | None = None
+    address: Address | None = None  # the billing address
 
     @property
     def display_name(self) -> str:
@@ -49,7 +61,7 @@ class Buyer(_Frozen):
 class Fulfillment(_Frozen):
     type: Literal["PICKUP", "DELIVERY"]
     promised_at: datetime | None = None  # None = as soon as possible
-    address: str | None = None  # delivery address, one line (personal data)
+    address: Address | None = None  # delivery address (personal data)
     instructions: str | None = None
 
 

@@ -28,9 +28,9 @@ class IngestOutcome:
     instance_id: str
 
 
-def ingest_wix_webhook(raw_body: str, public_key: RSAPublicKey, queue: Enqueuer) -> IngestOutcome:
+def ingest_wix_webhook(raw_body: str, public_key: RSAPublicKey, app_id: str, queue: Enqueuer) -> IngestOutcome:
     """Raises posbridge.errors.WebhookRejected for forged or malformed bodies (nothing is enqueued then)."""
-    event = parse_webhook(raw_body, public_key)
+    event = parse_webhook(raw_body, public_key, app_id)
     outcome = IngestOutcome("ignored", event.event_type, event.event_id, event.instance_id)
     if event.event_type not in HANDLED_EVENT_TYPES:
         return outcome

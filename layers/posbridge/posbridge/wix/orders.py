@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from posbridge import RESTAURANTS_APP_ID
 from posbridge.domain.money import Money
-from posbridge.domain.order import Buyer, Fulfillment, LineItem, Modifier, Order
+from posbridge.domain.order import Address, Buyer, Fulfillment, LineItem, Modifier, Order
 from posbridge.errors import PermanentError
 
 
@@ -32,7 +32,7 @@ def restaurant_order(order: dict[str, Any]) -> Order:
             ),
             buyer=_buyer(order),
             buyer_note=order.get("buyerNote") or None,
-            fulfillment=_fulfillment(order.get("shippingInfo") or {}),
+            fulfillment=_fulfillment(order.get("shippingInfo") or {}, order.get("recipientInfo") or {}),
             total=_money((order.get("priceSummary") or {}).get("total"), currency),
         )
     except (ValidationError, InvalidOperation, KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -112,10 +112,37 @@ def _buyer(order: dict[str, Any]) -> Buyer:
         last_name=contact.get("lastName") or None,
         email=(order.get("buyerInfo") or {}).get("email") or None,
         phone=contact.get("phone") or None,
+        address=_address((order.get("billingInfo") or {}).get("address")),
     )
 
 
-def _fulfillment(shipping: dict[str, Any]) -> Fulfillment | None:
+def _address(address: dict[str, Any] | None) -> Address | None:
+    """Wix's eCommerce `Address` (@wix/auto_sdk_ecom_orders build/cjs/meta.d.ts): `addressLine` (street and number;
+    the first line has no number in its name), `addressLine2`, `streetAddress{number, name}`, `city`, `subdivision`
+    (ISO 3166-2), `postalCode`, `country` (ISO 3166-1 alpha-2). A street given only as `streetAddress` still makes
+    the first line, "number name" (Wix documents no order for the two)."""
+    if not address:
+        return None
+    street = address.get("streetAddress") or {}
+    line1 = _clean(address.get("addressLine")) or _clean(
+        " ".join(p for p in (_clean(street.get("number")), _clean(street.get("name"))) if p)
+    )
+    parsed = Address(
+        line1=line1,
+        line2=_clean(address.get("addressLine2")),
+        city=_clean(address.get("city")),
+        subdivision=_clean(address.get("subdivision")),
+        postal_code=_clean(address.get("postalCode")),
+        country=_clean(address.get("country")),
+    )
+    return parsed if parsed != Address() else None
+
+
+def _clean(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _fulfillment(shipping: dict[str, Any], recipient: dict[str, Any]) -> Fulfillment | None:
     logistics = shipping.get("logistics") or {}
     slot = (logistics.get("deliveryTimeSlot") or {}).get("from")
     promised_at = datetime.fromisoformat(slot.replace("Z", "+00:00")) if slot else None
@@ -123,17 +150,12 @@ def _fulfillment(shipping: dict[str, Any]) -> Fulfillment | None:
         return Fulfillment(type="PICKUP", promised_at=promised_at, instructions=logistics.get("instructions"))
     destination = logistics.get("shippingDestination")
     if destination:
-        address = destination.get("address") or {}
-        parts = [
-            address.get("addressLine1") or address.get("addressLine"),
-            address.get("addressLine2"),
-            address.get("city"),
-            address.get("postalCode"),
-        ]
+        # Without pickupDetails, shippingDestination is where the order goes; recipientInfo is the final recipient's
+        # address and contact (meta.d.ts Order.recipientInfo), used when the destination carries no address.
         return Fulfillment(
             type="DELIVERY",
             promised_at=promised_at,
-            address=", ".join(p for p in parts if p) or None,
+            address=_address(destination.get("address")) or _address(recipient.get("address")),
             instructions=logistics.get("instructions"),
         )
     return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Literal
@@ -21,6 +22,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from posbridge.errors import WebhookRejected
 
 CLOCK_SKEW_S = 30  # tolerated difference between Wix's clock and ours for iat/exp
+# @wix/sdk 1.21.16 build/auth/AppStrategy.js decodeJWT(token, verifyCallerClaims=true): jwtVerify(token, key,
+# {issuer: "wix.com", audience: opts.appId}). Its webhook path (event-handlers-modules.js parseJWT) calls
+# decodeJWT(jwt) without those checks, and Wix's documented sample token carries neither claim (verify-wix-requests:
+# {data, iat, exp}), so a token without them is accepted; one that names another issuer or app is not.
+WIX_ISSUER = "wix.com"
+# Wix retries a failed webhook "for 48 hours from the time the event occurred" (dev.wix.com/docs/build-apps/
+# developer-tools/apis-and-webhooks/webhooks; the resend policy's 12 retries, 1 min ... 12 h, add up to ~47 h).
+# Whether a retry is re-signed with a fresh iat is not documented, so the cap assumes the worst (the first token
+# resent as is) and leaves a day of margin for Wix's own queueing delays. Wix's documented sample token lives
+# 300000 s (~83 h) by its exp, so the cap still shortens the replay window of a captured token.
+MAX_TOKEN_AGE_S = 72 * 3600
 ORDER_CREATED = "wix.ecom.v1.order_created"
 ORDER_APPROVED = "wix.ecom.v1.order_approved"
 
@@ -92,8 +104,9 @@ def load_public_key(text: str) -> RSAPublicKey:
     return key
 
 
-def parse_webhook(raw_body: str, public_key: RSAPublicKey) -> WixEvent:
-    """Verify the JWT (RS256 only, expiry required) and decode the nested envelope, or raise WebhookRejected."""
+def parse_webhook(raw_body: str, public_key: RSAPublicKey, app_id: str) -> WixEvent:
+    """Verify the JWT (RS256 only, exp and iat required, iat at most MAX_TOKEN_AGE_S old, iss/aud when present) and
+    decode the nested envelope, or raise WebhookRejected."""
     try:
         claims = jwt.decode(
             raw_body.strip(),
@@ -110,6 +123,10 @@ def parse_webhook(raw_body: str, public_key: RSAPublicKey) -> WixEvent:
         raise Rejected(400, "malformed", f"body is not a JWT: {exc}") from exc
     except jwt.InvalidTokenError as exc:
         raise Rejected(401, "invalid_token", f"webhook token rejected: {exc}") from exc
+    _check_caller_claims(claims, app_id)
+    age = time.time() - int(claims["iat"])
+    if age > MAX_TOKEN_AGE_S + CLOCK_SKEW_S:
+        raise Rejected(401, "expired", f"webhook token issued {int(age)} s ago; at most {MAX_TOKEN_AGE_S} s accepted")
 
     envelope = _json_object(claims["data"], "data")
     event_type, instance_id = envelope.get("eventType"), envelope.get("instanceId")
@@ -125,6 +142,17 @@ def parse_webhook(raw_body: str, public_key: RSAPublicKey) -> WixEvent:
     return WixEvent(
         event_type=event_type, instance_id=instance_id, event=event, raw_data=raw, issued_at=int(claims["iat"])
     )
+
+
+def _check_caller_claims(claims: dict[str, Any], app_id: str) -> None:
+    """iss/aud as @wix/sdk checks them for calls from Wix (see WIX_ISSUER), when the token carries them."""
+    if "iss" in claims and claims["iss"] != WIX_ISSUER:
+        raise Rejected(401, "invalid_token", "webhook token rejected: issuer is not wix.com")
+    if "aud" in claims:
+        audience = claims["aud"]
+        audiences = audience if isinstance(audience, list) else [audience]
+        if app_id not in audiences:
+            raise Rejected(401, "invalid_token", "webhook token rejected: audience is not this app")
 
 
 def _json_object(value: Any, where: str) -> dict[str, Any]:

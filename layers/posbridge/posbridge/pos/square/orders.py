@@ -14,6 +14,8 @@ from posbridge.domain.money import Money
 from posbridge.domain.order import Buyer, Fulfillment, LineItem, Modifier, Order
 from posbridge.errors import PermanentError
 from posbridge.pos.port import PosOrder
+from posbridge.pos.square.address import to_square_address
+from posbridge.pos.square.customers import square_phone
 
 SOURCE_NAME = "Wix Restaurants (posbridge)"
 REFERENCE_ID_MAX = 40
@@ -25,6 +27,9 @@ LINE_NOTE_MAX = 2000
 MODIFIER_NAME_MAX = 255
 FULFILLMENT_NOTE_MAX = 500
 RECIPIENT_FIELD_MAX = 255
+# FulfillmentRecipient.phone_number: at most 17 characters (Square's generated reference, square-php-sdk
+# doc/models/fulfillment-recipient.md); the Python SDK's models carry no length constraints.
+RECIPIENT_PHONE_MAX = 17
 
 
 def to_square_order(order: Order, location_id: str, customer_id: str | None) -> dict[str, Any]:
@@ -113,9 +118,19 @@ def _recipient(buyer: Buyer) -> dict[str, Any]:
     recipient: dict[str, Any] = {"display_name": buyer.display_name[:RECIPIENT_FIELD_MAX]}
     if buyer.email:
         recipient["email_address"] = buyer.email[:RECIPIENT_FIELD_MAX]
-    if buyer.phone:
-        recipient["phone_number"] = buyer.phone[:RECIPIENT_FIELD_MAX]
+    phone = recipient_phone(buyer.phone)
+    if phone:
+        recipient["phone_number"] = phone
     return recipient
+
+
+def recipient_phone(phone: str | None) -> str | None:
+    """The customer rule applies (it is the only validity rule Square documents for a phone number); a formatted
+    number over the recipient's 17 characters goes compact ("+44 (0)20 ..." spelled "+44020..."), never cut."""
+    valid = square_phone(phone)
+    if valid is None or len(valid) <= RECIPIENT_PHONE_MAX:
+        return valid
+    return ("+" if valid.startswith("+") else "") + "".join(c for c in valid if c.isdigit())
 
 
 def _note(order: Order, fulfillment: Fulfillment) -> str | None:
@@ -137,8 +152,9 @@ def _fulfillment(order: Order) -> dict[str, Any]:
     note = _note(order, fulfillment)
     if note:
         details["note"] = note
-    if fulfillment.type == "DELIVERY" and fulfillment.address:
-        details["recipient"]["address"] = {"address_line_1": fulfillment.address}
+    address = to_square_address(fulfillment.address) if fulfillment.type == "DELIVERY" else None
+    if address:
+        details["recipient"]["address"] = address
     details_key = "pickup_details" if fulfillment.type == "PICKUP" else "delivery_details"
     return {"type": fulfillment.type, "state": "PROPOSED", details_key: details}
 
