@@ -54,7 +54,7 @@ class Entity:
     updated: tuple[str, str]  # bulk update result: (metadata key, entity key), meta.d.ts Bulk*Result
     mask: str | None  # the field mask's key in a bulk update entry (Masked*); None: the type has none
     id_param: str  # single delete: the SDK sends the path id again as this query parameter (Delete*Request)
-    has_bulk_delete: bool = True  # bulk delete results are `{itemMetadata}` for every kind that has one
+    has_bulk_delete: bool = True
 
     @property
     def one(self) -> str:
@@ -87,6 +87,8 @@ ENTITIES: dict[WixKind, Entity] = {
     )
 }  # fmt: skip
 
+# Bulk*Delete*Result is `{itemMetadata}` for every kind that has a bulk delete (no entity comes back).
+BULK_DELETE_RESULT = ("itemMetadata", "")
 LOCATIONS_PATH = "/locations/v1/locations"
 
 
@@ -149,7 +151,7 @@ class MenusApi:
         if not e.has_bulk_delete:
             return [self._delete_one(e, i, entity_id) for i, entity_id in enumerate(ids)]
         answer = self._client.request("DELETE", f"{e.base}/bulk/{e.bulk_segment}/delete", params={"ids": ids})
-        outcomes = _outcomes(answer, ("itemMetadata", ""), kind, len(ids))
+        outcomes = _outcomes(answer, BULK_DELETE_RESULT, kind, len(ids))
         return [Outcome(o.index, True, ids[o.index]) if not o.ok and o.code == "NOT_FOUND" else o for o in outcomes]
 
     def _delete_one(self, e: Entity, index: int, entity_id: str) -> Outcome:
