@@ -68,7 +68,8 @@ async function call(message, transport) {
         error.response = { status: exchange.status, data: exchange.body };
         throw error;
       }
-      return { data: exchange.body, status: exchange.status };
+      // A copy: the SDK renames keys in the data it is given (id -> _id), and `body` must stay the REST answer.
+      return { data: structuredClone(exchange.body), status: exchange.status };
     },
   };
   let result = null;
@@ -97,13 +98,17 @@ function sender(baseUrl, headers) {
   };
 }
 
+// Bump when the generation changes, so a cached schema from an older bridge is not reused.
+const SCHEMA_FORMAT = 2;
+
 function schema(module) {
   const version = JSON.parse(fs.readFileSync(path.join(packageDir(module), "package.json"), "utf8")).version;
-  const cached = path.join(SCHEMA_DIR, `${module.replace("@wix/", "")}@${version}.json`);
+  const cached = path.join(SCHEMA_DIR, `${module.replace("@wix/", "")}@${version}.v${SCHEMA_FORMAT}.json`);
   if (fs.existsSync(cached)) return JSON.parse(fs.readFileSync(cached, "utf8"));
   const { createGenerator } = require("ts-json-schema-generator");
+  const metaTypes = path.join(packageDir(module), "build/cjs/meta.d.ts");
   const generator = createGenerator({
-    path: path.join(packageDir(module), "build/cjs/meta.d.ts"),
+    path: metaTypes,
     type: "*",
     expose: "all",
     topRef: false,
@@ -112,6 +117,17 @@ function schema(module) {
     jsDoc: "basic",
   });
   const generated = generator.createSchema("*");
+  // meta.d.ts also imports the SDK-level request/response types under the same names (`X as X$1`); the "*" pass
+  // drops every such name, i.e. all the REST request and response types. Generate each declared one by name.
+  const declared = fs.readFileSync(metaTypes, "utf8").matchAll(/^(?:interface|type|declare enum) (\w+)/gm);
+  for (const [, name] of declared) {
+    if (name in generated.definitions || name.startsWith("__")) continue;
+    const one = generator.createSchema(name);
+    Object.assign(generated.definitions, one.definitions || {});
+    delete one.definitions;
+    delete one.$schema;
+    generated.definitions[name] = one;
+  }
   fs.mkdirSync(SCHEMA_DIR, { recursive: true });
   fs.writeFileSync(cached + ".tmp", JSON.stringify(generated));
   fs.renameSync(cached + ".tmp", cached);

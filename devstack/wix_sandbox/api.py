@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
+import json
 from typing import Any
 
 from werkzeug.routing import Map
@@ -141,8 +144,11 @@ class WixApi:
     # --- Locations and operations ---------------------------------------------------------------------------------
 
     def list_locations(self, call: Call) -> dict[str, Any]:
-        """Offset paging (an older API): paging.limit (default 50, max 1000) and paging.offset."""
-        args = call.request.args
+        """ListLocationsRequest as query parameters: offset paging (paging.limit default 50, max 1000; paging.offset),
+        includeArchived, sort, filterAuthorizedLocationEntities. The SDK packs them into one `.r` parameter
+        (base64url JSON, `toURLSearchParams(payload, true)`) and plain clients send dotted names: the service reads
+        both, since both come from the same encoder (@wix/sdk-runtime rest-modules)."""
+        args = _location_args(call)
         try:
             limit = int(args.get("paging.limit", 50))
             offset = int(args.get("paging.offset", 0))
@@ -153,8 +159,9 @@ class WixApi:
         include_archived = args.get("includeArchived") == "true"
         found = [loc for loc in call.inst.locations.values() if include_archived or not loc["archived"]]
         chunk = found[offset : offset + limit]
-        metadata = {"count": len(chunk), "offset": offset, "total": len(found), "hasNext": offset + limit < len(found)}
-        return {"locations": chunk, "pagingMetadata": metadata}
+        # PagingMetadata (locations meta.d.ts): count, offset, hasNext; no total.
+        return {"locations": chunk, "pagingMetadata": {"count": len(chunk), "offset": offset,
+                                                       "hasNext": offset + limit < len(found)}}  # fmt: skip
 
     def list_operations(self, call: Call) -> dict[str, Any]:
         return {"operations": sorted(call.inst.operations.values(), key=lambda op: op["createdDate"])}
@@ -164,3 +171,43 @@ class WixApi:
         if operation is None:
             raise not_found("Operation", id)
         return {"operation": operation}
+
+
+_LOCATION_ARGS = ("includeArchived", "paging.limit", "paging.offset", "sort.fieldName", "sort.order",
+                  "sort.origin.latitude", "sort.origin.longitude", "filterAuthorizedLocationEntities")  # fmt: skip
+
+
+def _location_args(call: Call) -> dict[str, str]:
+    """List Locations' query as dotted names, from either encoding; a name ListLocationsRequest lacks is a 400."""
+    args = call.request.args
+    if ".r" in args:
+        if len(args) > 1:
+            raise bad_request("send the request either packed in .r or as query parameters, not both")
+        raw = args[".r"]
+        try:
+            packed = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        except (binascii.Error, ValueError) as exc:
+            raise bad_request(".r is not base64url JSON") from exc
+        flat = _flatten(packed) if isinstance(packed, dict) else None
+        if flat is None:
+            raise bad_request(".r must hold a JSON object")
+    else:
+        flat = {key: args[key] for key in args}
+    unknown = sorted(set(flat) - set(_LOCATION_ARGS))
+    if unknown:
+        raise bad_request(f"unknown List Locations parameters: {', '.join(unknown)}")
+    return flat
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested JSON as dotted names with query-string values (`true`/`false`, numbers as text), like the SDK."""
+    flat: dict[str, str] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat |= _flatten(value, f"{name}.")
+        elif isinstance(value, bool):
+            flat[name] = "true" if value else "false"
+        elif value is not None:
+            flat[name] = str(value)
+    return flat

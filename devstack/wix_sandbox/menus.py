@@ -12,8 +12,8 @@ from typing import Any
 
 from devstack.wix_sandbox.query import matches, page, parse_query, sort_items, validate_filter
 from devstack.wix_sandbox.routing import Call
-from devstack.wix_sandbox.state import Clock, Instance, new_id
-from devstack.wix_sandbox.validation import ApiError, Checker, bad_request, json_object, not_found
+from devstack.wix_sandbox.state import MENU_KINDS, Clock, Instance, new_id
+from devstack.wix_sandbox.validation import ApiError, Checker, bad_request, is_guid, json_object, not_found
 
 BULK_MAX = 100
 QUERY_MAX = 500
@@ -27,7 +27,8 @@ MENUS_ACTIONS = (
 
 @dataclass(frozen=True)
 class Kind:
-    """One Menus entity type and its routes."""
+    """One Menus entity type, its routes, and its REST shapes as its SDK module (`@wix/auto_sdk_restaurants_<sdk>`,
+    build/cjs/meta.d.ts) declares them; tests/contracts/test_wix_sandbox_menus.py proves them against the package."""
 
     name: str  # wrapper key and state key: "menu", "modifierGroup"
     plural: str  # list key: "menus", "modifierGroups"
@@ -39,6 +40,10 @@ class Kind:
     bulk_delete: bool
     has_visible: bool
     has_count: bool
+    sdk: str  # the module's name after `@wix/auto_sdk_restaurants_`
+    created: tuple[str, str]  # BulkCreate*Result: (metadata key, entity key)
+    updated: tuple[str, str]  # Bulk*Result of a bulk update: (metadata key, entity key)
+    mask: str | None  # Masked*'s field mask key; None: the type has none (MaskedVariant is `{variant}` only)
 
     @property
     def title(self) -> str:
@@ -46,15 +51,64 @@ class Kind:
 
 
 KINDS = (
-    Kind("menu", "menus", "/restaurants/menus-menu/v1", "menus", "menus", 500, False, False, True, False),
-    Kind("section", "sections", "/restaurants/menus-section/v1", "sections", "sections", 500, False, True, True, False),
-    Kind("item", "items", "/restaurants/menus-item/v1", "items", "items", 200, False, True, True, True),
-    Kind("variant", "variants", "/restaurants/item-variants/v1", "variants", "variants", 200, True, True, False, True),
+    Kind("menu", "menus", "/restaurants/menus-menu/v1", "menus", "menus", 500, False, False, True, False,
+         "menus", ("menuMetadata", "menu"), ("menuMetadata", "menu"), "mask"),
+    # A created section comes back under `item` (BulkCreateSectionResult), an updated one under `section`.
+    Kind("section", "sections", "/restaurants/menus-section/v1", "sections", "sections", 500, False, True, True, False,
+         "sections", ("itemMetadata", "item"), ("sectionMetadata", "section"), "mask"),
+    Kind("item", "items", "/restaurants/menus-item/v1", "items", "items", 200, False, True, True, True,
+         "items", ("itemMetadata", "item"), ("itemMetadata", "item"), "mask"),
+    Kind("variant", "variants", "/restaurants/item-variants/v1", "variants", "variants", 200, True, True, False, True,
+         "item-variants", ("itemMetadata", "variant"), ("itemMetadata", "variant"), None),
     Kind("modifier", "modifiers", "/restaurants/item-modifiers/v1", "modifiers", "modifiers", 200, True, True, False,
-         True),
+         True, "item-modifiers", ("itemMetadata", "modifier"), ("itemMetadata", "modifier"), "mask"),
     Kind("modifierGroup", "modifierGroups", "/restaurants/item-modifier-group/v1", "modifier-groups",
-         "modifiers-groups", 100, True, True, False, True),
+         "modifiers-groups", 100, True, True, False, True, "item-modifier-groups", ("itemMetadata", "modifierGroup"),
+         ("itemMetadata", "modifierGroup"), "mask"),
 )  # fmt: skip
+BULK_DELETE_RESULT = "itemMetadata"  # Bulk*Delete*Result, every kind that has a bulk delete
+
+_IMAGE = frozenset({"id", "url", "height", "width", "altText", "filename"})
+# The fields each REST type has (meta.d.ts). Wix refuses a field its type lacks; so does the sandbox. Keys: the
+# entity kind, or "<kind>.<dotted path>" for a nested object (array elements share their array's path).
+FIELDS: dict[str, frozenset[str]] = {
+    "menu": frozenset({"id", "revision", "createdDate", "updatedDate", "name", "description", "visible", "sectionIds",
+                       "extendedFields", "urlQueryParam", "seoData", "businessLocationId"}),
+    "section": frozenset({"id", "revision", "createdDate", "updatedDate", "name", "description", "image",
+                          "additionalImages", "itemIds", "extendedFields", "visible", "businessLocationId"}),
+    "section.image": _IMAGE,
+    "section.additionalImages": _IMAGE,
+    "item": frozenset({"priceVariants", "priceInfo", "id", "revision", "createdDate", "updatedDate", "name",
+                       "description", "image", "additionalImages", "labels", "visible", "featured", "orderSettings",
+                       "modifierGroups", "extendedFields", "businessLocationIds"}),
+    "item.priceVariants": frozenset({"variants"}),
+    "item.priceVariants.variants": frozenset({"variantId", "price", "priceInfo"}),
+    "item.priceVariants.variants.priceInfo": frozenset({"price"}),
+    "item.priceInfo": frozenset({"price"}),
+    "item.image": _IMAGE,
+    "item.additionalImages": _IMAGE,
+    "item.labels": frozenset({"id"}),
+    "item.orderSettings": frozenset({"inStock", "acceptSpecialRequests"}),
+    "item.modifierGroups": frozenset({"id"}),
+    "variant": frozenset({"id", "revision", "createdDate", "updatedDate", "name", "extendedFields",
+                          "businessLocationIds"}),
+    "modifier": frozenset({"id", "revision", "createdDate", "updatedDate", "name", "extendedFields", "inStock",
+                           "businessLocationIds"}),
+    "modifierGroup": frozenset({"id", "revision", "createdDate", "updatedDate", "name", "modifiers", "rule",
+                                "extendedFields", "businessLocationIds"}),
+    "modifierGroup.modifiers": frozenset({"id", "preSelected", "additionalChargeInfo"}),
+    "modifierGroup.modifiers.additionalChargeInfo": frozenset({"additionalCharge"}),
+    "modifierGroup.rule": frozenset({"required", "minSelections", "maxSelections"}),
+    **{f"{kind}.extendedFields": frozenset({"namespaces"}) for kind in MENU_KINDS},
+}  # fmt: skip
+# Request wrappers (meta.d.ts BulkCreate*Request, BulkUpdate*Request, Query*Request, CursorQuery, CursorPaging).
+BULK_FIELDS = frozenset({"returnEntity"})  # plus the kind's plural
+QUERY_FIELDS = frozenset({"query"})
+CURSOR_QUERY_FIELDS = frozenset({"cursorPaging", "filter", "sort"})
+CURSOR_PAGING_FIELDS = frozenset({"limit", "cursor"})
+# `@format GUID` references (meta.d.ts); a reference that is no GUID is a 400 before any lookup.
+GUID_REFS = {"menu": ("sectionIds",), "section": ("itemIds",), "modifierGroup": ("modifiers.id",),
+             "item": ("priceVariants.variants.variantId", "modifierGroups.id", "labels.id")}  # fmt: skip
 
 
 # --- Validation -----------------------------------------------------------------------------------------------------
@@ -62,6 +116,9 @@ KINDS = (
 
 def check_shape(kind: Kind, entity: dict[str, Any], c: Checker, path: str, *, partial: bool = False) -> None:
     """Field formats and limits, no state needed. `partial`: a patch, so required fields may be absent."""
+    check_known_fields(entity, kind.name, c, path)
+    for ref in GUID_REFS.get(kind.name, ()):
+        check_guids(entity, ref, c, path)
     c.text(
         entity, "name", f"{path}.name", required=kind.name_required and not partial, min_len=1, max_len=kind.name_max
     )
@@ -81,6 +138,37 @@ def check_shape(kind: Kind, entity: dict[str, Any], c: Checker, path: str, *, pa
         c.boolean(entity, "inStock", f"{path}.inStock")
     elif kind.name == "modifierGroup":
         _check_modifier_group(entity, c, path)
+
+
+def check_known_fields(value: Any, key: str, c: Checker, path: str) -> None:
+    """Every field outside the REST type (FIELDS[key]) is a violation, nested objects and array elements included."""
+    if isinstance(value, list):
+        for i, element in enumerate(value):
+            check_known_fields(element, key, c, f"{path}[{i}]")
+        return
+    allowed = FIELDS.get(key)
+    if allowed is None or not isinstance(value, dict):
+        return
+    for field, nested in value.items():
+        if field not in allowed:
+            c.fail(f"{path}.{field}", "is not a field of this type")
+        else:
+            check_known_fields(nested, f"{key}.{field}", c, f"{path}.{field}")
+
+
+def check_guids(value: Any, dotted: str, c: Checker, path: str) -> None:
+    """The string values at a dotted path (arrays fan out) must be GUIDs."""
+    head, _, rest = dotted.partition(".")
+    found = value.get(head) if isinstance(value, dict) else None
+    if found is None:
+        return
+    elements = list(enumerate(found)) if isinstance(found, list) else [(None, found)]
+    for i, element in elements:
+        where = f"{path}.{head}" + ("" if i is None else f"[{i}]")
+        if rest:
+            check_guids(element, rest, c, where)
+        elif isinstance(element, str) and not is_guid(element):
+            c.fail(where, "must be a GUID")
 
 
 def _check_item(item: dict[str, Any], c: Checker, path: str) -> None:
@@ -235,14 +323,13 @@ def _updated(
 
 
 def _parse_mask(value: Any, field: str, c: Checker) -> list[str] | None:
-    """A FieldMask: a list of paths, or the protobuf-JSON comma-separated string."""
+    """A FieldMask in its JSON form: one comma-separated string of paths (proto3 JSON; the SDK's
+    transformSDKFieldMaskToRESTFieldMask joins its array with ","). An array is not that form: 400."""
     if value is None:
         return None
     if isinstance(value, str):
         return [p.strip() for p in value.split(",") if p.strip()]
-    if isinstance(value, list) and all(isinstance(p, str) for p in value):
-        return list(value)
-    c.fail(field, "must be a list of field paths")
+    c.fail(field, 'must be a comma-separated string of field paths (a FieldMask), such as "name,visible"')
     return None
 
 
@@ -261,11 +348,20 @@ class MenusApi:
         record_visibility(inst, self.clock, write, self.kind, entity["id"])
 
     def _wrapped(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Create*Request / Update*Request: `{<entity>}` and nothing else."""
         c = Checker()
         entity = c.obj(body, self.kind.name, self.kind.name, required=True)
+        _only(body, frozenset({self.kind.name}), c, "")
         c.done()
         assert entity is not None
         return entity
+
+    def _id(self, id: str) -> str:
+        """A path id (Get/Update/Delete*Request: `@format GUID`)."""
+        if not is_guid(id):
+            raise ApiError(400, f"{self.kind.name}Id must be a GUID", violations=[
+                {"field": f"{self.kind.name}Id", "description": "must be a GUID"}])  # fmt: skip
+        return id
 
     def create(self, call: Call) -> dict[str, Any]:
         inst, data = call.inst, self._wrapped(call.json())
@@ -279,12 +375,13 @@ class MenusApi:
         return {self.kind.name: entity}
 
     def get(self, call: Call, id: str) -> dict[str, Any]:
-        entity = self._store(call.inst).get(id)
+        entity = self._store(call.inst).get(self._id(id))
         if entity is None:
             raise not_found(self.kind.title, id)
         return {self.kind.name: entity}
 
     def update(self, call: Call, id: str) -> dict[str, Any]:
+        self._id(id)
         patch = self._wrapped(call.json())
         c = Checker()
         if patch.get("id") not in (None, id):
@@ -298,7 +395,11 @@ class MenusApi:
         return {self.kind.name: entity}
 
     def delete(self, call: Call, id: str) -> dict[str, Any]:
-        if self._store(call.inst).pop(id, None) is None:
+        """DELETE .../{id}; the SDK repeats the id as `?<kind>Id=` (Delete*Request), which must then agree."""
+        repeated = call.request.args.get(f"{self.kind.name}Id")
+        if repeated not in (None, id):
+            raise bad_request(f"{self.kind.name}Id in the query does not match the path")
+        if self._store(call.inst).pop(self._id(id), None) is None:
             raise not_found(self.kind.title, id)
         record_visibility(call.inst, self.clock, call.route, self.kind, id)
         return {}
@@ -323,7 +424,16 @@ class MenusApi:
         return self._run(call.inst, query)
 
     def query(self, call: Call) -> dict[str, Any]:
-        return self._run(call.inst, json_object(call.json().get("query") or {}, "query"))
+        """Query*Request `{query: CursorQuery{cursorPaging{limit, cursor}, filter, sort}}`."""
+        body = call.json()
+        query = json_object(body.get("query") or {}, "query")
+        c = Checker()
+        _only(body, QUERY_FIELDS, c, "")
+        _only(query, CURSOR_QUERY_FIELDS, c, "query.")
+        if isinstance(query.get("cursorPaging"), dict):
+            _only(query["cursorPaging"], CURSOR_PAGING_FIELDS, c, "query.cursorPaging.")
+        c.done()
+        return self._run(call.inst, query)
 
     def _run(self, inst: Instance, query: dict[str, Any]) -> dict[str, Any]:
         q = parse_query(query, scope=self.kind.plural, max_limit=QUERY_MAX, default_limit=DEFAULT_LIMIT)
@@ -341,6 +451,7 @@ class MenusApi:
         c = Checker()
         entries = c.array(body, self.kind.plural, self.kind.plural, required=True, min_len=1, max_len=BULK_MAX) or []
         return_entity = c.boolean(body, "returnEntity", "returnEntity")
+        _only(body, BULK_FIELDS | {self.kind.plural}, c, "")
         for i, data in enumerate(entries):
             if isinstance(data, dict):
                 check_shape(self.kind, data, c, f"{self.kind.plural}[{i}]")
@@ -352,12 +463,12 @@ class MenusApi:
             refs = Checker()
             check_refs(self.kind, data, inst, refs, f"{self.kind.plural}[{i}]")
             if refs.violations:
-                results.append(_failure(i, None, "INVALID_ARGUMENT", refs.violations))
+                results.append(_failure(self.kind.created[0], i, None, "INVALID_ARGUMENT", refs.violations))
                 continue
             entity = _new_entity(self.kind, inst, self.clock, data)
             self._write(inst, entity, call.route)
-            results.append(self._success(i, entity, bool(return_entity)))
-        return _bulk_response(results)
+            results.append(_success(self.kind.created, i, entity, bool(return_entity)))
+        return _bulk_response(results, self.kind.created[0])
 
     def bulk_update(self, call: Call) -> dict[str, Any]:
         """`{<plural>: [{<entity>: {id, revision, ...}, mask}]}`; a stale revision fails only its entity."""
@@ -365,52 +476,74 @@ class MenusApi:
         c = Checker()
         entries = c.array(body, self.kind.plural, self.kind.plural, required=True, min_len=1, max_len=BULK_MAX) or []
         return_entity = c.boolean(body, "returnEntity", "returnEntity")
+        _only(body, BULK_FIELDS | {self.kind.plural}, c, "")
+        entry_fields = frozenset({self.kind.name} | ({self.kind.mask} if self.kind.mask else set()))
         parsed: list[tuple[dict[str, Any], list[str] | None]] = []
         for i, entry in enumerate(entries):
             path = f"{self.kind.plural}[{i}]"
+            if isinstance(entry, dict):
+                _only(entry, entry_fields, c, f"{path}.")
             patch = entry.get(self.kind.name) if isinstance(entry, dict) else None
             if not isinstance(patch, dict):
                 c.fail(f"{path}.{self.kind.name}", "is required and must be an object")
                 continue
-            c.text(patch, "id", f"{path}.{self.kind.name}.id", required=True, min_len=1)
+            entity_id = c.text(patch, "id", f"{path}.{self.kind.name}.id", required=True, min_len=1)
+            if entity_id is not None and not is_guid(entity_id):
+                c.fail(f"{path}.{self.kind.name}.id", "must be a GUID")
             if patch.get("revision") is None:
                 c.fail(f"{path}.{self.kind.name}.revision", "is required")
             check_shape(self.kind, patch, c, f"{path}.{self.kind.name}", partial=True)
-            parsed.append((patch, _parse_mask(entry.get("mask"), f"{path}.mask", c)))
+            mask = _parse_mask(entry.get(self.kind.mask), f"{path}.{self.kind.mask}", c) if self.kind.mask else None
+            parsed.append((patch, mask))
         c.done(f"Invalid {self.kind.plural}")
         results = []
         for i, (patch, mask) in enumerate(parsed):
             try:
                 entity = _updated(self.kind, inst, self.clock, patch, mask, f"{self.kind.plural}[{i}].{self.kind.name}")
             except ApiError as err:
-                results.append(_failure(i, patch["id"], _error_code(err), err.violations, err.message))
+                meta = self.kind.updated[0]
+                results.append(_failure(meta, i, patch["id"], _error_code(err), err.violations, err.message))
                 continue
             self._write(inst, entity, call.route)
-            results.append(self._success(i, entity, bool(return_entity)))
-        return _bulk_response(results)
+            results.append(_success(self.kind.updated, i, entity, bool(return_entity)))
+        return _bulk_response(results, self.kind.updated[0])
 
     def bulk_delete(self, call: Call) -> dict[str, Any]:
-        """`{ids}` in the JSON body, or `?ids=` (DELETE bodies are not always forwarded by clients)."""
-        inst, body = call.inst, call.json()
+        """BulkDelete*Request `{ids}` travels as the query string, `?ids=a&ids=b` (the SDK's builder sends
+        `params: toURLSearchParams(payload)` and no body); a body is not read, so ids only there are no ids."""
+        inst = call.inst
+        ids = call.request.args.getlist("ids")
         c = Checker()
-        ids = c.string_list(body, "ids", "ids", max_len=BULK_MAX) if "ids" in body else call.request.args.getlist("ids")
-        if not ids or len(ids) > BULK_MAX:
-            c.fail("ids", f"must have between 1 and {BULK_MAX} ids")
+        if not 1 <= len(ids) <= BULK_MAX:
+            c.fail("ids", f"must have between 1 and {BULK_MAX} ids (as ?ids= query parameters)")
+        for i, entity_id in enumerate(ids):
+            if not is_guid(entity_id):
+                c.fail(f"ids[{i}]", "must be a GUID")
         c.done()
         results = []
         for i, entity_id in enumerate(ids):
             if self._store(inst).pop(entity_id, None) is None:
-                results.append(_failure(i, entity_id, "NOT_FOUND", None, f"{self.kind.title} {entity_id} not found"))
+                description = f"{self.kind.title} {entity_id} not found"
+                results.append(_failure(BULK_DELETE_RESULT, i, entity_id, "NOT_FOUND", None, description))
                 continue
             record_visibility(inst, self.clock, call.route, self.kind, entity_id)
-            results.append({"itemMetadata": {"id": entity_id, "originalIndex": i, "success": True}})
-        return _bulk_response(results)
+            results.append({BULK_DELETE_RESULT: {"id": entity_id, "originalIndex": i, "success": True}})
+        return _bulk_response(results, BULK_DELETE_RESULT)
 
-    def _success(self, index: int, entity: dict[str, Any], return_entity: bool) -> dict[str, Any]:
-        result: dict[str, Any] = {"itemMetadata": {"id": entity["id"], "originalIndex": index, "success": True}}
-        if return_entity:  # the SDK: entities come back only when returnEntity is true
-            result[self.kind.name] = entity
-        return result
+
+def _only(data: dict[str, Any], allowed: frozenset[str], c: Checker, prefix: str) -> None:
+    """A request wrapper's fields: anything else is not in the REST type."""
+    for field in data:
+        if field not in allowed:
+            c.fail(f"{prefix}{field}", "is not a field of this request")
+
+
+def _success(keys: tuple[str, str], index: int, entity: dict[str, Any], return_entity: bool) -> dict[str, Any]:
+    meta_key, entity_key = keys
+    result: dict[str, Any] = {meta_key: {"id": entity["id"], "originalIndex": index, "success": True}}
+    if return_entity:  # the SDK: entities come back only when returnEntity is true
+        result[entity_key] = entity
+    return result
 
 
 def _error_code(err: ApiError) -> str:
@@ -418,15 +551,20 @@ def _error_code(err: ApiError) -> str:
 
 
 def _failure(
-    index: int, entity_id: str | None, code: str, violations: list[dict[str, str]] | None, description: str = ""
+    meta_key: str,
+    index: int,
+    entity_id: str | None,
+    code: str,
+    violations: list[dict[str, str]] | None,
+    description: str = "",
 ) -> dict[str, Any]:
     text = description or "; ".join(f"{v['field']}: {v['description']}" for v in violations or [])
     error = {"code": code, "description": text, "data": {"fieldViolations": violations} if violations else {}}
-    return {"itemMetadata": {"id": entity_id, "originalIndex": index, "success": False, "error": error}}
+    return {meta_key: {"id": entity_id, "originalIndex": index, "success": False, "error": error}}
 
 
-def _bulk_response(results: list[dict[str, Any]]) -> dict[str, Any]:
-    successes = sum(1 for r in results if r["itemMetadata"]["success"])
+def _bulk_response(results: list[dict[str, Any]], meta_key: str) -> dict[str, Any]:
+    successes = sum(1 for r in results if r[meta_key]["success"])
     return {
         "results": results,
         "bulkActionMetadata": {

@@ -27,6 +27,9 @@ _formats = jsonschema.FormatChecker()
 
 
 def _is_guid(value: object) -> bool:
+    # ts-json-schema-generator puts a `string[]` field's `@format GUID` on the array itself: check each element.
+    if isinstance(value, list):
+        return all(_is_guid(v) for v in value)
     return not isinstance(value, str) or str(uuid.UUID(value)) == value.lower()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import threading
@@ -546,8 +547,8 @@ def test_bulk_update_with_a_stale_revision_fails_only_that_entity(site: Site) ->
     site.call("PATCH", f"{ITEM}/items/{salad['id']}", json={"item": {"revision": "1", "visible": False}})
     # When both are bulk-updated with revision "1"
     response = site.call("POST", f"{ITEM}/bulk/items/update", json={"items": [
-        {"item": {"id": soup["id"], "revision": "1", "name": "Hot soup"}, "mask": ["name"]},
-        {"item": {"id": salad["id"], "revision": "1", "name": "Green salad"}, "mask": ["name"]},
+        {"item": {"id": soup["id"], "revision": "1", "name": "Hot soup"}, "mask": "name"},
+        {"item": {"id": salad["id"], "revision": "1", "name": "Green salad"}, "mask": "name"},
     ], "returnEntity": True})  # fmt: skip
     # Then the call succeeds partially: a per-item conflict, not a 409 for the whole call
     body = response.json()
@@ -652,11 +653,117 @@ def test_query_filters_ids_and_visibility_with_a_500_cap(site: Site) -> None:
 def test_bulk_delete_reports_each_id(site: Site) -> None:
     # Given one item
     item = site.create(ITEM, "item", {"name": "Soup"})
-    # When bulk-deleting it and an unknown id
-    response = site.call("DELETE", f"{ITEM}/bulk/items/delete", json={"ids": [item["id"], "ghost"]}).json()
+    # When bulk-deleting it and an unknown id, as the SDK sends them (`?ids=a&ids=b`)
+    ids = [item["id"], str(uuid.uuid4())]
+    response = site.call("DELETE", f"{ITEM}/bulk/items/delete", params={"ids": ids}).json()
     # Then each id has its own result
     assert [r["itemMetadata"]["success"] for r in response["results"]] == [True, False]
     assert site.call("GET", f"{ITEM}/items/{item['id']}").status_code == 404
+
+
+def test_bulk_delete_reads_ids_only_from_the_query(site: Site) -> None:
+    # Given one item
+    item = site.create(ITEM, "item", {"name": "Soup"})
+    # When its id travels only in a JSON body (the SDK never sends one on this DELETE)
+    response = site.call("DELETE", f"{ITEM}/bulk/items/delete", json={"ids": [item["id"]]})
+    # Then there are no ids: 400, and the item is still there
+    assert response.status_code == 400 and "ids" in violation_fields(response)
+    assert site.call("GET", f"{ITEM}/items/{item['id']}").status_code == 200
+
+
+def test_a_field_mask_is_one_comma_separated_string(site: Site) -> None:
+    # Given a menu
+    menu = site.create(MENU, "menu", {"name": "Lunch"})
+    url = f"{MENU}/bulk/menus/update"
+    entry = {"menu": {"id": menu["id"], "revision": "1", "name": "Brunch", "visible": False}}
+    # When its mask is a JSON array, then the FieldMask string
+    array = site.call("POST", url, json={"menus": [{**entry, "mask": ["name", "visible"]}]})
+    string = site.call("POST", url, json={"menus": [{**entry, "mask": "name,visible"}], "returnEntity": True})
+    # Then the array is refused whole, and the string writes exactly the named fields under `menuMetadata`
+    assert array.status_code == 400 and "menus[0].mask" in violation_fields(array)
+    (result,) = string.json()["results"]
+    assert result["menuMetadata"]["success"] and (result["menu"]["name"], result["menu"]["visible"]) == (
+        "Brunch",
+        False,
+    )
+
+
+def test_a_variant_update_has_no_mask(site: Site) -> None:
+    # Given a variant (MaskedVariant is `{variant}` only)
+    variant = site.create(VARIANT, "variant", {"name": "Small"})
+    url = f"{VARIANT}/bulk/variants/update"
+    entry = {"variant": {"id": variant["id"], "revision": "1", "name": "Large"}}
+    # When it is updated with a mask, then whole
+    masked = site.call("POST", url, json={"variants": [{**entry, "mask": "name"}]})
+    whole = site.call("POST", url, json={"variants": [entry], "returnEntity": True})
+    # Then the mask is a field the type lacks (400), and the whole variant is written
+    assert masked.status_code == 400 and "variants[0].mask" in violation_fields(masked)
+    assert whole.json()["results"][0]["variant"]["name"] == "Large"
+
+
+def test_bulk_results_use_each_entitys_keys(site: Site) -> None:
+    # Given a section to create and then to update
+    url = f"{SECTION}/bulk/sections"
+    # When sections are bulk-created and bulk-updated with their entities returned
+    created = site.call("POST", f"{url}/create", json={"sections": [{"name": "Mains"}], "returnEntity": True}).json()
+    section = created["results"][0]["item"]
+    entry = {"section": {"id": section["id"], "revision": "1", "name": "Starters"}, "mask": "name"}
+    updated = site.call("POST", f"{url}/update", json={"sections": [entry], "returnEntity": True}).json()
+    # Then a created section comes under `item` with `itemMetadata`, an updated one under `section`/`sectionMetadata`
+    assert created["results"][0]["itemMetadata"]["id"] == section["id"]
+    assert (
+        updated["results"][0]["sectionMetadata"]["success"] and updated["results"][0]["section"]["name"] == "Starters"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (f"{ITEM}/bulk/items/create", {"items": [{"name": "Soup", "price": "4.50"}]}, "items[0].price"),
+        (f"{ITEM}/bulk/items/create", {"items": [{"name": "Soup", "priceInfo": {"price": "1", "currency": "USD"}}]},
+         "items[0].priceInfo.currency"),
+        (f"{ITEM}/bulk/items/create", {"items": [{"name": "Soup"}], "returnEntities": True}, "returnEntities"),
+        (f"{MODIFIER}/bulk/modifiers/create", {"modifiers": [{"name": "Cheese", "price": "1"}]}, "modifiers[0].price"),
+        (f"{GROUP}/bulk/modifier-groups/create",
+         {"modifierGroups": [{"name": "Extras", "rule": {"required": True, "max": 2}}]}, "modifierGroups[0].rule.max"),
+        (f"{SECTION}/sections/query", {"query": {"paging": {"limit": 5}}}, "query.paging"),
+        (f"{SECTION}/sections/query", {"query": {"cursorPaging": {"limit": 5, "offset": 0}}},
+         "query.cursorPaging.offset"),
+        (f"{MENU}/bulk/menus/create", {"menus": [{"name": "Lunch", "sectionIds": ["not-a-guid"]}]},
+         "menus[0].sectionIds[0]"),
+    ],
+)  # fmt: skip
+def test_unknown_fields_and_bad_guids_are_400_with_field_violations(
+    site: Site, path: str, body: dict[str, Any], field: str
+) -> None:
+    # Given a request with a field its REST type lacks, or an id that is no GUID
+    # When it is sent
+    response = site.call("POST", path, json=body)
+    # Then it is refused as a whole, naming the field in Wix's validation error shape
+    assert response.status_code == 400 and field in violation_fields(response)
+
+
+def test_single_delete_takes_the_sdks_repeated_id_and_a_guid(site: Site) -> None:
+    # Given a menu
+    menu = site.create(MENU, "menu", {"name": "Lunch"})
+    # When deleted by a non-GUID path, with a query id that disagrees, then as deleteMenu sends it
+    assert site.call("DELETE", f"{MENU}/menus/not-a-guid").status_code == 400
+    other = site.call("DELETE", f"{MENU}/menus/{menu['id']}", params={"menuId": str(uuid.uuid4())})
+    ok = site.call("DELETE", f"{MENU}/menus/{menu['id']}", params={"menuId": menu["id"]})
+    # Then only the last deletes it
+    assert other.status_code == 400 and ok.status_code == 200
+    assert site.call("GET", f"{MENU}/menus/{menu['id']}").status_code == 404
+
+
+def test_list_locations_reads_the_sdks_packed_query(site: Site) -> None:
+    # Given a site with one location
+    packed = base64.urlsafe_b64encode(json.dumps({"paging": {"limit": 1, "offset": 1}}).encode()).decode().rstrip("=")
+    # When the query comes packed in `.r` (as @wix/sdk sends it), or with a parameter the request type lacks
+    page = site.call("GET", "/locations/v1/locations", params={".r": packed}).json()
+    unknown = site.call("GET", "/locations/v1/locations", params={"paging.size": 5})
+    # Then `.r` is read (offset 1: nothing left) and the unknown parameter is a 400
+    assert page == {"locations": [], "pagingMetadata": {"count": 0, "offset": 1, "hasNext": False}}
+    assert unknown.status_code == 400
 
 
 # --- Visibility journal ---------------------------------------------------------------------------------------------

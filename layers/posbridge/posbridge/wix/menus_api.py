@@ -1,9 +1,13 @@
 """Wix Restaurants Menus (New) and Locations, as the catalog publish uses them (wix-api.md sections 5 and 7).
 
-Facts encoded here: bulk create / update / delete take at most 100 entities and answer per entity
-(`results[]{itemMetadata{id, originalIndex, success, error}, <entity>}`), so a call can partly succeed; updates need
-the current `revision` (409 when stale); menus have no bulk delete; queries page with a cursor, up to 500 a page.
-Writes go live at once: callers decide what is visible when.
+Every request here is the one the official SDK module builds for the same call (tests/contracts prove it against
+`@wix/auto_sdk_restaurants_*`, `build/cjs/meta.js`; answers against `build/cjs/meta.d.ts`). Facts encoded here: bulk
+create / update / delete take at most 100 entities and answer per entity (`results[]{<x>Metadata{id, originalIndex,
+success, error}, <entity>}`, the key names differ per entity and call: ENTITIES), so a call can partly succeed; updates
+need the current `revision` (409 when stale); a field mask travels as one comma-joined string (proto3 JSON FieldMask,
+`transformSDKFieldMaskToRESTFieldMask` in @wix/sdk-runtime); bulk deletes carry their ids in the query string
+(`?ids=a&ids=b`, `toURLSearchParams`), never in a body; menus have no bulk delete; queries page with a cursor, up to 500
+a page. Writes go live at once: callers decide what is visible when.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ class WixHttp(Protocol):
 
 @dataclass(frozen=True)
 class Entity:
-    """One Menus entity type and its routes."""
+    """One Menus entity type: its routes and the key names of its bulk answers, as its SDK module spells them."""
 
     kind: WixKind
     plural: str  # list key: "modifierGroups"
@@ -45,6 +49,11 @@ class Entity:
     collection: str  # URL segment: "modifier-groups"
     bulk_segment: str  # bulk update/delete segment (Wix spells modifier groups "modifiers-groups" there)
     name_max: int
+    sdk: str  # the official module this row is read from (its build/cjs/meta.d.ts and meta.js)
+    created: tuple[str, str]  # bulk create result: (metadata key, entity key), meta.d.ts BulkCreate*Result
+    updated: tuple[str, str]  # bulk update result: (metadata key, entity key), meta.d.ts Bulk*Result
+    mask: str | None  # the field mask's key in a bulk update entry (Masked*); None: the type has none
+    id_param: str  # single delete: the SDK sends the path id again as this query parameter (Delete*Request)
     has_bulk_delete: bool = True
 
     @property
@@ -52,21 +61,34 @@ class Entity:
         return f"{self.base}/{self.collection}"
 
 
+_SDK = "@wix/auto_sdk_restaurants_"
 ENTITIES: dict[WixKind, Entity] = {
     e.kind: e
     for e in (
-        Entity("variant", "variants", "/restaurants/item-variants/v1", "variants", "variants", 200),
-        Entity("modifier", "modifiers", "/restaurants/item-modifiers/v1", "modifiers", "modifiers", 200),
-        Entity(
-            "modifierGroup", "modifierGroups", "/restaurants/item-modifier-group/v1", "modifier-groups",
-            "modifiers-groups", 100,
-        ),
-        Entity("item", "items", "/restaurants/menus-item/v1", "items", "items", 200),
-        Entity("section", "sections", "/restaurants/menus-section/v1", "sections", "sections", 500),
-        Entity("menu", "menus", "/restaurants/menus-menu/v1", "menus", "menus", 500, has_bulk_delete=False),
+        # MaskedVariant is `{variant}` only: meta.js transforms a `variants.fieldMask` the REST type lacks, so the
+        # whole variant goes back with its revision (its one writable field is its name).
+        Entity("variant", "variants", "/restaurants/item-variants/v1", "variants", "variants", 200,
+               _SDK + "item-variants", ("itemMetadata", "variant"), ("itemMetadata", "variant"), None, "variantId"),
+        Entity("modifier", "modifiers", "/restaurants/item-modifiers/v1", "modifiers", "modifiers", 200,
+               _SDK + "item-modifiers", ("itemMetadata", "modifier"), ("itemMetadata", "modifier"), "mask",
+               "modifierId"),
+        Entity("modifierGroup", "modifierGroups", "/restaurants/item-modifier-group/v1", "modifier-groups",
+               "modifiers-groups", 100, _SDK + "item-modifier-groups", ("itemMetadata", "modifierGroup"),
+               ("itemMetadata", "modifierGroup"), "mask", "modifierGroupId"),
+        Entity("item", "items", "/restaurants/menus-item/v1", "items", "items", 200,
+               _SDK + "items", ("itemMetadata", "item"), ("itemMetadata", "item"), "mask", "itemId"),
+        # Sections: a created section comes back under `item`, an updated one under `section` with `sectionMetadata`.
+        Entity("section", "sections", "/restaurants/menus-section/v1", "sections", "sections", 500,
+               _SDK + "sections", ("itemMetadata", "item"), ("sectionMetadata", "section"), "mask", "sectionId"),
+        # Menus: `menuMetadata` in both bulk answers, and no bulk delete in the module (deleteMenu, one at a time).
+        Entity("menu", "menus", "/restaurants/menus-menu/v1", "menus", "menus", 500,
+               _SDK + "menus", ("menuMetadata", "menu"), ("menuMetadata", "menu"), "mask", "menuId",
+               has_bulk_delete=False),
     )
 }  # fmt: skip
 
+# Bulk*Delete*Result is `{itemMetadata}` for every kind that has a bulk delete (no entity comes back).
+BULK_DELETE_RESULT = ("itemMetadata", "")
 LOCATIONS_PATH = "/locations/v1/locations"
 
 
@@ -109,15 +131,18 @@ class MenusApi:
         _check_size(entities)
         body = {e.plural: entities, "returnEntity": True}
         answer = self._write("POST", f"{e.base}/bulk/{e.collection}/create", body, e)
-        return _outcomes(answer, kind, len(entities))
+        return _outcomes(answer, e.created, kind, len(entities))
 
     def bulk_update(self, kind: WixKind, updates: list[tuple[dict[str, Any], list[str]]]) -> list[Outcome]:
-        """`(entity with id + revision, mask)` pairs; a stale revision fails only its entity (409 per entity)."""
+        """`(entity with id + revision, mask)` pairs; a stale revision fails only its entity (409 per entity).
+
+        The mask names the fields to write; a kind whose update type has no mask (variants) is sent whole."""
         e = ENTITIES[kind]
         _check_size(updates)
-        body = {e.plural: [{kind: entity, "mask": mask} for entity, mask in updates], "returnEntity": True}
+        entries = [_masked(e, entity, mask) for entity, mask in updates]
+        body = {e.plural: entries, "returnEntity": True}
         answer = self._write("POST", f"{e.base}/bulk/{e.bulk_segment}/update", body, e)
-        return _outcomes(answer, kind, len(updates))
+        return _outcomes(answer, e.updated, kind, len(updates))
 
     def delete_many(self, kind: WixKind, ids: list[str]) -> list[Outcome]:
         """Delete up to 100 entities; one already gone counts as deleted. Menus go one call each (no bulk route)."""
@@ -125,13 +150,13 @@ class MenusApi:
         _check_size(ids)
         if not e.has_bulk_delete:
             return [self._delete_one(e, i, entity_id) for i, entity_id in enumerate(ids)]
-        answer = self._client.request("DELETE", f"{e.base}/bulk/{e.bulk_segment}/delete", {"ids": ids})
-        outcomes = _outcomes(answer, kind, len(ids))
+        answer = self._client.request("DELETE", f"{e.base}/bulk/{e.bulk_segment}/delete", params={"ids": ids})
+        outcomes = _outcomes(answer, BULK_DELETE_RESULT, kind, len(ids))
         return [Outcome(o.index, True, ids[o.index]) if not o.ok and o.code == "NOT_FOUND" else o for o in outcomes]
 
     def _delete_one(self, e: Entity, index: int, entity_id: str) -> Outcome:
         try:
-            self._client.request("DELETE", f"{e.one}/{entity_id}")
+            self._client.request("DELETE", f"{e.one}/{entity_id}", params={e.id_param: entity_id})
         except WixApiError as exc:
             if exc.status != 404:
                 return Outcome(index, False, entity_id, code=exc.code, message=str(exc))
@@ -192,16 +217,27 @@ def _check_size(entries: list[Any]) -> None:
         raise ValueError(f"a bulk call takes 1 to {BULK_MAX} entities, not {len(entries)}")
 
 
-def _outcomes(answer: dict[str, Any], kind: WixKind, sent: int) -> list[Outcome]:
-    """Per-entity outcomes by original index. A result Wix leaves out (undetailed failure) is an unknown outcome:
-    TransientError, so the caller treats the batch as in doubt."""
+def _masked(e: Entity, entity: dict[str, Any], mask: list[str]) -> dict[str, Any]:
+    """One bulk update entry: the entity, and its mask as one comma-joined string where the type has a mask."""
+    if e.mask is None:
+        return {e.kind: entity}
+    return {e.kind: entity, e.mask: ",".join(mask)}
+
+
+def _outcomes(answer: dict[str, Any], keys: tuple[str, str], kind: WixKind, sent: int) -> list[Outcome]:
+    """Per-entity outcomes by original index; `keys` = (metadata key, entity key) of this call's results. A result
+    Wix leaves out (undetailed failure) is an unknown outcome: TransientError, so the caller treats the batch as in
+    doubt."""
+    meta_key, entity_key = keys
     by_index: dict[int, Outcome] = {}
     for position, result in enumerate(answer.get("results") or []):
-        meta = (result or {}).get("itemMetadata") or {}
+        result = result if isinstance(result, dict) else {}
+        meta = result.get(meta_key) or {}
         index = meta.get("originalIndex", position)
         if not isinstance(index, int) or not 0 <= index < sent:
             continue
-        entity = result.get(kind) if isinstance(result.get(kind), dict) else None
+        found = result.get(entity_key) if entity_key else None
+        entity = found if isinstance(found, dict) else None
         if meta.get("success"):
             revision = entity.get("revision") if entity else None
             by_index[index] = Outcome(
