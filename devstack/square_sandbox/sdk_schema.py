@@ -153,6 +153,13 @@ def body_fields(route: str) -> dict[str, Field]:
     }
 
 
+def response_model(route: str) -> type:
+    """The `square.types.*Response` model the SDK parses the endpoint's answer into (its errors included)."""
+    returned = typing.get_type_hints(ENDPOINTS[route])["return"]  # HttpResponse[Model] or SyncPager[Item, Model]
+    model: type = typing_extensions.get_args(returned)[-1]
+    return model
+
+
 def check_body(route: str, body: dict[str, Any]) -> list[Violation]:
     """Everything in a request body the SDK's types for `route` do not allow."""
     return _check_fields(body, body_fields(route), "")
