@@ -12,124 +12,29 @@ in-process, and each request it put on the wire is then:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from posbridge.domain.money import Money
-from posbridge.domain.order import Buyer, Fulfillment, LineItem, Modifier, Order
-from posbridge.pos.square import SquarePos
-from posbridge.pos.square import catalog as square_catalog
-from posbridge.pos.square.catalog import LayoutOptions, SquareCatalogSource
-from posbridge.pos.square.client import SquareClient
-from tests.contracts.square_types import SANDBOX_URL, Exchange, SandboxSeller, check_body, route_of, sdk_request
+from tests.contracts.square_types import (
+    ADAPTER_ROUTES,
+    SANDBOX_URL,
+    Exchange,
+    SandboxSeller,
+    check_body,
+    drive_the_adapter,
+    route_of,
+    sdk_request,
+)
 
 pytestmark = pytest.mark.contracts
-
-# Every Square endpoint the adapter calls (grep "/v2/" in layers/posbridge/posbridge/pos/square): the drive below must
-# reach each one, so a new call in the adapter without a contract here fails this suite.
-ADAPTER_ROUTES = {
-    "POST /v2/customers/search",
-    "POST /v2/customers",
-    "POST /v2/orders",
-    "GET /v2/orders/{order_id}",
-    "POST /v2/orders/search",
-    "POST /v2/catalog/search",
-    "POST /v2/catalog/batch-retrieve",
-}
-
-
-def _usd(amount: str) -> Money:
-    return Money(amount=Decimal(amount), currency="USD")
-
-
-def _order(order_id: str, fulfillment: Fulfillment | None, buyer: Buyer) -> Order:
-    return Order(
-        id=order_id,
-        number="10042",
-        status="APPROVED",
-        currency="USD",
-        line_items=(
-            LineItem(
-                id=f"{order_id[:20]}-burger",
-                name="Burger",
-                quantity=2,
-                unit_price=_usd("12.50"),
-                variant_name="Large",
-                note="no onions",
-                modifiers=(Modifier(name="Extra cheese", quantity=2, price=_usd("0.75")), Modifier(name="Pickles")),
-            ),
-            LineItem(id=f"{order_id[:20]}-soda", name="Soda", quantity=1, unit_price=_usd("1.99")),
-        ),
-        buyer=buyer,
-        buyer_note="Ring the bell",
-        fulfillment=fulfillment,
-    )
-
-
-def _drive_the_adapter(seller: SandboxSeller, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every adapter code path that calls Square, with pages small enough that cursors are followed."""
-    monkeypatch.setattr(square_catalog, "SEARCH_LIMIT", 3)
-    monkeypatch.setattr("posbridge.pos.square.SEARCH_PAGE", 1)
-    client = SquareClient(SANDBOX_URL, seller.token, http=seller.http, max_attempts=1)
-    pos = SquarePos(client, seller.location_id)
-    ada = Buyer(first_name="Ada", last_name="Lovelace", email="ada@example.com", phone="+1 (212) 555-0100")
-    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    # Customers: searched by e-mail then phone, created, then found by e-mail the second time
-    customer_id = pos.find_or_create_customer(ada, "wix-order-1:customer")
-    assert customer_id is not None
-    assert pos.find_or_create_customer(ada, "wix-order-2:customer") == customer_id
-    phone_only = pos.find_or_create_customer(Buyer(first_name="Grace", phone="+12125550199"), "wix-order-3:customer")
-    assert phone_only is not None and phone_only != customer_id
-
-    # Orders: a scheduled pickup with a customer, an ASAP pickup without one, a delivery to an address
-    created = [
-        pos.create_order(
-            _order(
-                "wix-order-1", Fulfillment(type="PICKUP", promised_at=datetime(2030, 1, 1, 18, 30, tzinfo=UTC)), ada
-            ),
-            customer_id,
-            "wix-order-1",
-        ),
-        pos.create_order(_order("wix-order-2", None, Buyer(first_name="Walk-in")), None, "wix-order-2"),
-        pos.create_order(
-            _order("wix-order-3", Fulfillment(type="DELIVERY", address="1 Main St", instructions="Gate B"), ada),
-            customer_id,
-            "wix-order-3",
-        ),
-    ]
-    for placed in created:
-        assert pos.order_snapshot(placed.id).id == placed.id
-    cursor: str | None = None
-    seen: list[str] = []
-    while True:
-        page = pos.orders_updated_since(started, cursor)
-        seen += [summary.order_id for summary in page.orders]
-        cursor = page.cursor
-        if cursor is None:
-            break
-    assert set(seen) == {placed.id for placed in created}
-
-    # Catalog: the whole catalog page by page, some items with their lists, and the changes since a time
-    seller.seller("/seed-catalog")
-    source = SquareCatalogSource(client, seller.location_id)
-    whole = source.load_catalog(LayoutOptions())
-    assert whole.items and whole.as_of
-    items = sorted(whole.items)[:2]
-    groups = sorted(whole.modifier_groups)[:1]
-    assert set(source.load_items(items, groups, LayoutOptions()).items) == set(items)
-    assert source.changes_since(None).count > 0
-    assert source.changes_since(whole.as_of).count == 0
 
 
 @pytest.fixture(scope="module")
 def adapter_exchanges() -> Iterator[list[Exchange]]:
     seller = SandboxSeller()
     with pytest.MonkeyPatch.context() as monkeypatch:
-        _drive_the_adapter(seller, monkeypatch)
+        drive_the_adapter(seller, monkeypatch)
     yield list(seller.exchanges)
     seller.close()
 

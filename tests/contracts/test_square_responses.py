@@ -27,7 +27,16 @@ from square.types.order_updated_event import OrderUpdatedEvent
 
 from devstack.square_sandbox import errors as sandbox_errors
 from devstack.square_sandbox.sdk_schema import ENDPOINTS, response_model
-from tests.contracts.square_types import SANDBOX_URL, Exchange, SandboxSeller, check
+from tests.contracts.square_types import (
+    ADAPTER_ROUTES,
+    SANDBOX_URL,
+    Exchange,
+    SandboxSeller,
+    check,
+    drive_the_adapter,
+    track_adapter_reads,
+    unknown_paths,
+)
 
 pytestmark = pytest.mark.contracts
 
@@ -321,3 +330,30 @@ def test_every_webhook_fits_the_sdk_event_model_strictly(driven: SandboxSeller) 
     for event in events:
         # And each body fits the SDK's model for its type, strictly
         assert check(event, EVENT_MODELS[event["type"]]) == [], event
+
+
+def test_every_field_the_adapter_reads_is_in_the_sdk_response_model() -> None:
+    # Given the Square adapter driven through every code path that calls Square, every key it reads recorded
+    seller = SandboxSeller()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        reads = track_adapter_reads(monkeypatch)
+        drive_the_adapter(seller, monkeypatch)
+    seller.close()
+    assert set(reads) == ADAPTER_ROUTES
+    # Then each path it reads (e.g. objects[].item_data.variations[].item_variation_data.price_money.amount) is a
+    # field of the SDK's response model for that endpoint: a misspelt key would silently read as absent
+    unknown = {route: unknown_paths(response_model(route), paths) for route, paths in reads.items()}
+    assert {route: paths for route, paths in unknown.items() if paths} == {}
+    # And the walk is not vacuous: the deepest reads are there
+    assert "objects[].item_data.variations[].item_variation_data.price_money.amount" in reads["POST /v2/catalog/search"]
+    assert "order.line_items[].modifiers[].base_price_money" in reads["GET /v2/orders/{order_id}"]
+
+
+def test_a_path_the_model_lacks_is_reported() -> None:
+    # Given paths an adapter might misspell, next to real ones
+    paths = {"order.line_items[].uid", "order.line_items[].catalog_item_id", "order.fulfilments[].state"}
+    # Then only the misspelt ones are unknown to the SDK's GetOrderResponse
+    assert unknown_paths(response_model("GET /v2/orders/{order_id}"), paths) == {
+        "order.line_items[].catalog_item_id",
+        "order.fulfilments[].state",
+    }
