@@ -27,11 +27,15 @@ from square.types.order_updated_event import OrderUpdatedEvent
 
 from devstack.square_sandbox import errors as sandbox_errors
 from devstack.square_sandbox.sdk_schema import ENDPOINTS, response_model
+from posbridge.flows.pos_ingest import _catalog_stamp
+from posbridge.pos.square.notifications import SquareNotification
+from posbridge.pos.square.order_snapshot import SUMMARY_KEYS, summary_from_event
 from tests.contracts.square_types import (
     ADAPTER_ROUTES,
     SANDBOX_URL,
     Exchange,
     SandboxSeller,
+    TrackedDict,
     check,
     drive_the_adapter,
     track_adapter_reads,
@@ -357,3 +361,30 @@ def test_a_path_the_model_lacks_is_reported() -> None:
         "order.line_items[].catalog_item_id",
         "order.fulfilments[].state",
     }
+
+
+def test_every_field_posbridge_reads_from_a_webhook_is_in_the_sdk_event_model(driven: SandboxSeller) -> None:
+    # Given every webhook the sandbox sent, read the way posbridge reads them (the envelope, the order's location,
+    # the order summary, the catalog stamp), every key read recorded
+    reads: dict[str, set[str]] = {}
+    for event in driven.state()["events"]:
+        seen = reads.setdefault(event["type"], set(SquareNotification.model_fields))
+        envelope = {k: v for k, v in event.items() if k != "data"}
+        notification = SquareNotification.model_construct(**envelope, data=TrackedDict(event["data"], "data", seen))
+        notification.location_id()
+        if event["type"] in SUMMARY_KEYS:
+            summary_from_event(event["type"], TrackedDict(event["data"], "data", seen))
+        else:
+            _catalog_stamp(notification)
+    # Then each path is a field of the SDK's event model for that type, but for two deliberate probes: one reader
+    # serves several event types and falls back when the field is absent
+    probes = {
+        "order.created": {"data.object.order_created.updated_at"},  # position(): updated_at, else created_at
+        "inventory.count.updated": {"data.object.catalog_version"},  # _catalog_stamp: else the event time
+    }
+    unknown = {
+        kind: unknown_paths(EVENT_MODELS[kind], paths) - probes.get(kind, set()) for kind, paths in reads.items()
+    }
+    assert {kind: paths for kind, paths in unknown.items() if paths} == {}
+    assert "data.object.order_updated.location_id" in reads["order.updated"]
+    assert "data.object.catalog_version.updated_at" in reads["catalog.version.updated"]
