@@ -74,6 +74,9 @@ class SquareSandbox:
             "POST /v2/customers/search": lambda m, c: customers.search(m, c.body),
             "GET /v2/customers/{customer_id}": lambda m, c: customers.retrieve(m, c.params["customer_id"]),
         }
+        unknown = sorted(set(self._api) - set(sdk_schema.SDK_ROUTES))
+        if unknown:  # every /v2 route is one of Square's, keyed as the official SDK names it (its request type applies)
+            raise RuntimeError(f"the Square sandbox serves routes the official SDK does not have: {unknown}")
         merchant = "/_sandbox/merchants/{merchant_id}"
         self._control: dict[str, ControlHandler] = {
             "POST /_sandbox/merchants": self._create_merchant,
@@ -100,6 +103,11 @@ class SquareSandbox:
         }
         self._routes = Map([_rule(key) for key in (*self._api, *self._control)], strict_slashes=False)
         self.wsgi_app: Callable[..., Iterable[bytes]] = self.faults.wrap(self._wsgi)
+
+    @property
+    def api_routes(self) -> list[str]:
+        """The Square endpoints this sandbox serves ("POST /v2/orders", "GET /v2/orders/{order_id}", ...)."""
+        return sorted(self._api)
 
     def add_merchant(
         self, merchant_id: str, location_id: str, access_token: str, signature_key: str, notification_url: str | None

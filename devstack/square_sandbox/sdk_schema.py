@@ -21,34 +21,52 @@ import sys
 import types
 import typing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pydantic
+import square
 import typing_extensions
-from square.catalog.raw_client import RawCatalogClient
 from square.core.serialization import FieldMetadata
-from square.customers.raw_client import RawCustomersClient
-from square.locations.raw_client import RawLocationsClient
-from square.orders.raw_client import RawOrdersClient
 
-# Route key (as the sandbox's router names routes) -> the SDK method that calls it. The method's path parameters are
-# its positional parameters; its keyword-only parameters are the JSON body (or, for GET, the query string).
-ENDPOINTS: dict[str, Any] = {
-    "GET /v2/locations": RawLocationsClient.list,
-    "GET /v2/catalog/list": RawCatalogClient.list,
-    "POST /v2/catalog/search": RawCatalogClient.search,
-    "POST /v2/catalog/batch-retrieve": RawCatalogClient.batch_get,
-    "POST /v2/catalog/batch-upsert": RawCatalogClient.batch_upsert,
-    "POST /v2/catalog/batch-delete": RawCatalogClient.batch_delete,
-    "POST /v2/orders": RawOrdersClient.create,
-    "POST /v2/orders/batch-retrieve": RawOrdersClient.batch_get,
-    "POST /v2/orders/search": RawOrdersClient.search,
-    "GET /v2/orders/{order_id}": RawOrdersClient.get,
-    "PUT /v2/orders/{order_id}": RawOrdersClient.update,
-    "POST /v2/customers": RawCustomersClient.create,
-    "POST /v2/customers/search": RawCustomersClient.search,
-    "GET /v2/customers/{customer_id}": RawCustomersClient.get,
-}
+_RAW_CLASS = re.compile(r"^class (Raw\w+Client):", re.MULTILINE)
+_RAW_METHOD = re.compile(r"^    def (\w+)\(", re.MULTILINE)
+_RAW_PATH = re.compile(r'^\s+f?"(v2/[^"]*)",\s*$', re.MULTILINE)
+_RAW_VERB = re.compile(r'^\s+method="(\w+)",', re.MULTILINE)
+_PATH_PARAM = re.compile(r"\{jsonable_encoder\((\w+)\)\}")
+
+
+def _sdk_routes() -> dict[str, tuple[str, str, str]]:
+    """Every endpoint of the SDK, read from the source of its raw clients (no import: the sandbox starts fast):
+    "METHOD /v2/path/{param}" (Square's templates, as the sandbox's router keys its routes) -> (module, class,
+    method). The method's positional parameters are the path's; its keyword-only ones are the JSON body (or, for a
+    GET, the query string)."""
+    root = Path(square.__file__).parent
+    routes: dict[str, tuple[str, str, str]] = {}
+    for source in sorted(root.rglob("raw_client.py")):
+        sync = source.read_text().split("\nclass AsyncRaw")[0]
+        found = _RAW_CLASS.search(sync)
+        if found is None:
+            continue
+        module = ".".join(("square", *source.relative_to(root).with_suffix("").parts))
+        methods = list(_RAW_METHOD.finditer(sync))
+        for k, method in enumerate(methods):
+            body = sync[method.end() : methods[k + 1].start() if k + 1 < len(methods) else len(sync)]
+            path, verb = _RAW_PATH.search(body), _RAW_VERB.search(body)
+            if path and verb:
+                template = _PATH_PARAM.sub(r"{\1}", path.group(1))
+                routes[f"{verb.group(1)} /{template}"] = (module, found.group(1), method.group(1))
+    return routes
+
+
+SDK_ROUTES = _sdk_routes()
+
+
+@functools.cache
+def sdk_method(route: str) -> Any:
+    """The SDK's raw client method for a route (KeyError: the SDK has no such endpoint)."""
+    module, cls, method = SDK_ROUTES[route]
+    return getattr(getattr(importlib.import_module(module), cls), method)
 
 
 @dataclass(frozen=True)
@@ -144,7 +162,7 @@ def fields_of(cls: type) -> dict[str, Field]:
 @functools.cache
 def body_fields(route: str) -> dict[str, Field]:
     """The JSON body (or query) fields of an endpoint: the SDK method's keyword-only parameters."""
-    method = ENDPOINTS[route]
+    method = sdk_method(route)
     hints = typing.get_type_hints(method, include_extras=True)
     return {
         name: Field(_bare(hints[name]), param.default is inspect.Parameter.empty)
@@ -155,7 +173,7 @@ def body_fields(route: str) -> dict[str, Field]:
 
 def response_model(route: str) -> type:
     """The `square.types.*Response` model the SDK parses the endpoint's answer into (its errors included)."""
-    returned = typing.get_type_hints(ENDPOINTS[route])["return"]  # HttpResponse[Model] or SyncPager[Item, Model]
+    returned = typing.get_type_hints(sdk_method(route))["return"]  # HttpResponse[Model] or SyncPager[Item, Model]
     model: type = typing_extensions.get_args(returned)[-1]
     return model
 

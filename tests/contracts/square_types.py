@@ -27,7 +27,7 @@ import typing_extensions
 from square.client import Square
 
 from devstack.square_sandbox import SquareSandbox
-from devstack.square_sandbox.sdk_schema import ENDPOINTS, Violation, check, check_body, fields_of
+from devstack.square_sandbox.sdk_schema import SDK_ROUTES, Violation, check, check_body, fields_of, sdk_method
 from posbridge.domain.money import Money
 from posbridge.domain.order import Buyer, Fulfillment, LineItem, Modifier, Order
 from posbridge.pos.square import SquarePos
@@ -37,7 +37,7 @@ from posbridge.pos.square.client import SquareClient
 
 __all__ = [
     "ADAPTER_ROUTES",
-    "ENDPOINTS",
+    "SDK_ROUTES",
     "Exchange",
     "SandboxSeller",
     "Violation",
@@ -137,9 +137,14 @@ class SandboxSeller:
         self.control.close()
 
 
-_TEMPLATES = [
-    (route, re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(route)) + "$")) for route in ENDPOINTS
-]
+# Most literal first: "/v2/inventory/adjustment-reasons" is that endpoint, not "/v2/inventory/{catalog_object_id}".
+_TEMPLATES = sorted(
+    (
+        (route, re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(route)) + "$"))
+        for route in SDK_ROUTES
+    ),
+    key=lambda entry: (entry[0].count("{"), entry[0]),
+)
 
 
 def route_of(method: str, path: str) -> tuple[str, dict[str, str]]:
@@ -148,7 +153,7 @@ def route_of(method: str, path: str) -> tuple[str, dict[str, str]]:
         found = pattern.match(f"{method} {path}")
         if found:
             return route, found.groupdict()
-    raise AssertionError(f"{method} {path} is no endpoint the contract knows (devstack/square_sandbox/sdk_schema.py)")
+    raise AssertionError(f"{method} {path} is no endpoint of the official Square SDK")
 
 
 @dataclass(frozen=True)
@@ -171,7 +176,7 @@ def sdk_request(route: str, path_params: dict[str, str], arguments: dict[str, An
 
     with httpx.Client(transport=httpx.MockTransport(answer)) as http:
         client = Square(token="contract-token", base_url="https://connect.squareup.com", httpx_client=http)
-        method = ENDPOINTS[route]
+        method = sdk_method(route)
         raw_class = method.__globals__[method.__qualname__.split(".")[0]]
         raw_client = raw_class(client_wrapper=client._client_wrapper)
         positional = [path_params[name] for name in inspect.signature(method).parameters if name in path_params]
