@@ -210,6 +210,18 @@ def test_customers(seller: Seller) -> None:
     assert (seller.client.customers.get(created.id).customer or created).email_address == "ada@example.com"
     found = seller.client.customers.search(query={"filter": {"email_address": {"exact": "ada@example.com"}}})
     assert [c.id for c in found.customers or []] == [created.id]
+    # When a second customer exists and the SDK pages through all customers one at a time
+    seller.client.customers.create(idempotency_key="sdk-customer-2", family_name="Hopper")
+    pages: list[list[str]] = []
+    cursor: str | None = None
+    while True:
+        page = seller.client.customers.search(limit=1, **({"cursor": cursor} if cursor else {}))
+        pages.append([c.id for c in page.customers or [] if c.id])
+        cursor = page.cursor
+        if not cursor:
+            break
+    # Then each page holds one customer and the cursor ends after the last
+    assert [len(p) for p in pages] == [1, 1] and created.id in {pages[0][0], pages[1][0]}
     # And an unknown id is the SDK's ApiError 404 NOT_FOUND
     error = _api_error(lambda: seller.client.customers.get("NO-SUCH-CUSTOMER"))
     assert (error.status_code, error.errors[0].code) == (404, "NOT_FOUND")
