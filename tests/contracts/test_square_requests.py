@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from devstack.square_sandbox import SquareSandbox, sdk_schema
 from tests.contracts.square_types import (
     ADAPTER_ROUTES,
     SANDBOX_URL,
@@ -149,3 +150,24 @@ def test_the_sandbox_rejects_request_fields_the_sdk_types_do_not_have(
     state = seller.state()
     assert state["orders"] == [] and state["customers"] == []
     seller.close()
+
+
+def test_the_walk_uses_the_wire_names_and_the_enums_of_the_sdk() -> None:
+    # Given customer addresses: the SDK's Python key `address_line1` goes on the wire as `address_line_1`
+    def create(address: dict[str, Any]) -> set[tuple[str, str]]:
+        body = {"idempotency_key": "k", "given_name": "Ada", "address": address}
+        return {(v.field, v.code) for v in check_body("POST /v2/customers", body)}
+
+    # Then the wire name passes, the Python name is unknown, and a country outside the SDK's Country enum is refused
+    assert create({"address_line_1": "1 Main St", "locality": "NYC", "country": "US"}) == set()
+    assert create({"address_line1": "1 Main St"}) == {("address.address_line1", "BAD_REQUEST")}
+    assert create({"address_line_1": "1 Main St", "country": "USA"}) == {("address.country", "INVALID_ENUM_VALUE")}
+
+
+def test_the_sandbox_refuses_to_serve_a_route_the_sdk_does_not_have(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given an SDK that (say) had no CreateOrder endpoint
+    without = {route: at for route, at in sdk_schema.SDK_ROUTES.items() if route != "POST /v2/orders"}
+    monkeypatch.setattr(sdk_schema, "SDK_ROUTES", without)
+    # When the sandbox starts, Then it refuses, naming the route
+    with pytest.raises(RuntimeError, match=r"POST /v2/orders"):
+        SquareSandbox()
