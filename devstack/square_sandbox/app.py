@@ -13,7 +13,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from devstack.faults import Fault, FaultInjector
-from devstack.square_sandbox import catalog, customers, orders, seed
+from devstack.square_sandbox import catalog, customers, orders, sdk_schema, seed
 from devstack.square_sandbox import errors as err
 from devstack.square_sandbox.state import Merchant, SandboxState
 from devstack.square_sandbox.webhooks import deliver
@@ -74,6 +74,9 @@ class SquareSandbox:
             "POST /v2/customers/search": lambda m, c: customers.search(m, c.body),
             "GET /v2/customers/{customer_id}": lambda m, c: customers.retrieve(m, c.params["customer_id"]),
         }
+        unknown = sorted(set(self._api) - set(sdk_schema.SDK_ROUTES))
+        if unknown:  # every /v2 route is one of Square's, keyed as the official SDK names it (its request type applies)
+            raise RuntimeError(f"the Square sandbox serves routes the official SDK does not have: {unknown}")
         merchant = "/_sandbox/merchants/{merchant_id}"
         self._control: dict[str, ControlHandler] = {
             "POST /_sandbox/merchants": self._create_merchant,
@@ -100,6 +103,11 @@ class SquareSandbox:
         }
         self._routes = Map([_rule(key) for key in (*self._api, *self._control)], strict_slashes=False)
         self.wsgi_app: Callable[..., Iterable[bytes]] = self.faults.wrap(self._wsgi)
+
+    @property
+    def api_routes(self) -> list[str]:
+        """The Square endpoints this sandbox serves ("POST /v2/orders", "GET /v2/orders/{order_id}", ...)."""
+        return sorted(self._api)
 
     def add_merchant(
         self, merchant_id: str, location_id: str, access_token: str, signature_key: str, notification_url: str | None
@@ -151,6 +159,7 @@ class SquareSandbox:
                         )
                     merchant.square_versions[version] += 1
                 call = Call(self._api_body(request), dict(request.args), params)
+                _conform(route, call.body)
                 answer = self._api[route](merchant, call)
         except err.SquareError as error:
             return self._square_error(error)
@@ -309,6 +318,16 @@ class SquareSandbox:
 
     def _faults_view(self) -> dict[str, Any]:
         return {"faults": [_camel(x) for x in self.faults.pending()], "injected": self.faults.injected}
+
+
+def _conform(route: str, body: dict[str, Any]) -> None:
+    """The body must fit the official SDK's request type for the route (squareup, the oracle): an unknown field, a
+    wrong JSON type, an enum value it does not list or a missing required field is Square's 400, before any handler
+    reads the body. Being stricter than Square here only hides nothing; being laxer would hide our own typos."""
+    found = sdk_schema.check_body(route, body)
+    if found:
+        first = found[0]
+        raise err.bad_request(first.code, first.detail, first.field or None)
 
 
 def _string(body: dict[str, Any], key: str) -> str:

@@ -443,7 +443,8 @@ def batch_upsert(m: Merchant, body: dict[str, Any]) -> tuple[int, dict[str, Any]
 
 
 def emit_version_updated(m: Merchant) -> None:
-    m.emit("catalog.version.updated", "catalog_version", "", {"catalog_version": {"updated_at": m.catalog_updated_at}})
+    version = {"catalog_version": {"updated_at": m.catalog_updated_at}}
+    m.emit("catalog.version.updated", "catalog_version", None, version)
 
 
 # ---- reads and deletes ---------------------------------------------------------------------------------------------

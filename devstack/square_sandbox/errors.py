@@ -54,7 +54,9 @@ def unknown_reference(detail: str, field: str) -> SquareError:
 
 
 def version_mismatch(detail: str, field: str) -> SquareError:
-    return SquareError(409, INVALID_REQUEST, "VERSION_MISMATCH", detail, field)
+    """A stale `version`: Square's docs call it a "version mismatch" error, but squareup's ErrorCode enum (the oracle)
+    has no VERSION_MISMATCH; its code for a 409 is CONFLICT."""
+    return SquareError(409, INVALID_REQUEST, "CONFLICT", detail, field)
 
 
 def idempotency_key_reused(field: str = "idempotency_key") -> SquareError:

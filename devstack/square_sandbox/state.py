@@ -81,9 +81,11 @@ class Merchant:
         self._last_time = moment
         return format_time(moment)
 
-    def emit(self, event_type: str, data_type: str, data_id: str, obj: dict[str, Any]) -> None:
-        """Record a webhook event; it is delivered after the request's lock is released."""
-        event = envelope(self.merchant_id, event_type, self.now(), {"type": data_type, "id": data_id, "object": obj})
+    def emit(self, event_type: str, data_type: str, data_id: str | None, obj: dict[str, Any]) -> None:
+        """Record a webhook event; it is delivered after the request's lock is released. `data_id` None: the event's
+        data has no `id` (catalog.version.updated: squareup's CatalogVersionUpdatedEventData has none)."""
+        data: dict[str, Any] = {"type": data_type} | ({"id": data_id} if data_id is not None else {}) | {"object": obj}
+        event = envelope(self.merchant_id, event_type, self.now(), data)
         self.events.append(event)
         if self.notification_url:
             self.outbox.append(Outgoing(self.notification_url, self.signature_key, event))

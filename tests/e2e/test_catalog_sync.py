@@ -396,7 +396,7 @@ def _signed_catalog_event(synced: Synced, event_id: str, updated_at: str) -> tup
     r = synced.restaurant
     body = json.dumps({
         "merchant_id": r.merchant_id, "type": "catalog.version.updated", "event_id": event_id,
-        "created_at": updated_at, "data": {"type": "catalog_version", "id": "",
+        "created_at": updated_at, "data": {"type": "catalog_version",
                                            "object": {"catalog_version": {"updated_at": updated_at}}},
     }).encode()  # fmt: skip
     key = "sig-" + r.token.removeprefix("tok-")

@@ -230,7 +230,7 @@ def test_a_delivery_the_courier_picked_up_shows_in_delivery(kitchen: Kitchen) ->
     [fulfillment] = current["fulfillments"]
     update = {
         "idempotency_key": f"courier-{pos['id']}",
-        "order": {"version": current["version"], "fulfillments": [
+        "order": {"location_id": kitchen.location_id, "version": current["version"], "fulfillments": [
             {"uid": fulfillment["uid"], "delivery_details": {"courier_pickup_at": current["updated_at"]}}
         ]},
     }  # fmt: skip

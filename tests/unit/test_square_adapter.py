@@ -488,7 +488,7 @@ def test_square_version_and_bearer_token_are_sent(merchant: Merchant, pos: Squar
     # When it makes a call
     pos.create_order(_order(), None, "order-key-version")
     # Then the sandbox authenticated it and saw the pinned version
-    assert merchant.state()["squareVersions"] == {"2025-10-16": 1}
+    assert merchant.state()["squareVersions"] == {"2026-09-16": 1}
 
 
 def test_the_same_key_and_order_return_the_same_pos_order(merchant: Merchant, pos: SquarePos) -> None:

@@ -20,6 +20,9 @@ import httpx
 from posbridge.errors import PermanentError
 from posbridge.http_retry import DEFAULT_TIMEOUT, Retrier, encode_json, json_object, send
 
+# The API version whose wire formats tests/contracts proves against the official SDK: squareup 46.0.0.20260916 sends
+# and types exactly this one (square/core/client_wrapper.py). Move both together.
+SQUARE_VERSION = "2026-09-16"
 DETAIL_MAX = 200  # Square's `detail` can echo submitted values (personal data): keep only a short prefix
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,7 @@ class SquareClient:
         self,
         base_url: str,
         access_token: str,
-        square_version: str = "2025-10-16",
+        square_version: str = SQUARE_VERSION,
         http: httpx.Client | None = None,
         max_attempts: int = 4,
         sleep: Callable[[float], None] = time.sleep,
