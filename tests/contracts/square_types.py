@@ -29,7 +29,7 @@ from square.client import Square
 from devstack.square_sandbox import SquareSandbox
 from devstack.square_sandbox.sdk_schema import SDK_ROUTES, Violation, check, check_body, fields_of, sdk_method
 from posbridge.domain.money import Money
-from posbridge.domain.order import Buyer, Fulfillment, LineItem, Modifier, Order
+from posbridge.domain.order import Address, Buyer, Fulfillment, LineItem, Modifier, Order
 from posbridge.pos.square import SquarePos
 from posbridge.pos.square import catalog as square_catalog
 from posbridge.pos.square.catalog import LayoutOptions, SquareCatalogSource
@@ -262,7 +262,15 @@ def drive_the_adapter(seller: SandboxSeller, monkeypatch: pytest.MonkeyPatch) ->
         ),
         pos.create_order(_order("wix-order-2", None, Buyer(first_name="Walk-in")), None, "wix-order-2"),
         pos.create_order(
-            _order("wix-order-3", Fulfillment(type="DELIVERY", address="1 Main St", instructions="Gate B"), ada),
+            _order(
+                "wix-order-3",
+                Fulfillment(
+                    type="DELIVERY",
+                    address=Address(line1="1 Main St", city="New York", subdivision="US-NY", country="US"),
+                    instructions="Gate B",
+                ),
+                ada,
+            ),
             customer_id,
             "wix-order-3",
         ),

@@ -138,7 +138,7 @@ def _drive_the_sandbox(seller: SandboxSeller) -> None:
     customer = api(
         "POST",
         "/v2/customers",
-        {"idempotency_key": "c-1", "given_name": "Ada", "email_address": "ada@example.com", "phone_number": "+1212555"},
+        {"idempotency_key": "c-1", "given_name": "Ada", "email_address": "ada@example.com", "phone_number": "+12125550100"},
     )["customer"]
     api("POST", "/v2/customers", {"idempotency_key": "c-2", "family_name": "Hopper"})
     api("GET", f"/v2/customers/{customer['id']}")
