@@ -74,7 +74,8 @@ async function call(message, transport) {
         error.response = { status: exchange.status, data: exchange.body };
         throw error;
       }
-      return { data: exchange.body, status: exchange.status };
+      // A copy: the SDK renames keys of the answer in place (id -> _id), and `body` must stay the REST answer.
+      return { data: structuredClone(exchange.body), status: exchange.status };
     },
   };
   let result = null;

@@ -215,7 +215,7 @@ def _default_location(now: str) -> dict[str, Any]:
             "city": "New York",
             "postalCode": "10001",
             "streetAddress": {"number": "1", "name": "Main Street", "apt": ""},
-            "formatted": "1 Main Street, New York, NY 10001, US",
+            "formattedAddress": "1 Main Street, New York, NY 10001, US",
         },
         "businessSchedule": {"periods": [], "specialHourPeriod": []},
         "revision": "1",
