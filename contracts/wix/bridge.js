@@ -17,6 +17,9 @@
 //   {"op": "app-token", "appId", "appSecret", "instanceId", "baseUrl"?} -> {"request": {"method", "url", "headers",
 //        "body"}, "headers": the auth headers AppStrategy then puts on every call}: how @wix/sdk's AppStrategy asks
 //        for an app token (its global fetch intercepted; answered like Wix, or by the server at baseUrl).
+//   {"op": "webhook", "module", "event": "onOrderCreated", "appId", "publicKey", "body": "<JWT>"} -> {"envelope": what
+//        the SDK's handler for that event receives ({entity|data, metadata}), "processed": what webhooks.process
+//        answers}: the body run through @wix/sdk's own webhook parsing (createClient + AppStrategy's decodeJWT).
 "use strict";
 
 const fs = require("fs");
@@ -147,12 +150,30 @@ async function appToken(message) {
   }
 }
 
+async function webhook(message) {
+  const { createClient, AppStrategy } = require("@wix/sdk");
+  const module = require(path.join(packageDir(message.module), "build/cjs/index.js"));
+  if (typeof module[message.event] !== "function") throw new Error(`${message.module} has no event ${message.event}`);
+  const client = createClient({
+    auth: AppStrategy({ appId: message.appId, publicKey: message.publicKey }),
+    modules: { events: { [message.event]: module[message.event] } },
+  });
+  let envelope = null;
+  client.events[message.event]((received) => {
+    envelope = received;
+  });
+  const processed = await client.webhooks.process(message.body, { expectedEvents: [] });
+  return { envelope, processed };
+}
+
 async function answer(message) {
   switch (message.op) {
     case "request":
       return { request: (await call(message, async () => ({ status: 200, body: {} }))).request };
     case "send":
       return call(message, sender(message.baseUrl, message.headers || {}));
+    case "webhook":
+      return webhook(message);
     case "app-token":
       return appToken(message);
     case "schema":

@@ -100,6 +100,12 @@ class WixSdk:
         ask = {"op": "app-token", "appId": app_id, "appSecret": app_secret, "instanceId": instance_id}
         return self._ask(ask | ({"baseUrl": base_url} if base_url else {}))
 
+    def webhook(self, module: str, event: str, app_id: str, public_key: str, body: str) -> dict[str, Any]:
+        """A webhook body run through @wix/sdk's own parsing with `event`'s handler registered: {"envelope": what the
+        handler received, or None; "processed": {instanceId, eventType, payload, identity, accountInfo}}."""
+        ask = {"op": "webhook", "module": module, "event": event, "appId": app_id, "publicKey": public_key}
+        return self._ask(ask | {"body": body})
+
     def schema(self, module: str, type_name: str = "*", file: str = "meta.d.ts") -> dict[str, Any]:
         """The JSON Schema of every type of `file` ("*"), or of one named type as the root."""
         key = (module, type_name, file)
