@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from devstack.httpserver import BackgroundServer
-from devstack.wix_sandbox import RESTAURANTS_APP_ID, WixSandbox
+from devstack.wix_sandbox import RESTAURANTS_APP_ID, WixSandbox, orders
 from devstack.wix_sandbox.rest_types import REQUESTS_FILE
 from tests.contracts.wix_request_types import generate, render
 from tests.contracts.wix_sdk import WixSdk
@@ -219,3 +219,18 @@ def test_an_id_repeated_in_the_body_must_be_the_paths(site: Site) -> None:
     assert _violations(response) == ["id"]
     for order in (first, second):
         assert site.ok(ORDERS, "getOrder", "GetOrderResponse", order["id"]).result["status"] == "APPROVED"
+
+
+def _literals(sdk: WixSdk, module: str, enum: str) -> set[str]:
+    """The values of a REST enum (ts-json-schema-generator writes `XWithLiterals` as anyOf of string consts)."""
+    return {branch["const"] for branch in sdk.schema(module)["definitions"][enum]["anyOf"] if "const" in branch}
+
+
+def test_the_sandboxs_enums_are_the_sdks(wix_sdk: WixSdk) -> None:
+    # The values the sandbox accepts on Create Order are exactly the REST enums' (Create Order's own status subset
+    # aside: CANCELED and REJECTED come from later actions)
+    assert set(orders.CHANNEL_TYPES) == _literals(wix_sdk, ORDERS, "ChannelTypeWithLiterals")
+    assert set(orders.PAYMENT_STATUSES) == _literals(wix_sdk, ORDERS, "PaymentStatusEnumPaymentStatusWithLiterals")
+    assert set(orders.ITEM_TYPE_PRESETS) == _literals(wix_sdk, ORDERS, "ItemTypePresetWithLiterals")
+    assert set(orders.APPROVAL_STRATEGIES) == _literals(wix_sdk, ORDERS, "OrderApprovalStrategyWithLiterals")
+    assert set(orders.CREATE_STATUSES) < _literals(wix_sdk, ORDERS, "OrderStatusWithLiterals")
