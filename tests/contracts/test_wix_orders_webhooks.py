@@ -102,7 +102,11 @@ def assert_the_sdk_reads(sdk: WixSdk, body: str, public_key: bytes, event: dict[
     order = envelope.get("entity") or envelope["data"]["order"]
     assert order["_id"] == event["entityId"]
     assert envelope["metadata"]["_id"] == event["id"] and envelope["metadata"]["instanceId"] == instance_id
-    assert read["processed"]["eventType"] == f"wix.ecom.v1.order_{event['slug']}"
+    processed = read["processed"]
+    assert processed["eventType"] == f"wix.ecom.v1.order_{event['slug']}"
+    # And the metadata the SDK gives every handler is its BaseEventMetadata (index.typings.d.ts)
+    metadata = {key: processed[key] for key in ("instanceId", "eventType", "identity", "accountInfo")}
+    assert sdk.errors(ORDERS, "BaseEventMetadata", metadata, file="index.typings.d.ts") == []
 
 
 def test_the_order_webhooks_the_sandbox_sends_are_the_sdks(

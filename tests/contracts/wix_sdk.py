@@ -117,7 +117,8 @@ class WixSdk:
     def validator(self, module: str, type_name: str, file: str = "meta.d.ts") -> Draft7Validator:
         key = (module, type_name, file)
         if key not in self._validators:
-            definitions = self.schema(module, file=file).get("definitions", {})
+            # meta.d.ts as a whole ("*"); other declaration files only type by type (the "*" walk fails on them)
+            definitions = self.schema(module).get("definitions", {}) if file == "meta.d.ts" else {}
             if type_name in definitions:
                 root = {"$ref": f"#/definitions/{type_name}", "definitions": definitions}
             else:  # only named in the export list: generated with the type as the root
