@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
-import json
 from typing import Any
 
 from werkzeug.routing import Map
 
-from devstack.wix_sandbox import orders
+from devstack.wix_sandbox import orders, rest_types
 from devstack.wix_sandbox.menus import KINDS, MENUS_ACTIONS, MenusApi
 from devstack.wix_sandbox.routing import Call, Handler, Routes, route, url_map
 from devstack.wix_sandbox.state import TOKEN_TTL_S, Clock, Store
 from devstack.wix_sandbox.validation import ApiError, Checker, bad_request, not_found
+
+LOCATIONS_DEFAULT_LIMIT = 50
+LOCATIONS_MAX_LIMIT = 1000
 
 _OPERATIONS_BASES = ("/restaurants-operations/v1", "/restaurants/operations/v1")  # documented prefix and its alias
 
@@ -101,7 +101,7 @@ class WixApi:
     # --- Orders ---------------------------------------------------------------------------------------------------
 
     def create_order(self, call: Call) -> dict[str, Any]:
-        order_in, settings = orders.validate_create(call.json())
+        order_in, settings = orders.validate_create(_fields(call, "CreateOrderRequest"))
         order, events = orders.create_order(
             call.inst,
             self.clock,
@@ -114,100 +114,89 @@ class WixApi:
         return {"order": order}
 
     def get_order(self, call: Call, id: str) -> dict[str, Any]:
+        _fields(call, "GetOrderRequest", query=True, id=id)
         return {"order": call.inst.get_order(id)}
 
     def search_orders(self, call: Call) -> dict[str, Any]:
-        return orders.search_orders(call.inst, call.json())
+        return orders.search_orders(call.inst, _fields(call, "SearchOrdersRequest"))
 
     def cancel_order(self, call: Call, id: str) -> dict[str, Any]:
-        order, events = orders.cancel_order(call.inst, self.clock, id, call.json(), orders.app_identity(self.app_id))
+        body = _fields(call, "CancelOrderRequest", id=id)
+        order, events = orders.cancel_order(call.inst, self.clock, id, body, orders.app_identity(self.app_id))
         call.outbox.extend(events)
         return {"order": order}
 
     # --- Fulfillments ---------------------------------------------------------------------------------------------
 
     def list_fulfillments(self, call: Call, orderId: str) -> dict[str, Any]:
+        _fields(call, "ListFulfillmentsForSingleOrderRequest", query=True, orderId=orderId)
         return {"orderWithFulfillments": orders.with_fulfillments(call.inst, orderId)}
 
     def list_fulfillments_by_ids(self, call: Call) -> dict[str, Any]:
-        return orders.list_by_ids(call.inst, call.json())
+        return orders.list_by_ids(call.inst, _fields(call, "ListFulfillmentsForMultipleOrdersRequest"))
 
     def create_fulfillment(self, call: Call, orderId: str) -> dict[str, Any]:
-        return orders.create_fulfillment(call.inst, self.clock, orderId, call.json())
+        body = _fields(call, "CreateFulfillmentRequest", orderId=orderId)
+        return orders.create_fulfillment(call.inst, self.clock, orderId, body)
 
     def update_fulfillment(self, call: Call, fulfillmentId: str, orderId: str) -> dict[str, Any]:
-        return orders.update_fulfillment(call.inst, fulfillmentId, orderId, call.json())
+        body = _fields(call, "UpdateFulfillmentRequest", orderId=orderId)
+        return orders.update_fulfillment(call.inst, fulfillmentId, orderId, body)
 
     def delete_fulfillment(self, call: Call, fulfillmentId: str, orderId: str) -> dict[str, Any]:
+        _fields(call, "DeleteFulfillmentRequest", query=True, fulfillmentId=fulfillmentId, orderId=orderId)
         return orders.delete_fulfillment(call.inst, self.clock, fulfillmentId, orderId)
 
     # --- Locations and operations ---------------------------------------------------------------------------------
 
     def list_locations(self, call: Call) -> dict[str, Any]:
-        """ListLocationsRequest as query parameters: offset paging (paging.limit default 50, max 1000; paging.offset),
-        includeArchived, sort, filterAuthorizedLocationEntities. The SDK packs them into one `.r` parameter
-        (base64url JSON, `toURLSearchParams(payload, true)`) and plain clients send dotted names: the service reads
-        both, since both come from the same encoder (@wix/sdk-runtime rest-modules)."""
-        args = _location_args(call)
+        """Offset paging (an older API): paging.limit (default 50, max 1000) and paging.offset; the SDK sends them
+        packed in `.r`, so they arrive as JSON numbers and booleans, or as query strings from a plain REST call.
+        pagingMetadata is {count, offset, hasNext} (the REST PagingMetadata has no total)."""
+        fields = _fields(call, "ListLocationsRequest", query=True)
+        paging = fields.get("paging") or {}
         try:
-            limit = int(args.get("paging.limit", 50))
-            offset = int(args.get("paging.offset", 0))
+            limit = _whole(paging.get("limit", LOCATIONS_DEFAULT_LIMIT))
+            offset = _whole(paging.get("offset", 0))
         except ValueError as exc:
             raise bad_request("paging.limit and paging.offset must be integers") from exc
-        if not 1 <= limit <= 1000 or offset < 0:
-            raise bad_request("paging.limit must be between 1 and 1000 and paging.offset >= 0")
-        include_archived = args.get("includeArchived") == "true"
+        if not 1 <= limit <= LOCATIONS_MAX_LIMIT or offset < 0:
+            raise bad_request(f"paging.limit must be between 1 and {LOCATIONS_MAX_LIMIT} and paging.offset >= 0")
+        include_archived = fields.get("includeArchived") in (True, "true")
         found = [loc for loc in call.inst.locations.values() if include_archived or not loc["archived"]]
         chunk = found[offset : offset + limit]
-        # PagingMetadata (locations meta.d.ts): count, offset, hasNext; no total.
-        return {"locations": chunk, "pagingMetadata": {"count": len(chunk), "offset": offset,
-                                                       "hasNext": offset + limit < len(found)}}  # fmt: skip
+        metadata = {"count": len(chunk), "offset": offset, "hasNext": offset + limit < len(found)}
+        return {"locations": chunk, "pagingMetadata": metadata}
 
     def list_operations(self, call: Call) -> dict[str, Any]:
+        _fields(call, "ListOperationsRequest", query=True)
         return {"operations": sorted(call.inst.operations.values(), key=lambda op: op["createdDate"])}
 
     def get_operation(self, call: Call, id: str) -> dict[str, Any]:
+        _fields(call, "GetOperationRequest", query=True, operationId=id)
         operation = call.inst.operations.get(id)
         if operation is None:
             raise not_found("Operation", id)
         return {"operation": operation}
 
 
-_LOCATION_ARGS = ("includeArchived", "paging.limit", "paging.offset", "sort.fieldName", "sort.order",
-                  "sort.origin.latitude", "sort.origin.longitude", "filterAuthorizedLocationEntities")  # fmt: skip
+def _fields(call: Call, type_name: str, *, query: bool = False, **path_ids: str) -> dict[str, Any]:
+    """The request's fields (its JSON body, or for `query` its query string) after the REST type's check: a field
+    the type lacks is a 400. The SDK repeats the path's ids in the body or query; where it does they must agree."""
+    fields = rest_types.query_fields(call.request.args) if query else call.json()
+    for name, value in path_ids.items():
+        if name in fields and fields[name] != value:
+            raise ApiError(
+                400,
+                f"Invalid request: {name} differs from the id in the path",
+                violations=[{"field": name, "description": "differs from the id in the path"}],
+            )
+    rest_types.check_known(type_name, {**fields, **path_ids})
+    return fields
 
 
-def _location_args(call: Call) -> dict[str, str]:
-    """List Locations' query as dotted names, from either encoding; a name ListLocationsRequest lacks is a 400."""
-    args = call.request.args
-    if ".r" in args:
-        if len(args) > 1:
-            raise bad_request("send the request either packed in .r or as query parameters, not both")
-        raw = args[".r"]
-        try:
-            packed = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-        except (binascii.Error, ValueError) as exc:
-            raise bad_request(".r is not base64url JSON") from exc
-        flat = _flatten(packed) if isinstance(packed, dict) else None
-        if flat is None:
-            raise bad_request(".r must hold a JSON object")
-    else:
-        flat = {key: args[key] for key in args}
-    unknown = sorted(set(flat) - set(_LOCATION_ARGS))
-    if unknown:
-        raise bad_request(f"unknown List Locations parameters: {', '.join(unknown)}")
-    return flat
-
-
-def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
-    """Nested JSON as dotted names with query-string values (`true`/`false`, numbers as text), like the SDK."""
-    flat: dict[str, str] = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat |= _flatten(value, f"{name}.")
-        elif isinstance(value, bool):
-            flat[name] = "true" if value else "false"
-        elif value is not None:
-            flat[name] = str(value)
-    return flat
+def _whole(value: Any) -> int:
+    """An integer from JSON (a number) or from a query string (its digits)."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError("not a whole number")
+    return int(value)

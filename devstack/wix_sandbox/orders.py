@@ -32,7 +32,8 @@ FULFILLMENT_STATUSES = ("Pending", "Accepted", "Ready", "In_Delivery", "Fulfille
 
 _ANY = EQUALITY | {"$gt", "$gte", "$lt", "$lte", "$exists"}
 _HAS = frozenset({"$hasSome", "$hasAll"})
-# Search Orders filterable fields and their operators [SDK search spec]; anything else is a 400.
+# Search Orders filterable fields and their operators [SDK OrderSearchSpec, ecom-v1-order-orders.universal-*.d.ts; a
+# subset: tests/contracts/test_wix_orders_search_spec.py]; anything else is a 400.
 SEARCH_FIELDS: dict[str, frozenset[str]] = {
     **dict.fromkeys(("channelInfo.type", "fulfillmentStatus", "paymentStatus", "status"), EQUALITY),
     **dict.fromkeys(
@@ -60,6 +61,14 @@ _ADDRESS_TEXT = {"city": 50, "subdivision": 50, "postalCode": 50, "addressLine":
 _ADDRESS_FIELDS = frozenset({*_ADDRESS_TEXT, "country", "streetAddress", "geocode"})
 _COUNTRY = re.compile(r"^[A-Z]{2}$")  # ISO-3166 alpha-2 (@format COUNTRY)
 _SUBDIVISION = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")  # ISO 3166-2: country code, "-", up to three characters
+# Sortable among them (the spec's `sort: 'BOTH'`); ids, channelInfo.externalOrderId and line fields only filter.
+SORTABLE_FIELDS = frozenset(
+    (
+        "channelInfo.type", "fulfillmentStatus", "paymentStatus", "status", "createdDate", "updatedDate", "number",
+        "businessLocation.id", "buyerInfo.email", "priceSummary.total.amount", "purchasedDate",
+        "shippingInfo.logistics.deliveryTimeSlot.from", "shippingInfo.logistics.deliveryTimeSlot.to",
+    )
+)  # fmt: skip
 _DEFAULT_SORT = [{"fieldName": "createdDate", "order": "DESC"}]
 
 
@@ -213,7 +222,13 @@ def _notify(inst: Instance, order: dict[str, Any], kind: str, settings: dict[str
 def search_orders(inst: Instance, body: dict[str, Any]) -> dict[str, Any]:
     search = json_object(body.get("search") or {}, "search")
     q = parse_query(
-        search, scope="orders", max_limit=100, default_limit=100, allowed=SEARCH_FIELDS, default_sort=_DEFAULT_SORT
+        search,
+        scope="orders",
+        max_limit=100,
+        default_limit=100,
+        allowed=SEARCH_FIELDS,
+        default_sort=_DEFAULT_SORT,
+        sortable=SORTABLE_FIELDS,
     )
     explicit_status = mentions(q.filter, "status")
     found = [

@@ -189,8 +189,10 @@ def parse_query(
     default_limit: int,
     allowed: Mapping[str, frozenset[str]] | None = None,
     default_sort: list[dict[str, str]] | None = None,
+    sortable: Iterable[str] | None = None,
 ) -> CursorQuery:
-    """`{filter, sort, cursorPaging:{limit, cursor}}`; a cursor carries filter+sort, so resending them is an error."""
+    """`{filter, sort, cursorPaging:{limit, cursor}}`; a cursor carries filter+sort, so resending them is an error.
+    Sort fields: `sortable`, else every field of `allowed`, else any."""
     paging = query.get("cursorPaging") or {}
     if not isinstance(paging, dict):
         raise bad_request("cursorPaging must be an object")
@@ -203,7 +205,7 @@ def parse_query(
             raise bad_request("send either a cursor or filter/sort, not both")
         state = decode_cursor(cursor, scope)
         return CursorQuery(state["filter"], state["sort"], state["offset"], limit)
-    sort_fields = allowed.keys() if allowed is not None else None
+    sort_fields = sortable if sortable is not None else (allowed.keys() if allowed is not None else None)
     return CursorQuery(
         validate_filter(query.get("filter") or {}, allowed),
         validate_sort(query.get("sort") or default_sort or [], sort_fields),

@@ -67,8 +67,8 @@ class WixSdk:
             cwd=CONTRACTS,
         )
         self._lock = threading.Lock()
-        self._validators: dict[tuple[str, str], Draft7Validator] = {}
-        self._schemas: dict[str, dict[str, Any]] = {}
+        self._validators: dict[tuple[str, str, str], Draft7Validator] = {}
+        self._schemas: dict[tuple[str, str, str], dict[str, Any]] = {}
 
     def close(self) -> None:
         if self._process.stdin:
@@ -99,24 +99,45 @@ class WixSdk:
             _request(answer["request"]), answer["status"], answer["body"], answer["result"], answer["error"]
         )
 
-    def schema(self, module: str) -> dict[str, Any]:
-        if module not in self._schemas:
-            self._schemas[module] = self._ask({"op": "schema", "module": module})["schema"]
-        return self._schemas[module]
+    def app_token(self, app_id: str, app_secret: str, instance_id: str, base_url: str | None = None) -> dict[str, Any]:
+        """How @wix/sdk's AppStrategy asks for an app token: {"request": {method, url, headers, body}, "headers": the
+        auth headers it then sends}; answered like Wix, or by the server at `base_url`."""
+        ask = {"op": "app-token", "appId": app_id, "appSecret": app_secret, "instanceId": instance_id}
+        return self._ask(ask | ({"baseUrl": base_url} if base_url else {}))
 
-    def validator(self, module: str, type_name: str) -> Draft7Validator:
-        key = (module, type_name)
+    def webhook(self, module: str, event: str, app_id: str, public_key: str, body: str) -> dict[str, Any]:
+        """A webhook body run through @wix/sdk's own parsing with `event`'s handler registered: {"envelope": what the
+        handler received, or None; "processed": {instanceId, eventType, payload, identity, accountInfo}}."""
+        ask = {"op": "webhook", "module": module, "event": event, "appId": app_id, "publicKey": public_key}
+        return self._ask(ask | {"body": body})
+
+    def schema(self, module: str, type_name: str = "*", file: str = "meta.d.ts") -> dict[str, Any]:
+        """The JSON Schema of every type of `file` ("*"), or of one named type as the root."""
+        key = (module, type_name, file)
+        if key not in self._schemas:
+            ask = {"op": "schema", "module": module, "type": type_name, "file": file}
+            self._schemas[key] = self._ask(ask)["schema"]
+        return self._schemas[key]
+
+    def validator(self, module: str, type_name: str, file: str = "meta.d.ts") -> Draft7Validator:
+        key = (module, type_name, file)
         if key not in self._validators:
-            schema = self.schema(module)
-            if type_name not in schema["definitions"]:
-                raise KeyError(f"{module} has no REST type {type_name}")
-            root = {"$ref": f"#/definitions/{type_name}", "definitions": schema["definitions"]}
+            # meta.d.ts as a whole ("*"); other declaration files only type by type (the "*" walk fails on them)
+            definitions = self.schema(module).get("definitions", {}) if file == "meta.d.ts" else {}
+            if type_name in definitions:
+                root = {"$ref": f"#/definitions/{type_name}", "definitions": definitions}
+            else:  # only named in the export list: generated with the type as the root
+                try:
+                    root = self.schema(module, type_name, file)
+                except RuntimeError as exc:
+                    raise KeyError(f"{module} has no type {type_name} in {file}") from exc
             self._validators[key] = Draft7Validator(root, format_checker=_formats)
         return self._validators[key]
 
-    def errors(self, module: str, type_name: str, body: Any) -> list[str]:
-        """Every way `body` breaks the REST type, as `path: message` lines (empty when it conforms)."""
-        found = self.validator(module, type_name).iter_errors(body)
+    def errors(self, module: str, type_name: str, body: Any, file: str = "meta.d.ts") -> list[str]:
+        """Every way `body` breaks the REST type (or, with `file`, a type of another declaration file), as
+        `path: message` lines (empty when it conforms)."""
+        found = self.validator(module, type_name, file).iter_errors(body)
         return sorted(f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in found)
 
 

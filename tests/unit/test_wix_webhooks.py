@@ -166,6 +166,23 @@ def test_a_signed_but_malformed_envelope_is_400(claims: dict[str, Any]) -> None:
     assert (rejected.value.status, rejected.value.code) == (400, "malformed")
 
 
+@pytest.mark.parametrize("layer", ["data", "data.data"])
+def test_a_layer_sent_as_an_object_instead_of_a_json_string_is_400(layer: str) -> None:
+    # Given a signed token whose envelope (or domain event) is a JSON object, not the JSON string Wix sends; @wix/sdk
+    # refuses it too (event-handlers-modules.js parseJWT: "Unexpected type of JWT data: expected string")
+    claims = _claims()
+    envelope = json.loads(claims["data"])
+    if layer == "data":
+        claims["data"] = envelope
+    else:
+        claims["data"] = json.dumps(envelope | {"data": json.loads(envelope["data"])})
+    body = jwt.encode(claims, PRIVATE, algorithm="RS256")
+    # When it is parsed / Then it is refused as malformed: one encoding, the one Wix uses
+    with pytest.raises(WebhookRejected) as rejected:
+        parse_webhook(body, load_public_key(PUBLIC_PEM), APP_ID)
+    assert (rejected.value.status, rejected.value.code) == (400, "malformed")
+
+
 def test_a_body_that_is_not_a_jwt_is_400() -> None:
     with pytest.raises(WebhookRejected) as rejected:
         parse_webhook('{"hello": "world"}', load_public_key(PUBLIC_PEM), APP_ID)

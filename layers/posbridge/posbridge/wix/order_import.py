@@ -83,8 +83,7 @@ def _description_lines(line: PosLine) -> list[dict[str, Any]]:
         rest = len(entries) - DESCRIPTION_LINES_MAX + 1
         entries = [*entries[: DESCRIPTION_LINES_MAX - 1], ("More", f"{rest} more modifiers or notes on the POS")]
     return [
-        {"name": {"original": name}, "plainText": {"original": text[:DESCRIPTION_TEXT_MAX]}, "lineType": "PLAIN_TEXT"}
-        for name, text in entries
+        {"name": {"original": name}, "plainText": {"original": text[:DESCRIPTION_TEXT_MAX]}} for name, text in entries
     ]
 
 

@@ -2,7 +2,10 @@
 
 One WixOrders per app instance, over posbridge.wix.client.WixClient (tokens, the shared rate limit, retries of
 429/5xx/timeouts). It answers in small typed results, so the flows never read Wix's wire format.
-Paths and limits: wix-api.md sections 1 (orders), 2 (fulfillments), 5 (locations) and 8 (operations).
+Paths and limits: wix-api.md sections 1 (orders), 2 (fulfillments), 5 (locations) and 8 (operations). Each request is
+the one the official SDK builds for the same call (@wix/auto_sdk_ecom_orders, _ecom_order-fulfillments,
+_business-tools_locations, _restaurants_operations: build/cjs/meta.js), path ids repeated in the query or body as the
+SDK sends them; tests/contracts/test_wix_orders_requests.py holds each one to it.
 """
 
 from __future__ import annotations
@@ -103,7 +106,7 @@ class WixOrders:
         return order_ref(order)
 
     def get_order(self, order_id: str) -> WixOrderRef:
-        order = self._client.get(f"/ecom/v1/orders/{quote(order_id, safe='')}").get("order")
+        order = self._client.get(f"/ecom/v1/orders/{quote(order_id, safe='')}", params={"id": order_id}).get("order")
         if not isinstance(order, dict):
             raise PermanentError("wix_unexpected_response", f"Wix answered GET order {order_id} without an order")
         return order_ref(order)
@@ -113,7 +116,7 @@ class WixOrders:
         try:
             self._client.post(
                 f"/ecom/v1/orders/{quote(order_id, safe='')}/cancel",
-                {"sendOrderCanceledEmail": notify_buyer, "restockAllItems": False},
+                {"id": order_id, "sendOrderCanceledEmail": notify_buyer, "restockAllItems": False},
             )
         except WixApiError as exc:
             if exc.code != "ORDER_ALREADY_CANCELED":
@@ -141,7 +144,9 @@ class WixOrders:
     # -- fulfillments ----------------------------------------------------------------------------------------------
 
     def fulfillments(self, order_id: str) -> list[WixFulfillmentRef]:
-        answer = self._client.get(f"/ecom/v1/fulfillments/orders/{quote(order_id, safe='')}")
+        answer = self._client.get(
+            f"/ecom/v1/fulfillments/orders/{quote(order_id, safe='')}", params={"orderId": order_id}
+        )
         found = (answer.get("orderWithFulfillments") or {}).get("fulfillments") or []
         return [_fulfillment_ref(f) for f in found if isinstance(f, dict) and f.get("id")]
 
@@ -149,7 +154,10 @@ class WixOrders:
         """One fulfillment for these lines, whole quantities (Wix defaults to what is left to fulfill)."""
         answer = self._client.post(
             f"/ecom/v1/fulfillments/orders/{quote(order_id, safe='')}/create-fulfillment",
-            {"fulfillment": {"lineItems": [{"id": line_id} for line_id in line_ids], "status": status}},
+            {
+                "orderId": order_id,
+                "fulfillment": {"lineItems": [{"id": line_id} for line_id in line_ids], "status": status},
+            },
         )
         fulfillment_id = answer.get("fulfillmentId")
         if not isinstance(fulfillment_id, str) or not fulfillment_id:
@@ -159,7 +167,7 @@ class WixOrders:
     def update_fulfillment_status(self, order_id: str, fulfillment_id: str, status: str) -> None:
         self._client.patch(
             f"/ecom/v1/fulfillments/{quote(fulfillment_id, safe='')}/orders/{quote(order_id, safe='')}",
-            {"fulfillment": {"id": fulfillment_id, "status": status}},
+            {"fulfillment": {"id": fulfillment_id, "status": status}, "orderId": order_id},
         )
 
     # -- the site --------------------------------------------------------------------------------------------------

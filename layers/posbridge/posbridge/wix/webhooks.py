@@ -134,13 +134,12 @@ def parse_webhook(raw_body: str, public_key: RSAPublicKey, app_id: str) -> WixEv
         raise Rejected(400, "malformed", "envelope needs string 'eventType' and 'instanceId'")
     inner = envelope.get("data")
     try:
-        event = DomainEvent.model_validate(_json_object(inner, "data.data"))
+        event = DomainEvent.model_validate(_json_object(inner, "data.data"))  # raises unless inner is a string
     except ValidationError as exc:
         fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
         raise Rejected(400, "malformed", f"domain event invalid at: {fields}") from exc
-    raw = inner if isinstance(inner, str) else json.dumps(inner, sort_keys=True)
     return WixEvent(
-        event_type=event_type, instance_id=instance_id, event=event, raw_data=raw, issued_at=int(claims["iat"])
+        event_type=event_type, instance_id=instance_id, event=event, raw_data=str(inner), issued_at=int(claims["iat"])
     )
 
 
@@ -156,12 +155,13 @@ def _check_caller_claims(claims: dict[str, Any], app_id: str) -> None:
 
 
 def _json_object(value: Any, where: str) -> dict[str, Any]:
-    """Wix stringifies each layer; accept an already-decoded object too."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise Rejected(400, "malformed", f"'{where}' is not valid JSON") from exc
+    """Wix stringifies each layer, and @wix/sdk refuses any other encoding (event-handlers-modules.js parseJWT)."""
+    if not isinstance(value, str):
+        raise Rejected(400, "malformed", f"'{where}' must be a JSON string")
+    try:
+        value = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise Rejected(400, "malformed", f"'{where}' is not valid JSON") from exc
     if not isinstance(value, dict):
         raise Rejected(400, "malformed", f"'{where}' must be a JSON object")
     return value
