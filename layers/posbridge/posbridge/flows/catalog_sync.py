@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from posbridge.domain.catalog import Catalog, CatalogChanges, PosKind
+from posbridge.domain.catalog import Catalog, CatalogChanges, PosKind, source_group
 from posbridge.domain.tenant import Tenant
 from posbridge.errors import TransientError
 from posbridge.flows.catalog_plan import BUILD_ORDER, Plan, PlanNode, build_plan, resolve
@@ -88,6 +88,7 @@ class Tenants(Protocol):
 class Mappings(Protocol):
     def load(self, tenant_id: str) -> list[CatalogMapping]: ...
     def get(self, tenant_id: str, keys: list[tuple[PosKind, str]]) -> list[CatalogMapping]: ...
+    def derived_groups(self, tenant_id: str, group_id: str) -> list[CatalogMapping]: ...
     def layout(self, tenant_id: str) -> tuple[str, str] | None: ...
     def put(self, tenant_id: str, entries: list[CatalogMapping]) -> None: ...
     def remove(self, tenant_id: str, entries: list[CatalogMapping]) -> None: ...
@@ -254,7 +255,9 @@ def _narrow(
     """The plan and the mapping of just what changed, or None where only the whole catalog and mapping can tell what
     a change touched: a category changed (menus and sections are built from every item in them), an item joined or
     left the menus or moved (`Item.placement`: its sections' item lists), a mapped modifier group went away (items
-    outside the change may use it), or the POS could not say what a change belongs to."""
+    outside the change may use it), a modifier group that items' overrides derive groups from is touched (a derived
+    group belongs to items outside the change, or an item's derived group is replaced by another), or the POS could
+    not say what a change belongs to."""
     if changes.whole or changes.categories:
         return None
     catalog = source.load_items(changes.items, changes.modifier_groups, options)
@@ -277,6 +280,11 @@ def _narrow(
         if mapped is not None and items[item_id].placement != mapped.placement:  # moved
             return None
     used = {g for item in items.values() for g in item.modifier_group_ids}
+    if any(source_group(g) != g for g in used):
+        return None
+    touched = set(changes.modifier_groups) | used
+    if any(ports.mappings.derived_groups(tenant_id, g) for g in sorted(touched)):
+        return None
     for group_id in changes.modifier_groups:
         if ("MODIFIER_LIST", group_id) in known and group_id not in catalog.modifier_groups:
             return None

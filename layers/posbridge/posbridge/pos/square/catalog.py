@@ -34,8 +34,8 @@ list's value; 0 or < -1: none), disable the list (`enabled: false`), and per mod
 (`on_by_default_override` YES/NO, else the deprecated `on_by_default`, else the modifier's own) or hide it
 (`hidden_online_override`). Wix keeps the rule and the pre-selection on the group, so an item whose overrides change
 what the list looks like gets a group of its own: one per distinct (list, effective rule, visible modifiers and their
-pre-selection), with the POS id `<list id>~<digest>` (`derived_group_id`); items that change nothing share the
-list's own group.
+pre-selection), with the POS id `<list id>~<digest>` (domain.catalog.derived_group_id: `~` is in no Square id);
+items that change nothing share the list's own group.
 """
 
 from __future__ import annotations
@@ -60,6 +60,8 @@ from posbridge.domain.catalog import (
     PosKind,
     Section,
     Variation,
+    derived_group_id,
+    source_group,
 )
 from posbridge.domain.money import Money
 from posbridge.errors import PermanentError
@@ -72,16 +74,6 @@ UNCATEGORIZED_ID = "posbridge-uncategorized"
 # BatchRetrieveInventoryCounts (squareup: InventoryClient.batch_get_counts)
 INVENTORY_COUNTS_PATH = "/v2/inventory/counts/batch-retrieve"
 COUNT_IDS_PER_REQUEST = 1000  # Square documents no maximum for catalog_object_ids: kept to the catalog's own batch size
-DERIVED_SEPARATOR = "~"  # "<list id>~<digest>": a group an item's overrides derive from a list (never in a Square id)
-
-
-def derived_group_id(list_id: str, digest: str) -> str:
-    return f"{list_id}{DERIVED_SEPARATOR}{digest}"
-
-
-def list_of_group(group_id: str) -> str:
-    """The Square modifier list a group (its own or one derived from it) was built from."""
-    return group_id.split(DERIVED_SEPARATOR, 1)[0]
 
 
 @dataclass(frozen=True)
@@ -207,7 +199,7 @@ class SquareCatalogSource:
     def load_items(self, item_ids: Iterable[str], group_ids: Iterable[str], options: LayoutOptions) -> Catalog:
         """Just these items and modifier lists, with the lists the items use (no menus): Batch Retrieve with related
         objects. Deleted or absent ones are simply not in the answer. A derived group's list is read for it."""
-        lists_asked = {list_of_group(g) for g in group_ids}
+        lists_asked = {source_group(g) for g in group_ids}
         objects = self._retrieve(sorted(set(item_ids) | lists_asked))
         seen = {o.get("id") for o in objects}
         lists = {
