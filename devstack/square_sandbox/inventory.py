@@ -89,7 +89,8 @@ def set_count(m: Merchant, variation_id: str, quantity: Any) -> dict[str, Any]:
         "calculated_at": m.now(),
     }
     m.inventory[variation_id] = counted
-    m.emit("inventory.count.updated", "inventory_counts", variation_id, {"inventory_counts": [dict(counted)]})
     if Decimal(str(quantity)) <= 0 and catalog.tracked(m, variation) and not catalog.sold_out(m, variation):
         catalog.set_sold_out(m, variation_id, True)
+    # Square guarantees no order between webhooks: the catalog version's goes first, so a test can drop it alone
+    m.emit("inventory.count.updated", "inventory_counts", variation_id, {"inventory_counts": [dict(counted)]})
     return counted
