@@ -6,7 +6,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from posbridge.domain.catalog import DEFAULT_MENU_ID, content_hashes
+from posbridge.errors import PermanentError
 from posbridge.flows.catalog_plan import build_plan
 from posbridge.pos.square.catalog import (
     INVENTORY_COUNTS_PATH,
@@ -469,3 +472,26 @@ def test_changes_since_include_counts_changed_since_the_cursor_traced_to_their_i
     assert (changes.items, changes.variations, changes.count) == ({"pie"}, {"pie-v"}, 1)
     # And the next cursor is the count's time
     assert changes.latest == "2026-01-01T10:00:07.000Z" and not changes.whole
+
+
+def test_a_token_without_inventory_read_still_syncs_with_sold_out_alone() -> None:
+    # Given a seller whose token lacks INVENTORY_READ: Square answers the count read 403 INSUFFICIENT_SCOPES
+    class _NoInventory(_Square):
+        def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+            if path == INVENTORY_COUNTS_PATH:
+                raise PermanentError("square_insufficient_scopes", "Square answered 403 INSUFFICIENT_SCOPES")
+            return super().post(path, body)
+
+    pie = item("pie", "Pie", [("c", 0)], [variation("pie-v", "Slice", 500, track_inventory=True)])
+    client = _NoInventory({"/v2/catalog/search": [{"objects": [category("c", "Desserts"), pie]}, {}]})
+    source = SquareCatalogSource(client, LOCATION)  # type: ignore[arg-type]
+    # When the catalog is loaded and the changes are asked for
+    catalog = source.load_catalog(LayoutOptions())
+    changes = source.changes_since("2026-01-01T10:00:00.000Z")
+    # Then both work without counts (sold_out, Square's own signal, still decides)
+    assert catalog.items["pie"].in_stock and changes.count == 0
+    # And any other refusal is still an error
+    other = _Square({INVENTORY_COUNTS_PATH: []})
+    other.post = lambda path, body: (_ for _ in ()).throw(PermanentError("square_unauthorized", "401"))  # type: ignore[method-assign]
+    with pytest.raises(PermanentError):
+        SquareCatalogSource(other, LOCATION).changes_since("2026-01-01T10:00:00.000Z")  # type: ignore[arg-type]

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,6 +67,8 @@ from posbridge.domain.catalog import (
 from posbridge.domain.money import Money
 from posbridge.errors import PermanentError
 from posbridge.pos.square.client import SquareClient
+
+log = logging.getLogger(__name__)
 
 SEARCH_LIMIT = 1000  # SearchCatalogObjects' maximum page size
 RETRIEVE_LIMIT = 1000  # BatchRetrieveCatalogObjects' maximum object ids per request
@@ -219,7 +222,19 @@ class SquareCatalogSource:
         tracked = tracked_variation_ids(objects, self._location_id)
         if not tracked:
             return {}
-        return quantities(fetch_counts(self._client, self._location_id, variation_ids=tracked), self._location_id)
+        return quantities(self._read_counts(variation_ids=tracked), self._location_id)
+
+    def _read_counts(self, **query: Any) -> list[dict[str, Any]]:
+        """fetch_counts; a token without INVENTORY_READ (Square: 403 INSUFFICIENT_SCOPES) reads none, so a seller
+        connected before counts were read keeps syncing, stock then following `sold_out` alone (Square's own
+        signal; the counts only make it sooner)."""
+        try:
+            return fetch_counts(self._client, self._location_id, **query)
+        except PermanentError as exc:
+            if exc.reason != "square_insufficient_scopes":
+                raise
+            log.warning("Square inventory counts are not readable (INVENTORY_READ not granted): sold_out alone decides")
+            return []
 
     def _retrieve(self, ids: list[str], related: bool = True) -> list[dict[str, Any]]:
         objects: list[dict[str, Any]] = []
@@ -275,7 +290,7 @@ class SquareCatalogSource:
                     whole = True
         counted = 0
         if begin_time:  # without a cursor everything is read anyway, counts included
-            counts = fetch_counts(self._client, self._location_id, updated_after=begin_time)
+            counts = self._read_counts(updated_after=begin_time)
             counted = len(counts)
             for count in counts:
                 latest = _later(latest, count.get("calculated_at"))
