@@ -643,3 +643,21 @@ def test_a_tracked_dish_counted_to_zero_is_out_of_stock_on_wix_through_the_inven
     deliveries = r.http.get(f"{r.devstack.pos_url}/_sandbox/webhooks/deliveries").json()["deliveries"]
     assert [d["status"] for d in deliveries[-2:]] == [None, 200]  # the catalog webhook dropped, the count's delivered
     assert synced.state.get(r.instance_id)["last"]["outcome"] == "synced"
+
+
+def test_a_count_change_of_a_dish_on_no_menu_costs_no_whole_read(synced: Synced) -> None:
+    # Given tracked merchandise in a reporting category only (on no menu), created on the POS and synced once
+    kitchen = synced.objects["Kitchen"]["id"]
+    variation = {"name": "Regular", "pricing_type": "FIXED_PRICING", "track_inventory": True,
+                 "price_money": {"amount": 1500, "currency": "USD"}}  # fmt: skip
+    answer = synced.restaurant.upsert([{"type": "ITEM", "id": "#tote", "item_data": {
+        "name": "Tote bag", "categories": [{"id": kitchen}],
+        "variations": [{"type": "ITEM_VARIATION", "id": "#tote-v", "item_variation_data": variation}],
+    }}])  # fmt: skip
+    tote_v = next(m["object_id"] for m in answer["id_mappings"] if m["client_object_id"] == "#tote-v")
+    assert synced.sync().outcome == "synced"
+    # When one is sold and its count changes
+    synced.count(tote_v, 4)
+    result = synced.sync()
+    # Then the sync read only the changes (a count moves nothing onto a menu) and wrote nothing
+    assert (result.outcome, result.read, result.changes, result.wix_calls) == ("synced", "changes", {}, 0), result

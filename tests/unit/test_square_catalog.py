@@ -470,6 +470,7 @@ def test_changes_since_include_counts_changed_since_the_cursor_traced_to_their_i
         "location_ids": [LOCATION], "states": ["IN_STOCK"], "updated_after": "2026-01-01T10:00:00.000Z"
     })  # fmt: skip
     assert (changes.items, changes.variations, changes.count) == ({"pie"}, {"pie-v"}, 1)
+    assert changes.counted_items == {"pie"}  # its only change is the count
     # And the next cursor is the count's time
     assert changes.latest == "2026-01-01T10:00:07.000Z" and not changes.whole
 

@@ -125,6 +125,7 @@ class CatalogChanges:
     modifier_groups: frozenset[str] = frozenset()  # groups changed themselves or through one of their modifiers
     modifiers: frozenset[str] = frozenset()
     categories: frozenset[str] = frozenset()
+    counted_items: frozenset[str] = frozenset()  # items among `items` only because a variation's stock count changed
     whole: bool = False  # what a change touched cannot be told from the change alone: read the whole catalog
 
 

@@ -272,8 +272,11 @@ def _narrow(
         keys += [("MODIFIER", m.pos_id) for m in group.modifiers]
     mapping = ports.mappings.get(tenant_id, keys)
     known = {(m.pos_kind, m.pos_id): m for m in mapping}
-    items = {k: v for k, v in catalog.items.items() if k in changes.items}
-    for item_id in changes.items:
+    # a stock count moves nothing onto the menus: a dish that is not on them and only had its count changed is left out
+    # (so a sale of merchandise the menus do not list costs no whole read)
+    wanted = {i for i in changes.items if i not in changes.counted_items or ("ITEM", i) in known}
+    items = {k: v for k, v in catalog.items.items() if k in wanted}
+    for item_id in wanted:
         mapped = known.get(("ITEM", item_id))
         if (item_id in items) != (mapped is not None):  # joined or left the menus
             return None

@@ -289,6 +289,7 @@ class SquareCatalogSource:
                 else:
                     whole = True
         counted = 0
+        catalog_items = set(scope["items"])
         if begin_time:  # without a cursor everything is read anyway, counts included
             counts = self._read_counts(updated_after=begin_time)
             counted = len(counts)
@@ -311,6 +312,7 @@ class SquareCatalogSource:
             modifier_groups=frozenset(scope["modifier_groups"]),
             modifiers=frozenset(scope["modifiers"]),
             categories=frozenset(scope["categories"]),
+            counted_items=frozenset(scope["items"] - catalog_items),
             whole=whole,
         )
 
