@@ -661,3 +661,32 @@ def test_a_count_change_of_a_dish_on_no_menu_costs_no_whole_read(synced: Synced)
     result = synced.sync()
     # Then the sync read only the changes (a count moves nothing onto a menu) and wrote nothing
     assert (result.outcome, result.read, result.changes, result.wix_calls) == ("synced", "changes", {}, 0), result
+
+
+def test_an_items_override_of_a_lists_rule_gets_its_own_wix_group(synced: Synced) -> None:
+    # Given the pizza's crust group on Wix as the list says (at most one, not required)
+    def pizza_groups() -> list[dict[str, Any]]:
+        state = synced.restaurant.wix_state()
+        wanted = {g["id"] for g in synced.wix_item("Margherita Pizza")["modifierGroups"]}
+        return [g for g in state["modifierGroups"] if g["id"] in wanted]
+
+    crust = next(g for g in pizza_groups() if g["name"] == "Crust")
+    assert crust["rule"] == {"required": False, "minSelections": 0, "maxSelections": 1}
+    # When the seller makes a crust required for the pizza alone (CatalogItemModifierListInfo.min_selected_modifiers)
+    pizza = next(o for o in synced.pos_catalog() if o["id"] == synced.objects["Margherita Pizza"]["id"])
+    infos = [{**i, "min_selected_modifiers": 1} if i["modifier_list_id"] == crust_list(synced) else i
+             for i in pizza["item_data"]["modifier_list_info"]]  # fmt: skip
+    synced.edit_on_pos("Margherita Pizza", modifier_list_info=infos)
+    result = synced.sync()
+    # Then the pizza points at a new crust group with the item's rule, and the list's own group, which no item uses
+    # any more, is gone; the crust modifiers are the same Wix modifiers
+    assert result.outcome == "synced" and result.read == "catalog", result
+    assert result.changes.get("create:modifierGroup") == 1 and result.changes.get("delete:modifierGroup") == 1, result
+    required = next(g for g in pizza_groups() if g["name"] == "Crust")
+    assert required["rule"] == {"required": True, "minSelections": 1, "maxSelections": 1}
+    assert [m["id"] for m in required["modifiers"]] == [m["id"] for m in crust["modifiers"]]
+    assert synced.sync().outcome == "up_to_date"
+
+
+def crust_list(synced: Synced) -> str:
+    return str(next(o["id"] for o in synced.pos_catalog() if o.get("modifier_list_data", {}).get("name") == "Crust"))

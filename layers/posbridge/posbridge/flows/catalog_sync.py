@@ -255,9 +255,9 @@ def _narrow(
     """The plan and the mapping of just what changed, or None where only the whole catalog and mapping can tell what
     a change touched: a category changed (menus and sections are built from every item in them), an item joined or
     left the menus or moved (`Item.placement`: its sections' item lists), a mapped modifier group went away (items
-    outside the change may use it), a modifier group that items' overrides derive groups from is touched (a derived
-    group belongs to items outside the change, or an item's derived group is replaced by another), or the POS could
-    not say what a change belongs to."""
+    outside the change may use it), a changed item uses a group derived by its overrides, a changed modifier group has
+    groups derived from it (they belong to items outside the change), or the POS could not say what a change belongs
+    to."""
     if changes.whole or changes.categories:
         return None
     catalog = source.load_items(changes.items, changes.modifier_groups, options)
@@ -283,10 +283,12 @@ def _narrow(
         if mapped is not None and items[item_id].placement != mapped.placement:  # moved
             return None
     used = {g for item in items.values() for g in item.modifier_group_ids}
-    if any(source_group(g) != g for g in used):
+    if any(source_group(g) != g for g in used):  # a derived group: its id moves with the item's overrides
         return None
-    touched = set(changes.modifier_groups) | used
-    if any(ports.mappings.derived_groups(tenant_id, g) for g in sorted(touched)):
+    # A changed group some items' overrides derive groups from: those groups belong to items outside the change (one
+    # Query per changed group; group edits are rare). An item that stops overriding leaves its old derived group
+    # unreferenced on Wix (invisible to customers) until the reconciliation deletes it.
+    if any(ports.mappings.derived_groups(tenant_id, g) for g in sorted(changes.modifier_groups)):
         return None
     for group_id in changes.modifier_groups:
         if ("MODIFIER_LIST", group_id) in known and group_id not in catalog.modifier_groups:
