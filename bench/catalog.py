@@ -61,7 +61,7 @@ def square_catalog(items: int) -> list[dict[str, Any]]:
                 "id": f"#ml{m}",
                 "modifier_list_data": {
                     "name": f"Extras {m + 1}",
-                    "selection_type": "SINGLE" if m % 2 else "MULTIPLE",
+                    "max_selected_modifiers": 1 if m % 2 else -1,  # selection_type is deprecated
                     "modifiers": [
                         {
                             "type": "MODIFIER",

@@ -13,7 +13,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from devstack.faults import Fault, FaultInjector
-from devstack.square_sandbox import catalog, customers, orders, sdk_schema, seed
+from devstack.square_sandbox import catalog, customers, inventory, orders, sdk_schema, seed
 from devstack.square_sandbox import errors as err
 from devstack.square_sandbox.state import Merchant, SandboxState
 from devstack.square_sandbox.webhooks import deliver
@@ -65,6 +65,7 @@ class SquareSandbox:
             "POST /v2/catalog/batch-retrieve": lambda m, c: catalog.batch_retrieve(m, c.body),
             "POST /v2/catalog/batch-upsert": lambda m, c: catalog.batch_upsert(m, c.body),
             "POST /v2/catalog/batch-delete": lambda m, c: catalog.batch_delete(m, c.body),
+            "POST /v2/inventory/counts/batch-retrieve": lambda m, c: inventory.batch_retrieve_counts(m, c.body),
             "POST /v2/orders": lambda m, c: orders.create(m, c.body),
             "POST /v2/orders/batch-retrieve": lambda m, c: orders.batch_retrieve(m, c.body),
             "POST /v2/orders/search": lambda m, c: orders.search(m, c.body),
@@ -265,37 +266,20 @@ class SquareSandbox:
         return {"object": self._merchant_op(call, lambda m: catalog.rename(m, object_id, name))}
 
     def _set_sold_out(self, call: Call) -> dict[str, Any]:
-        variation_id, sold_out = _string(call.body, "variationId"), call.body.get("soldOut")
+        """{variationId | modifierId, soldOut}: the seller's sold-out switch at the location."""
+        object_id = call.body.get("modifierId") if "modifierId" in call.body else call.body.get("variationId")
+        if not isinstance(object_id, str) or not object_id:
+            raise ValueError("'variationId' or 'modifierId' must be a non-empty string")
+        sold_out = call.body.get("soldOut")
         if not isinstance(sold_out, bool):
             raise ValueError("'soldOut' must be a boolean")
-        return {"object": self._merchant_op(call, lambda m: catalog.set_sold_out(m, variation_id, sold_out))}
+        return {"object": self._merchant_op(call, lambda m: catalog.set_sold_out(m, object_id, sold_out))}
 
     def _set_inventory(self, call: Call) -> dict[str, Any]:
-        """A stock count at the location; fires inventory.count.updated."""
+        """A stock count at the location; fires inventory.count.updated (and, a tracked variation at zero, its
+        sold-out catalog version)."""
         variation_id, quantity = _string(call.body, "variationId"), call.body.get("quantity")
-        if (
-            isinstance(quantity, bool)
-            or not isinstance(quantity, int | str)
-            or not re.match(r"^\d+(\.\d{1,5})?$", str(quantity))
-        ):
-            raise ValueError("'quantity' must be a non-negative number or decimal string")
-
-        def count(m: Merchant) -> dict[str, Any]:
-            if catalog.live(m, variation_id, "ITEM_VARIATION") is None:
-                raise ValueError(f"no live ITEM_VARIATION with id {variation_id!r}")
-            counted = {
-                "catalog_object_id": variation_id,
-                "catalog_object_type": "ITEM_VARIATION",
-                "state": "IN_STOCK",
-                "location_id": m.location_id,
-                "quantity": str(quantity),
-                "calculated_at": m.now(),
-            }
-            m.inventory[variation_id] = counted
-            m.emit("inventory.count.updated", "inventory_counts", variation_id, {"inventory_counts": [counted]})
-            return counted
-
-        return {"count": self._merchant_op(call, count)}
+        return {"count": self._merchant_op(call, lambda m: inventory.set_count(m, variation_id, quantity))}
 
     def _plan_deliveries(self, call: Call) -> dict[str, Any]:
         plan = DeliveryPlan.from_json(call.body)

@@ -34,6 +34,7 @@ TOP_LEVEL = ("ITEM", "CATEGORY", "MODIFIER_LIST", "IMAGE")
 MAX_PER_BATCH = 1_000
 MAX_PER_REQUEST = 10_000
 MAX_VARIATIONS = 250
+TOGGLES = ("NO", "YES", "NOT_SET")  # square/types/catalog_modifier_toggle_override_type.py
 LIST_PAGE = 100
 UPSERT_SCOPE = "POST /v2/catalog/batch-upsert"
 
@@ -268,17 +269,11 @@ def _item(batch: _Batch, data: dict[str, Any], field: str, _current: Any, _real:
         out["categories"] = categories
     if data.get("category_id") is not None:
         out["category_id"] = batch.resolve(data["category_id"], "CATEGORY", f"{field}.category_id")
-    infos = []
-    for k, info in enumerate(f.opt_list(data, "modifier_list_info", f"{field}.modifier_list_info")):
-        at = f"{field}.modifier_list_info[{k}]"
-        info = dict(f.as_object(info, at))
-        info["modifier_list_id"] = batch.resolve(
-            info.get("modifier_list_id"), "MODIFIER_LIST", f"{at}.modifier_list_id"
-        )
-        f.opt_bool(info, "enabled", f"{at}.enabled")
-        f.opt_int(info, "min_selected_modifiers", f"{at}.min_selected_modifiers")
-        f.opt_int(info, "max_selected_modifiers", f"{at}.max_selected_modifiers")
-        infos.append(info)
+    f.opt_bool(data, "is_archived", f"{field}.is_archived")
+    infos = [
+        _modifier_list_info(batch, info, f"{field}.modifier_list_info[{k}]")
+        for k, info in enumerate(f.opt_list(data, "modifier_list_info", f"{field}.modifier_list_info"))
+    ]
     if infos:
         out["modifier_list_info"] = infos
     images = [
@@ -290,11 +285,39 @@ def _item(batch: _Batch, data: dict[str, Any], field: str, _current: Any, _real:
     return out
 
 
+def _modifier_list_info(batch: _Batch, value: Any, at: str) -> dict[str, Any]:
+    """CatalogItemModifierListInfo (squareup square/types/catalog_item_modifier_list_info.py): min and max default to
+    -1 ("not set": the list's values apply); the toggles are CatalogModifierToggleOverrideType."""
+    info = dict(f.as_object(value, at))
+    info["modifier_list_id"] = batch.resolve(info.get("modifier_list_id"), "MODIFIER_LIST", f"{at}.modifier_list_id")
+    f.opt_bool(info, "enabled", f"{at}.enabled")
+    f.opt_int(info, "ordinal", f"{at}.ordinal")
+    for key in ("min_selected_modifiers", "max_selected_modifiers"):
+        info[key] = -1 if f.opt_int(info, key, f"{at}.{key}") is None else info[key]
+    for key in ("allow_quantities", "is_conversational", "hidden_from_customer_override"):
+        if info.get(key) is not None:
+            f.enum(info[key], TOGGLES, f"{at}.{key}")
+    overrides = []
+    for k, raw in enumerate(f.opt_list(info, "modifier_overrides", f"{at}.modifier_overrides")):
+        where = f"{at}.modifier_overrides[{k}]"
+        override = dict(f.as_object(raw, where))
+        override["modifier_id"] = batch.resolve(override.get("modifier_id"), "MODIFIER", f"{where}.modifier_id")
+        f.opt_bool(override, "on_by_default", f"{where}.on_by_default")
+        for key in ("hidden_online_override", "on_by_default_override"):
+            if override.get(key) is not None:
+                f.enum(override[key], TOGGLES, f"{where}.{key}")
+        overrides.append({k2: v for k2, v in override.items() if v is not None})
+    if overrides:
+        info["modifier_overrides"] = overrides
+    return {k: v for k, v in info.items() if v is not None}
+
+
 def _variation(batch: _Batch, data: dict[str, Any], field: str, current: Any, _real: str) -> dict[str, Any]:
     out = _keep(data, ("location_overrides",))
     f.opt_str(data, "name", f"{field}.name", 255)
     f.opt_str(data, "sku", f"{field}.sku")
     f.opt_int(data, "ordinal", f"{field}.ordinal")
+    f.opt_bool(data, "track_inventory", f"{field}.track_inventory")
     if data.get("price_money") is not None:
         out["price_money"] = f.money(data["price_money"], f"{field}.price_money", batch.m.currency)
     pricing = data.get("pricing_type", "FIXED_PRICING" if "price_money" in out else "VARIABLE_PRICING")
@@ -346,22 +369,53 @@ def _category(batch: _Batch, data: dict[str, Any], field: str, _current: Any, re
 
 
 def _modifier_list(batch: _Batch, data: dict[str, Any], field: str, _current: Any, _real: str) -> dict[str, Any]:
+    """CatalogModifierList (squareup square/types/catalog_modifier_list.py): `selection_type` is deprecated and kept
+    only when sent; min and max default to -1 ("not set": no minimum, no maximum)."""
     out = _keep(data, ("modifiers",))
     out["name"] = f.req_str(data, "name", f"{field}.name", 255)
-    out["selection_type"] = f.enum(
-        data.get("selection_type", "SINGLE"), ("SINGLE", "MULTIPLE"), f"{field}.selection_type"
-    )
+    if data.get("selection_type") is not None:
+        f.enum(data["selection_type"], ("SINGLE", "MULTIPLE"), f"{field}.selection_type")
+    if data.get("modifier_type") is not None:
+        f.enum(data["modifier_type"], ("LIST", "TEXT"), f"{field}.modifier_type")
     f.opt_int(data, "ordinal", f"{field}.ordinal")
+    for key in ("allow_quantities", "is_conversational", "hidden_from_customer"):
+        f.opt_bool(data, key, f"{field}.{key}")
+    for key in ("min_selected_modifiers", "max_selected_modifiers"):
+        out[key] = -1 if f.opt_int(data, key, f"{field}.{key}") is None else data[key]
     return out
 
 
-def _modifier(batch: _Batch, data: dict[str, Any], field: str, _current: Any, _real: str) -> dict[str, Any]:
-    out = _keep(data)
+def _modifier(batch: _Batch, data: dict[str, Any], field: str, current: Any, _real: str) -> dict[str, Any]:
+    """CatalogModifier; its ModifierLocationOverrides.sold_out is set by the seller only ("Attempts by an application
+    to set this attribute are ignored"): it survives any upsert, whatever the request says."""
+    out = _keep(data, ("location_overrides",))
     out["name"] = f.req_str(data, "name", f"{field}.name", 255)
     if data.get("price_money") is not None:
         out["price_money"] = f.money(data["price_money"], f"{field}.price_money", batch.m.currency)
     f.opt_int(data, "ordinal", f"{field}.ordinal")
     f.opt_bool(data, "on_by_default", f"{field}.on_by_default")
+    f.opt_bool(data, "hidden_online", f"{field}.hidden_online")
+    sold_out = {
+        o["location_id"]: o["sold_out"]
+        for o in (current or {}).get("modifier_data", {}).get("location_overrides", [])
+        if "sold_out" in o
+    }
+    overrides = []
+    for k, value in enumerate(f.opt_list(data, "location_overrides", f"{field}.location_overrides")):
+        at = f"{field}.location_overrides[{k}]"
+        override = f.as_object(value, at)
+        location_id = f.req_str(override, "location_id", f"{at}.location_id")
+        if location_id != batch.m.location_id:
+            raise unknown_reference(f"Location `{location_id}` not found.", f"{at}.location_id")
+        entry: dict[str, Any] = {"location_id": location_id}
+        if override.get("price_money") is not None:
+            entry["price_money"] = f.money(override["price_money"], f"{at}.price_money", batch.m.currency)
+        if location_id in sold_out:
+            entry["sold_out"] = sold_out.pop(location_id)
+        overrides.append(entry)
+    overrides += [{"location_id": loc, "sold_out": value} for loc, value in sold_out.items()]
+    if overrides:
+        out["location_overrides"] = overrides
     return out
 
 
@@ -607,7 +661,10 @@ def rename(m: Merchant, object_id: str, name: str) -> dict[str, Any]:
     return _edit(m, object_id, None, change)
 
 
-def set_sold_out(m: Merchant, variation_id: str, sold_out: bool) -> dict[str, Any]:
+def set_sold_out(m: Merchant, object_id: str, sold_out: bool) -> dict[str, Any]:
+    """The seller marks a variation or a modifier sold out at the location (or back): its location override's
+    `sold_out`."""
+
     def change(data: dict[str, Any]) -> None:
         overrides = data.setdefault("location_overrides", [])
         override = next((o for o in overrides if o["location_id"] == m.location_id), None)
@@ -616,4 +673,22 @@ def set_sold_out(m: Merchant, variation_id: str, sold_out: bool) -> dict[str, An
             overrides.append(override)
         override["sold_out"] = sold_out
 
-    return _edit(m, variation_id, "ITEM_VARIATION", change)
+    obj = m.catalog.get(object_id)
+    kind = obj["type"] if obj is not None and obj["type"] in ("ITEM_VARIATION", "MODIFIER") else "ITEM_VARIATION"
+    return _edit(m, object_id, kind, change)
+
+
+def _here(m: Merchant, variation: dict[str, Any]) -> dict[str, Any]:
+    overrides = variation["item_variation_data"].get("location_overrides", [])
+    return next((o for o in overrides if o["location_id"] == m.location_id), {})
+
+
+def tracked(m: Merchant, variation: dict[str, Any]) -> bool:
+    """ItemVariationLocationOverrides.track_inventory when set, else CatalogItemVariation.track_inventory ("If unset at
+    both levels, inventory tracking is disabled")."""
+    here = _here(m, variation).get("track_inventory")
+    return here if isinstance(here, bool) else variation["item_variation_data"].get("track_inventory") is True
+
+
+def sold_out(m: Merchant, variation: dict[str, Any]) -> bool:
+    return _here(m, variation).get("sold_out") is True

@@ -25,12 +25,15 @@ def _category(
 
 
 def _modifier_list(temp_id: str, name: str, selection: str, modifiers: list[tuple[str, str, int]]) -> dict[str, Any]:
+    """`selection_type` is deprecated (CatalogModifierList): min/max_selected_modifiers are the rule, -1 "not set"."""
     return {
         "type": "MODIFIER_LIST",
         "id": temp_id,
         "modifier_list_data": {
             "name": name,
             "selection_type": selection,
+            "min_selected_modifiers": -1,
+            "max_selected_modifiers": 1 if selection == "SINGLE" else -1,
             "modifiers": [
                 {
                     "type": "MODIFIER",

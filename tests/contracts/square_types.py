@@ -25,6 +25,11 @@ import pydantic
 import pytest
 import typing_extensions
 from square.client import Square
+from square.types.catalog_version_updated_event import CatalogVersionUpdatedEvent
+from square.types.inventory_count_updated_event import InventoryCountUpdatedEvent
+from square.types.order_created_event import OrderCreatedEvent
+from square.types.order_fulfillment_updated_event import OrderFulfillmentUpdatedEvent
+from square.types.order_updated_event import OrderUpdatedEvent
 
 from devstack.square_sandbox import SquareSandbox
 from devstack.square_sandbox.sdk_schema import SDK_ROUTES, Violation, check, check_body, fields_of, sdk_method
@@ -196,6 +201,16 @@ def sdk_request(route: str, path_params: dict[str, str], arguments: dict[str, An
 
 # Every Square endpoint the adapter calls (grep "/v2/" in layers/posbridge/posbridge/pos/square): the drive below must
 # reach each one, so a new call in the adapter without a contract here fails this suite.
+# The webhook events the sandbox sends, each with the SDK model it must fit (square/types/*_event.py).
+EVENT_MODELS: dict[str, type] = {
+    "order.created": OrderCreatedEvent,
+    "order.updated": OrderUpdatedEvent,
+    "order.fulfillment.updated": OrderFulfillmentUpdatedEvent,
+    "catalog.version.updated": CatalogVersionUpdatedEvent,
+    "inventory.count.updated": InventoryCountUpdatedEvent,
+}
+
+
 ADAPTER_ROUTES = {
     "POST /v2/customers/search",
     "POST /v2/customers",
@@ -204,6 +219,7 @@ ADAPTER_ROUTES = {
     "POST /v2/orders/search",
     "POST /v2/catalog/search",
     "POST /v2/catalog/batch-retrieve",
+    "POST /v2/inventory/counts/batch-retrieve",
 }
 
 

@@ -19,16 +19,13 @@ import pytest
 from square.client import Square
 from square.core.api_error import ApiError
 from square.types.catalog_object import CatalogObject_Item
-from square.types.catalog_version_updated_event import CatalogVersionUpdatedEvent
-from square.types.order_created_event import OrderCreatedEvent
-from square.types.order_fulfillment_updated_event import OrderFulfillmentUpdatedEvent
-from square.types.order_updated_event import OrderUpdatedEvent
 from square.utils.webhooks_helper import verify_signature
 from werkzeug.wrappers import Request, Response
 
 from devstack.httpserver import BackgroundServer
 from devstack.square_sandbox import SquareSandbox
 from posbridge.pos.square.webhooks import is_valid
+from tests.contracts.square_types import EVENT_MODELS
 
 pytestmark = pytest.mark.contracts
 
@@ -200,6 +197,20 @@ def test_catalog_read_write_and_delete(seller: Seller) -> None:
     assert (mapping["#big"], True) in [(o.id, o.is_deleted) for o in since.objects or []]
 
 
+def test_inventory_counts(seller: Seller) -> None:
+    # Given two seeded variations the seller counted, the second later
+    objects = seller.seller("/seed-catalog")["objects"]
+    first, second = [v["id"] for o in objects if o["type"] == "ITEM" for v in o["item_data"]["variations"]][:2]
+    seller.seller("/inventory", {"variationId": first, "quantity": "3"})
+    seller.seller("/inventory", {"variationId": second, "quantity": "1.5"})
+    # When the SDK pages through the location's counts, and asks for one variation's
+    counted = list(seller.client.inventory.batch_get_counts(location_ids=[seller.location_id], limit=1))
+    one = list(seller.client.inventory.batch_get_counts(catalog_object_ids=[first], states=["IN_STOCK"]))
+    # Then it reads typed counts, newest first, across pages, and the filter applies
+    assert [(c.catalog_object_id, c.quantity) for c in counted[:2]] == [(second, "1.5"), (first, "3")]
+    assert [(c.catalog_object_id, c.state, c.location_id) for c in one] == [(first, "IN_STOCK", seller.location_id)]
+
+
 def test_customers(seller: Seller) -> None:
     # When the SDK creates a customer
     created = seller.client.customers.create(
@@ -302,14 +313,6 @@ def test_a_bad_token_is_the_sdks_401(seller: Seller) -> None:
         "AUTHENTICATION_ERROR",
         "UNAUTHORIZED",
     )
-
-
-EVENT_MODELS: dict[str, type] = {
-    "order.created": OrderCreatedEvent,
-    "order.updated": OrderUpdatedEvent,
-    "order.fulfillment.updated": OrderFulfillmentUpdatedEvent,
-    "catalog.version.updated": CatalogVersionUpdatedEvent,
-}
 
 
 def test_webhooks_verify_with_the_sdks_signature_helper(seller: Seller, receiver: Receiver) -> None:

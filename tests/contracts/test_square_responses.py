@@ -17,13 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from square.types.catalog_version_updated_event import CatalogVersionUpdatedEvent
 from square.types.error_category import ErrorCategory
 from square.types.error_code import ErrorCode
-from square.types.inventory_count_updated_event import InventoryCountUpdatedEvent
-from square.types.order_created_event import OrderCreatedEvent
-from square.types.order_fulfillment_updated_event import OrderFulfillmentUpdatedEvent
-from square.types.order_updated_event import OrderUpdatedEvent
 
 from devstack.square_sandbox import SquareSandbox
 from devstack.square_sandbox import errors as sandbox_errors
@@ -33,6 +28,7 @@ from posbridge.pos.square.notifications import SquareNotification
 from posbridge.pos.square.order_snapshot import SUMMARY_KEYS, summary_from_event
 from tests.contracts.square_types import (
     ADAPTER_ROUTES,
+    EVENT_MODELS,
     SANDBOX_URL,
     Exchange,
     SandboxSeller,
@@ -44,14 +40,6 @@ from tests.contracts.square_types import (
 )
 
 pytestmark = pytest.mark.contracts
-
-EVENT_MODELS: dict[str, type] = {
-    "order.created": OrderCreatedEvent,
-    "order.updated": OrderUpdatedEvent,
-    "order.fulfillment.updated": OrderFulfillmentUpdatedEvent,
-    "catalog.version.updated": CatalogVersionUpdatedEvent,
-    "inventory.count.updated": InventoryCountUpdatedEvent,
-}
 
 
 SANDBOX_ROUTES = SquareSandbox().api_routes
@@ -98,6 +86,10 @@ def _drive_the_sandbox(seller: SandboxSeller) -> None:
         {"query": {"exact_query": {"attribute_name": "name", "attribute_value": "Tiramisu"}}},
     )
     api("POST", "/v2/catalog/batch-retrieve", {"object_ids": [o["id"] for o in items], "include_related_objects": True})
+    api("POST", "/v2/inventory/counts/batch-retrieve", {"location_ids": [seller.location_id]})
+    api(
+        "POST", "/v2/inventory/counts/batch-retrieve", {"catalog_object_ids": [variation["id"]], "states": ["IN_STOCK"]}
+    )
     upserted = api(
         "POST",
         "/v2/catalog/batch-upsert",
@@ -138,7 +130,12 @@ def _drive_the_sandbox(seller: SandboxSeller) -> None:
     customer = api(
         "POST",
         "/v2/customers",
-        {"idempotency_key": "c-1", "given_name": "Ada", "email_address": "ada@example.com", "phone_number": "+12125550100"},
+        {
+            "idempotency_key": "c-1",
+            "given_name": "Ada",
+            "email_address": "ada@example.com",
+            "phone_number": "+12125550100",
+        },
     )["customer"]
     api("POST", "/v2/customers", {"idempotency_key": "c-2", "family_name": "Hopper"})
     api("GET", f"/v2/customers/{customer['id']}")

@@ -702,3 +702,111 @@ def test_exact_phone_search_compares_e164_forms_and_needs_a_country_code(merchan
     # And a number without "+" and country code is not an exact phone query Square takes
     refused = search("(206) 222-3333")
     assert refused.status_code == 400 and _error(refused)["code"] == "INVALID_VALUE"
+
+
+# --- inventory, modifier rules, archived items (squareup 46.0.0.20260916) ---------------------------------------------
+
+# square/types/inventory_count.py
+INVENTORY_COUNT_FIELDS = {"catalog_object_id", "catalog_object_type", "state", "location_id", "quantity",
+                          "calculated_at", "is_estimated"}  # fmt: skip
+
+
+def _track(m: Merchant, variation: dict[str, Any]) -> None:
+    """The seller turns inventory tracking on for a variation (CatalogItemVariation.track_inventory)."""
+    data = {**variation["item_variation_data"], "track_inventory": True}
+    answer = _upsert(m, uuid.uuid4().hex, [{**variation, "item_variation_data": data}])
+    assert answer.status_code == 200, answer.text
+
+
+def test_inventory_counts_are_served_newest_first_filtered_as_the_sdk_asks(merchant: Merchant) -> None:
+    # Given two counted variations, the second counted later
+    catalog = _seed(merchant)
+    cake, salmon = (
+        _variation(catalog, "Chocolate Lava Cake", "Regular"),
+        _variation(catalog, "Grilled Salmon", "Regular"),
+    )
+    first = merchant.sandbox("/inventory", {"variationId": cake["id"], "quantity": 3}).json()["count"]
+    merchant.sandbox("/inventory", {"variationId": salmon["id"], "quantity": "2.5"})
+    # When BatchRetrieveInventoryCounts is called as squareup's batch_get_counts sends it
+    every = merchant.api.post(
+        "/v2/inventory/counts/batch-retrieve", json={"location_ids": [merchant.location_id], "states": ["IN_STOCK"]}
+    )
+    later = merchant.api.post("/v2/inventory/counts/batch-retrieve", json={"updated_after": first["calculated_at"]})
+    one = merchant.api.post("/v2/inventory/counts/batch-retrieve", json={"catalog_object_ids": [cake["id"]]})
+    elsewhere = merchant.api.post("/v2/inventory/counts/batch-retrieve", json={"location_ids": ["OTHER"]})
+    # Then the counts are InventoryCounts, newest first, and each filter applies (updated_after is exclusive)
+    counts = every.json()["counts"]
+    assert [c["catalog_object_id"] for c in counts] == [salmon["id"], cake["id"]]
+    assert all(set(c) <= INVENTORY_COUNT_FIELDS for c in counts)
+    assert (counts[0]["quantity"], counts[0]["state"], counts[0]["catalog_object_type"]) == (
+        "2.5",
+        "IN_STOCK",
+        "ITEM_VARIATION",
+    )
+    assert [c["catalog_object_id"] for c in later.json()["counts"]] == [salmon["id"]]
+    assert [c["catalog_object_id"] for c in one.json()["counts"]] == [cake["id"]]
+    assert elsewhere.status_code == 200 and elsewhere.json() == {}
+    # And malformed requests are Square errors, never 500s
+    for body, field_name in (({"states": ["ON_SHELF"]}, "states[0]"), ({"updated_after": "yesterday"}, "updated_after"),
+                             ({"catalog_object_ids": "abc"}, "catalog_object_ids")):  # fmt: skip
+        answer = merchant.api.post("/v2/inventory/counts/batch-retrieve", json=body)
+        assert answer.status_code == 400 and answer.json()["errors"][0]["field"] == field_name
+
+
+def test_a_tracked_variation_counted_to_zero_is_sold_out_with_its_catalog_version_and_both_webhooks(
+    merchant: Merchant, receiver: Receiver
+) -> None:
+    # Given a tracked cake and an untracked salmon
+    catalog = _seed(merchant)
+    cake, salmon = (
+        _variation(catalog, "Chocolate Lava Cake", "Regular"),
+        _variation(catalog, "Grilled Salmon", "Regular"),
+    )
+    _track(merchant, cake)
+    version = merchant.state()["catalogVersion"]
+    seen = len(receiver.events(merchant.hook_path))
+    # When both are counted at zero
+    merchant.sandbox("/inventory", {"variationId": cake["id"], "quantity": 0})
+    merchant.sandbox("/inventory", {"variationId": salmon["id"], "quantity": 0})
+    # Then each count sent inventory.count.updated with its InventoryCount, and the tracked cake alone became sold out
+    # in a new catalog version announced by catalog.version.updated
+    events = [e for _, _, e in receiver.events(merchant.hook_path)[seen:]]
+    assert [e["type"] for e in events] == ["catalog.version.updated", "inventory.count.updated",
+                                           "inventory.count.updated"]  # fmt: skip
+    assert events[1]["data"]["type"] == "inventory_counts"
+    assert events[1]["data"]["object"]["inventory_counts"][0]["catalog_object_id"] == cake["id"]
+    state = merchant.state()
+    stored = {o["id"]: o for o in state["catalog"]}
+    assert stored[cake["id"]]["item_variation_data"]["location_overrides"] == [
+        {"location_id": merchant.location_id, "sold_out": True}
+    ]
+    assert "location_overrides" not in stored[salmon["id"]]["item_variation_data"]
+    assert state["catalogVersion"] == version + 1
+
+
+def test_modifier_sold_out_is_the_sellers_alone_and_rules_and_overrides_are_validated(merchant: Merchant) -> None:
+    # Given the seeded catalog, whose lists say their rule with min/max (-1: not set)
+    catalog = _seed(merchant)
+    crust, toppings = catalog["Crust"]["modifier_list_data"], catalog["Extra toppings"]["modifier_list_data"]
+    assert (crust["min_selected_modifiers"], crust["max_selected_modifiers"]) == (-1, 1)
+    assert (toppings["min_selected_modifiers"], toppings["max_selected_modifiers"]) == (-1, -1)
+    olives = next(m for m in toppings["modifiers"] if m["modifier_data"]["name"] == "Olives")
+    # When an app tries to set a modifier sold out, then the seller does
+    data = {**olives["modifier_data"], "location_overrides": [{"location_id": merchant.location_id, "sold_out": True}]}
+    by_app = _upsert(merchant, uuid.uuid4().hex, [{**olives, "modifier_data": data}])
+    after_app = next(o for o in merchant.state()["catalog"] if o["id"] == olives["id"])
+    merchant.sandbox("/catalog/sold-out", {"modifierId": olives["id"], "soldOut": True})
+    after_seller = next(o for o in merchant.state()["catalog"] if o["id"] == olives["id"])
+    # Then only the seller's switch took (ModifierLocationOverrides.sold_out: "attempts by an application ... ignored")
+    assert by_app.status_code == 200
+    assert after_app["modifier_data"]["location_overrides"] == [{"location_id": merchant.location_id}]
+    assert after_seller["modifier_data"]["location_overrides"] == [{"location_id": merchant.location_id,
+                                                                    "sold_out": True}]  # fmt: skip
+    # And an item's overrides must be CatalogModifierToggleOverrideType values on modifiers that exist
+    pizza = catalog["Margherita Pizza"]
+    for override, field_name in (({"modifier_id": olives["id"], "hidden_online_override": "MAYBE"},
+                                  "hidden_online_override"), ({"modifier_id": "NOPE"}, "modifier_id")):  # fmt: skip
+        info = [{"modifier_list_id": catalog["Crust"]["id"], "modifier_overrides": [override]}]
+        bad = {**pizza, "item_data": {**pizza["item_data"], "modifier_list_info": info, "is_archived": True}}
+        answer = _upsert(merchant, uuid.uuid4().hex, [bad])
+        assert answer.status_code == 400 and answer.json()["errors"][0]["field"].endswith(field_name), answer.text

@@ -49,10 +49,16 @@ class Synced:
     the sync's ports on the devstack. No sync has run yet."""
 
     def __init__(
-        self, devstack: Devstack, during_import: Callable[[Synced], None] | None = None, **overrides: Any
+        self,
+        devstack: Devstack,
+        during_import: Callable[[Synced], None] | None = None,
+        before_import: Callable[[Synced], None] | None = None,
+        **overrides: Any,
     ) -> None:
         self.restaurant = Restaurant.connect(devstack)
         self.objects = {o.get("item_data", o.get("category_data", {})).get("name"): o for o in self.restaurant.seed()}
+        if before_import is not None:
+            before_import(self)
         self.deps = make_deps(devstack)
         job_id = import_catalog(self.deps, self.restaurant.instance_id, steps=STEPS[:1])  # LoadPosCatalog
         if during_import is not None:
@@ -100,6 +106,24 @@ class Synced:
         r = self.restaurant
         return dict(r.http.get(f"{r.devstack.pos_url}/_sandbox/merchants/{r.merchant_id}/state").json())
 
+    def edit_on_pos(self, name: str, **item_data: Any) -> None:
+        """The seller changes an item's own fields (Square BatchUpsertCatalogObjects with its current version)."""
+        current = next(o for o in self.pos_catalog() if o["id"] == self.objects[name]["id"])
+        data = {**current["item_data"], **item_data}
+        data["variations"] = [
+            o
+            for o in self.pos_catalog()
+            if o["type"] == "ITEM_VARIATION" and o["item_variation_data"]["item_id"] == current["id"]
+            and not o["is_deleted"]
+        ]  # fmt: skip
+        self.restaurant.upsert([{**current, "item_data": data}])
+
+    def count(self, variation_id: str, quantity: int) -> None:
+        """The seller records a stock count (the sandbox sends inventory.count.updated)."""
+        r = self.restaurant
+        url = f"{r.devstack.pos_url}/_sandbox/merchants/{r.merchant_id}/inventory"
+        r.http.post(url, json={"variationId": variation_id, "quantity": quantity}).raise_for_status()
+
     def control(self, path: str, body: dict[str, Any]) -> None:
         r = self.restaurant
         url = f"{r.devstack.pos_url}/_sandbox/merchants/{r.merchant_id}/catalog/{path}"
@@ -119,9 +143,11 @@ def test_an_import_leaves_the_sync_cursor_at_its_snapshot_so_the_first_sync_read
     before, reads = synced.writes(), synced.pos_reads()
     # When the first sync runs with nothing changed on the POS
     first = synced.sync()
-    # Then it asks the POS what changed (one search), reads no catalog, touches nothing on Wix, keeps the cursor
+    # Then it asks the POS what changed (one catalog search, one inventory count read), reads no catalog, touches
+    # nothing on Wix, keeps the cursor
     assert first.outcome == "up_to_date" and first.wix_calls == 0, first
-    assert synced.pos_reads() - reads == Counter({"POST /v2/catalog/search": 1})
+    assert synced.pos_reads() - reads == Counter({"POST /v2/catalog/search": 1,
+                                                  "POST /v2/inventory/counts/batch-retrieve": 1})  # fmt: skip
     assert synced.writes() == before
     assert synced.state.get(synced.restaurant.instance_id)["cursor"] == synced.cursor
 
@@ -158,9 +184,11 @@ def test_a_price_change_is_one_bulk_update_call(synced: Synced) -> None:
     assert synced.writes() - before == Counter({"POST /restaurants/menus-item/v1/bulk/items/update": 1})
     assert synced.wix_item("Cheeseburger")["priceInfo"]["price"] == "14.75"
     assert synced.sync().outcome == "up_to_date"
-    # And only what changed was read: the changes, then that item (not the whole POS catalog, nor the whole mapping)
+    # And only what changed was read: the changes (catalog and counts, once per sync), then that item (not the whole
+    # POS catalog, nor the whole mapping); it tracks no inventory, so no count of it is read
     assert result.read == "changes"
-    assert synced.pos_reads() - reads == Counter({"POST /v2/catalog/search": 2, "POST /v2/catalog/batch-retrieve": 1})
+    assert synced.pos_reads() - reads == Counter({"POST /v2/catalog/search": 2, "POST /v2/catalog/batch-retrieve": 1,
+                                                  "POST /v2/inventory/counts/batch-retrieve": 2})  # fmt: skip
 
 
 def test_a_price_change_on_an_item_with_several_prices_is_one_call_on_the_item(synced: Synced) -> None:
@@ -536,12 +564,8 @@ def test_a_modifier_sold_out_and_back_is_one_call_on_the_modifier(synced: Synced
     def wix_olives() -> dict[str, Any]:
         return next(m for m in synced.restaurant.wix_state()["modifiers"] if m["name"] == "Olives")
 
-    def set_sold_out(sold_out: bool) -> None:  # as the POS does: a location override of the modifier
-        obj = olives()
-        override = {"location_id": synced.restaurant.location_id, "sold_out": sold_out}
-        data = {**obj["modifier_data"], "location_overrides": [override]}
-        synced.restaurant.upsert([{"type": "MODIFIER", "id": obj["id"], "version": obj["version"],
-                                   "modifier_data": data}])  # fmt: skip
+    def set_sold_out(sold_out: bool) -> None:  # the seller's switch (ModifierLocationOverrides.sold_out is read-only)
+        synced.control("sold-out", {"modifierId": olives()["id"], "soldOut": sold_out})
 
     assert wix_olives()["inStock"] is True
     route = "POST /restaurants/item-modifiers/v1/bulk/modifiers/update"
@@ -576,10 +600,93 @@ def test_a_group_mapped_with_its_modifiers_whole_hash_is_written_once_only_if_th
         (True, {"update:modifier": 1, "update:modifierGroup": 1}),
         (False, {"update:modifier": 1}),
     ):
-        current = next(o for o in synced.pos_catalog() if o["id"] == olives["id"])
-        override = {"location_id": synced.restaurant.location_id, "sold_out": sold_out}
-        data = {**current["modifier_data"], "location_overrides": [override]}
-        synced.restaurant.upsert([{"type": "MODIFIER", "id": current["id"], "version": current["version"],
-                                   "modifier_data": data}])  # fmt: skip
+        synced.control("sold-out", {"modifierId": olives["id"], "soldOut": sold_out})
         # Then its group is written once more (its old hash cannot tell), and no more after
         assert synced.sync().changes == expected
+
+
+def test_an_archived_item_never_reaches_wix_and_archiving_or_restoring_it_follows(devstack: Devstack) -> None:
+    # Given the salmon archived on the POS before the import (CatalogItem.is_archived)
+    synced = Synced(devstack, before_import=lambda s: s.edit_on_pos("Grilled Salmon", is_archived=True))
+    names = lambda: {i["name"] for i in synced.restaurant.wix_state()["items"]}  # noqa: E731
+    # Then the import left it out
+    assert "Grilled Salmon" not in names() and "Mushroom Risotto" in names()
+    # When the seller restores it, then archives the risotto, with a sync after each
+    synced.edit_on_pos("Grilled Salmon", is_archived=False)
+    restored = synced.sync()
+    synced.edit_on_pos("Mushroom Risotto", is_archived=True)
+    archived = synced.sync()
+    # Then the salmon came back on the menu and the risotto went away (deleted: an archived item is not for sale)
+    assert restored.outcome == "synced" and restored.changes.get("create:item") == 1, restored
+    assert archived.outcome == "synced" and archived.changes.get("delete:item") == 1, archived
+    assert "Grilled Salmon" in names() and "Mushroom Risotto" not in names()
+    mains = next(s for s in synced.restaurant.wix_state()["sections"] if s["name"] == "Mains")
+    assert synced.wix_item("Grilled Salmon")["id"] in mains["itemIds"]
+
+
+def test_a_tracked_dish_counted_to_zero_is_out_of_stock_on_wix_through_the_inventory_webhook(synced: Synced) -> None:
+    # Given the lava cake tracked on the POS (a catalog change, synced) and the sandbox notifying the bridge
+    r = synced.restaurant
+    cake = next(o for o in synced.pos_catalog() if o["id"] == synced.variation("Chocolate Lava Cake"))
+    data = {**cake["item_variation_data"], "track_inventory": True}
+    r.upsert([{**cake, "item_variation_data": data}])
+    assert synced.sync().outcome in ("synced", "up_to_date")
+    assert synced.wix_item("Chocolate Lava Cake")["orderSettings"]["inStock"] is True
+    url = f"{r.devstack.pos_url}/_sandbox/merchants/{r.merchant_id}/notification-url"
+    r.http.put(url, json={"notificationUrl": r.devstack.square_webhook_url}).raise_for_status()
+    # When the last one is sold (count 0) and only inventory.count.updated reaches the bridge (the catalog version's
+    # webhook is lost: Square retries it, but later)
+    r.http.post(f"{r.devstack.pos_url}/_sandbox/webhooks/delivery", json={"drop": 1}).raise_for_status()
+    synced.count(cake["id"], 0)
+    # Then the queued sync marks the dish out of stock on Wix
+    wait_for(lambda: synced.wix_item("Chocolate Lava Cake")["orderSettings"]["inStock"] is False, timeout_s=20)
+    deliveries = r.http.get(f"{r.devstack.pos_url}/_sandbox/webhooks/deliveries").json()["deliveries"]
+    assert [d["status"] for d in deliveries[-2:]] == [None, 200]  # the catalog webhook dropped, the count's delivered
+    assert synced.state.get(r.instance_id)["last"]["outcome"] == "synced"
+
+
+def test_a_count_change_of_a_dish_on_no_menu_costs_no_whole_read(synced: Synced) -> None:
+    # Given tracked merchandise in a reporting category only (on no menu), created on the POS and synced once
+    kitchen = synced.objects["Kitchen"]["id"]
+    variation = {"name": "Regular", "pricing_type": "FIXED_PRICING", "track_inventory": True,
+                 "price_money": {"amount": 1500, "currency": "USD"}}  # fmt: skip
+    answer = synced.restaurant.upsert([{"type": "ITEM", "id": "#tote", "item_data": {
+        "name": "Tote bag", "categories": [{"id": kitchen}],
+        "variations": [{"type": "ITEM_VARIATION", "id": "#tote-v", "item_variation_data": variation}],
+    }}])  # fmt: skip
+    tote_v = next(m["object_id"] for m in answer["id_mappings"] if m["client_object_id"] == "#tote-v")
+    assert synced.sync().outcome == "synced"
+    # When one is sold and its count changes
+    synced.count(tote_v, 4)
+    result = synced.sync()
+    # Then the sync read only the changes (a count moves nothing onto a menu) and wrote nothing
+    assert (result.outcome, result.read, result.changes, result.wix_calls) == ("synced", "changes", {}, 0), result
+
+
+def test_an_items_override_of_a_lists_rule_gets_its_own_wix_group(synced: Synced) -> None:
+    # Given the pizza's crust group on Wix as the list says (at most one, not required)
+    def pizza_groups() -> list[dict[str, Any]]:
+        state = synced.restaurant.wix_state()
+        wanted = {g["id"] for g in synced.wix_item("Margherita Pizza")["modifierGroups"]}
+        return [g for g in state["modifierGroups"] if g["id"] in wanted]
+
+    crust = next(g for g in pizza_groups() if g["name"] == "Crust")
+    assert crust["rule"] == {"required": False, "minSelections": 0, "maxSelections": 1}
+    # When the seller makes a crust required for the pizza alone (CatalogItemModifierListInfo.min_selected_modifiers)
+    pizza = next(o for o in synced.pos_catalog() if o["id"] == synced.objects["Margherita Pizza"]["id"])
+    infos = [{**i, "min_selected_modifiers": 1} if i["modifier_list_id"] == crust_list(synced) else i
+             for i in pizza["item_data"]["modifier_list_info"]]  # fmt: skip
+    synced.edit_on_pos("Margherita Pizza", modifier_list_info=infos)
+    result = synced.sync()
+    # Then the pizza points at a new crust group with the item's rule, and the list's own group, which no item uses
+    # any more, is gone; the crust modifiers are the same Wix modifiers
+    assert result.outcome == "synced" and result.read == "catalog", result
+    assert result.changes.get("create:modifierGroup") == 1 and result.changes.get("delete:modifierGroup") == 1, result
+    required = next(g for g in pizza_groups() if g["name"] == "Crust")
+    assert required["rule"] == {"required": True, "minSelections": 1, "maxSelections": 1}
+    assert [m["id"] for m in required["modifiers"]] == [m["id"] for m in crust["modifiers"]]
+    assert synced.sync().outcome == "up_to_date"
+
+
+def crust_list(synced: Synced) -> str:
+    return str(next(o["id"] for o in synced.pos_catalog() if o.get("modifier_list_data", {}).get("name") == "Crust"))

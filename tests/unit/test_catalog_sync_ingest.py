@@ -77,3 +77,29 @@ def test_catalog_events_are_ignored_without_a_catalog_queue_and_refused_unsigned
     with pytest.raises(WebhookRejected) as rejected:
         ingest_square_webhook(body, "bad", URL, Links(), Keys(), Queue(), Queue())
     assert rejected.value.status == 401
+
+
+def _counted(event_id: str, calculated_at: str, location_id: str = "L1") -> tuple[bytes, str]:
+    """inventory.count.updated as squareup's InventoryCountUpdatedEvent shapes it: data.object.inventory_counts[]."""
+    count = {"catalog_object_id": "V1", "catalog_object_type": "ITEM_VARIATION", "state": "IN_STOCK",
+             "location_id": location_id, "quantity": "0", "calculated_at": calculated_at}  # fmt: skip
+    body = json.dumps({"merchant_id": "M1", "type": "inventory.count.updated", "event_id": event_id,
+                       "created_at": "2026-01-01T10:00:01Z",
+                       "data": {"type": "inventory_counts", "id": "x",
+                                "object": {"inventory_counts": [count]}}}).encode()  # fmt: skip
+    digest = hmac.new(b"key-tenant-a", URL.encode() + body, hashlib.sha256).digest()
+    return body, base64.b64encode(digest).decode()
+
+
+def test_each_inventory_change_is_a_sync_of_the_location_counted_and_a_redelivery_is_not() -> None:
+    # Given two count changes at location L1 two seconds apart (same 10-second bucket), and a redelivery of the first
+    catalog = Queue()
+    events = [_counted("a", "2026-01-01T10:00:01.000Z"), _counted("b", "2026-01-01T10:00:03.000Z"),
+              _counted("a2", "2026-01-01T10:00:01.000Z")]  # fmt: skip
+    # When each is ingested
+    for body, sig in events:
+        assert ingest_square_webhook(body, sig, URL, Links(), Keys(), Queue(), catalog).status == "queued"
+    # Then each change is its own sync (the second one is not lost in the first's bucket), the redelivery collapses,
+    # and only the tenant at the counted location syncs (inventory is per location, the catalog per merchant)
+    assert {g for g, _ in _dedup(catalog)} == {"tenant-a:catalog"}
+    assert len(_dedup(catalog)) == 2

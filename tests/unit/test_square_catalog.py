@@ -6,8 +6,18 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from posbridge.domain.catalog import DEFAULT_MENU_ID, content_hashes
-from posbridge.pos.square.catalog import UNCATEGORIZED_ID, LayoutOptions, SquareCatalogSource, to_catalog
+from posbridge.errors import PermanentError
+from posbridge.flows.catalog_plan import build_plan
+from posbridge.pos.square.catalog import (
+    INVENTORY_COUNTS_PATH,
+    UNCATEGORIZED_ID,
+    LayoutOptions,
+    SquareCatalogSource,
+    to_catalog,
+)
 
 LOCATION = "L1"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -32,13 +42,13 @@ def item(iid: str, name: str, categories: list[tuple[str, int]], variations: lis
     return {"type": "ITEM", "id": iid, "item_data": {**data, **extra}}
 
 
-def modifier_list(lid: str, name: str, selection: str, modifiers: list[tuple[str, str, int]]) -> Any:
+def modifier_list(lid: str, name: str, modifiers: list[tuple[str, str, int]], **data: Any) -> Any:
+    """A MODIFIER_LIST; `data` adds CatalogModifierList fields (min/max_selected_modifiers, selection_type...)."""
     return {
         "type": "MODIFIER_LIST",
         "id": lid,
         "modifier_list_data": {
             "name": name,
-            "selection_type": selection,
             "modifiers": [
                 {
                     "type": "MODIFIER",
@@ -47,6 +57,7 @@ def modifier_list(lid: str, name: str, selection: str, modifiers: list[tuple[str
                 }
                 for k, (mid, n, c) in enumerate(modifiers)
             ],
+            **data,
         },
     }
 
@@ -129,11 +140,11 @@ def test_sold_out_at_the_location_is_out_of_stock_until_it_expires() -> None:
     assert {k: i.in_stock for k, i in catalog.items.items()} == {"tiramisu": False, "cake": True, "pie": True}
 
 
-def test_single_selection_lists_allow_one_choice_and_free_modifiers_have_no_charge() -> None:
+def test_a_list_with_a_maximum_of_one_allows_one_choice_and_free_modifiers_have_no_charge() -> None:
     objects = [
         category("c", "Pizzas"),
-        modifier_list("crust", "Crust", "SINGLE", [("thin", "Thin", 0), ("stuffed", "Stuffed", 250)]),
-        modifier_list("top", "Toppings", "MULTIPLE", [("olives", "Olives", 100)]),
+        modifier_list("crust", "Crust", [("thin", "Thin", 0), ("stuffed", "Stuffed", 250)], max_selected_modifiers=1),
+        modifier_list("top", "Toppings", [("olives", "Olives", 100)]),
         item(
             "pizza",
             "Pizza",
@@ -214,13 +225,15 @@ def test_an_items_placement_fingerprint_moves_with_its_categories_only() -> None
 
 
 class _Search:
-    """A Square client answering Search Catalog with fixed pages."""
+    """A Square client answering Search Catalog with fixed pages (and no inventory count)."""
 
     def __init__(self, pages: list[dict[str, Any]]) -> None:
         self.pages = pages
         self.bodies: list[dict[str, Any]] = []
 
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        if path == INVENTORY_COUNTS_PATH:
+            return {}
         assert path == "/v2/catalog/search"
         self.bodies.append(dict(body))
         return self.pages[len(self.bodies) - 1]
@@ -266,3 +279,220 @@ def test_a_loaded_catalog_is_complete_as_of_the_first_pages_latest_time() -> Non
     # And a POS that names no time leaves none (the first sync then reads everything)
     unnamed = SquareCatalogSource(_Search([{"objects": [dinner, mains, dish]}]), LOCATION)  # type: ignore[arg-type]
     assert unnamed.load_catalog(LayoutOptions()).as_of is None
+
+
+# --- modifier rules, archived items, hidden modifiers (squareup 46.0.0.20260916 square/types) -------------------------
+
+PIZZA_MODIFIERS = [("thin", "Thin", 0), ("stuffed", "Stuffed", 250), ("gf", "Gluten free", 300)]
+
+
+def pizza(iid: str, ordinal: int, *infos: dict[str, Any]) -> Any:
+    return item(iid, iid.title(), [("c", ordinal)], [variation(f"{iid}-v", "Regular", 1200)],
+                modifier_list_info=list(infos))  # fmt: skip
+
+
+def test_the_rule_is_min_and_max_selected_modifiers_not_the_deprecated_selection_type() -> None:
+    # Given a list still marked SINGLE but whose min/max say "pick 1 to 2" (CatalogModifierList: selection_type is
+    # deprecated), and a MULTIPLE list whose -1s mean "not set": no minimum, no maximum
+    objects = [
+        category("c", "Pizzas"),
+        modifier_list("crust", "Crust", PIZZA_MODIFIERS, selection_type="SINGLE",
+                      min_selected_modifiers=1, max_selected_modifiers=2),
+        modifier_list("top", "Toppings", [("olives", "Olives", 100)], selection_type="MULTIPLE",
+                      min_selected_modifiers=-1, max_selected_modifiers=-1),
+        pizza("margherita", 0, {"modifier_list_id": "crust"}, {"modifier_list_id": "top"}),
+    ]  # fmt: skip
+    # When it is mapped
+    groups = to_catalog(objects, LOCATION, now=NOW).modifier_groups
+    # Then the Wix rule is the list's min and max
+    crust, top = groups["crust"], groups["top"]
+    assert (crust.required, crust.min_selections, crust.max_selections) == (True, 1, 2)
+    assert (top.required, top.min_selections, top.max_selections) == (False, 0, None)
+
+
+def test_an_items_override_of_the_rule_gets_a_group_of_its_own_shared_by_items_that_override_alike() -> None:
+    # Given one crust list (at most 1) used by three pizzas: one as it is, two that require exactly one crust, and one
+    # whose -1s keep the list's values
+    objects = [
+        category("c", "Pizzas"),
+        modifier_list("crust", "Crust", PIZZA_MODIFIERS, max_selected_modifiers=1),
+        pizza("margherita", 0, {"modifier_list_id": "crust"}),
+        pizza("calzone", 1, {"modifier_list_id": "crust", "min_selected_modifiers": 1, "max_selected_modifiers": 1}),
+        pizza("diavola", 2, {"modifier_list_id": "crust", "min_selected_modifiers": 1, "max_selected_modifiers": -1}),
+        pizza("marinara", 3, {"modifier_list_id": "crust", "min_selected_modifiers": -1,
+                              "max_selected_modifiers": -1}),
+    ]  # fmt: skip
+    # When it is mapped
+    catalog = to_catalog(objects, LOCATION, now=NOW)
+    # Then the pizzas that change nothing share the list's own group
+    items = catalog.items
+    assert items["margherita"].modifier_group_ids == items["marinara"].modifier_group_ids == ("crust",)
+    # And the two that require one crust share one derived group (min 1 of the item, max 1 of the list)
+    [derived] = set(items["calzone"].modifier_group_ids) | set(items["diavola"].modifier_group_ids)
+    assert derived.startswith("crust~") and set(catalog.modifier_groups) == {"crust", derived}
+    group = catalog.modifier_groups[derived]
+    assert (group.name, group.required, group.min_selections, group.max_selections) == ("Crust", True, 1, 1)
+    assert (catalog.modifier_groups["crust"].required, catalog.modifier_groups["crust"].max_selections) == (False, 1)
+    # And the plan makes one Wix modifier per Square modifier, both groups pointing at them
+    plan = build_plan(catalog)
+    assert sorted(n.pos_id for n in plan.nodes["modifier"]) == ["gf", "stuffed", "thin"]
+    assert [[r.key for r in g.refs] for g in plan.nodes["modifierGroup"]] == [
+        ["modifier:thin", "modifier:stuffed", "modifier:gf"]
+    ] * 2
+    # And an item-level 0 lifts the list's maximum (CatalogItemModifierListInfo: 0 means no maximum)
+    bianca_dish = pizza("bianca", 0, {"modifier_list_id": "crust", "max_selected_modifiers": 0})
+    unlimited = to_catalog([*objects[:2], bianca_dish], LOCATION, now=NOW)
+    [bianca] = unlimited.items["bianca"].modifier_group_ids
+    assert unlimited.modifier_groups[bianca].max_selections is None
+
+
+def test_hidden_online_modifiers_never_reach_wix_unless_the_item_shows_them_and_overrides_pre_select() -> None:
+    # Given a list whose gluten-free crust is hidden online, one pizza that shows it and pre-selects thin, one that
+    # hides stuffed, and one that takes the list as it is
+    crust = modifier_list("crust", "Crust", PIZZA_MODIFIERS)
+    crust["modifier_list_data"]["modifiers"][2]["modifier_data"]["hidden_online"] = True
+    objects = [
+        category("c", "Pizzas"),
+        crust,
+        pizza("margherita", 0, {"modifier_list_id": "crust"}),
+        pizza("calzone", 1, {"modifier_list_id": "crust", "modifier_overrides": [
+            {"modifier_id": "gf", "hidden_online_override": "NO"},
+            {"modifier_id": "thin", "on_by_default_override": "YES"},
+        ]}),
+        pizza("diavola", 2, {"modifier_list_id": "crust", "modifier_overrides": [
+            {"modifier_id": "stuffed", "hidden_online_override": "YES"},
+            {"modifier_id": "thin", "on_by_default_override": "NOT_SET"},
+        ]}),
+    ]  # fmt: skip
+    # When it is mapped
+    catalog = to_catalog(objects, LOCATION, now=NOW)
+
+    def offered(iid: str) -> list[tuple[str, bool]]:
+        [group_id] = catalog.items[iid].modifier_group_ids
+        return [(m.pos_id, m.pre_selected) for m in catalog.modifier_groups[group_id].modifiers]
+
+    # Then each pizza offers what its overrides say
+    assert offered("margherita") == [("thin", False), ("stuffed", False)]
+    assert offered("calzone") == [("thin", True), ("stuffed", False), ("gf", False)]
+    assert offered("diavola") == [("thin", False)]
+    assert len(catalog.modifier_groups) == 3
+
+
+def test_archived_items_never_reach_wix() -> None:
+    # Given an archived dish next to a live one (CatalogItem.is_archived)
+    objects = [
+        category("c", "Mains"),
+        item("old", "Old special", [("c", 0)], [variation("old-v", "Regular", 900)], is_archived=True),
+        item("new", "New special", [("c", 1)], [variation("new-v", "Regular", 900)], is_archived=False),
+    ]
+    # When it is mapped
+    catalog = to_catalog(objects, LOCATION, now=NOW)
+    # Then only the live one is on the menu, and the archived one is reported as skipped
+    assert list(catalog.items) == ["new"] and catalog.menus[0].sections[0].item_ids == ("new",)
+    assert [(i.pos_id, i.skipped, i.problem) for i in catalog.issues] == [
+        ("old", True, "archived on the POS: not sold online")
+    ]
+
+
+# --- stock from inventory counts --------------------------------------------------------------------------------------
+
+
+def test_a_tracked_variation_counted_at_zero_is_out_of_stock_even_before_square_marks_it_sold_out() -> None:
+    # Given four dishes: tracked with 0 left, tracked with 3 left, untracked with a stale 0, and tracked everywhere but
+    # not at this location (the location's override wins)
+    here_untracked = [{"location_id": LOCATION, "track_inventory": False}]
+    objects = [
+        category("c", "Desserts"),
+        item("pie", "Pie", [("c", 0)], [variation("pie-v", "Slice", 500, track_inventory=True)]),
+        item("cake", "Cake", [("c", 1)], [variation("cake-v", "Slice", 500, track_inventory=True)]),
+        item("tart", "Tart", [("c", 2)], [variation("tart-v", "Slice", 500)]),
+        item("flan", "Flan", [("c", 3)], [variation("flan-v", "Slice", 500, track_inventory=True,
+                                                    location_overrides=here_untracked)]),
+        item("fool", "Fool", [("c", 4)], [variation("fool-v", "Cup", 500, track_inventory=True)]),
+    ]  # fmt: skip
+    counts = {"pie-v": Decimal("0"), "cake-v": Decimal("3"), "tart-v": Decimal("0"), "flan-v": Decimal("-1")}
+    # When it is mapped with the IN_STOCK counts (none for the fool: it never had stock counted)
+    catalog = to_catalog(objects, LOCATION, now=NOW, counts=counts)
+    # Then only the tracked dish with nothing left is out of stock
+    assert {k: i.in_stock for k, i in catalog.items.items()} == {
+        "pie": False, "cake": True, "tart": True, "flan": True, "fool": True
+    }  # fmt: skip
+
+
+class _Square:
+    """A Square client answering by path: catalog search pages, batch retrieve, inventory counts pages."""
+
+    def __init__(self, answers: dict[str, list[dict[str, Any]]]) -> None:
+        self.answers = answers
+        self.bodies: list[tuple[str, dict[str, Any]]] = []
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.bodies.append((path, dict(body)))
+        return self.answers[path].pop(0)
+
+
+def test_loading_the_catalog_reads_the_counts_of_its_tracked_variations_only() -> None:
+    # Given a catalog with one tracked dish and one untracked, and Square's count of the tracked one: 0
+    dinner = category("c", "Desserts")
+    pie = item("pie", "Pie", [("c", 0)], [variation("pie-v", "Slice", 500, track_inventory=True)])
+    tart = item("tart", "Tart", [("c", 1)], [variation("tart-v", "Slice", 500)])
+    count = {"catalog_object_id": "pie-v", "catalog_object_type": "ITEM_VARIATION", "state": "IN_STOCK",
+             "location_id": LOCATION, "quantity": "0", "calculated_at": "2026-01-01T10:00:00.000Z"}  # fmt: skip
+    client = _Square({
+        "/v2/catalog/search": [{"objects": [dinner, pie, tart], "latest_time": "2026-01-01T10:00:01.000Z"}],
+        INVENTORY_COUNTS_PATH: [{"counts": [count]}],
+    })  # fmt: skip
+    # When the adapter loads the catalog
+    catalog = SquareCatalogSource(client, LOCATION).load_catalog(LayoutOptions())  # type: ignore[arg-type]
+    # Then it asked for the IN_STOCK count of the tracked variation at the location (BatchGetInventoryCountsRequest)
+    assert client.bodies[1] == (INVENTORY_COUNTS_PATH, {
+        "catalog_object_ids": ["pie-v"], "location_ids": [LOCATION], "states": ["IN_STOCK"]
+    })  # fmt: skip
+    # And the pie is out of stock
+    assert {k: i.in_stock for k, i in catalog.items.items()} == {"pie": False, "tart": True}
+
+
+def test_changes_since_include_counts_changed_since_the_cursor_traced_to_their_items() -> None:
+    # Given no catalog change since the cursor but a count that changed after it (inventory.count.updated)
+    count = {"catalog_object_id": "pie-v", "catalog_object_type": "ITEM_VARIATION", "state": "IN_STOCK",
+             "location_id": LOCATION, "quantity": "0", "calculated_at": "2026-01-01T10:00:07.000Z"}  # fmt: skip
+    variation_obj = {"type": "ITEM_VARIATION", "id": "pie-v", "item_variation_data": {"item_id": "pie"}}
+    client = _Square({
+        "/v2/catalog/search": [{}],
+        INVENTORY_COUNTS_PATH: [{"counts": [count]}],
+        "/v2/catalog/batch-retrieve": [{"objects": [variation_obj]}],
+    })  # fmt: skip
+    # When the adapter asks what changed since the cursor
+    source = SquareCatalogSource(client, LOCATION)  # type: ignore[arg-type]
+    changes = source.changes_since("2026-01-01T10:00:00.000Z")
+    # Then the counts changed after the cursor were asked for, and the count is a change of its item
+    assert client.bodies[1] == (INVENTORY_COUNTS_PATH, {
+        "location_ids": [LOCATION], "states": ["IN_STOCK"], "updated_after": "2026-01-01T10:00:00.000Z"
+    })  # fmt: skip
+    assert (changes.items, changes.variations, changes.count) == ({"pie"}, {"pie-v"}, 1)
+    assert changes.counted_items == {"pie"}  # its only change is the count
+    # And the next cursor is the count's time
+    assert changes.latest == "2026-01-01T10:00:07.000Z" and not changes.whole
+
+
+def test_a_token_without_inventory_read_still_syncs_with_sold_out_alone() -> None:
+    # Given a seller whose token lacks INVENTORY_READ: Square answers the count read 403 INSUFFICIENT_SCOPES
+    class _NoInventory(_Square):
+        def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+            if path == INVENTORY_COUNTS_PATH:
+                raise PermanentError("square_insufficient_scopes", "Square answered 403 INSUFFICIENT_SCOPES")
+            return super().post(path, body)
+
+    pie = item("pie", "Pie", [("c", 0)], [variation("pie-v", "Slice", 500, track_inventory=True)])
+    client = _NoInventory({"/v2/catalog/search": [{"objects": [category("c", "Desserts"), pie]}, {}]})
+    source = SquareCatalogSource(client, LOCATION)  # type: ignore[arg-type]
+    # When the catalog is loaded and the changes are asked for
+    catalog = source.load_catalog(LayoutOptions())
+    changes = source.changes_since("2026-01-01T10:00:00.000Z")
+    # Then both work without counts (sold_out, Square's own signal, still decides)
+    assert catalog.items["pie"].in_stock and changes.count == 0
+    # And any other refusal is still an error
+    other = _Square({INVENTORY_COUNTS_PATH: []})
+    other.post = lambda path, body: (_ for _ in ()).throw(PermanentError("square_unauthorized", "401"))  # type: ignore[method-assign]
+    with pytest.raises(PermanentError):
+        SquareCatalogSource(other, LOCATION).changes_since("2026-01-01T10:00:00.000Z")  # type: ignore[arg-type]

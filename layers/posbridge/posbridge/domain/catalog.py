@@ -51,8 +51,23 @@ class Modifier(_Frozen):
     pre_selected: bool = False
 
 
+# A group an item's own overrides derive from a POS modifier group (Square: an item's modifier_list_info changing the
+# list's rule or its modifiers' pre-selection or visibility) has the POS id "<group id>~<digest>": Wix keeps the rule
+# and the pre-selection on the group, so such an item needs a group of its own (shared by items that change it alike).
+DERIVED_SEPARATOR = "~"
+
+
+def derived_group_id(group_id: str, digest: str) -> str:
+    return f"{group_id}{DERIVED_SEPARATOR}{digest}"
+
+
+def source_group(group_id: str) -> str:
+    """The POS modifier group a group was built from (itself, or the one it was derived from)."""
+    return group_id.split(DERIVED_SEPARATOR, 1)[0]
+
+
 class ModifierGroup(_Frozen):
-    """Square MODIFIER_LIST -> Wix modifier group with a rule."""
+    """Square MODIFIER_LIST -> Wix modifier group with a rule (or a group derived from one: `derived_group_id`)."""
 
     pos_id: str
     name: str
@@ -110,6 +125,7 @@ class CatalogChanges:
     modifier_groups: frozenset[str] = frozenset()  # groups changed themselves or through one of their modifiers
     modifiers: frozenset[str] = frozenset()
     categories: frozenset[str] = frozenset()
+    counted_items: frozenset[str] = frozenset()  # items among `items` only because a variation's stock count changed
     whole: bool = False  # what a change touched cannot be told from the change alone: read the whole catalog
 
 

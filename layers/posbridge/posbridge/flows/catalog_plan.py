@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from posbridge.domain.catalog import Catalog, Issue, PosKind, content_hashes, variation_parts
+from posbridge.domain.catalog import Catalog, Issue, Modifier, PosKind, content_hashes, variation_parts
 from posbridge.wix.menus_api import ENTITIES, WixKind
 
 BUILD_ORDER: tuple[WixKind, ...] = ("variant", "modifier", "modifierGroup", "item", "section", "menu")
@@ -120,6 +120,7 @@ def build_plan(catalog: Catalog) -> Plan:
             hashes |= {f"{part}#{v.pos_id}": h for part, h in variation_parts(v).items()}
     hashes |= {f"WHOLE#{g.pos_id}": g.content_hash() for g in catalog.modifier_groups.values()}
 
+    planned_modifiers: set[str] = set()  # groups derived from one POS list share its modifiers (one Wix modifier each)
     for group in catalog.modifier_groups.values():
         modifiers = group.modifiers
         if len(modifiers) > MODIFIERS_PER_GROUP:
@@ -129,6 +130,10 @@ def build_plan(catalog: Catalog) -> Plan:
             modifiers = modifiers[:MODIFIERS_PER_GROUP]
         refs = []
         for m in modifiers:
+            if m.pos_id in planned_modifiers:
+                refs.append(_modifier_ref(m))
+                continue
+            planned_modifiers.add(m.pos_id)
             nodes["modifier"].append(
                 PlanNode(
                     key=f"modifier:{m.pos_id}",
@@ -138,10 +143,7 @@ def build_plan(catalog: Catalog) -> Plan:
                     body={"name": p.name("modifier", "MODIFIER", m.pos_id, m.name), "inStock": m.in_stock},
                 )
             )
-            extra: dict[str, Any] = {"preSelected": m.pre_selected}
-            if m.price is not None:
-                extra["additionalChargeInfo"] = {"additionalCharge": m.price.decimal_string()}
-            refs.append(Ref(field="modifiers", key=f"modifier:{m.pos_id}", extra=extra))
+            refs.append(_modifier_ref(m))
         high = group.max_selections if group.max_selections is not None else len(modifiers)
         high = min(high, len(modifiers), SELECTIONS_MAX)
         low = min(group.min_selections, high)
@@ -272,6 +274,14 @@ def build_plan(catalog: Catalog) -> Plan:
         issues=[*catalog.issues, *p.issues],
         placements={item.pos_id: item.placement for item in catalog.items.values()},
     )
+
+
+def _modifier_ref(m: Modifier) -> Ref:
+    """A group's entry for a modifier: its pre-selection and price live on the group (wix-api.md section 7)."""
+    extra: dict[str, Any] = {"preSelected": m.pre_selected}
+    if m.price is not None:
+        extra["additionalChargeInfo"] = {"additionalCharge": m.price.decimal_string()}
+    return Ref(field="modifiers", key=f"modifier:{m.pos_id}", extra=extra)
 
 
 def _menu_key(menu_pos_id: str, n: int) -> str:

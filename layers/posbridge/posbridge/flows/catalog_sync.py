@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from posbridge.domain.catalog import Catalog, CatalogChanges, PosKind
+from posbridge.domain.catalog import Catalog, CatalogChanges, PosKind, source_group
 from posbridge.domain.tenant import Tenant
 from posbridge.errors import TransientError
 from posbridge.flows.catalog_plan import BUILD_ORDER, Plan, PlanNode, build_plan, resolve
@@ -88,6 +88,7 @@ class Tenants(Protocol):
 class Mappings(Protocol):
     def load(self, tenant_id: str) -> list[CatalogMapping]: ...
     def get(self, tenant_id: str, keys: list[tuple[PosKind, str]]) -> list[CatalogMapping]: ...
+    def derived_groups(self, tenant_id: str, group_id: str) -> list[CatalogMapping]: ...
     def layout(self, tenant_id: str) -> tuple[str, str] | None: ...
     def put(self, tenant_id: str, entries: list[CatalogMapping]) -> None: ...
     def remove(self, tenant_id: str, entries: list[CatalogMapping]) -> None: ...
@@ -254,7 +255,9 @@ def _narrow(
     """The plan and the mapping of just what changed, or None where only the whole catalog and mapping can tell what
     a change touched: a category changed (menus and sections are built from every item in them), an item joined or
     left the menus or moved (`Item.placement`: its sections' item lists), a mapped modifier group went away (items
-    outside the change may use it), or the POS could not say what a change belongs to."""
+    outside the change may use it), a changed item uses a group derived by its overrides, a changed modifier group has
+    groups derived from it (they belong to items outside the change), or the POS could not say what a change belongs
+    to."""
     if changes.whole or changes.categories:
         return None
     catalog = source.load_items(changes.items, changes.modifier_groups, options)
@@ -269,14 +272,24 @@ def _narrow(
         keys += [("MODIFIER", m.pos_id) for m in group.modifiers]
     mapping = ports.mappings.get(tenant_id, keys)
     known = {(m.pos_kind, m.pos_id): m for m in mapping}
-    items = {k: v for k, v in catalog.items.items() if k in changes.items}
-    for item_id in changes.items:
+    # a stock count moves nothing onto the menus: a dish that is not on them and only had its count changed is left out
+    # (so a sale of merchandise the menus do not list costs no whole read)
+    wanted = {i for i in changes.items if i not in changes.counted_items or ("ITEM", i) in known}
+    items = {k: v for k, v in catalog.items.items() if k in wanted}
+    for item_id in wanted:
         mapped = known.get(("ITEM", item_id))
         if (item_id in items) != (mapped is not None):  # joined or left the menus
             return None
         if mapped is not None and items[item_id].placement != mapped.placement:  # moved
             return None
     used = {g for item in items.values() for g in item.modifier_group_ids}
+    if any(source_group(g) != g for g in used):  # a derived group: its id moves with the item's overrides
+        return None
+    # A changed group some items' overrides derive groups from: those groups belong to items outside the change (one
+    # Query per changed group; group edits are rare). An item that stops overriding leaves its old derived group
+    # unreferenced on Wix (invisible to customers) until the reconciliation deletes it.
+    if any(ports.mappings.derived_groups(tenant_id, g) for g in sorted(changes.modifier_groups)):
+        return None
     for group_id in changes.modifier_groups:
         if ("MODIFIER_LIST", group_id) in known and group_id not in catalog.modifier_groups:
             return None

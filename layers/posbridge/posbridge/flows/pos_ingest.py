@@ -8,9 +8,11 @@
   `event_id`, so Square's duplicates collapse); any other event type is answered 200 and ignored, and so is an order
   event for a location no tenant is connected to.
 - `catalog.version.updated` and `inventory.count.updated` (Flow 5) go to the catalog queue, one message per tenant of
-  the merchant, FIFO group = tenant + "catalog" (one sync at a time per tenant) and dedup id = tenant + the catalog
-  version's `updated_at` (inventory: + a 10-second bucket of `created_at`), so a burst for one change is one sync;
-  a sync that finds nothing new since its cursor is a no-op (flows/catalog_sync.py).
+  the merchant (inventory: per tenant at a location the counts name), FIFO group = tenant + "catalog" (one sync at a
+  time per tenant) and dedup id = tenant + the catalog version's `updated_at` (inventory: the latest `calculated_at`
+  of the event's `inventory_counts`, squareup InventoryCountUpdatedEventObject; without one a 10-second bucket of
+  `created_at`), so a burst for one change is one sync and each new change another; a sync that finds nothing new
+  since its cursor is a no-op (flows/catalog_sync.py).
 - A body that is not a Square notification is a 400.
 """
 
@@ -95,7 +97,9 @@ def ingest_square_webhook(
         if catalog_queue is None:
             return ignored
         stamp = _catalog_stamp(notification)
-        for t in tenants:  # the catalog is the merchant's: every location connected to it syncs
+        counted_at = _count_locations(notification)
+        # the catalog is the merchant's: every location connected to it syncs; a count is one location's
+        for t in [t for t in tenants if t.location_id in counted_at] if counted_at else tenants:
             catalog_queue.send(
                 WorkMessage(
                     source=PROVIDER,
@@ -128,14 +132,28 @@ def ingest_square_webhook(
     return IngestOutcome("queued", notification.type, notification.event_id, tenant.instance_id, summary.order_id)
 
 
+def _inventory_counts(notification: SquareNotification) -> list[dict[str, object]]:
+    obj = notification.data.get("object")
+    counts = obj.get("inventory_counts") if isinstance(obj, dict) else None
+    return [c for c in counts if isinstance(c, dict)] if isinstance(counts, list) else []
+
+
+def _count_locations(notification: SquareNotification) -> set[str]:
+    """The locations an inventory.count.updated's counts are at (none for a catalog event)."""
+    return {str(c["location_id"]) for c in _inventory_counts(notification) if isinstance(c.get("location_id"), str)}
+
+
 def _catalog_stamp(notification: SquareNotification) -> str:
-    """What makes two catalog notifications "the same change": the catalog version's updated_at; for inventory
-    (no version) the event time in 10-second buckets. Falls back to the event id."""
+    """What makes two catalog notifications "the same change": the catalog version's updated_at; for inventory (no
+    version) its counts' latest calculated_at, else the event time in 10-second buckets. Falls back to the event id."""
     obj = notification.data.get("object")
     version = obj.get("catalog_version") if isinstance(obj, dict) else None
     stamp = version.get("updated_at") if isinstance(version, dict) else None
     if isinstance(stamp, str) and stamp:
         return stamp[:64]
+    calculated = sorted(str(c["calculated_at"]) for c in _inventory_counts(notification) if c.get("calculated_at"))
+    if calculated:
+        return "counted:" + calculated[-1][:64]
     created = notification.created_at or ""
     try:
         moment = datetime.fromisoformat(created.replace("Z", "+00:00"))

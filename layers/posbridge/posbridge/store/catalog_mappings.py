@@ -30,7 +30,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from posbridge.domain.catalog import PosKind
+from posbridge.domain.catalog import DERIVED_SEPARATOR, PosKind
 from posbridge.store.table import TableStore
 from posbridge.store.tenants import tenant_pk
 
@@ -87,6 +87,10 @@ class CatalogMappings(TableStore):
         """The entries of these (POS kind, POS id), those that exist: BatchGetItem, 100 keys per request."""
         sort_keys = sorted({f"{POS_PREFIX}{kind}#{pos_id}" for kind, pos_id in keys})
         return _parsed(self._batch_get_sks(tenant_pk(tenant_id), sort_keys))
+
+    def derived_groups(self, tenant_id: str, group_id: str) -> list[CatalogMapping]:
+        """The entries of the groups items' overrides derived from this POS modifier group (one Query)."""
+        return _parsed(self._query(tenant_id, f"{POS_PREFIX}MODIFIER_LIST#{group_id}{DERIVED_SEPARATOR}"))
 
     def replace(self, tenant_id: str, new: list[CatalogMapping]) -> None:
         """Make the tenant's catalog mapping exactly `new`: put every pair, delete every other catalog key.

@@ -10,17 +10,43 @@ their ordinal in that category, then by id: never by the order Square lists them
 edited), so an edit of one item never reorders its section.
 
 Prices: integer minor units -> exact decimals (Money); a location override wins over the base price; variable-price
-variations cannot be sold online at a fixed price and are reported. `sold_out` at the location -> out of stock;
-an item is out of stock when all its variations are. SINGLE modifier lists allow one choice.
+variations cannot be sold online at a fixed price and are reported. An item is out of stock when all its variations are.
+
+What never reaches Wix (squareup 46.0.0.20260916, square/types/*):
+- an archived item (`CatalogItem.is_archived`): reported as skipped, so a sync removes it from Wix and an un-archived
+  item comes back as a new one;
+- a modifier hidden from online channels (`CatalogModifier.hidden_online`), unless the item says otherwise
+  (`CatalogModifierOverride.hidden_online_override` YES hides it for that item, NO shows it, NOT_SET obeys the
+  modifier).
+
+Stock (developer.squareup.com/docs/inventory-api/monitor-sold-out-status-on-item-variation): `sold_out` at the location
+(ItemVariationLocationOverrides / ModifierLocationOverrides) is out of stock, whoever set it. Square sets it itself when
+a tracked variation's count reaches zero and then sends catalog.version.updated; the count is read too
+(`IN_STOCK` at the location, Inventory API BatchRetrieveInventoryCounts), so an inventory.count.updated that arrives
+before (or without) that catalog change still marks a tracked variation (`track_inventory`, the location's override
+first) with a count of zero or less as out of stock. No count at all says nothing (Square: the variation has not
+interacted with that state): `sold_out` alone decides then.
+
+Modifier rules (CatalogModifierList, CatalogItemModifierListInfo): `selection_type` is deprecated and not read; the
+list's `min_selected_modifiers` (> 0: required minimum; anything else: none) and `max_selected_modifiers` (> 0: the
+maximum; anything else: no limit) are the rule. An item's `modifier_list_info[]` may override them (-1 or absent: the
+list's value; 0 or < -1: none), disable the list (`enabled: false`), and per modifier pre-select it
+(`on_by_default_override` YES/NO, else the deprecated `on_by_default`, else the modifier's own) or hide it
+(`hidden_online_override`). Wix keeps the rule and the pre-selection on the group, so an item whose overrides change
+what the list looks like gets a group of its own: one per distinct (list, effective rule, visible modifiers and their
+pre-selection), with the POS id `<list id>~<digest>` (domain.catalog.derived_group_id: `~` is in no Square id);
+items that change nothing share the list's own group.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from posbridge.domain.catalog import (
@@ -35,15 +61,22 @@ from posbridge.domain.catalog import (
     PosKind,
     Section,
     Variation,
+    derived_group_id,
+    source_group,
 )
 from posbridge.domain.money import Money
 from posbridge.errors import PermanentError
 from posbridge.pos.square.client import SquareClient
 
+log = logging.getLogger(__name__)
+
 SEARCH_LIMIT = 1000  # SearchCatalogObjects' maximum page size
 RETRIEVE_LIMIT = 1000  # BatchRetrieveCatalogObjects' maximum object ids per request
 OBJECT_TYPES = ("ITEM", "CATEGORY", "MODIFIER_LIST")  # variations and modifiers come nested in their parents
 UNCATEGORIZED_ID = "posbridge-uncategorized"
+# BatchRetrieveInventoryCounts (squareup: InventoryClient.batch_get_counts)
+INVENTORY_COUNTS_PATH = "/v2/inventory/counts/batch-retrieve"
+COUNT_IDS_PER_REQUEST = 1000  # Square documents no maximum for catalog_object_ids: kept to the catalog's own batch size
 
 
 @dataclass(frozen=True)
@@ -76,6 +109,81 @@ def fetch_catalog_objects(client: SquareClient) -> tuple[list[dict[str, Any]], s
             return objects, as_of
 
 
+def fetch_counts(
+    client: SquareClient,
+    location_id: str,
+    *,
+    variation_ids: Iterable[str] | None = None,
+    updated_after: str | None = None,
+) -> list[dict[str, Any]]:
+    """`IN_STOCK` inventory counts at the location (BatchRetrieveInventoryCounts, square/inventory/raw_client.py
+    `batch_get_counts`: catalog_object_ids, location_ids, updated_after, states, cursor), of these variations or of
+    every one whose count changed after `updated_after` (exclusive: "calculated_at value after the given time")."""
+    base: dict[str, Any] = {"location_ids": [location_id], "states": ["IN_STOCK"]}
+    if updated_after:
+        base["updated_after"] = updated_after
+    chunks: list[dict[str, Any]] = [base]
+    if variation_ids is not None:
+        ids = sorted(set(variation_ids))
+        chunks = [
+            {**base, "catalog_object_ids": ids[start : start + COUNT_IDS_PER_REQUEST]}
+            for start in range(0, len(ids), COUNT_IDS_PER_REQUEST)
+        ]
+    counts: list[dict[str, Any]] = []
+    for body in chunks:
+        while True:
+            page = client.post(INVENTORY_COUNTS_PATH, body)
+            found = page.get("counts") or []
+            if not isinstance(found, list):
+                raise PermanentError("square_unexpected_response", "Square's inventory answer has no count list.")
+            counts += [c for c in found if isinstance(c, dict)]
+            cursor = page.get("cursor")
+            if not cursor:
+                break
+            body = {**body, "cursor": cursor}
+    return counts
+
+
+def quantities(counts: Iterable[dict[str, Any]], location_id: str) -> dict[str, Decimal]:
+    """Variation id -> its `IN_STOCK` quantity at the location (InventoryCount.quantity: a decimal string)."""
+    found: dict[str, Decimal] = {}
+    for count in counts:
+        if (
+            count.get("catalog_object_type") != "ITEM_VARIATION"
+            or count.get("state") != "IN_STOCK"
+            or count.get("location_id") != location_id
+            or not isinstance(count.get("catalog_object_id"), str)
+        ):
+            continue
+        try:
+            found[count["catalog_object_id"]] = Decimal(str(count.get("quantity")))
+        except InvalidOperation:
+            continue
+    return found
+
+
+def tracked_variation_ids(objects: Iterable[dict[str, Any]], location_id: str) -> list[str]:
+    """Variations (nested in their items) whose inventory Square tracks at the location."""
+    return [
+        var["id"]
+        for obj in objects
+        if isinstance(obj, dict) and obj.get("type") == "ITEM"
+        for var in (obj.get("item_data") or {}).get("variations") or []
+        if isinstance(var, dict) and isinstance(var.get("id"), str) and _tracked(var, location_id)
+    ]
+
+
+def _tracked(variation: dict[str, Any], location_id: str) -> bool:
+    """ItemVariationLocationOverrides.track_inventory when set, else CatalogItemVariation.track_inventory; unset at
+    both levels: not tracked."""
+    data = variation.get("item_variation_data") or {}
+    for override in data.get("location_overrides") or []:
+        here = isinstance(override, dict) and override.get("location_id") == location_id
+        if here and isinstance(override.get("track_inventory"), bool):
+            return bool(override["track_inventory"])
+    return data.get("track_inventory") is True
+
+
 class SquareCatalogSource:
     """The POS catalog port for Square: one seller location."""
 
@@ -88,12 +196,14 @@ class SquareCatalogSource:
 
     def load_catalog(self, options: LayoutOptions) -> Catalog:
         objects, as_of = fetch_catalog_objects(self._client)
-        return to_catalog(objects, self._location_id, options).model_copy(update={"as_of": as_of})
+        counts = self._counts(objects)
+        return to_catalog(objects, self._location_id, options, counts=counts).model_copy(update={"as_of": as_of})
 
     def load_items(self, item_ids: Iterable[str], group_ids: Iterable[str], options: LayoutOptions) -> Catalog:
         """Just these items and modifier lists, with the lists the items use (no menus): Batch Retrieve with related
-        objects. Deleted or absent ones are simply not in the answer."""
-        objects = self._retrieve(sorted(set(item_ids) | set(group_ids)))
+        objects. Deleted or absent ones are simply not in the answer. A derived group's list is read for it."""
+        lists_asked = {source_group(g) for g in group_ids}
+        objects = self._retrieve(sorted(set(item_ids) | lists_asked))
         seen = {o.get("id") for o in objects}
         lists = {
             info.get("modifier_list_id")
@@ -105,12 +215,31 @@ class SquareCatalogSource:
         missing = sorted(i for i in lists if isinstance(i, str) and i not in seen)
         if missing:  # a list the items use that was not among the related objects: asked for by id
             objects += self._retrieve(missing)
-        return to_partial_catalog(objects, self._location_id, options)
+        return to_partial_catalog(objects, self._location_id, options, counts=self._counts(objects))
 
-    def _retrieve(self, ids: list[str]) -> list[dict[str, Any]]:
+    def _counts(self, objects: list[dict[str, Any]]) -> dict[str, Decimal]:
+        """The IN_STOCK counts of the tracked variations among these objects (no call when none is tracked)."""
+        tracked = tracked_variation_ids(objects, self._location_id)
+        if not tracked:
+            return {}
+        return quantities(self._read_counts(variation_ids=tracked), self._location_id)
+
+    def _read_counts(self, **query: Any) -> list[dict[str, Any]]:
+        """fetch_counts; a token without INVENTORY_READ (Square: 403 INSUFFICIENT_SCOPES) reads none, so a seller
+        connected before counts were read keeps syncing, stock then following `sold_out` alone (Square's own
+        signal; the counts only make it sooner)."""
+        try:
+            return fetch_counts(self._client, self._location_id, **query)
+        except PermanentError as exc:
+            if exc.reason != "square_insufficient_scopes":
+                raise
+            log.warning("Square inventory counts are not readable (INVENTORY_READ not granted): sold_out alone decides")
+            return []
+
+    def _retrieve(self, ids: list[str], related: bool = True) -> list[dict[str, Any]]:
         objects: list[dict[str, Any]] = []
         for start in range(0, len(ids), RETRIEVE_LIMIT):
-            body = {"object_ids": ids[start : start + RETRIEVE_LIMIT], "include_related_objects": True}
+            body = {"object_ids": ids[start : start + RETRIEVE_LIMIT], "include_related_objects": related}
             page = self._client.post("/v2/catalog/batch-retrieve", body)
             for key in ("objects", "related_objects"):
                 objects += [o for o in page.get(key) or [] if isinstance(o, dict)]
@@ -120,7 +249,12 @@ class SquareCatalogSource:
         """What changed after `begin_time` (None: everything), deleted objects included: Search Catalog with
         `begin_time`, as catalog.version.updated asks (it names only the catalog's new updated_at). A variation or
         modifier is traced to its item or list; over one page of changes, or one whose parent is not named, the
-        answer says `whole`: only the whole catalog can tell what they touched."""
+        answer says `whole`: only the whole catalog can tell what they touched.
+
+        Inventory counts changed after `begin_time` at the location are changes too (inventory.count.updated names
+        counts, not catalog objects, and moves no catalog version by itself): their variations are traced to their
+        items with one Batch Retrieve. The latest change, catalog or count, is the next cursor (both are Square's
+        server times)."""
         body: dict[str, Any] = {
             "object_types": [*OBJECT_TYPES, "ITEM_VARIATION", "MODIFIER"],
             "include_deleted_objects": True,
@@ -135,9 +269,7 @@ class SquareCatalogSource:
             objects = [o for o in page.get("objects") or [] if isinstance(o, dict) and isinstance(o.get("id"), str)]
             found += objects
             for obj in objects:
-                stamp = obj.get("updated_at")
-                if isinstance(stamp, str) and (latest is None or _utc(stamp) > _utc(latest)):
-                    latest = stamp
+                latest = _later(latest, obj.get("updated_at"))
             cursor = page.get("cursor")
             if not cursor or not objects:
                 break
@@ -156,14 +288,31 @@ class SquareCatalogSource:
                     scope[parent_kind].add(parent)
                 else:
                     whole = True
+        counted = 0
+        catalog_items = set(scope["items"])
+        if begin_time:  # without a cursor everything is read anyway, counts included
+            counts = self._read_counts(updated_after=begin_time)
+            counted = len(counts)
+            for count in counts:
+                latest = _later(latest, count.get("calculated_at"))
+            restocked = sorted(set(quantities(counts, self._location_id)) - scope["variations"])
+            if len(restocked) > SEARCH_LIMIT:
+                whole = True
+            elif restocked:
+                for variation in self._retrieve(restocked, related=False):
+                    item_id = (variation.get("item_variation_data") or {}).get("item_id")
+                    if variation.get("type") == "ITEM_VARIATION" and isinstance(item_id, str):
+                        scope["variations"].add(variation["id"])
+                        scope["items"].add(item_id)
         return CatalogChanges(
-            count=len(found),
+            count=len(found) + counted,
             latest=latest,
             items=frozenset(scope["items"]),
             variations=frozenset(scope["variations"]),
             modifier_groups=frozenset(scope["modifier_groups"]),
             modifiers=frozenset(scope["modifiers"]),
             categories=frozenset(scope["categories"]),
+            counted_items=frozenset(scope["items"] - catalog_items),
             whole=whole,
         )
 
@@ -181,6 +330,12 @@ PARENTS = {  # a child's kind -> its parent's kind, where the child names it
 }
 
 
+def _later(latest: str | None, stamp: Any) -> str | None:
+    if isinstance(stamp, str) and (latest is None or _utc(stamp) > _utc(latest)):
+        return stamp
+    return latest
+
+
 def _utc(stamp: str) -> datetime:
     try:
         return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
@@ -191,13 +346,38 @@ def _utc(stamp: str) -> datetime:
 # --- mapping ----------------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Choice:
+    """A modifier of a list as the list itself shows it; an item's overrides may pre-select or hide it."""
+
+    modifier: Modifier
+    on_by_default: bool
+    hidden_online: bool
+
+
+@dataclass(frozen=True)
+class _List:
+    """A Square modifier list at the location, before any item's overrides."""
+
+    pos_id: str
+    name: str
+    choices: tuple[_Choice, ...]
+    low: int
+    high: int | None
+
+
 class _Builder:
-    def __init__(self, location_id: str, options: LayoutOptions, now: datetime) -> None:
+    def __init__(
+        self, location_id: str, options: LayoutOptions, now: datetime, counts: dict[str, Decimal] | None = None
+    ) -> None:
         self.location_id = location_id
         self.options = options
         self.now = now
+        self.counts = counts or {}
         self.issues: list[Issue] = []
         self.currencies: list[str] = []
+        self.groups: dict[str, ModifierGroup] = {}  # every group an item uses, derived ones included
+        self.base_groups: dict[str, ModifierGroup | None] = {}  # each list's own group (no item's overrides)
 
     def issue(self, kind: PosKind, pos_id: str, name: str, problem: str, skipped: bool = False) -> None:
         self.issues.append(Issue(kind=kind, pos_id=pos_id, name=name, problem=problem, skipped=skipped))
@@ -246,11 +426,15 @@ class _Builder:
         if data.get("pricing_type") == "VARIABLE_PRICING" or price is None:
             self.issue("ITEM_VARIATION", obj["id"], name, "variable or missing price: not sold online", skipped=True)
             return None
-        return Variation(pos_id=obj["id"], name=name, price=price, in_stock=not self.sold_out(data))
+        counted_out = _tracked(obj, self.location_id) and self.counts.get(obj["id"], Decimal(1)) <= 0
+        return Variation(pos_id=obj["id"], name=name, price=price, in_stock=not (self.sold_out(data) or counted_out))
 
-    def item(self, obj: dict[str, Any], groups: dict[str, ModifierGroup]) -> Item | None:
+    def item(self, obj: dict[str, Any], lists: dict[str, _List]) -> Item | None:
         data = obj.get("item_data") or {}
         name = str(data.get("name") or "")
+        if data.get("is_archived") is True:
+            self.issue("ITEM", obj["id"], name, "archived on the POS: not sold online", skipped=True)
+            return None
         variations = [
             v
             for v in (
@@ -264,12 +448,14 @@ class _Builder:
             self.issue("ITEM", obj["id"], name, "no variation with a fixed price at this location", skipped=True)
             return None
         group_ids = []
-        for info in data.get("modifier_list_info") or []:
-            list_id = info.get("modifier_list_id") if isinstance(info, dict) else None
+        infos = [i for i in data.get("modifier_list_info") or [] if isinstance(i, dict)]
+        for info in sorted(infos, key=lambda i: _int(i.get("ordinal"), 1 << 31)):  # the item's own list order
+            list_id = info.get("modifier_list_id")
             if info.get("enabled", True) is False or not isinstance(list_id, str):
                 continue
-            if list_id in groups:
-                group_ids.append(list_id)
+            group = self.group_for(lists[list_id], info) if list_id in lists else None
+            if group is not None:
+                group_ids.append(group.pos_id)
             else:
                 self.issue("ITEM", obj["id"], name, f"modifier list {list_id} is not available: left out")
         return Item(
@@ -281,38 +467,74 @@ class _Builder:
             placement=_fingerprint(_placements(obj)),
         )
 
-    def modifier_group(self, obj: dict[str, Any]) -> ModifierGroup | None:
+    def modifier_list(self, obj: dict[str, Any]) -> _List | None:
         data = obj.get("modifier_list_data") or {}
         name = str(data.get("name") or "")
-        modifiers = []
+        choices = []
         for mod in sorted(data.get("modifiers") or [], key=_ordinal("modifier_data")):
-            if not isinstance(mod, dict) or not self.present(mod):
+            if not isinstance(mod, dict) or not isinstance(mod.get("id"), str) or not self.present(mod):
                 continue
             mdata = mod.get("modifier_data") or {}
-            price = self.money(mdata.get("price_money"))
-            modifiers.append(
-                Modifier(
-                    pos_id=mod["id"],
-                    name=str(mdata.get("name") or ""),
-                    price=price if price is not None and price.amount > 0 else None,
-                    in_stock=not self.sold_out(mdata),
-                    pre_selected=bool(mdata.get("on_by_default")),
-                )
+            price = self.money(self._override(mdata).get("price_money") or mdata.get("price_money"))
+            modifier = Modifier(
+                pos_id=mod["id"],
+                name=str(mdata.get("name") or ""),
+                price=price if price is not None and price.amount > 0 else None,
+                in_stock=not self.sold_out(mdata),
             )
-        if not modifiers:
+            choices.append(_Choice(modifier, mdata.get("on_by_default") is True, mdata.get("hidden_online") is True))
+        if not choices:
             self.issue("MODIFIER_LIST", obj["id"], name, "no modifiers at this location", skipped=True)
             return None
-        single = data.get("selection_type") == "SINGLE"
-        low = _positive(data.get("min_selected_modifiers")) or 0
-        high = 1 if single else _positive(data.get("max_selected_modifiers"))
-        return ModifierGroup(
-            pos_id=obj["id"],
-            name=name,
+        # CatalogModifierList: min > 0 is a required minimum, max > 0 a maximum; 0, -1 (unset) and < -1 mean none
+        return _List(
+            obj["id"], name, tuple(choices), _positive(data.get("min_selected_modifiers")) or 0,
+            _positive(data.get("max_selected_modifiers")),
+        )  # fmt: skip
+
+    def group_for(self, lst: _List, info: dict[str, Any] | None) -> ModifierGroup | None:
+        """The Wix group an item gets for a list with its `modifier_list_info` entry: the list's own when the entry
+        changes nothing, else a derived one (shared by every item that changes it the same way)."""
+        low, high = lst.low, lst.high
+        overrides: dict[str, dict[str, Any]] = {}
+        if info is not None:
+            # CatalogItemModifierListInfo: -1 (or absent) keeps the list's value; 0 and < -1 mean none; > 0 is the value
+            item_low = _int(info.get("min_selected_modifiers"), -1)
+            item_high = _int(info.get("max_selected_modifiers"), -1)
+            low = low if item_low == -1 else max(item_low, 0)
+            high = high if item_high == -1 else (item_high if item_high > 0 else None)
+            for override in info.get("modifier_overrides") or []:
+                if isinstance(override, dict) and isinstance(override.get("modifier_id"), str):
+                    overrides[override["modifier_id"]] = override
+        modifiers = []
+        for choice in lst.choices:
+            override = overrides.get(choice.modifier.pos_id, {})
+            if _toggle(override.get("hidden_online_override"), choice.hidden_online):
+                continue
+            default = override.get("on_by_default")  # deprecated: on_by_default_override wins when it is set
+            pre_selected = _toggle(
+                override.get("on_by_default_override"), default if isinstance(default, bool) else choice.on_by_default
+            )
+            modifiers.append(choice.modifier.model_copy(update={"pre_selected": pre_selected}))
+        if not modifiers:
+            return None
+        group = ModifierGroup(
+            pos_id=lst.pos_id,
+            name=lst.name,
             modifiers=tuple(modifiers),
             required=low > 0,
             min_selections=min(low, high) if high is not None else low,
             max_selections=high,
         )
+        if info is None:
+            return group
+        if lst.pos_id not in self.base_groups:
+            self.base_groups[lst.pos_id] = self.group_for(lst, None)
+        if group != self.base_groups[lst.pos_id]:
+            digest = hashlib.sha256(group.model_dump_json(exclude={"pos_id", "name"}).encode()).hexdigest()[:16]
+            group = group.model_copy(update={"pos_id": derived_group_id(lst.pos_id, digest)})
+        self.groups[group.pos_id] = group
+        return group
 
 
 def to_catalog(
@@ -320,16 +542,16 @@ def to_catalog(
     location_id: str,
     options: LayoutOptions | None = None,
     now: datetime | None = None,
+    counts: dict[str, Decimal] | None = None,
 ) -> Catalog:
-    """The canonical catalog of one Square location (objects as Square's list/search answers render them)."""
-    b = _Builder(location_id, options or LayoutOptions(), now or datetime.now(UTC))
+    """The canonical catalog of one Square location (objects as Square's list/search answers render them), with the
+    `IN_STOCK` counts of its tracked variations (`quantities`)."""
+    b = _Builder(location_id, options or LayoutOptions(), now or datetime.now(UTC), counts)
     live = [o for o in objects if isinstance(o, dict) and isinstance(o.get("id"), str) and b.present(o)]
     categories = {o["id"]: o for o in live if o.get("type") == "CATEGORY"}
-    groups = {
-        g.pos_id: g for g in (b.modifier_group(o) for o in live if o.get("type") == "MODIFIER_LIST") if g is not None
-    }
+    lists = _lists(b, live)
     raw_items = [o for o in live if o.get("type") == "ITEM"]
-    items = {i.pos_id: i for i in (b.item(o, groups) for o in raw_items) if i is not None}
+    items = {i.pos_id: i for i in (b.item(o, lists) for o in raw_items) if i is not None}
     placements = {o["id"]: _placements(o) for o in raw_items if o["id"] in items}
 
     menu_categories = [c for c in categories.values() if _category_type(c) == "MENU_CATEGORY"]
@@ -347,7 +569,7 @@ def to_catalog(
     return Catalog(
         menus=tuple(menus),
         items=used_items,
-        modifier_groups={k: v for k, v in groups.items() if k in used_groups},
+        modifier_groups={k: v for k, v in b.groups.items() if k in used_groups},
         currency=currency,
         issues=tuple(b.issues),
     )
@@ -358,18 +580,28 @@ def to_partial_catalog(
     location_id: str,
     options: LayoutOptions | None = None,
     now: datetime | None = None,
+    counts: dict[str, Decimal] | None = None,
 ) -> Catalog:
     """Some items and modifier lists, mapped exactly as `to_catalog` maps them but without menus (those need every
-    item): an incremental sync diffs these when none of the items moved (`Item.placement`)."""
-    b = _Builder(location_id, options or LayoutOptions(), now or datetime.now(UTC))
+    item): an incremental sync diffs these when none of the items moved (`Item.placement`). Each list's own group is
+    included, with the groups the items use."""
+    b = _Builder(location_id, options or LayoutOptions(), now or datetime.now(UTC), counts)
     unique = {o["id"]: o for o in objects if isinstance(o, dict) and isinstance(o.get("id"), str)}
     live = [o for o in unique.values() if b.present(o)]
-    groups = {
-        g.pos_id: g for g in (b.modifier_group(o) for o in live if o.get("type") == "MODIFIER_LIST") if g is not None
-    }
-    items = {i.pos_id: i for i in (b.item(o, groups) for o in live if o.get("type") == "ITEM") if i is not None}
+    lists = _lists(b, live)
+    items = {i.pos_id: i for i in (b.item(o, lists) for o in live if o.get("type") == "ITEM") if i is not None}
+    own = {k: g for k, g in ((k, b.group_for(lst, None)) for k, lst in lists.items()) if g is not None}
+    groups = {**own, **b.groups}
     currency = max(set(b.currencies), key=b.currencies.count) if b.currencies else "USD"
     return Catalog(menus=(), items=items, modifier_groups=groups, currency=currency, issues=tuple(b.issues))
+
+
+def _lists(b: _Builder, live: list[dict[str, Any]]) -> dict[str, _List]:
+    return {
+        lst.pos_id: lst
+        for lst in (b.modifier_list(o) for o in live if o.get("type") == "MODIFIER_LIST")
+        if lst is not None
+    }
 
 
 def _menus_from_menu_categories(
@@ -491,6 +723,15 @@ def _ordinal(data_key: str) -> Any:
         return ordinal if isinstance(ordinal, int) and not isinstance(ordinal, bool) else 1 << 31
 
     return key
+
+
+def _int(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _toggle(value: Any, default: bool) -> bool:
+    """CatalogModifierToggleOverrideType: YES / NO override, NOT_SET (or absent) keeps the default."""
+    return True if value == "YES" else False if value == "NO" else default
 
 
 def _positive(value: Any) -> int | None:
