@@ -325,25 +325,9 @@ def _variation(batch: _Batch, data: dict[str, Any], field: str, current: Any, _r
     if out["pricing_type"] == "FIXED_PRICING" and "price_money" not in out:
         raise missing(f"{field}.price_money")
     # sold_out is read-only for apps: it survives any upsert, whatever the request says.
-    sold_out = {
-        o["location_id"]: {k: v for k, v in o.items() if k in ("sold_out", "sold_out_valid_until")}
-        for o in (current or {}).get("item_variation_data", {}).get("location_overrides", [])
-    }
-    overrides = []
-    for k, value in enumerate(f.opt_list(data, "location_overrides", f"{field}.location_overrides")):
-        at = f"{field}.location_overrides[{k}]"
-        override = f.as_object(value, at)
-        location_id = f.req_str(override, "location_id", f"{at}.location_id")
-        if location_id != batch.m.location_id:
-            raise unknown_reference(f"Location `{location_id}` not found.", f"{at}.location_id")
-        entry: dict[str, Any] = {"location_id": location_id}
-        if override.get("price_money") is not None:
-            entry["price_money"] = f.money(override["price_money"], f"{at}.price_money", batch.m.currency)
-        if f.opt_bool(override, "track_inventory", f"{at}.track_inventory") is not None:
-            entry["track_inventory"] = override["track_inventory"]
-        entry.update(sold_out.pop(location_id, {}))
-        overrides.append(entry)
-    overrides += [{"location_id": loc, **rest} for loc, rest in sold_out.items() if rest]
+    overrides = _location_overrides(
+        batch, data, field, current, "item_variation_data", ("sold_out", "sold_out_valid_until"), ("track_inventory",)
+    )
     if overrides:
         out["location_overrides"] = overrides
     return out
@@ -395,10 +379,26 @@ def _modifier(batch: _Batch, data: dict[str, Any], field: str, current: Any, _re
     f.opt_int(data, "ordinal", f"{field}.ordinal")
     f.opt_bool(data, "on_by_default", f"{field}.on_by_default")
     f.opt_bool(data, "hidden_online", f"{field}.hidden_online")
-    sold_out = {
-        o["location_id"]: o["sold_out"]
-        for o in (current or {}).get("modifier_data", {}).get("location_overrides", [])
-        if "sold_out" in o
+    overrides = _location_overrides(batch, data, field, current, "modifier_data", ("sold_out",), ())
+    if overrides:
+        out["location_overrides"] = overrides
+    return out
+
+
+def _location_overrides(
+    batch: _Batch,
+    data: dict[str, Any],
+    field: str,
+    current: Any,
+    data_key: str,
+    seller_only: tuple[str, ...],
+    flags: tuple[str, ...],
+) -> list[dict[str, Any]]:
+    """An object's `location_overrides` at this merchant's location: price and `flags` from the request, the
+    `seller_only` fields (sold out, which apps cannot set) kept from the stored object whatever the request says."""
+    kept = {
+        o["location_id"]: {k: v for k, v in o.items() if k in seller_only}
+        for o in (current or {}).get(data_key, {}).get("location_overrides", [])
     }
     overrides = []
     for k, value in enumerate(f.opt_list(data, "location_overrides", f"{field}.location_overrides")):
@@ -410,13 +410,12 @@ def _modifier(batch: _Batch, data: dict[str, Any], field: str, current: Any, _re
         entry: dict[str, Any] = {"location_id": location_id}
         if override.get("price_money") is not None:
             entry["price_money"] = f.money(override["price_money"], f"{at}.price_money", batch.m.currency)
-        if location_id in sold_out:
-            entry["sold_out"] = sold_out.pop(location_id)
+        for flag in flags:
+            if f.opt_bool(override, flag, f"{at}.{flag}") is not None:
+                entry[flag] = override[flag]
+        entry.update(kept.pop(location_id, {}))
         overrides.append(entry)
-    overrides += [{"location_id": loc, "sold_out": value} for loc, value in sold_out.items()]
-    if overrides:
-        out["location_overrides"] = overrides
-    return out
+    return overrides + [{"location_id": loc, **rest} for loc, rest in kept.items() if rest]
 
 
 def _image(batch: _Batch, data: dict[str, Any], field: str, _current: Any, _real: str) -> dict[str, Any]:
