@@ -295,6 +295,7 @@ class WixClient:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> None:
         self._retrier = Retrier("Wix", max_attempts, sleep, log)  # raises on max_attempts < 1
+        self._one_attempt = Retrier("Wix", 1, sleep, log)
         if not app_secret.strip():
             raise ValueError("app_secret must not be empty")
         if not instance_id.strip():
@@ -333,6 +334,12 @@ class WixClient:
     def post(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         return self.request("POST", path, body if body is not None else {})
 
+    def post_once(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A create Wix cannot deduplicate: sent once (a 401 is still retried with a fresh token: Wix refused it
+        unread). A timeout, a 5xx or a 429 is a TransientError for the caller to resolve, e.g. by searching for what
+        the lost attempt may have created before trying again."""
+        return self.request("POST", path, body, once=True)
+
     def patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return self.request("PATCH", path, body)
 
@@ -340,7 +347,13 @@ class WixClient:
         return self.request("DELETE", path, params=params)
 
     def request(
-        self, method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        *,
+        once: bool = False,
     ) -> dict[str, Any]:
         """Wix's JSON answer (an empty body reads as {}). Raises WixApiError / WixConflict or TransientError."""
         content = encode_json(body)  # once: every attempt sends these bytes
@@ -358,7 +371,8 @@ class WixClient:
                 outcome = self._send_as_app(method, url, content, params)
             return outcome
 
-        response = self._retrier.run(
+        retrier = self._one_attempt if once else self._retrier
+        response = retrier.run(
             method, path, attempt, permanent=lambda answer: wix_error(answer, method, path), describe=_describe
         )
         return json_object(response, "Wix", method, path, empty_is_object=True)

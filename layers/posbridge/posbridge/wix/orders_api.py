@@ -28,6 +28,7 @@ class WixApi(Protocol):
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]: ...
     def post(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]: ...
+    def post_once(self, path: str, body: dict[str, Any]) -> dict[str, Any]: ...
     def patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]: ...
 
 
@@ -100,7 +101,9 @@ class WixOrders:
         return order_ref(orders[0]) if orders else None
 
     def create_order(self, body: dict[str, Any]) -> WixOrderRef:
-        order = self._client.post("/ecom/v1/orders", body).get("order")
+        """Create Order has no idempotency key: sent once. A lost answer is a TransientError; the redelivered message
+        searches by external id before creating again (flows/import_order.py)."""
+        order = self._client.post_once("/ecom/v1/orders", body).get("order")
         if not isinstance(order, dict):
             raise PermanentError("wix_unexpected_response", "Wix created an order but answered without it")
         return order_ref(order)
