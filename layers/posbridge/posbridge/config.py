@@ -6,9 +6,26 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Self
+from typing import Annotated, Self
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _https_or_loopback(url: str) -> str:
+    """Tokens and app secrets travel to a partner's base URL: only over TLS, or to this machine (the devstack)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and parts.hostname in _LOOPBACK:
+        return url
+    raise ValueError(f"a partner base URL must be https:// (or http:// to a loopback address), not {url!r}")
+
+
+# A partner's API base URL (WixApiBaseUrl, PosApiBaseUrl in template.yaml).
+PartnerBaseUrl = Annotated[str, Field(min_length=1), AfterValidator(_https_or_loopback)]
 
 
 class _Settings(BaseModel):
@@ -50,7 +67,7 @@ class OrderWorkerSettings(_Settings):
     idempotency_table: str = Field(min_length=1)
     tenant_secret_prefix: str = Field(min_length=1)
     dead_letter_queue_url: str = Field(min_length=1)
-    pos_api_base_url: str = Field(min_length=1)
+    pos_api_base_url: PartnerBaseUrl
 
 
 class WixApiSettings(_Settings):
@@ -59,7 +76,7 @@ class WixApiSettings(_Settings):
     The app secret itself is read from Secrets Manager by name, never from the environment; the mappings table also
     holds the per-instance rate-limit windows shared by every function."""
 
-    wix_api_base_url: str = Field(min_length=1)
+    wix_api_base_url: PartnerBaseUrl
     wix_app_id: str = Field(min_length=1)
     wix_app_secret_name: str = Field(min_length=1)
     mappings_table: str = Field(min_length=1)
@@ -81,7 +98,7 @@ class ReconcilerSettings(_Settings):
     mappings_table: str = Field(min_length=1)
     tenant_secret_prefix: str = Field(min_length=1)
     work_queue_url: str = Field(min_length=1)
-    pos_api_base_url: str = Field(min_length=1)
+    pos_api_base_url: PartnerBaseUrl
     reconcile_lookback_minutes: int = Field(default=24 * 60, ge=1)  # how far back a tenant's first pass looks
     reconcile_overlap_seconds: int = Field(default=120, ge=0)  # each search starts this long before its cursor
     removed_tenant_retention_days: int = Field(default=30, ge=0)  # then a removed tenant's mappings are purged
@@ -92,7 +109,7 @@ class CatalogPublishSettings(WixApiSettings):
 
     snapshot_bucket: str = Field(min_length=1)
     tenant_secret_prefix: str = Field(min_length=1)
-    pos_api_base_url: str = Field(min_length=1)
+    pos_api_base_url: PartnerBaseUrl
     catalog_step_budget_seconds: float = Field(default=90.0, gt=0)  # work per invocation, then the step loops
     catalog_job_stale_after_seconds: float = Field(default=900.0, gt=0)  # the health check fails a job this silent
     catalog_state_machine_arn: str = ""  # the health check stops executions of this state machine
@@ -102,7 +119,7 @@ class CatalogSyncSettings(WixApiSettings):
     """The incremental catalog sync (Flow 5) and its scheduled reconciliation."""
 
     tenant_secret_prefix: str = Field(min_length=1)
-    pos_api_base_url: str = Field(min_length=1)
+    pos_api_base_url: PartnerBaseUrl
     catalog_state_machine_arn: str = Field(min_length=1)  # many changes start the draft publish instead
     dead_letter_queue_url: str = Field(min_length=1)
     catalog_sync_max_changes: int = Field(default=500, ge=0)  # entity writes above this: the draft publish
