@@ -9,8 +9,10 @@ from typing import Any
 import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
+from botocore.stub import Stubber
 
 from devstack.app import Devstack
+from posbridge.errors import TransientError
 from posbridge.store.orders import MappingConflict, OrderMapping, OrderMappings
 
 
@@ -148,6 +150,24 @@ def test_another_pos_order_for_the_same_wix_order_is_a_conflict(
     assert _items(table, tenant) == before
     stored = mappings.by_wix_order(tenant, original.wix_order_id)
     assert stored is not None and stored.pos_order_id == original.pos_order_id
+
+
+@pytest.mark.parametrize("code", ["TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"])
+def test_a_busy_table_is_transient_not_a_conflict(mappings: OrderMappings, tenant: str, code: str) -> None:
+    # Given DynamoDB cancels the mapping transaction because the items are busy, not because they are taken
+    reasons = [{"Code": "None"}, {"Code": code, "Message": "busy"}]
+    with Stubber(mappings._client) as dynamodb:
+        dynamodb.add_client_error(
+            "transact_write_items", "TransactionCanceledException", "cancelled", 400,
+            modeled_fields={"CancellationReasons": reasons},
+        )  # fmt: skip
+        # When the mapping is saved / Then it is retried later (the message comes back), never parked as a conflict
+        with pytest.raises(TransientError, match=code):
+            mappings.save(tenant, _mapping())
+    # And the same write then succeeds
+    retried = _mapping()
+    mappings.save(tenant, retried)
+    assert mappings.by_wix_order(tenant, retried.wix_order_id) is not None
 
 
 def test_another_wix_order_for_the_same_pos_order_is_a_conflict(

@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+from posbridge.errors import TransientError
 from posbridge.store.table import TableStore
 from posbridge.store.tenants import tenant_pk
 
@@ -115,7 +116,12 @@ class OrderMappings(TableStore):
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
-            if not _is_replay(exc.response.get("CancellationReasons", []), mapping):
+            reasons = exc.response.get("CancellationReasons", [])
+            busy = sorted({str(r.get("Code")) for r in reasons} & _TRANSIENT_CANCELLATIONS)
+            if busy:  # nothing was written: the same write succeeds later (the message comes back)
+                order = mapping.wix_order_id
+                raise TransientError(f"mapping write of order {order} cancelled: {', '.join(busy)}") from exc
+            if not _is_replay(reasons, mapping):
                 raise MappingConflict(f"order {mapping.wix_order_id} is already mapped to another POS record") from exc
 
     def record_skip(self, tenant_id: str, wix_order_id: str, reason: str) -> None:
@@ -131,6 +137,13 @@ class OrderMappings(TableStore):
     def skip_reason(self, tenant_id: str, wix_order_id: str) -> str | None:
         item = self._table.get_item(Key={"PK": tenant_pk(tenant_id), "SK": f"ORDERSKIP#WIX#{wix_order_id}"}).get("Item")
         return None if item is None else str(item["reason"])
+
+
+# TransactWriteItems cancellation reasons that say "not now" rather than "not this" (DynamoDB API reference,
+# TransactionCanceledException): another transaction on the same items, throttling, capacity.
+_TRANSIENT_CANCELLATIONS = frozenset(
+    {"TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError", "RequestLimitExceeded"}
+)
 
 
 def _put_once(table: str, pk: str, sk: str, attributes: dict[str, Any]) -> dict[str, Any]:
