@@ -23,8 +23,17 @@ class Links:
 
 
 class Keys:
+    """Each tenant has its own subscription and signature key."""
+
     def signature_key(self, instance_id: str) -> str:
         return "key-" + instance_id
+
+
+class SharedKeys:
+    """One subscription for the merchant's locations: every tenant has the key tenant-a's deliveries are signed with."""
+
+    def signature_key(self, instance_id: str) -> str:
+        return "key-tenant-a"
 
 
 class Queue:
@@ -54,7 +63,7 @@ def test_a_burst_of_notifications_for_one_catalog_version_is_one_message_per_ten
     catalog, orders = Queue(), Queue()
     events = [_event(f"evt-{n}") for n in range(4)] + [_event("evt-0")]
     # When each is ingested
-    outcomes = [ingest_square_webhook(b, s, URL, Links(), Keys(), orders, catalog) for b, s in events]
+    outcomes = [ingest_square_webhook(b, s, URL, Links(), SharedKeys(), orders, catalog) for b, s in events]
     # Then all are queued on the catalog queue only, and collapse to one (group, dedup id) per tenant of the merchant
     assert {o.status for o in outcomes} == {"queued"} and orders.sent == []
     assert len(catalog.sent) == 10 and {g for g, _ in _dedup(catalog)} == {"tenant-a:catalog", "tenant-b:catalog"}
@@ -66,9 +75,19 @@ def test_a_new_catalog_version_is_a_new_message_and_inventory_counts_are_buckete
     for body, sig in (_event("a"), _event("b", updated_at="2026-01-01T10:05:00.000Z"),
                       _event("c", "inventory.count.updated", created_at="2026-01-01T10:00:01Z"),
                       _event("d", "inventory.count.updated", created_at="2026-01-01T10:00:03Z")):  # fmt: skip
-        ingest_square_webhook(body, sig, URL, Links(), Keys(), Queue(), catalog)
+        ingest_square_webhook(body, sig, URL, Links(), SharedKeys(), Queue(), catalog)
     # Two catalog versions and one 10-second inventory bucket, for each of the two tenants
     assert len(_dedup(catalog)) == 6
+
+
+def test_a_catalog_event_signed_for_one_tenant_syncs_only_that_tenant() -> None:
+    # Given two tenants on one merchant, each with its own subscription key, and a delivery signed with tenant-a's
+    catalog = Queue()
+    body, sig = _event("evt-a")
+    # When it is ingested
+    ingest_square_webhook(body, sig, URL, Links(), Keys(), Queue(), catalog)
+    # Then only tenant-a's catalog syncs: tenant-b's own subscription delivers (and vouches for) its own notification
+    assert [m.tenant_id for m in catalog.sent] == ["tenant-a"]
 
 
 def test_catalog_events_are_ignored_without_a_catalog_queue_and_refused_unsigned() -> None:

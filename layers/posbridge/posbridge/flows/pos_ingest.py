@@ -98,8 +98,10 @@ def ingest_square_webhook(
             return ignored
         stamp = _catalog_stamp(notification)
         counted_at = _count_locations(notification)
-        # the catalog is the merchant's: every location connected to it syncs; a count is one location's
-        for t in [t for t in tenants if t.location_id in counted_at] if counted_at else tenants:
+        # The catalog is the merchant's: every location connected to it syncs (a count is one location's), but only
+        # the tenants this delivery is signed for: each subscription (signature key) gets its own delivery.
+        candidates = [t for t in tenants if t.location_id in counted_at] if counted_at else tenants
+        for t in [t for t in candidates if t == tenant or _verifies(t, keys, notification_url, raw_body, signature)]:
             catalog_queue.send(
                 WorkMessage(
                     source=PROVIDER,
