@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help demo up test contracts lint bench sam-build deploy clean openapi
+.PHONY: help demo up test contracts lint bench sam-build deploy clean openapi lock
 
 help:
 	@echo "make demo       run the devstack demo (the whole app on this machine)"
@@ -16,6 +16,7 @@ help:
 	@echo "make lint       ruff, mypy, cfn-lint, sam validate --lint"
 	@echo "make bench      run the benchmarks (table + bench/results.json)"
 	@echo "make openapi    regenerate docs/openapi.json from the admin API's routes"
+	@echo "make lock       re-pin the Lambda layer's dependencies with hashes (layers/posbridge/requirements.txt)"
 	@echo "make sam-build  sam validate --lint && sam build (arm64, no container)"
 	@echo "make deploy     sam build && sam deploy (samconfig.toml; needs AWS credentials)"
 
@@ -59,6 +60,13 @@ bench: $(VENV)/.installed
 
 openapi: $(VENV)/.installed
 	$(PY) -m devstack.openapi
+
+# The layer installs exact versions verified by hash (pip's hash-checking mode): a changed or substituted package
+# fails the build. requirements.in holds the ranges; this resolves them anew.
+lock: $(VENV)/.installed
+	$(PY) -m pip install --quiet 'pip-tools==7.7.0'
+	cd layers/posbridge && ../../$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links --output-file requirements.txt requirements.in
 
 sam-build: $(SAM_VENV)/.installed
 	$(SAM) validate --lint
