@@ -60,11 +60,13 @@ class DeadLetterQueue:
     def _sqs(self) -> Any:
         return boto3.client("sqs")
 
-    def _browse(self) -> list[dict[str, Any]]:
-        """Receive (hide) up to BROWSE_MAX messages: FIFO hands out a group's next message only once the earlier is
-        in flight, so the whole queue is read before anything is made visible again."""
+    def _browse(self, most: int = BROWSE_MAX) -> list[dict[str, Any]]:
+        """Receive (hide) up to `most` messages, until the queue answers none. A FIFO queue hands out no message of a
+        group while an earlier one of that group is in flight ("Inflight messages block delivery of available messages
+        within the same message group": repost.aws/knowledge-center/sqs-fifo-messages-not-returned), so one browse
+        sees each group only as far as one receive returned it; the rest of a group shows once those are deleted."""
         seen: list[dict[str, Any]] = []
-        while len(seen) < BROWSE_MAX:
+        while len(seen) < most:
             batch = self._sqs.receive_message(
                 QueueUrl=self._dlq_url,
                 MaxNumberOfMessages=10,
@@ -94,26 +96,42 @@ class DeadLetterQueue:
     def redrive(
         self, tenant_id: str | None = None, reason: str | None = None, message_ids: set[str] | None = None
     ) -> list[Parked]:
-        """Move the matching messages back to the work queue; returns them. The others stay in the DLQ."""
-        messages = self._browse()
+        """Move the matching messages back to the work queue, in their groups' order; returns them. The others stay
+        in the DLQ. Deleting what was moved unblocks the rest of its group, so the DLQ is browsed again until a pass
+        moves nothing (a group stops at its first message that stays: moving later ones would reorder it)."""
         moved: list[Parked] = []
         keep: list[dict[str, Any]] = []
-        for message in messages:
-            parked = _parse(message)
-            if not _wanted(parked, tenant_id, reason, message_ids):
-                keep.append(message)
-                continue
-            group = (message.get("Attributes") or {}).get("MessageGroupId") or "redrive"
-            self._sqs.send_message(
-                QueueUrl=self._work_queue_url,
-                MessageBody=message["Body"],
-                MessageGroupId=group,
-                MessageDeduplicationId=_sqs_id(f"redrive:{parked.message_id}"),
-            )
-            self._sqs.delete_message(QueueUrl=self._dlq_url, ReceiptHandle=message["ReceiptHandle"])
-            moved.append(parked)
-        self._release(keep)
+        stopped: set[str] = set()  # groups with a message that stays
+        try:
+            while len(moved) + len(keep) < BROWSE_MAX:
+                passed = self._browse(BROWSE_MAX - len(moved) - len(keep))
+                before = len(moved)
+                for message in passed:
+                    parked, group = _parse(message), _group(message)
+                    if group not in stopped and _wanted(parked, tenant_id, reason, message_ids):
+                        self._move(message, parked)
+                        moved.append(parked)
+                    else:
+                        keep.append(message)
+                        stopped.add(group)
+                if len(moved) == before:
+                    break
+        finally:
+            self._release(keep)
         return moved
+
+    def _move(self, message: dict[str, Any], parked: Parked) -> None:
+        self._sqs.send_message(
+            QueueUrl=self._work_queue_url,
+            MessageBody=message["Body"],
+            MessageGroupId=_group(message),
+            MessageDeduplicationId=_sqs_id(f"redrive:{parked.message_id}"),
+        )
+        self._sqs.delete_message(QueueUrl=self._dlq_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _group(message: dict[str, Any]) -> str:
+    return str((message.get("Attributes") or {}).get("MessageGroupId") or "redrive")
 
 
 def _wanted(parked: Parked, tenant_id: str | None, reason: str | None, message_ids: set[str] | None) -> bool:
