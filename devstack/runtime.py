@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -39,9 +40,12 @@ class LambdaContext:
     function_version: str = "$LATEST"
     log_group_name: str = ""
     log_stream_name: str = ""
+    timeout_s: float = 30.0  # the function's Timeout from the template
+    started: float = field(default_factory=time.monotonic)
 
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        """As Lambda counts it: the function's timeout less the time this invocation has run (never enforced here)."""
+        return max(0, int((self.timeout_s - (time.monotonic() - self.started)) * 1000))
 
 
 @dataclass
@@ -78,7 +82,7 @@ class InProcessRuntime:
             return json.dumps(error), True, ""
         env = {str(k): str(v) for k, v in (fn.environment_vars or {}).items()}
         env.update(AWS_LAMBDA_FUNCTION_NAME=fn.function_name, AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(fn.memory_size))
-        context = LambdaContext(fn.function_name, int(fn.memory_size), fn.function_arn)
+        context = LambdaContext(fn.function_name, int(fn.memory_size), fn.function_arn, timeout_s=float(fn.timeout))
         try:
             handler = self._handler(fn.function_name, source, env)
             with self._env_lock:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -25,6 +26,7 @@ from posbridge.domain.catalog_job import ImportOptions
 from posbridge.errors import PermanentError, TransientError
 from posbridge.executions import StepFunctionsExecutions
 from posbridge.flows.catalog_publish import start_import
+from posbridge.flows.catalog_reconcile import DEFERRED, reconcile_catalogs
 from posbridge.flows.catalog_sync import SyncDeferred, SyncPorts, SyncResult, sync_catalog
 from posbridge.messaging import DeadLetters, WorkMessage
 from posbridge.pos.catalogs import PosCatalogs
@@ -105,19 +107,36 @@ def process(record: SQSRecord) -> None:
         metrics.add_metric(name="PoisonParked", unit=MetricUnit.Count, value=1)
 
 
-def reconcile(instance_id: str | None) -> dict[str, Any]:
-    """Full diff of one tenant or every tenant; per-tenant outcomes, failures included."""
-    outcomes: dict[str, str] = {}
-    for tenant_id in [instance_id] if instance_id else links.all_tenants():
-        try:
-            result = sync_catalog(ports, tenant_id, full=True)
-            _log(result, tenant_id, "reconciliation")
-            outcomes[tenant_id] = result.outcome
-        except (TransientError, PermanentError) as exc:
-            outcomes[tenant_id] = f"failed: {type(exc).__name__}"
-            metrics.add_metric(name="CatalogSyncFailed", unit=MetricUnit.Count, value=1)
-            logger.warning("catalog reconciliation failed", extra={"instance_id": tenant_id, "error": str(exc)})
+# Seconds a tenant's full diff may still need when it starts (a large catalog); the function's timeout is 150 s.
+RECONCILE_RESERVE_S = 60.0
+
+
+def reconcile(instance_id: str | None, context: LambdaContext) -> dict[str, Any]:
+    """Full diff of one tenant or every tenant (posbridge/flows/catalog_reconcile.py: to a deadline, in an order
+    that rotates daily); per-tenant outcomes, failures and deferrals included."""
+    outcomes = reconcile_catalogs(
+        [instance_id] if instance_id else links.all_tenants(),
+        datetime.now(UTC).date(),
+        _reconcile_one,
+        lambda: context.get_remaining_time_in_millis() / 1000,
+        RECONCILE_RESERVE_S,
+    )
+    deferred = sum(1 for outcome in outcomes.values() if outcome == DEFERRED)
+    if deferred:
+        metrics.add_metric(name="CatalogReconciliationDeferred", unit=MetricUnit.Count, value=deferred)
+        logger.warning("catalog reconciliation ran out of time", extra={"deferred": deferred})
     return {"tenants": outcomes}
+
+
+def _reconcile_one(tenant_id: str) -> str:
+    try:
+        result = sync_catalog(ports, tenant_id, full=True)
+    except (TransientError, PermanentError) as exc:
+        metrics.add_metric(name="CatalogSyncFailed", unit=MetricUnit.Count, value=1)
+        logger.warning("catalog reconciliation failed", extra={"instance_id": tenant_id, "error": str(exc)})
+        return f"failed: {type(exc).__name__}"
+    _log(result, tenant_id, "reconciliation")
+    return result.outcome
 
 
 @tracer.capture_lambda_handler
@@ -127,4 +146,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> Any:
     if "Records" in event:
         return process_partial_response(event=event, record_handler=process, processor=processor, context=context)
     instance_id = event.get("instanceId")
-    return reconcile(instance_id if isinstance(instance_id, str) and instance_id else None)
+    return reconcile(instance_id if isinstance(instance_id, str) and instance_id else None, context)
