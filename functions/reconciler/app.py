@@ -12,6 +12,7 @@ The scheduled run also purges the data of tenants removed longer ago than REMOVE
 from __future__ import annotations
 
 import random
+import traceback
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,7 +24,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from posbridge.config import ReconcilerSettings, WixApiSettings
 from posbridge.errors import PermanentError, TransientError
 from posbridge.flows.lifecycle import LifecyclePorts, purge_removed
-from posbridge.flows.reconcile import PassResult, reconcile_tenant
+from posbridge.flows.reconcile import PassResult, reconcile_tenant, reconcile_tenants
 from posbridge.messaging import WorkQueue
 from posbridge.pos.gateways import PosGateways
 from posbridge.secrets import TenantSecrets
@@ -82,13 +83,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     wanted = event.get("instanceId") if isinstance(event, dict) else None
     instance_ids = [str(wanted)] if wanted else links.all_tenants()
     random.shuffle(instance_ids)
-    results: list[PassResult] = []
-    for instance_id in instance_ids:
-        if results and context.get_remaining_time_in_millis() < MIN_TIME_PER_TENANT_MS:
-            results.append(PassResult(instance_id, error="deferred to the next run (time)"))
-            continue
-        result = reconcile(instance_id)
-        results.append(result)
+    results = reconcile_tenants(
+        instance_ids, reconcile, context.get_remaining_time_in_millis, MIN_TIME_PER_TENANT_MS, _crashed
+    )
+    for result in results:
         logger.info("reconciliation pass", extra=asdict(result))
         metrics.add_metric(name="ReconcileQueued", unit=MetricUnit.Count, value=result.wix_queued + result.pos_queued)
         if not result.ok:
@@ -97,6 +95,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if not wanted:  # the schedule
         answer["purged"] = purge()
     return answer
+
+
+def _crashed(instance_id: str, exc: Exception) -> None:
+    """The code path, never the exception's text: a validation error's text can carry an order's personal data."""
+    frames = traceback.format_tb(exc.__traceback__)
+    logger.error("reconciliation pass crashed", extra={"instance_id": instance_id, "error_type": type(exc).__name__,
+                                                        "frames": frames})  # fmt: skip
 
 
 def purge() -> list[dict[str, Any]]:

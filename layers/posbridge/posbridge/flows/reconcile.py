@@ -18,7 +18,7 @@ position, so the same unchanged order queued twice within five minutes is one me
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -84,6 +84,28 @@ def _parse(value: str) -> datetime:
 
 def position_key(position: PosPosition) -> str:
     return f"v{position.version}" if position.version is not None else iso(position.updated_at)
+
+
+def reconcile_tenants(
+    instance_ids: Sequence[str],
+    reconcile_one: Callable[[str], PassResult],
+    ms_left: Callable[[], int],
+    min_ms_per_tenant: int,
+    on_crash: Callable[[str, Exception], None],
+) -> list[PassResult]:
+    """One pass per tenant, in the given order, while time is left (the rest are deferred, named in the results). A
+    tenant whose pass fails in a way nobody classified is reported and handed to `on_crash`; the others still run."""
+    results: list[PassResult] = []
+    for instance_id in instance_ids:
+        if results and ms_left() < min_ms_per_tenant:
+            results.append(PassResult(instance_id, error="deferred to the next run (time)"))
+            continue
+        try:
+            results.append(reconcile_one(instance_id))
+        except Exception as exc:  # one tenant's unforeseen failure must not stop every other tenant's pass
+            on_crash(instance_id, exc)
+            results.append(PassResult(instance_id, error=f"unexpected {type(exc).__name__}"))
+    return results
 
 
 def reconcile_tenant(
