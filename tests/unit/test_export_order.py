@@ -646,3 +646,24 @@ def test_a_crash_between_pos_and_mapping_writes_leaves_one_square_order(merchant
     [customer] = state["customers"]
     assert orders[0]["customer_id"] == customer["id"] == mapping.pos_customer_id
     assert state["calls"]["POST /v2/orders"] == 2
+
+
+def test_an_edited_redelivery_after_a_lost_mapping_write_is_refused_by_square(merchant: SquareMerchant) -> None:
+    # Given a tenant on the Square sandbox whose mapping write was lost after the POS created the order
+    tenants = FakeTenants({TENANT_ID: _tenant(location_id=merchant.location_id)})
+    mappings = FakeMappings(crashes=1)
+    factory = SquareFactory(merchant)
+    with pytest.raises(TransientError):
+        export_wix_order(_message("approved"), tenants, mappings, factory)
+    # When the order, its note edited since, is delivered again
+    edited = _message("approved", event_id="reconcile:edited", buyerNote="Ring twice")
+    with pytest.raises(PermanentError) as caught:
+        export_wix_order(edited, tenants, mappings, factory)
+    for client in factory.clients:
+        client.close()
+    # Then Square answered IDEMPOTENCY_KEY_REUSED (a reason to park, never retried) and holds one order for it
+    assert caught.value.reason == "square_idempotency_key_reused"
+    assert caught.value.details["status"] == 400
+    state = merchant.state()
+    assert len([o for o in state["orders"] if o.get("reference_id") == ORDER_ID]) == 1
+    assert state["calls"]["POST /v2/orders"] == 2
