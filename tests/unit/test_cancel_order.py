@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import httpx
 import pytest
@@ -134,16 +134,18 @@ def _exported(origin: Literal["wix", "pos"] = "wix") -> FakeMappings:
     return FakeMappings(saved={WIX_ID: OrderMapping(wix_order_id=WIX_ID, pos_order_id=POS_ID, lines={}, origin=origin)})
 
 
-def _canceled(event_id: str = "evt-cancel-1", **order: Any) -> WorkMessage:
-    """wix.ecom.v1.order_canceled as ingest queues it: the domain event, actionEvent.body.order (auto_sdk 1.0.300)."""
-    body = {"order": {"id": WIX_ID, "status": "CANCELED", **order}, "restockAllItems": False}
+def _canceled(event_id: str = "evt-cancel-1") -> WorkMessage:
+    """The sample wix.ecom.v1.order_canceled (events/wix_webhook, checked against the SDK's OrderCanceledEnvelope) as
+    ingest queues it, under `event_id`."""
+    event = json.loads((EVENTS / "order_canceled.json").read_text())["event"]
+    assert event["actionEvent"]["body"]["order"]["id"] == WIX_ID
     return WorkMessage(
         source="wix",
         event_type=ORDER_CANCELED,
         event_id=event_id,
         tenant_id=TENANT_ID,
-        entity_id=WIX_ID,
-        payload={"id": event_id, "entityId": WIX_ID, "actionEvent": {"body": body}},
+        entity_id=event["entityId"],
+        payload={**event, "id": event_id},
     )
 
 
