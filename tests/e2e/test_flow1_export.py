@@ -253,6 +253,7 @@ def test_a_lost_mapping_write_and_an_edited_order_requeued_make_no_second_pos_or
     placed = restaurant.checkout([SOUP], buyerNote="No onions", fulfillment={"type": "PICKUP"})
     order = placed["order"]
     restaurant.wait_mapping(order["id"])
+    wait_for(lambda: _work_queue_idle(restaurant))  # its other event too, or it would write the mapping again
     [pos] = restaurant.pos_orders(order["id"])
     stack = restaurant.devstack.stack
     assert stack is not None
