@@ -91,7 +91,12 @@ class Merchant:
             self.outbox.append(Outgoing(self.notification_url, self.signature_key, event))
 
     def replay(self, scope: str, key: str, body: Any) -> tuple[int, dict[str, Any]] | None:
-        """The stored answer for a repeated idempotency key; a different body under the same key is an error."""
+        """The stored answer for a repeated idempotency key; a different body under the same key is an error.
+
+        developer.squareup.com/docs/build-basics/common-api-patterns/idempotency: the same request with the same key
+        "returns the response as the first successful" one; the same key with a changed request gets "an error
+        indicating that you used the idempotency key previously" (squareup's ErrorCode: IDEMPOTENCY_KEY_REUSED, 400).
+        """
         stored = self._idempotency.get((scope, key))
         if stored is None:
             return None

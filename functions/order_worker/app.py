@@ -1,5 +1,6 @@
-"""Work-queue consumer: Flow 1 (Wix order -> POS) for queued Wix order events; Flows 2 and 3 (POS order -> Wix order,
-POS status -> Wix fulfillment: posbridge/flows/pos_sync.py) for queued POS order events. Dispatch is by message source.
+"""Work-queue consumer: Flow 1 (Wix order -> POS; a Wix cancel -> POS cancel: posbridge/flows/cancel_order.py) for
+queued Wix order events; Flows 2 and 3 (POS order -> Wix order, POS status -> Wix fulfillment: posbridge/flows/
+pos_sync.py) for queued POS order events. Dispatch is by message source, then event type.
 
 Per message: a transient failure (throttling, 5xx, timeout) fails the item so SQS redelivers it later (and moves it to
 the DLQ after maxReceiveCount); a permanent one (validation, unknown tenant) is parked in the DLQ at once with its
@@ -29,6 +30,7 @@ from pydantic import ValidationError
 from posbridge.config import OrderWorkerSettings, WixApiSettings
 from posbridge.errors import EventIgnored, PermanentError
 from posbridge.flows.apply_status import SyncResult
+from posbridge.flows.cancel_order import CancelResult, cancel_wix_order
 from posbridge.flows.export_order import ExportResult, export_wix_order
 from posbridge.flows.lifecycle import (
     APP_INSTALLED,
@@ -51,6 +53,7 @@ from posbridge.store.tenants import TenantStore
 from posbridge.wix.client import DynamoRateLimiter, WixApiError, WixClients
 from posbridge.wix.orders_api import WixOrders
 from posbridge.wix.site import SiteIdsCache
+from posbridge.wix.webhooks import ORDER_CANCELED
 
 WIX_RATE_WAIT_MAX_S = 15.0
 
@@ -102,6 +105,19 @@ def sync_pos(message: dict[str, Any]) -> dict[str, Any]:
     return asdict(sync_pos_order(WorkMessage.model_validate(message), pos_sync_ports))
 
 
+@idempotent_function(  # type: ignore[untyped-decorator]
+    data_keyword_argument="message", config=idempotency, persistence_store=persistence
+)
+def cancel(message: dict[str, Any]) -> dict[str, Any]:
+    return asdict(cancel_wix_order(WorkMessage.model_validate(message), tenants, mappings, gateways))
+
+
+def wix_cancel_event(message: WorkMessage) -> None:
+    result = CancelResult(**cancel(message=message.model_dump(mode="json")))
+    logger.info("wix order cancel processed", extra=asdict(result))
+    metrics.add_metric(name=f"WixCancels_{result.outcome}", unit=MetricUnit.Count, value=1)
+
+
 def pos_order_event(message: WorkMessage) -> None:
     result = SyncResult(**sync_pos(message=message.model_dump(mode="json")))
     logger.info("pos order processed", extra={**asdict(result), "event_type": message.event_type})
@@ -125,6 +141,9 @@ def process(record: SQSRecord) -> None:
             return
         if message.source != "wix":
             pos_order_event(message)
+            return
+        if message.event_type == ORDER_CANCELED:
+            wix_cancel_event(message)
             return
         result = ExportResult(**export(message=message.model_dump(mode="json")))
     except EventIgnored as ignored:  # acknowledged: e.g. the tenant removed the app

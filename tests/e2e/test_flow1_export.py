@@ -210,3 +210,104 @@ def test_one_tenants_order_never_touches_another_tenants_mappings(restaurant: Re
     items = table.scan(TableName=devstack.stack.output("MappingsTableName"))["Items"]
     written = [i for i in items if placed["order"]["id"] in json.dumps(i)]
     assert written and all(i["PK"]["S"] == f"TENANT#{restaurant.instance_id}" for i in written)
+
+
+# ---- exactly once, for good: keys from identity; a Wix cancel reaches the POS once ---------------------------------
+
+
+def _send_wix_event(restaurant: Restaurant, event_type: str, order: dict[str, Any], body: dict[str, Any]) -> str:
+    """Have the Wix sandbox sign and deliver one event for `order`, under a new event id; wait until the gateway
+    took it (200: it is in the work queue)."""
+    sent = restaurant.http.post(
+        f"{restaurant.devstack.wix_url}/_sandbox/webhooks/send",
+        json={"instanceId": restaurant.instance_id, "eventType": event_type, "entityId": order["id"], "event": body},
+    )
+    sent.raise_for_status()
+    event_id = str(sent.json()["eventId"])
+    wait_for(lambda: _delivered(restaurant, event_id))
+    return event_id
+
+
+def _delivered(restaurant: Restaurant, event_id: str) -> bool:
+    deliveries = restaurant.http.get(f"{restaurant.devstack.wix_url}/_sandbox/webhooks/deliveries").json()
+    return any(d["event_id"] == event_id and d["status"] == 200 for d in deliveries["deliveries"])
+
+
+def _work_queue_idle(restaurant: Restaurant) -> bool:
+    assert restaurant.devstack.stack is not None
+    sqs = restaurant.devstack.stack.client("sqs")
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=restaurant.devstack.stack.output("WorkQueueUrl"),
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return all(int(count) == 0 for count in attributes.values())
+
+
+def _pos_calls(restaurant: Restaurant) -> dict[str, int]:
+    url = f"{restaurant.devstack.pos_url}/_sandbox/merchants/{restaurant.merchant_id}/state"
+    return dict(restaurant.http.get(url).json()["calls"])
+
+
+def test_a_lost_mapping_write_and_an_edited_order_requeued_make_no_second_pos_order(restaurant: Restaurant) -> None:
+    # Given an order exported to the POS whose mapping write was lost (its two mapping items are gone)
+    placed = restaurant.checkout([SOUP], buyerNote="No onions", fulfillment={"type": "PICKUP"})
+    order = placed["order"]
+    restaurant.wait_mapping(order["id"])
+    wait_for(lambda: _work_queue_idle(restaurant))  # its other event too, or it would write the mapping again
+    [pos] = restaurant.pos_orders(order["id"])
+    stack = restaurant.devstack.stack
+    assert stack is not None
+    pk = {"S": f"TENANT#{restaurant.instance_id}"}
+    for sk in (f"ORDER#WIX#{order['id']}", f"ORDER#POS#{pos['id']}"):
+        stack.client("dynamodb").delete_item(
+            TableName=stack.output("MappingsTableName"), Key={"PK": pk, "SK": {"S": sk}}
+        )
+    assert restaurant.mapping(order["id"]) is None
+    # When the order, its note edited since, is queued again as a reconciliation queues it (order_created carrying
+    # the order as it is now, under a new event id)
+    edited = {**order, "buyerNote": "Ring twice, please"}
+    _send_wix_event(restaurant, "wix.ecom.v1.order_created", order, {"createdEvent": {"entity": edited}})
+    # Then Square refuses the changed body under the order's key, and that answer is parked with its reason
+    parked = wait_for(restaurant.parked)
+    assert [m["MessageAttributes"]["reason"]["StringValue"] for m in parked] == ["square_idempotency_key_reused"]
+    assert json.loads(parked[0]["Body"])["entity_id"] == order["id"]
+    # And the POS still holds one order for it, the first one, not retried under another key
+    assert [o["id"] for o in restaurant.pos_orders(order["id"])] == [pos["id"]]
+    assert _pos_calls(restaurant)["POST /v2/orders"] == 2
+
+
+def test_an_order_canceled_on_wix_is_canceled_on_the_pos_once(restaurant: Restaurant) -> None:
+    # Given an order placed for pickup and exported to the POS
+    placed = restaurant.checkout([PIZZA], fulfillment={"type": "PICKUP"})
+    wix_id = placed["order"]["id"]
+    restaurant.wait_mapping(wix_id)
+    # When the restaurant cancels it on Wix (Cancel Order), and Wix delivers its order_canceled webhook twice
+    opts = restaurant.devstack.options
+    token = restaurant.http.post(
+        f"{restaurant.devstack.wix_url}/oauth2/token",
+        json={
+            "grant_type": "client_credentials",
+            "client_id": opts.wix_app_id,
+            "client_secret": opts.wix_app_secret,
+            "instance_id": restaurant.instance_id,
+        },
+    ).json()["access_token"]
+    restaurant.http.post(f"{restaurant.devstack.wix_url}/_sandbox/webhooks/delivery", json={"duplicate": 2})
+    canceled = restaurant.http.post(
+        f"{restaurant.devstack.wix_url}/ecom/v1/orders/{wix_id}/cancel",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"sendOrderCanceledEmail": False},
+    )
+    canceled.raise_for_status()
+    restaurant.http.post(f"{restaurant.devstack.wix_url}/_sandbox/webhooks/delivery", json={"duplicate": 1})
+    # Then the POS order is CANCELED, and so is its pickup
+    pos = wait_for(lambda: next((o for o in restaurant.pos_orders(wix_id) if o["state"] == "CANCELED"), None))
+    assert [f["state"] for f in pos["fulfillments"]] == ["CANCELED"]
+    # When the same cancel comes once more under another event id (no queue dedup can drop it)
+    again = {"actionEvent": {"body": {"order": canceled.json()["order"]}}}
+    _send_wix_event(restaurant, "wix.ecom.v1.order_canceled", placed["order"], again)
+    wait_for(lambda: _work_queue_idle(restaurant))
+    # Then the POS order was updated once, and nothing was parked
+    assert _pos_calls(restaurant).get("PUT /v2/orders/{order_id}") == 1
+    assert restaurant.parked() == []
+    assert [o["state"] for o in restaurant.pos_orders(wix_id)] == ["CANCELED"]

@@ -17,11 +17,12 @@ from devstack.httpserver import BackgroundServer
 from devstack.square_sandbox import SquareSandbox
 from posbridge.domain.order import Buyer, Order
 from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
-from posbridge.errors import PermanentError, TransientError
-from posbridge.flows.export_order import ExportResult, export_wix_order
+from posbridge.errors import IdempotencyKeyReused, PermanentError, TransientError
+from posbridge.flows.export_order import CANCELED_BEFORE_EXPORT, ExportResult, export_wix_order
 from posbridge.messaging import WorkMessage
 from posbridge.pos.port import PosGateway, PosOrder
 from posbridge.pos.square import SquareClient, SquarePos
+from posbridge.pos.square.orders import to_square_order
 from posbridge.store.orders import OrderMapping
 from posbridge.wix.webhooks import ORDER_APPROVED, ORDER_CREATED
 from tests.unit.pos_fakes import FakeTenants
@@ -58,29 +59,54 @@ class FakeMappings:
     def record_skip(self, tenant_id: str, wix_order_id: str, reason: str) -> None:
         self.skips[(tenant_id, wix_order_id)] = reason
 
+    def skip_reason(self, tenant_id: str, wix_order_id: str) -> str | None:
+        return self.skips.get((tenant_id, wix_order_id))
+
+
+def _replay(stored: dict[str, tuple[str, Any]], key: str, body: Any, make: Any) -> Any:
+    """Square's idempotency: same key and body -> the first answer; same key, another body -> IDEMPOTENCY_KEY_REUSED."""
+    fingerprint = json.dumps(body, sort_keys=True, default=str)
+    if key in stored:
+        if stored[key][0] != fingerprint:
+            raise IdempotencyKeyReused("square_idempotency_key_reused", "key reused with another body")
+        return stored[key][1]
+    stored[key] = (fingerprint, make())
+    return stored[key][1]
+
 
 @dataclass
 class FakeGateway:
-    """Records every call; like a POS, the same idempotency key returns the same order."""
+    """Records every call; answers idempotency keys as Square does (the customer search always misses, as while
+    Square's index lags)."""
 
     customer_calls: list[tuple[Buyer, str]] = field(default_factory=list)
     order_calls: list[tuple[Order, str | None, str]] = field(default_factory=list)
-    created: dict[str, PosOrder] = field(default_factory=dict)
+    customers: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    orders: dict[str, tuple[str, Any]] = field(default_factory=dict)
 
     def find_or_create_customer(self, buyer: Buyer, idempotency_key: str) -> str | None:
         self.customer_calls.append((buyer, idempotency_key))
-        return "CUST-1" if buyer.email or buyer.phone else None
+        if not (buyer.email or buyer.phone):
+            return None
+        made = f"CUST-{len(self.customers) + 1}"
+        return str(_replay(self.customers, idempotency_key, buyer.model_dump(mode="json"), lambda: made))
 
     def create_order(self, order: Order, customer_id: str | None, idempotency_key: str) -> PosOrder:
         self.order_calls.append((order, customer_id, idempotency_key))
-        if idempotency_key not in self.created:
-            self.created[idempotency_key] = PosOrder(
-                id=f"POS-{len(self.created) + 1}",
-                version=1,
-                line_ids={line.id: f"uid-{line.id[-4:]}" for line in order.line_items},
-                customer_id=customer_id,
-            )
-        return self.created[idempotency_key]
+        made = PosOrder(
+            id=f"POS-{len(self.orders) + 1}",
+            version=1,
+            line_ids={line.id: f"uid-{line.id[-4:]}" for line in order.line_items},
+            customer_id=customer_id,
+        )
+        body = to_square_order(order, "L1", customer_id)  # what Square would compare
+        created = _replay(self.orders, idempotency_key, body, lambda: made)
+        assert isinstance(created, PosOrder)
+        return created
+
+    @property
+    def created(self) -> list[PosOrder]:
+        return [order for _, order in self.orders.values()]
 
     @property
     def order_keys(self) -> list[str]:
@@ -352,7 +378,26 @@ def test_the_create_order_key_is_the_same_for_created_and_approved() -> None:
     [
         pytest.param(lambda: _message("approved", id="6b3d8f5f-0000-4000-8000-000000000002"), id="another order"),
         pytest.param(lambda: _message("approved", tenant_id="another-tenant"), id="another tenant"),
+    ],
+)
+def test_the_create_order_key_differs_for_another_order_or_tenant(other: Any) -> None:
+    # Given the sample order's key
+    sample = _key_for(_message("approved"))
+    # When a different order, or the same order id for another tenant, is exported
+    # Then its key differs (the POS must not answer it with the sample's order)
+    assert _key_for(other()) != sample
+
+
+def _edited_buyer() -> dict[str, Any]:
+    buyer = dict(_order_of(_sample_event("order_approved.json"))["buyerInfo"])
+    return {**buyer, "email": "ada.new@example.com"}
+
+
+@pytest.mark.parametrize(
+    "edited",
+    [
         pytest.param(lambda: _message("approved", buyerNote="No cheese"), id="another note"),
+        pytest.param(lambda: _message("approved", buyerInfo=_edited_buyer()), id="another buyer e-mail"),
         pytest.param(lambda: _message("approved", lineItems=_sample_line_items()[:1]), id="fewer lines"),
         pytest.param(
             lambda: _message(
@@ -362,12 +407,12 @@ def test_the_create_order_key_is_the_same_for_created_and_approved() -> None:
         ),
     ],
 )
-def test_the_create_order_key_differs_for_a_different_order_or_content(other: Any) -> None:
+def test_the_create_order_key_is_the_orders_identity_not_its_content(edited: Any) -> None:
     # Given the sample order's key
     sample = _key_for(_message("approved"))
-    # When a different order, the same order for another tenant, or different content is exported
-    # Then its key differs (the POS must not answer it with the sample's order)
-    assert _key_for(other()) != sample
+    # When the same order, edited since (as a reconciliation re-queues it), is exported
+    # Then it carries the same key: the POS can never take it for another order
+    assert _key_for(edited()) == sample
 
 
 def test_the_key_is_stable_across_event_ids(world: World) -> None:
@@ -463,6 +508,75 @@ def test_a_crash_after_the_pos_write_retries_into_the_same_order(world: World) -
     assert world.mappings.saved[(TENANT_ID, ORDER_ID)].pos_order_id == "POS-1"
 
 
+def test_an_edited_redelivery_after_a_lost_mapping_write_makes_no_second_pos_order(world: World) -> None:
+    # Given the order was created on the POS and the mapping write was lost (the function died in between)
+    world.mappings.crashes = 1
+    with pytest.raises(TransientError):
+        world.run(_message("approved"))
+    # When the order, edited since (another note), is delivered again (a reconciliation re-queues it as it is now)
+    edited = _message("approved", event_id="reconcile:edited", buyerNote="Ring twice")
+    with pytest.raises(PermanentError) as caught:
+        world.run(edited)
+    # Then the POS refused the changed body under the same key: one POS order, and a poison message with its reason
+    assert caught.value.reason == "square_idempotency_key_reused"
+    assert isinstance(caught.value, IdempotencyKeyReused)
+    assert [order.id for order in world.gateway.created] == ["POS-1"]
+    first_key, second_key = world.gateway.order_keys
+    assert first_key == second_key
+
+
+def test_the_same_contact_ordering_twice_uses_one_customer_key() -> None:
+    # Given two orders by the same Wix contact, and one by an anonymous visitor (no contact id)
+    world = _world()
+    world.run(_message("approved"))
+    world.run(_message("approved", id="6b3d8f5f-0000-4000-8000-000000000002"))
+    anonymous = world.run(_message("approved", id="6b3d8f5f-0000-4000-8000-000000000003", buyerInfo={"visitorId": "v"}))
+    # Then both of the contact's orders carry the contact's key: while Square's search cannot see the first profile,
+    # the second create replays it instead of making a second profile
+    contact_key, again, visitor_key = [key for _, key in world.gateway.customer_calls]
+    assert contact_key == again != visitor_key
+    assert [order.customer_id for order in world.gateway.created] == ["CUST-1", "CUST-1", "CUST-2"]
+    assert anonymous.outcome == "exported"
+
+
+def test_a_contact_whose_details_changed_is_exported_without_a_customer_link() -> None:
+    # Given a contact whose profile was created with other details by an earlier order, not yet searchable
+    world = _world()
+    world.run(_message("approved"))
+    # When the same contact orders again with a new e-mail address
+    second = world.run(_message("approved", id="6b3d8f5f-0000-4000-8000-000000000002", buyerInfo=_edited_buyer()))
+    # Then Square refused the reused key, and the order still reached the POS, linked to no customer
+    assert second.outcome == "exported"
+    assert [order.customer_id for order in world.gateway.created] == ["CUST-1", None]
+    mapping = world.mappings.saved[(TENANT_ID, "6b3d8f5f-0000-4000-8000-000000000002")]
+    assert (mapping.wix_contact_id, mapping.pos_customer_id) == (None, None)
+
+
+# ---- canceled before it was exported -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("export_on", ["approved", "created"])
+def test_an_order_canceled_on_wix_is_never_exported(export_on: Literal["approved", "created"]) -> None:
+    # Given an order a reconciliation finds already CANCELED on Wix, never exported
+    world = _world(_tenant(export_on=export_on))
+    # When it is processed
+    result = world.run(_message("created", status="CANCELED"))
+    # Then nothing reaches the POS, and the cancel is recorded as the order's skip
+    assert result == ExportResult("canceled_before_export", ORDER_ID)
+    assert world.pos.tenants_seen == [] and world.gateway.order_calls == []
+    assert world.mappings.skips[(TENANT_ID, ORDER_ID)] == CANCELED_BEFORE_EXPORT
+
+
+def test_a_late_approval_of_an_order_canceled_before_export_is_not_exported(world: World) -> None:
+    # Given the cancel flow recorded the order as canceled before it was exported (its cancel overtook the approval)
+    world.mappings.record_skip(TENANT_ID, ORDER_ID, CANCELED_BEFORE_EXPORT)
+    # When the approval arrives, still saying APPROVED
+    result = world.run(_message("approved"))
+    # Then it is not exported
+    assert result.outcome == "canceled_before_export"
+    assert world.gateway.order_calls == []
+
+
 # ---- crash-retry against the real Square sandbox -------------------------------------------------------------------
 
 
@@ -531,4 +645,25 @@ def test_a_crash_between_pos_and_mapping_writes_leaves_one_square_order(merchant
     # And one customer, the one the order and the mapping name
     [customer] = state["customers"]
     assert orders[0]["customer_id"] == customer["id"] == mapping.pos_customer_id
+    assert state["calls"]["POST /v2/orders"] == 2
+
+
+def test_an_edited_redelivery_after_a_lost_mapping_write_is_refused_by_square(merchant: SquareMerchant) -> None:
+    # Given a tenant on the Square sandbox whose mapping write was lost after the POS created the order
+    tenants = FakeTenants({TENANT_ID: _tenant(location_id=merchant.location_id)})
+    mappings = FakeMappings(crashes=1)
+    factory = SquareFactory(merchant)
+    with pytest.raises(TransientError):
+        export_wix_order(_message("approved"), tenants, mappings, factory)
+    # When the order, its note edited since, is delivered again
+    edited = _message("approved", event_id="reconcile:edited", buyerNote="Ring twice")
+    with pytest.raises(PermanentError) as caught:
+        export_wix_order(edited, tenants, mappings, factory)
+    for client in factory.clients:
+        client.close()
+    # Then Square answered IDEMPOTENCY_KEY_REUSED (a reason to park, never retried) and holds one order for it
+    assert caught.value.reason == "square_idempotency_key_reused"
+    assert caught.value.details["status"] == 400
+    state = merchant.state()
+    assert len([o for o in state["orders"] if o.get("reference_id") == ORDER_ID]) == 1
     assert state["calls"]["POST /v2/orders"] == 2

@@ -23,6 +23,12 @@ class PermanentError(Exception):
         self.details = details or {}
 
 
+class IdempotencyKeyReused(PermanentError):
+    """The partner already applied this idempotency key to a different request body (Square: 400
+    IDEMPOTENCY_KEY_REUSED). The write it names happened once already; a new key would do it a second time, so the
+    message is parked with this reason, never retried under another key."""
+
+
 class EventIgnored(Exception):
     """The event is valid but must not be acted on (e.g. its tenant removed the app): acknowledge it, do not park it.
 

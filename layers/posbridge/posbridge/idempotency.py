@@ -1,18 +1,16 @@
-"""Deterministic idempotency keys for outbound writes: same (tenant, operation, entity, body) -> same key, so a retry
-after a 429, a 5xx, a timeout or a crash replays the write instead of duplicating it."""
+"""Idempotency keys for outbound writes, derived from identity only: (tenant, step, entity), never the body.
+
+The same step of the same entity always carries the same key, whatever the entity looks like by then: a retry after a
+429, a 5xx, a timeout or a crash, a redelivery, a reconciliation re-queueing an order edited since, or a deploy that
+changes the domain model all replay the one write instead of making a second one. A changed body under the same key
+is then the partner's to refuse (Square: IDEMPOTENCY_KEY_REUSED), which parks the message rather than duplicating.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import json
-from typing import Any
 
 
-def body_hash(body: Any) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str, separators=(",", ":")).encode()).hexdigest()
-
-
-def idempotency_key(tenant_id: str, operation: str, entity_id: str, body: Any) -> str:
+def idempotency_key(tenant_id: str, step: str, entity_id: str) -> str:
     """64 hex chars: fits every provider's limit (Square orders 192, customers 45 after the adapter's own hashing)."""
-    material = f"{tenant_id}|{operation}|{entity_id}|{body_hash(body)}"
-    return hashlib.sha256(material.encode()).hexdigest()
+    return hashlib.sha256(f"{tenant_id}|{step}|{entity_id}".encode()).hexdigest()

@@ -2,9 +2,20 @@
 
 Exactly once rests on three guards, outermost first: the FIFO queue drops a redelivered webhook (dedup id = event id)
 and serialises one order's events (group = tenant + order); the order mapping, checked before and written after the
-POS call, turns any later event for an exported order into a no-op; and the POS write carries an idempotency key
-derived from the order's content, so a retry after a crash between the POS call and the mapping write gets the same
-POS order back instead of a second one.
+POS call, turns any later event for an exported order into a no-op; and every POS write carries an idempotency key
+derived from identity only, (tenant, step, Wix order id), never from the order's content. A retry after a crash
+between the POS call and the mapping write gets the same POS order back; the same order edited since (a
+reconciliation re-queues it as it is now) sends a different body under the same key, which the POS refuses
+(IdempotencyKeyReused): that is parked with its reason, never retried under a new key, so no second ticket.
+
+The customer step is keyed by the buyer's Wix contact id (by the order id when there is none): the same contact
+ordering twice before Square's search index shows the first profile replays the first create instead of making a
+second profile (which would also break the one-contact-one-customer mapping). If the contact's details changed in
+between, Square refuses the key; the order is then exported without a customer link rather than parked (the ticket
+matters, the profile link does not, and a new key could make a duplicate profile).
+
+An order canceled on Wix before it was exported is never exported: its status says CANCELED, or the cancel flow
+recorded it (flows/cancel_order.py) before a late event for it arrived.
 """
 
 from __future__ import annotations
@@ -14,7 +25,7 @@ from typing import Any, Literal, Protocol
 
 from posbridge.domain.order import Order
 from posbridge.domain.tenant import Tenant
-from posbridge.errors import PermanentError
+from posbridge.errors import IdempotencyKeyReused, PermanentError
 from posbridge.flows.lifecycle import require_active
 from posbridge.idempotency import idempotency_key
 from posbridge.messaging import WorkMessage
@@ -23,7 +34,12 @@ from posbridge.store.orders import OrderMapping
 from posbridge.wix.orders import restaurant_order
 from posbridge.wix.webhooks import ORDER_APPROVED, ORDER_CREATED
 
-Outcome = Literal["exported", "already_exported", "not_restaurant", "awaiting_approval", "from_pos"]
+Outcome = Literal[
+    "exported", "already_exported", "not_restaurant", "awaiting_approval", "from_pos", "canceled_before_export"
+]
+# The skip the cancel flow records for an order canceled before it was exported; the export flow honours it.
+CANCELED_BEFORE_EXPORT = "canceled on Wix before it was exported"
+CUSTOMER_STEP, ORDER_STEP = "create_customer", "create_order"
 
 
 class Tenants(Protocol):
@@ -34,6 +50,7 @@ class Mappings(Protocol):
     def by_wix_order(self, tenant_id: str, wix_order_id: str) -> OrderMapping | None: ...
     def save(self, tenant_id: str, mapping: OrderMapping) -> None: ...
     def record_skip(self, tenant_id: str, wix_order_id: str, reason: str) -> None: ...
+    def skip_reason(self, tenant_id: str, wix_order_id: str) -> str | None: ...
 
 
 class PosFactory(Protocol):
@@ -66,23 +83,16 @@ def export_wix_order(message: WorkMessage, tenants: Tenants, mappings: Mappings,
     if not order.line_items:
         mappings.record_skip(tenant.instance_id, order.id, "no Wix Restaurants line items")
         return ExportResult("not_restaurant", order.id)
+    if order.status == "CANCELED" or mappings.skip_reason(tenant.instance_id, order.id) == CANCELED_BEFORE_EXPORT:
+        mappings.record_skip(tenant.instance_id, order.id, CANCELED_BEFORE_EXPORT)
+        return ExportResult("canceled_before_export", order.id)
     if not _ready(message.event_type, order, tenant):
         return ExportResult("awaiting_approval", order.id)
 
     gateway = pos.for_tenant(tenant)
-    customer_id = None
-    if order.buyer.email or order.buyer.phone:
-        customer_id = gateway.find_or_create_customer(
-            order.buyer,
-            idempotency_key(
-                tenant.instance_id, "customer", order.buyer.contact_id or order.id, order.buyer.model_dump()
-            ),
-        )
-    # The key hashes what the POS receives, not the Wix status: Created and Approved yield the same key.
-    exported_content = order.model_dump(mode="json", exclude={"status"})
-    pos_order = gateway.create_order(
-        order, customer_id, idempotency_key(tenant.instance_id, "create_order", order.id, exported_content)
-    )
+    customer_id = _customer(gateway, tenant.instance_id, order)
+    # Identity only: Created and Approved, a redelivery, and the same order edited since all carry this one key.
+    pos_order = gateway.create_order(order, customer_id, idempotency_key(tenant.instance_id, ORDER_STEP, order.id))
     mappings.save(
         tenant.instance_id,
         OrderMapping(
@@ -95,6 +105,17 @@ def export_wix_order(message: WorkMessage, tenants: Tenants, mappings: Mappings,
         ),
     )
     return ExportResult("exported", order.id, pos_order.id, len(order.line_items))
+
+
+def _customer(gateway: PosGateway, tenant_id: str, order: Order) -> str | None:
+    if not (order.buyer.email or order.buyer.phone):
+        return None
+    key = idempotency_key(tenant_id, CUSTOMER_STEP, order.buyer.contact_id or f"order:{order.id}")
+    try:
+        return gateway.find_or_create_customer(order.buyer, key)
+    except IdempotencyKeyReused:
+        # The contact's profile was created before with other details and is not yet searchable: no link this time.
+        return None
 
 
 def _order_json(message: WorkMessage) -> dict[str, Any]:

@@ -48,6 +48,11 @@ class PosGateway(Protocol):
         """The whole order as the POS holds it now, whoever created it (Flows 2 and 3)."""
         ...
 
+    def cancel_order(self, order: PosOrderSnapshot, idempotency_key: str) -> None:
+        """Cancel the order as `order` shows it (its version, its open fulfillments). Raises TransientError when the
+        order changed on the POS since that snapshot (read it again), PermanentError when the POS refuses."""
+        ...
+
     def orders_updated_since(self, since: str, cursor: str | None = None) -> PosOrderPage:
         """Orders of the tenant's location changed at or after `since` (RFC 3339), oldest change first, paged."""
         ...

@@ -35,6 +35,9 @@ WIX_ISSUER = "wix.com"
 MAX_TOKEN_AGE_S = 72 * 3600
 ORDER_CREATED = "wix.ecom.v1.order_created"
 ORDER_APPROVED = "wix.ecom.v1.order_approved"
+# @wix/auto_sdk_ecom_orders 1.0.300 onOrderCanceled: @eventType wix.ecom.v1.order_canceled, an action event whose body
+# is OrderCanceledEventOrderCanceled {order, restockAllItems, sendOrderCanceledEmail, customMessage}.
+ORDER_CANCELED = "wix.ecom.v1.order_canceled"
 
 
 # Why a webhook was refused: the `reason` dimension of the WebhooksRejected metric (a closed set, so few metrics).

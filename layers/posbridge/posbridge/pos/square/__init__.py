@@ -7,14 +7,15 @@ from urllib.parse import quote
 
 from posbridge.domain.order import Buyer, Order
 from posbridge.domain.pos_order import PosOrderSnapshot
-from posbridge.errors import PermanentError
+from posbridge.errors import PermanentError, TransientError
 from posbridge.pos.port import PosOrder, PosOrderPage
 from posbridge.pos.square import customers
 from posbridge.pos.square.client import SquareClient, fit_idempotency_key
 from posbridge.pos.square.order_snapshot import snapshot_from_square, summary_from_order
 from posbridge.pos.square.orders import from_square_order, to_square_order
 
-ORDER_KEY_MAX = 192  # CreateOrder's documented idempotency_key limit
+ORDER_KEY_MAX = 192  # CreateOrder's and UpdateOrder's documented idempotency_key limit
+FINAL_FULFILLMENT_STATES = frozenset({"COMPLETED", "CANCELED", "FAILED"})
 SEARCH_PAGE = 500  # SearchOrders' default page size (max 1,000)
 
 __all__ = ["SquareClient", "SquarePos"]
@@ -47,6 +48,32 @@ class SquarePos:
     def order_snapshot(self, order_id: str) -> PosOrderSnapshot:
         """The full order, read back as the canonical POS order (Flows 2 and 3)."""
         return snapshot_from_square(self.retrieve_order(order_id))
+
+    def cancel_order(self, order: PosOrderSnapshot, idempotency_key: str) -> None:
+        """UpdateOrder (PUT /v2/orders/{id}) with a sparse order: the latest `version`, `state` CANCELED, and each
+        fulfillment not yet final CANCELED by its uid (squareup 46.0.0.20260916 orders/client.py `update`: "The latest
+        `version` of the order to update", "Orders with a `COMPLETED` or `CANCELED` state cannot be updated";
+        developer.squareup.com/docs/orders-api/fulfillments: fulfillments are canceled through UpdateOrder, by uid and
+        state). A stale version is Square's 409: the kitchen changed the order meanwhile, so it is read again later
+        (TransientError) and canceled at its new version under that version's key."""
+        if order.position.version is None:
+            raise PermanentError(
+                "pos_order_not_updatable", f"POS order {order.id} has no version: the API cannot update it"
+            )
+        fulfillments = [
+            {"uid": f.uid, "state": "CANCELED"} for f in order.fulfillments if f.state not in FINAL_FULFILLMENT_STATES
+        ]
+        patch: dict[str, Any] = {"location_id": order.location_id, "version": order.position.version}
+        patch["state"] = "CANCELED"
+        if fulfillments:
+            patch["fulfillments"] = fulfillments
+        body = {"idempotency_key": fit_idempotency_key(idempotency_key, ORDER_KEY_MAX), "order": patch}
+        try:
+            self._client.request("PUT", f"/v2/orders/{quote(order.id, safe='')}", body)
+        except PermanentError as exc:
+            if exc.details.get("status") == 409:
+                raise TransientError(f"POS order {order.id} changed while it was being canceled") from exc
+            raise
 
     def orders_updated_since(self, since: str, cursor: str | None = None) -> PosOrderPage:
         """One page of this location's orders updated at or after `since` (RFC 3339), oldest change first."""

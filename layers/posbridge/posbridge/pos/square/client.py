@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from posbridge.errors import PermanentError
+from posbridge.errors import IdempotencyKeyReused, PermanentError
 from posbridge.http_retry import DEFAULT_TIMEOUT, Retrier, encode_json, json_object, send
 
 # The API version whose wire formats tests/contracts proves against the official SDK: squareup 46.0.0.20260916 sends
@@ -136,4 +136,7 @@ def _permanent(response: httpx.Response, method: str, path: str) -> PermanentErr
         details["detail"] = detail[:DETAIL_MAX]
     field = f" ({first['field']})" if first.get("field") else ""
     message = f"Square {method} {path} answered {response.status_code} {code}{field}"
-    return PermanentError(reason=f"square_{code.lower()}", message=message, details=details)
+    # Same key, different body (developer.squareup.com/docs/build-basics/common-api-patterns/idempotency): the flows
+    # tell this one apart, so it gets its own type (same reason code).
+    kind = IdempotencyKeyReused if code == "IDEMPOTENCY_KEY_REUSED" else PermanentError
+    return kind(reason=f"square_{code.lower()}", message=message, details=details)
