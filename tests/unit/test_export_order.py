@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -16,15 +16,16 @@ import pytest
 from devstack.httpserver import BackgroundServer
 from devstack.square_sandbox import SquareSandbox
 from posbridge.domain.order import Buyer, Order
+from posbridge.domain.order_catalog import CatalogIds, CatalogLine, WixSoldAs
 from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
 from posbridge.errors import PermanentError, TransientError
 from posbridge.flows.export_order import ExportResult, export_wix_order
 from posbridge.messaging import WorkMessage
-from posbridge.pos.port import PosGateway, PosOrder
+from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, PosGateway, PosOrder
 from posbridge.pos.square import SquareClient, SquarePos
 from posbridge.store.orders import OrderMapping
 from posbridge.wix.webhooks import ORDER_APPROVED, ORDER_CREATED
-from tests.unit.pos_fakes import FakeTenants
+from tests.unit.pos_fakes import FakeCatalog, FakeTenants
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "wix_webhook"
 TENANT_ID = "d3b0a5e2-7c1f-4e8a-9b2d-000000000001"  # the samples' instanceId
@@ -66,13 +67,24 @@ class FakeGateway:
     customer_calls: list[tuple[Buyer, str]] = field(default_factory=list)
     order_calls: list[tuple[Order, str | None, str]] = field(default_factory=list)
     created: dict[str, PosOrder] = field(default_factory=dict)
+    catalog_calls: list[dict[str, CatalogLine]] = field(default_factory=list)
+    stale_variations: set[str] = field(default_factory=set)  # POS variations deleted since the mapping was written
 
     def find_or_create_customer(self, buyer: Buyer, idempotency_key: str) -> str | None:
         self.customer_calls.append((buyer, idempotency_key))
         return "CUST-1" if buyer.email or buyer.phone else None
 
-    def create_order(self, order: Order, customer_id: str | None, idempotency_key: str) -> PosOrder:
+    def create_order(
+        self,
+        order: Order,
+        customer_id: str | None,
+        idempotency_key: str,
+        catalog: Mapping[str, CatalogLine] | None = None,
+    ) -> PosOrder:
         self.order_calls.append((order, customer_id, idempotency_key))
+        self.catalog_calls.append(dict(catalog or {}))
+        if catalog and self.stale_variations & {c.variation_id for c in catalog.values()}:
+            raise PermanentError(CATALOG_REFERENCE_UNKNOWN, "a catalog id the POS deleted")
         if idempotency_key not in self.created:
             self.created[idempotency_key] = PosOrder(
                 id=f"POS-{len(self.created) + 1}",
@@ -119,15 +131,20 @@ class World:
     mappings: FakeMappings
     gateway: FakeGateway
     pos: FakePosFactory
+    catalog: FakeCatalog = field(default_factory=FakeCatalog)
 
     def run(self, message: WorkMessage) -> ExportResult:
-        return export_wix_order(message, self.tenants, self.mappings, self.pos)
+        return export_wix_order(message, self.tenants, self.mappings, self.pos, self.catalog)
 
 
 def _world(*tenants: Tenant) -> World:
     gateway = FakeGateway()
     registered = tenants or (_tenant(),)
     return World(FakeTenants({t.instance_id: t for t in registered}), FakeMappings(), gateway, FakePosFactory(gateway))
+
+
+UNMAPPED = {line_id: "ad_hoc:not_mapped" for line_id in LINE_IDS}
+NOT_CATALOG = {line_id: "ad_hoc:not_catalog" for line_id in LINE_IDS}  # the catalog mapping is not read
 
 
 @pytest.fixture
@@ -202,7 +219,7 @@ def test_created_then_approved_exports_exactly_once(world: World) -> None:
     second = world.run(_message("approved"))
     replays = [world.run(created), world.run(_message("approved"))]
     # Then the order was created in the POS exactly once, and later events answer with that POS order
-    assert second == ExportResult("exported", ORDER_ID, "POS-1", 2)
+    assert second == ExportResult("exported", ORDER_ID, "POS-1", 2, UNMAPPED)
     assert len(world.gateway.order_calls) == 1
     assert [r.outcome for r in replays] == ["already_exported", "already_exported"]
     assert {r.pos_order_id for r in replays} == {"POS-1"}
@@ -428,9 +445,10 @@ def test_the_mapping_is_saved_with_lines_and_customer(world: World) -> None:
             lines={LINE_IDS[0]: "uid-a001", LINE_IDS[1]: "uid-a002"},
             wix_contact_id="c0ffee00-0000-4000-8000-000000000002",
             pos_customer_id="CUST-1",
+            line_sources=UNMAPPED,
         )
     }
-    assert result == ExportResult("exported", ORDER_ID, "POS-1", 2)
+    assert result == ExportResult("exported", ORDER_ID, "POS-1", 2, UNMAPPED)
     assert world.pos.tenants_seen == [TENANT_ID]
 
 
@@ -524,7 +542,7 @@ def test_a_crash_between_pos_and_mapping_writes_leaves_one_square_order(merchant
     state = merchant.state()
     orders = [o for o in state["orders"] if o.get("reference_id") == ORDER_ID]
     assert len(orders) == 1
-    assert result == ExportResult("exported", ORDER_ID, orders[0]["id"], 2)
+    assert result == ExportResult("exported", ORDER_ID, orders[0]["id"], 2, NOT_CATALOG)
     mapping = mappings.saved[(TENANT_ID, ORDER_ID)]
     assert mapping.pos_order_id == orders[0]["id"]
     assert set(mapping.lines) == set(LINE_IDS)
