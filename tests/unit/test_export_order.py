@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -16,7 +16,7 @@ import pytest
 from devstack.httpserver import BackgroundServer
 from devstack.square_sandbox import SquareSandbox
 from posbridge.domain.order import Buyer, Order
-from posbridge.domain.order_catalog import CatalogIds, CatalogLine, WixSoldAs
+from posbridge.domain.order_catalog import CatalogLine, WixSoldAs
 from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
 from posbridge.errors import PermanentError, TransientError
 from posbridge.flows.export_order import ExportResult, export_wix_order
@@ -479,6 +479,106 @@ def test_a_crash_after_the_pos_write_retries_into_the_same_order(world: World) -
     assert first_key == second_key
     assert result.pos_order_id == "POS-1"
     assert world.mappings.saved[(TENANT_ID, ORDER_ID)].pos_order_id == "POS-1"
+
+
+# ---- lines from the POS catalog (issue 12, point 3) ----------------------------------------------------------------
+
+PIZZA_ITEM, TIRAMISU_ITEM = "11111111-0000-4000-8000-000000000001", "11111111-0000-4000-8000-000000000002"
+LARGE = WixSoldAs(PIZZA_ITEM, "v-large")
+
+
+def _pizza_in_large() -> WorkMessage:
+    """The sample order with its pizza ordered in the Large variant (and its Basil modifier, Wix id m-1)."""
+    lines = _sample_line_items()
+    lines[0]["catalogReference"]["options"]["priceVariant"] = {"id": "v-large", "formattedPrice": "$11.50"}
+    return _message("approved", lineItems=lines)
+
+
+def test_a_mapped_line_goes_as_its_pos_variation_and_modifier_after_one_catalog_read(world: World) -> None:
+    # Given a catalog mapping holding the large pizza, its Basil modifier and the tiramisu (one size: no variant)
+    world.catalog.sold_as.update({LARGE: "VAR-PIZZA-L", WixSoldAs(TIRAMISU_ITEM): "VAR-TIRAMISU"})
+    world.catalog.modifiers["m-1"] = "MOD-BASIL"
+    # When the order is exported
+    result = world.run(_pizza_in_large())
+    # Then the mapping was read once for the whole order
+    assert world.catalog.id_reads == [({LARGE, WixSoldAs(TIRAMISU_ITEM)}, {"m-1"})]
+    # And both lines go to the POS as catalog lines, the Basil by its POS id
+    [catalog] = world.gateway.catalog_calls
+    assert catalog == {
+        LINE_IDS[0]: CatalogLine(variation_id="VAR-PIZZA-L", modifier_ids=("MOD-BASIL",)),
+        LINE_IDS[1]: CatalogLine(variation_id="VAR-TIRAMISU", modifier_ids=()),
+    }
+    # And the result and the mapping say so, per line
+    sources = {LINE_IDS[0]: "catalog:mapped", LINE_IDS[1]: "catalog:mapped"}
+    assert result.line_sources == sources
+    assert world.mappings.saved[(TENANT_ID, ORDER_ID)].line_sources == sources
+
+
+def test_a_line_whose_size_is_not_mapped_goes_ad_hoc(world: World) -> None:
+    # Given a mapping that holds the pizza in Small only, and the tiramisu
+    world.catalog.sold_as.update({WixSoldAs(PIZZA_ITEM, "v-small"): "VAR-PIZZA-S", WixSoldAs(TIRAMISU_ITEM): "VAR-T"})
+    # When the pizza is ordered Large
+    result = world.run(_pizza_in_large())
+    # Then the pizza goes ad hoc (name and price, as before) and the tiramisu from the catalog
+    [catalog] = world.gateway.catalog_calls
+    assert set(catalog) == {LINE_IDS[1]}
+    assert result.line_sources == {LINE_IDS[0]: "ad_hoc:not_mapped", LINE_IDS[1]: "catalog:mapped"}
+
+
+def test_a_multi_size_item_without_the_chosen_size_goes_ad_hoc() -> None:
+    # Given a pizza mapped only by size (it has several), and an order line that does not say which size
+    world = _world()
+    world.catalog.sold_as[LARGE] = "VAR-PIZZA-L"
+    # When the order is exported
+    result = world.run(_message("approved"))
+    # Then the pizza is not guessed into a size: it goes ad hoc
+    assert world.gateway.catalog_calls == [{}]
+    assert result.line_sources[LINE_IDS[0]] == "ad_hoc:not_mapped"
+
+
+def test_an_unmapped_modifier_goes_ad_hoc_on_a_catalog_line(world: World) -> None:
+    # Given the large pizza mapped, but not its Basil modifier (added on Wix only)
+    world.catalog.sold_as[LARGE] = "VAR-PIZZA-L"
+    # When the order is exported
+    result = world.run(_pizza_in_large())
+    # Then the pizza keeps its catalog identity and only the Basil goes ad hoc
+    [catalog] = world.gateway.catalog_calls
+    assert catalog[LINE_IDS[0]] == CatalogLine(variation_id="VAR-PIZZA-L", modifier_ids=(None,))
+    assert result.line_sources[LINE_IDS[0]] == "catalog:mapped_ad_hoc_modifiers"
+
+
+def test_a_mapping_to_a_deleted_variation_sends_the_order_again_ad_hoc(world: World) -> None:
+    # Given a mapping naming a POS variation the seller has deleted since
+    world.catalog.sold_as[LARGE] = "VAR-DELETED"
+    world.gateway.stale_variations.add("VAR-DELETED")
+    # When the order is exported
+    result = world.run(_pizza_in_large())
+    # Then the POS refused the catalog order, and the same order went again with every line ad hoc, under its own key
+    first_key, second_key = world.gateway.order_keys
+    assert world.gateway.catalog_calls == [
+        {LINE_IDS[0]: CatalogLine(variation_id="VAR-DELETED", modifier_ids=(None,))},
+        {},
+    ]
+    assert first_key != second_key
+    # And the kitchen has the order, its lines reported ad hoc because the mapping was stale
+    assert result.outcome == "exported" and result.pos_order_id == "POS-1"
+    assert result.line_sources == {line_id: "ad_hoc:stale_mapping" for line_id in LINE_IDS}
+    assert world.mappings.saved[(TENANT_ID, ORDER_ID)].line_sources == result.line_sources
+
+
+def test_another_pos_refusal_is_not_retried_ad_hoc(world: World) -> None:
+    # Given a POS that refuses the order for another reason
+    world.catalog.sold_as[LARGE] = "VAR-PIZZA-L"
+
+    def refuse(*_args: Any, **_kwargs: Any) -> PosOrder:
+        raise PermanentError("square_invalid_value", "something else")
+
+    world.gateway.create_order = refuse  # type: ignore[method-assign]
+    # When the order is exported, Then the refusal is poison as before (no second order attempt)
+    with pytest.raises(PermanentError) as caught:
+        world.run(_pizza_in_large())
+    assert caught.value.reason == "square_invalid_value"
+    assert world.mappings.saved == {}
 
 
 # ---- crash-retry against the real Square sandbox -------------------------------------------------------------------
