@@ -73,6 +73,10 @@ def _modifier(m: Merchant, raw: Any, field: str, previous: dict[str, Any] | None
             raise unknown_reference(f"Modifier `{catalog_id}` not found.", f"{field}.catalog_object_id")
         data = found["modifier_data"]
         price = data.get("price_money") or {"amount": 0, "currency": m.currency}
+        if raw.get("base_price_money") is not None:
+            # "If both catalog_object_id and base_price_money are set, base_price_money will override the predefined
+            # CatalogModifier price" (squareup square/types/order_line_item_modifier.py).
+            price = f.money(raw["base_price_money"], f"{field}.base_price_money", m.currency)
         modifier.update(
             catalog_object_id=catalog_id, catalog_version=found["version"], name=data["name"], base_price_money=price
         )
@@ -107,10 +111,14 @@ def _line_item(m: Merchant, raw: Any, field: str, previous: dict[str, Any] | Non
         if variation is None or item is None:
             raise unknown_reference(f"Item variation `{catalog_id}` not found.", f"{field}.catalog_object_id")
         price = catalog.variation_price(m, variation)
-        if price is None:  # VARIABLE_PRICING: the seller names the price on the order
-            if raw.get("base_price_money") is None:
-                raise missing(f"{field}.base_price_money")
+        if raw.get("base_price_money") is not None:
+            # "base_price_money is required for ad hoc line items and variable priced CatalogItemVariations. If both
+            # catalog_object_id and base_price_money are set, base_price_money will override the
+            # CatalogItemVariation's price" (Square's CreateOrderRequestLineItem reference,
+            # square/connect-ruby-sdk docs/CreateOrderRequestLineItem.md; squareup's OrderLineItem is silent).
             price = f.money(raw["base_price_money"], f"{field}.base_price_money", m.currency)
+        elif price is None:  # VARIABLE_PRICING: the seller names the price on the order
+            raise missing(f"{field}.base_price_money")
         line.update(
             catalog_object_id=catalog_id,
             catalog_version=variation["version"],

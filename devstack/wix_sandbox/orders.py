@@ -301,12 +301,19 @@ def checkout(inst: Instance, clock: Clock, body: dict[str, Any]) -> tuple[dict[s
         c.decimal(line, "price", f"{path}.price", required=True)
         c.integer(line, "quantity", f"{path}.quantity", required=True, lo=1, hi=100000)
         c.text(line, "catalogItemId", f"{path}.catalogItemId", min_len=1, max_len=36)
+        variant_id = c.text(line, "variantId", f"{path}.variantId", min_len=1, max_len=36)
+        item = inst.menus["item"].get(line.get("catalogItemId") or "")
+        if variant_id is not None and (item is None or variant_id not in _item_variants(item)):
+            c.fail(f"{path}.variantId", "is not a price variant of the menu item")
         for j, modifier in enumerate(c.array(line, "modifiers", f"{path}.modifiers", max_len=500) or []):
             if not isinstance(modifier, dict):
                 c.fail(f"{path}.modifiers[{j}]", "must be an object")
                 continue
             c.text(modifier, "name", f"{path}.modifiers[{j}].name", required=True, min_len=1, max_len=200)
             c.decimal(modifier, "price", f"{path}.modifiers[{j}].price", required=True)
+            modifier_id = c.text(modifier, "id", f"{path}.modifiers[{j}].id", min_len=1, max_len=36)
+            if modifier_id is not None and (item is None or _modifier_group(inst, item, modifier_id) is None):
+                c.fail(f"{path}.modifiers[{j}].id", "is not a modifier of the menu item's modifier groups")
     buyer = c.obj(body, "buyer", "buyer", required=True) or {}
     for key in ("firstName", "lastName", "phone"):
         c.text(buyer, key, f"buyer.{key}", max_len=200)
@@ -365,13 +372,35 @@ def checkout(inst: Instance, clock: Clock, body: dict[str, Any]) -> tuple[dict[s
     )
 
 
+def _item_variants(item: dict[str, Any]) -> set[str]:
+    return {v.get("variantId") for v in (item.get("priceVariants") or {}).get("variants") or []}
+
+
+def _modifier_group(inst: Instance, item: dict[str, Any], modifier_id: str) -> dict[str, Any] | None:
+    """The item's modifier group that offers this modifier, if any."""
+    for ref in item.get("modifierGroups") or []:
+        group = inst.menus["modifierGroup"].get(ref.get("id"))
+        if group and any(m.get("id") == modifier_id for m in group.get("modifiers") or []):
+            return group
+    return None
+
+
 def _checkout_line(inst: Instance, line: dict[str, Any]) -> dict[str, Any]:
     modifiers = line.get("modifiers") or []
     unit = Decimal(line["price"]) + sum((Decimal(m["price"]) for m in modifiers), Decimal(0))
     item_id = line.get("catalogItemId") or new_id()
     if line["kind"] == "restaurant":
         menu_id, section_id = _placement(inst, item_id)
-        options = {"operationId": inst.default_operation["id"], "menuId": menu_id, "sectionId": section_id}
+        options: dict[str, Any] = {
+            "operationId": inst.default_operation["id"],
+            "menuId": menu_id,
+            "sectionId": section_id,
+        }
+        if line.get("variantId"):
+            # The chosen size rides in options.priceVariant, as Wix's restaurant ordering code puts it in the cart
+            # (undocumented by Wix: see posbridge.wix.orders._chosen_variant); the cart's options reach the order.
+            price = money(Decimal(line["price"]))["formattedAmount"]
+            options["priceVariant"] = {"id": line["variantId"], "formattedPrice": price}
         reference = {"appId": RESTAURANTS_APP_ID, "catalogItemId": item_id, "options": options}
     else:
         reference = {"appId": STORES_APP_ID, "catalogItemId": item_id, "options": {}}
@@ -390,15 +419,24 @@ def _checkout_line(inst: Instance, line: dict[str, Any]) -> dict[str, Any]:
         "totalDiscount": money(Decimal(0)),
     }
     if modifiers:
-        result["modifierGroups"] = [{
-            "id": new_id(),
-            "name": {"original": "Options", "translated": "Options"},
-            "modifiers": [
-                {"id": new_id(), "quantity": 1, "label": {"original": m["name"], "translated": m["name"]},
-                 "price": money(Decimal(m["price"]))}
-                for m in modifiers
-            ],
-        }]  # fmt: skip
+        # Order line modifierGroups[] {id, name, modifiers[] {id, quantity, label, price}} (meta.d.ts ModifierGroup,
+        # ItemModifier): a catalog modifier under its menu group, any other under a group of its own.
+        groups: dict[str, dict[str, Any]] = {}
+        item = inst.menus["item"].get(item_id)
+        for m in modifiers:
+            group = _modifier_group(inst, item, m["id"]) if item and m.get("id") else None
+            key = group["id"] if group else "options"
+            entry = groups.setdefault(key, {
+                "id": group["id"] if group else new_id(),
+                "name": {"original": group["name"] if group else "Options",
+                         "translated": group["name"] if group else "Options"},
+                "modifiers": [],
+            })  # fmt: skip
+            label = {"original": m["name"], "translated": m["name"]}
+            entry["modifiers"].append(
+                {"id": m.get("id") or new_id(), "quantity": 1, "label": label, "price": money(Decimal(m["price"]))}
+            )
+        result["modifierGroups"] = list(groups.values())
     return result
 
 

@@ -72,13 +72,14 @@ wix_clients = WixClients(
     wix_settings.wix_app_secret_name,
     DynamoRateLimiter(wix_settings.mappings_table, max_wait_s=WIX_RATE_WAIT_MAX_S),
 )
+catalog_lookup = CatalogLookup(settings.mappings_table)  # the catalog mapping, read by Flows 1 and 2
 pos_sync_ports = PosSyncPorts(
     tenants=tenants,
     pos=gateways,
     wix=lambda instance_id: WixOrders(wix_clients.for_instance(instance_id)),
     mappings=mappings,
     syncs=OrderSyncStore(settings.mappings_table),
-    catalog=CatalogLookup(settings.mappings_table),
+    catalog=catalog_lookup,
     site=SiteIdsCache(ReconcileState(settings.mappings_table)),
     bridge_app_id=wix_settings.wix_app_id,
 )
@@ -95,7 +96,7 @@ persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
     data_keyword_argument="message", config=idempotency, persistence_store=persistence
 )
 def export(message: dict[str, Any]) -> dict[str, Any]:
-    return asdict(export_wix_order(WorkMessage.model_validate(message), tenants, mappings, gateways))
+    return asdict(export_wix_order(WorkMessage.model_validate(message), tenants, mappings, gateways, catalog_lookup))
 
 
 @idempotent_function(  # type: ignore[untyped-decorator]
@@ -155,7 +156,12 @@ def process(record: SQSRecord) -> None:
         return
     logger.info(
         "wix order processed",
-        extra={"outcome": result.outcome, "pos_order_id": result.pos_order_id, "lines": result.lines},
+        extra={
+            "outcome": result.outcome,
+            "pos_order_id": result.pos_order_id,
+            "lines": result.lines,
+            "line_sources": result.line_sources,  # Wix line ids and codes only
+        },
     )
     metrics.add_metric(name=f"WixOrders_{result.outcome}", unit=MetricUnit.Count, value=1)
 

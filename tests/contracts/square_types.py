@@ -35,6 +35,7 @@ from devstack.square_sandbox import SquareSandbox
 from devstack.square_sandbox.sdk_schema import SDK_ROUTES, Violation, check, check_body, fields_of, sdk_method
 from posbridge.domain.money import Money
 from posbridge.domain.order import Address, Buyer, Fulfillment, LineItem, Modifier, Order
+from posbridge.domain.order_catalog import CatalogLine
 from posbridge.pos.square import SquarePos
 from posbridge.pos.square import catalog as square_catalog
 from posbridge.pos.square.catalog import LayoutOptions, SquareCatalogSource
@@ -313,6 +314,14 @@ def drive_the_adapter(seller: SandboxSeller, monkeypatch: pytest.MonkeyPatch) ->
     assert set(source.load_items(items, groups, LayoutOptions()).items) == set(items)
     assert source.changes_since(None).count > 0
     assert source.changes_since(whole.as_of).count == 0
+
+    # An order itemized from that catalog: a variation and a modifier by id, at Wix's prices, the other modifier ad hoc
+    variation = next(iter(whole.items.values())).variations[0].pos_id
+    modifier = next(iter(whole.modifier_groups.values())).modifiers[0].pos_id
+    itemized = _order("wix-order-4", None, ada)
+    catalog = {itemized.line_items[0].id: CatalogLine(variation_id=variation, modifier_ids=(modifier, None))}
+    placed_itemized = pos.create_order(itemized, None, "wix-order-4", catalog)
+    assert pos.order_snapshot(placed_itemized.id).lines[0].variation_id == variation
 
 
 # ---- what the adapter reads from Square's answers -------------------------------------------------------------------

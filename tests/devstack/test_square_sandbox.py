@@ -272,6 +272,63 @@ def test_create_order_prices_catalog_lines_with_modifiers(merchant: Merchant) ->
     assert line["uid"] and order["fulfillments"][0]["uid"]
 
 
+def test_a_catalog_line_and_modifier_keep_the_base_price_money_sent(merchant: Merchant) -> None:
+    # Given the large Margherita (16.00 in the catalog) and stuffed crust (+2.50)
+    catalog = _seed(merchant)
+    large = _variation(catalog, "Margherita Pizza", "Large")
+    stuffed = _modifier(catalog, "Crust", "Stuffed crust")
+    usd = lambda cents: {"amount": cents, "currency": "USD"}  # noqa: E731
+    lines = [
+        {
+            "catalog_object_id": large["id"],
+            "quantity": "2",
+            "base_price_money": usd(1500),
+            "modifiers": [{"catalog_object_id": stuffed["id"], "base_price_money": usd(200)}],
+        }
+    ]
+    # When they are ordered with prices of their own (what the buyer paid elsewhere)
+    order = merchant.api.post("/v2/orders", json=_order(merchant, line_items=lines)).json()["order"]
+    # Then those prices override the catalog's ("If both catalog_object_id and base_price_money are set,
+    # base_price_money will override ..."), and the names still come from the catalog
+    line = order["line_items"][0]
+    assert (line["catalog_object_id"], line["name"], line["variation_name"]) == (
+        large["id"],
+        "Margherita Pizza",
+        "Large",
+    )
+    assert line["base_price_money"] == usd(1500)
+    assert (line["modifiers"][0]["name"], line["modifiers"][0]["base_price_money"]) == ("Stuffed crust", usd(200))
+    assert order["total_money"] == usd(2 * (1500 + 200))
+
+
+@pytest.mark.parametrize("target", ["missing", "item", "modifier", "deleted"])
+def test_a_line_catalog_id_that_is_no_live_item_variation_is_refused(merchant: Merchant, target: str) -> None:
+    # Given a catalog id that does not exist, names an ITEM or a MODIFIER, or names a deleted variation
+    catalog = _seed(merchant)
+    large = _variation(catalog, "Margherita Pizza", "Large")
+    ids = {
+        "missing": "NO-SUCH-OBJECT",
+        "item": catalog["Margherita Pizza"]["id"],
+        "modifier": _modifier(catalog, "Crust", "Stuffed crust")["id"],
+        "deleted": large["id"],
+    }
+    if target == "deleted":
+        deleted = merchant.api.post("/v2/catalog/batch-delete", json={"object_ids": [large["id"]]})
+        assert deleted.status_code == 200
+    lines = [
+        {"catalog_object_id": ids[target], "quantity": "1", "base_price_money": {"amount": 100, "currency": "USD"}}
+    ]
+    # When it is ordered
+    response = merchant.api.post("/v2/orders", json=_order(merchant, line_items=lines))
+    # Then Square answers 400 NOT_FOUND on that field, and no order exists
+    assert response.status_code == 400
+    assert (_error(response)["code"], _error(response)["field"]) == (
+        "NOT_FOUND",
+        "order.line_items[0].catalog_object_id",
+    )
+    assert merchant.state()["orders"] == []
+
+
 def test_create_order_is_idempotent_for_the_same_body(merchant: Merchant) -> None:
     # Given an order created with an idempotency key
     body = _order(merchant, key="wix-order-1-create")

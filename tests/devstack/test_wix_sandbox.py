@@ -933,6 +933,37 @@ def test_checkout_sends_signed_created_and_approved_webhooks(site: Site, receive
     assert line["price"]["amount"] == "14.00"
 
 
+def test_checkout_puts_the_chosen_size_and_menu_modifiers_on_the_order_line(site: Site) -> None:
+    # Given a pizza in two sizes with a modifier group offering cheese
+    small, large = (site.create(VARIANT, "variant", {"name": n}) for n in ("Small", "Large"))
+    cheese = site.create(MODIFIER, "modifier", {"name": "Cheese"})
+    group = site.create(GROUP, "modifierGroup", {
+        "name": "Extras", "modifiers": [{"id": cheese["id"], "additionalChargeInfo": {"additionalCharge": "1.50"}}]},
+        "modifier-groups")  # fmt: skip
+    variants = [{"variantId": v["id"], "priceInfo": {"price": p}} for v, p in ((small, "9.00"), (large, "12.00"))]
+    item = site.create(ITEM, "item", {
+        "name": "Pizza", "priceVariants": {"variants": variants}, "modifierGroups": [{"id": group["id"]}]})  # fmt: skip
+    pizza = {"kind": "restaurant", "name": "Pizza", "price": "12.00", "quantity": 1, "catalogItemId": item["id"]}
+    checkout = f"/_sandbox/instances/{site.instance_id}/checkout"
+    buyer = {"email": "ada@example.com"}
+    # When a customer orders it Large with cheese, and others name a size or a modifier the pizza does not have
+    line = {**pizza, "variantId": large["id"], "modifiers": [{"name": "Cheese", "price": "1.50", "id": cheese["id"]}]}
+    placed = site.http.post(checkout, json={"lines": [line], "buyer": buyer}).json()["order"]
+    wrong_size = site.http.post(checkout, json={"lines": [{**pizza, "variantId": "no-such"}], "buyer": buyer})
+    stranger = {"name": "X", "price": "1", "id": small["id"]}
+    wrong_modifier = site.http.post(checkout, json={"lines": [{**pizza, "modifiers": [stranger]}], "buyer": buyer})
+    # Then the order line names the size in its options and the modifier under its menu group, by their Wix ids
+    [ordered] = placed["lineItems"]
+    assert ordered["catalogReference"]["options"]["priceVariant"]["id"] == large["id"]
+    [extras] = ordered["modifierGroups"]
+    assert (extras["id"], extras["name"]["original"]) == (group["id"], "Extras")
+    assert [(m["id"], m["label"]["original"]) for m in extras["modifiers"]] == [(cheese["id"], "Cheese")]
+    assert ordered["price"]["amount"] == "13.50"
+    # And a size or modifier that is not the item's is refused
+    assert wrong_size.status_code == 400 and "lines[0].variantId" in violation_fields(wrong_size)
+    assert wrong_modifier.status_code == 400 and "lines[0].modifiers[0].id" in violation_fields(wrong_modifier)
+
+
 def test_pending_checkout_is_approved_by_the_restaurant(site: Site, receiver: Receiver) -> None:
     # Given a checkout that is not approved yet
     order = site.http.post(f"/_sandbox/instances/{site.instance_id}/checkout", json={

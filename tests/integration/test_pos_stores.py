@@ -11,9 +11,11 @@ import boto3
 import pytest
 
 from devstack.app import Devstack
+from posbridge.domain.order_catalog import WixSoldAs
 from posbridge.domain.pos_order import PosPosition
 from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
 from posbridge.store.catalog_lookup import CatalogLookup
+from posbridge.store.catalog_mappings import CatalogMapping, CatalogMappings
 from posbridge.store.order_sync import OrderSyncStore, PosOrderSync
 from posbridge.store.pos_links import PosLink, PosLinks, PosLocationTaken
 from posbridge.store.reconcile_state import Cursors, ReconcileState, SiteIds
@@ -159,6 +161,48 @@ def test_the_catalog_lookup_reads_the_agreed_item_shape(table_name: str, tenant_
     )
     assert found["VAR-2"].wix_variant_id == "wix-variant-2"
     assert CatalogLookup(table_name).variations(f"{tenant_id}-b", ["VAR-1"]) == {}
+
+
+def _variation(pos_id: str, item: str, variant: str | None) -> CatalogMapping:
+    return CatalogMapping(
+        pos_kind="ITEM_VARIATION",
+        pos_id=pos_id,
+        wix_id=variant or item,
+        wix_kind="variant" if variant else "item",
+        content_hash="h",
+        wix_entities=(f"variant/{variant}",) if variant else (),
+        wix_item_id=item,
+        wix_menu_id="wix-menu-1",
+        wix_section_id="wix-section-1",
+        wix_variant_id=variant,
+    )
+
+
+def test_flow_1_reads_the_pos_ids_of_a_wix_order_from_what_the_publish_writes(table_name: str, tenant_id: str) -> None:
+    # Given a published catalog mapping: a one-size item, a two-size item and a modifier
+    mappings = CatalogMappings(table_name)
+    modifier = CatalogMapping(
+        pos_kind="MODIFIER", pos_id="MOD-1", wix_id="wix-mod-1", wix_kind="modifier", content_hash="h",
+        wix_entities=("modifier/wix-mod-1",),
+    )  # fmt: skip
+    mappings.replace(
+        tenant_id,
+        [_variation("VAR-SOUP", "wix-soup", None), _variation("VAR-L", "wix-pizza", "wix-l"), modifier],
+    )
+    sold = [WixSoldAs("wix-soup"), WixSoldAs("wix-pizza", "wix-l"), WixSoldAs("wix-pizza"), WixSoldAs("wix-x")]
+    # When Flow 1 asks for an order's items, sizes and modifiers (one of each unknown)
+    found = CatalogLookup(table_name).pos_catalog_ids(tenant_id, sold, ["wix-mod-1", "wix-mod-x"])
+    # Then the mapped ones come back by what the Wix line names, the pizza only with its size
+    assert found.variations == {WixSoldAs("wix-soup"): "VAR-SOUP", WixSoldAs("wix-pizza", "wix-l"): "VAR-L"}
+    assert found.modifiers == {"wix-mod-1": "MOD-1"}
+    # And another tenant sees none of it
+    other = CatalogLookup(table_name).pos_catalog_ids(f"{tenant_id}-b", sold, ["wix-mod-1"])
+    assert (other.variations, other.modifiers) == ({}, {})
+    # When the sync removes the large size, Then an order for it no longer finds it
+    mappings.remove(tenant_id, [_variation("VAR-L", "wix-pizza", "wix-l")])
+    assert CatalogLookup(table_name).pos_catalog_ids(tenant_id, sold, []).variations == {
+        WixSoldAs("wix-soup"): "VAR-SOUP"
+    }
 
 
 # ---- reconciliation state --------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from posbridge.domain.order_catalog import CatalogIds, WixSoldAs
 from posbridge.domain.pos_order import PosOrderSnapshot
 from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
 from posbridge.errors import PermanentError
@@ -322,10 +323,23 @@ class FakeSyncs:
 
 @dataclass
 class FakeCatalog:
+    """The catalog mapping both ways: POS variation -> Wix placement (Flow 2), Wix ids -> POS ids (Flow 1)."""
+
     placements: dict[str, CatalogPlacement] = field(default_factory=dict)
+    sold_as: dict[WixSoldAs, str] = field(default_factory=dict)
+    modifiers: dict[str, str] = field(default_factory=dict)
+    id_reads: list[tuple[set[WixSoldAs], set[str]]] = field(default_factory=list)
 
     def variations(self, tenant_id: str, variation_ids: Iterable[str]) -> dict[str, CatalogPlacement]:
         return {v: self.placements[v] for v in variation_ids if v in self.placements}
+
+    def pos_catalog_ids(self, tenant_id: str, sold: Iterable[WixSoldAs], modifiers: Iterable[str]) -> CatalogIds:
+        wanted, wanted_modifiers = set(sold), set(modifiers)
+        self.id_reads.append((wanted, wanted_modifiers))
+        return CatalogIds(
+            variations={s: self.sold_as[s] for s in wanted if s in self.sold_as},
+            modifiers={m: self.modifiers[m] for m in wanted_modifiers if m in self.modifiers},
+        )
 
 
 @dataclass

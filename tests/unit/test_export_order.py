@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -16,16 +16,17 @@ import pytest
 from devstack.httpserver import BackgroundServer
 from devstack.square_sandbox import SquareSandbox
 from posbridge.domain.order import Buyer, Order
+from posbridge.domain.order_catalog import CatalogLine, WixSoldAs
 from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
 from posbridge.errors import IdempotencyKeyReused, PermanentError, TransientError
 from posbridge.flows.export_order import CANCELED_BEFORE_EXPORT, ExportResult, export_wix_order
 from posbridge.messaging import WorkMessage
-from posbridge.pos.port import PosGateway, PosOrder
+from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, PosGateway, PosOrder
 from posbridge.pos.square import SquareClient, SquarePos
 from posbridge.pos.square.orders import to_square_order
 from posbridge.store.orders import OrderMapping
 from posbridge.wix.webhooks import ORDER_APPROVED, ORDER_CREATED
-from tests.unit.pos_fakes import FakeTenants
+from tests.unit.pos_fakes import FakeCatalog, FakeTenants
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "wix_webhook"
 TENANT_ID = "d3b0a5e2-7c1f-4e8a-9b2d-000000000001"  # the samples' instanceId
@@ -83,6 +84,8 @@ class FakeGateway:
     order_calls: list[tuple[Order, str | None, str]] = field(default_factory=list)
     customers: dict[str, tuple[str, Any]] = field(default_factory=dict)
     orders: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    catalog_calls: list[dict[str, CatalogLine]] = field(default_factory=list)
+    stale_variations: set[str] = field(default_factory=set)  # POS variations deleted since the mapping was written
 
     def find_or_create_customer(self, buyer: Buyer, idempotency_key: str) -> str | None:
         self.customer_calls.append((buyer, idempotency_key))
@@ -91,15 +94,24 @@ class FakeGateway:
         made = f"CUST-{len(self.customers) + 1}"
         return str(_replay(self.customers, idempotency_key, buyer.model_dump(mode="json"), lambda: made))
 
-    def create_order(self, order: Order, customer_id: str | None, idempotency_key: str) -> PosOrder:
+    def create_order(
+        self,
+        order: Order,
+        customer_id: str | None,
+        idempotency_key: str,
+        catalog: Mapping[str, CatalogLine] | None = None,
+    ) -> PosOrder:
         self.order_calls.append((order, customer_id, idempotency_key))
+        self.catalog_calls.append(dict(catalog or {}))
+        if catalog and self.stale_variations & {c.variation_id for c in catalog.values()}:
+            raise PermanentError(CATALOG_REFERENCE_UNKNOWN, "a catalog id the POS deleted")
         made = PosOrder(
             id=f"POS-{len(self.orders) + 1}",
             version=1,
             line_ids={line.id: f"uid-{line.id[-4:]}" for line in order.line_items},
             customer_id=customer_id,
         )
-        body = to_square_order(order, "L1", customer_id)  # what Square would compare
+        body = to_square_order(order, "L1", customer_id, catalog)  # what Square would compare
         created = _replay(self.orders, idempotency_key, body, lambda: made)
         assert isinstance(created, PosOrder)
         return created
@@ -145,15 +157,20 @@ class World:
     mappings: FakeMappings
     gateway: FakeGateway
     pos: FakePosFactory
+    catalog: FakeCatalog = field(default_factory=FakeCatalog)
 
     def run(self, message: WorkMessage) -> ExportResult:
-        return export_wix_order(message, self.tenants, self.mappings, self.pos)
+        return export_wix_order(message, self.tenants, self.mappings, self.pos, self.catalog)
 
 
 def _world(*tenants: Tenant) -> World:
     gateway = FakeGateway()
     registered = tenants or (_tenant(),)
     return World(FakeTenants({t.instance_id: t for t in registered}), FakeMappings(), gateway, FakePosFactory(gateway))
+
+
+UNMAPPED = {line_id: "ad_hoc:not_mapped" for line_id in LINE_IDS}
+NOT_CATALOG = {line_id: "ad_hoc:not_catalog" for line_id in LINE_IDS}  # the catalog mapping is not read
 
 
 @pytest.fixture
@@ -228,7 +245,7 @@ def test_created_then_approved_exports_exactly_once(world: World) -> None:
     second = world.run(_message("approved"))
     replays = [world.run(created), world.run(_message("approved"))]
     # Then the order was created in the POS exactly once, and later events answer with that POS order
-    assert second == ExportResult("exported", ORDER_ID, "POS-1", 2)
+    assert second == ExportResult("exported", ORDER_ID, "POS-1", 2, UNMAPPED)
     assert len(world.gateway.order_calls) == 1
     assert [r.outcome for r in replays] == ["already_exported", "already_exported"]
     assert {r.pos_order_id for r in replays} == {"POS-1"}
@@ -473,9 +490,10 @@ def test_the_mapping_is_saved_with_lines_and_customer(world: World) -> None:
             lines={LINE_IDS[0]: "uid-a001", LINE_IDS[1]: "uid-a002"},
             wix_contact_id="c0ffee00-0000-4000-8000-000000000002",
             pos_customer_id="CUST-1",
+            line_sources=UNMAPPED,
         )
     }
-    assert result == ExportResult("exported", ORDER_ID, "POS-1", 2)
+    assert result == ExportResult("exported", ORDER_ID, "POS-1", 2, UNMAPPED)
     assert world.pos.tenants_seen == [TENANT_ID]
 
 
@@ -577,6 +595,106 @@ def test_a_late_approval_of_an_order_canceled_before_export_is_not_exported(worl
     assert world.gateway.order_calls == []
 
 
+# ---- lines from the POS catalog (issue 12, point 3) ----------------------------------------------------------------
+
+PIZZA_ITEM, TIRAMISU_ITEM = "11111111-0000-4000-8000-000000000001", "11111111-0000-4000-8000-000000000002"
+LARGE = WixSoldAs(PIZZA_ITEM, "v-large")
+
+
+def _pizza_in_large() -> WorkMessage:
+    """The sample order with its pizza ordered in the Large variant (and its Basil modifier, Wix id m-1)."""
+    lines = _sample_line_items()
+    lines[0]["catalogReference"]["options"]["priceVariant"] = {"id": "v-large", "formattedPrice": "$11.50"}
+    return _message("approved", lineItems=lines)
+
+
+def test_a_mapped_line_goes_as_its_pos_variation_and_modifier_after_one_catalog_read(world: World) -> None:
+    # Given a catalog mapping holding the large pizza, its Basil modifier and the tiramisu (one size: no variant)
+    world.catalog.sold_as.update({LARGE: "VAR-PIZZA-L", WixSoldAs(TIRAMISU_ITEM): "VAR-TIRAMISU"})
+    world.catalog.modifiers["m-1"] = "MOD-BASIL"
+    # When the order is exported
+    result = world.run(_pizza_in_large())
+    # Then the mapping was read once for the whole order
+    assert world.catalog.id_reads == [({LARGE, WixSoldAs(TIRAMISU_ITEM)}, {"m-1"})]
+    # And both lines go to the POS as catalog lines, the Basil by its POS id
+    [catalog] = world.gateway.catalog_calls
+    assert catalog == {
+        LINE_IDS[0]: CatalogLine(variation_id="VAR-PIZZA-L", modifier_ids=("MOD-BASIL",)),
+        LINE_IDS[1]: CatalogLine(variation_id="VAR-TIRAMISU", modifier_ids=()),
+    }
+    # And the result and the mapping say so, per line
+    sources = {LINE_IDS[0]: "catalog:mapped", LINE_IDS[1]: "catalog:mapped"}
+    assert result.line_sources == sources
+    assert world.mappings.saved[(TENANT_ID, ORDER_ID)].line_sources == sources
+
+
+def test_a_line_whose_size_is_not_mapped_goes_ad_hoc(world: World) -> None:
+    # Given a mapping that holds the pizza in Small only, and the tiramisu
+    world.catalog.sold_as.update({WixSoldAs(PIZZA_ITEM, "v-small"): "VAR-PIZZA-S", WixSoldAs(TIRAMISU_ITEM): "VAR-T"})
+    # When the pizza is ordered Large
+    result = world.run(_pizza_in_large())
+    # Then the pizza goes ad hoc (name and price, as before) and the tiramisu from the catalog
+    [catalog] = world.gateway.catalog_calls
+    assert set(catalog) == {LINE_IDS[1]}
+    assert result.line_sources == {LINE_IDS[0]: "ad_hoc:not_mapped", LINE_IDS[1]: "catalog:mapped"}
+
+
+def test_a_multi_size_item_without_the_chosen_size_goes_ad_hoc() -> None:
+    # Given a pizza mapped only by size (it has several), and an order line that does not say which size
+    world = _world()
+    world.catalog.sold_as[LARGE] = "VAR-PIZZA-L"
+    # When the order is exported
+    result = world.run(_message("approved"))
+    # Then the pizza is not guessed into a size: it goes ad hoc
+    assert world.gateway.catalog_calls == [{}]
+    assert result.line_sources[LINE_IDS[0]] == "ad_hoc:not_mapped"
+
+
+def test_an_unmapped_modifier_goes_ad_hoc_on_a_catalog_line(world: World) -> None:
+    # Given the large pizza mapped, but not its Basil modifier (added on Wix only)
+    world.catalog.sold_as[LARGE] = "VAR-PIZZA-L"
+    # When the order is exported
+    result = world.run(_pizza_in_large())
+    # Then the pizza keeps its catalog identity and only the Basil goes ad hoc
+    [catalog] = world.gateway.catalog_calls
+    assert catalog[LINE_IDS[0]] == CatalogLine(variation_id="VAR-PIZZA-L", modifier_ids=(None,))
+    assert result.line_sources[LINE_IDS[0]] == "catalog:mapped_ad_hoc_modifiers"
+
+
+def test_a_mapping_to_a_deleted_variation_sends_the_order_again_ad_hoc(world: World) -> None:
+    # Given a mapping naming a POS variation the seller has deleted since
+    world.catalog.sold_as[LARGE] = "VAR-DELETED"
+    world.gateway.stale_variations.add("VAR-DELETED")
+    # When the order is exported
+    result = world.run(_pizza_in_large())
+    # Then the POS refused the catalog order, and the same order went again with every line ad hoc, under its own key
+    first_key, second_key = world.gateway.order_keys
+    assert world.gateway.catalog_calls == [
+        {LINE_IDS[0]: CatalogLine(variation_id="VAR-DELETED", modifier_ids=(None,))},
+        {},
+    ]
+    assert first_key != second_key
+    # And the kitchen has the order, its lines reported ad hoc because the mapping was stale
+    assert result.outcome == "exported" and result.pos_order_id == "POS-1"
+    assert result.line_sources == {line_id: "ad_hoc:stale_mapping" for line_id in LINE_IDS}
+    assert world.mappings.saved[(TENANT_ID, ORDER_ID)].line_sources == result.line_sources
+
+
+def test_another_pos_refusal_is_not_retried_ad_hoc(world: World) -> None:
+    # Given a POS that refuses the order for another reason
+    world.catalog.sold_as[LARGE] = "VAR-PIZZA-L"
+
+    def refuse(*_args: Any, **_kwargs: Any) -> PosOrder:
+        raise PermanentError("square_invalid_value", "something else")
+
+    world.gateway.create_order = refuse  # type: ignore[method-assign]
+    # When the order is exported, Then the refusal is poison as before (no second order attempt)
+    with pytest.raises(PermanentError) as caught:
+        world.run(_pizza_in_large())
+    assert caught.value.reason == "square_invalid_value"
+    assert world.mappings.saved == {}
+
+
 # ---- crash-retry against the real Square sandbox -------------------------------------------------------------------
 
 
@@ -638,7 +756,7 @@ def test_a_crash_between_pos_and_mapping_writes_leaves_one_square_order(merchant
     state = merchant.state()
     orders = [o for o in state["orders"] if o.get("reference_id") == ORDER_ID]
     assert len(orders) == 1
-    assert result == ExportResult("exported", ORDER_ID, orders[0]["id"], 2)
+    assert result == ExportResult("exported", ORDER_ID, orders[0]["id"], 2, NOT_CATALOG)
     mapping = mappings.saved[(TENANT_ID, ORDER_ID)]
     assert mapping.pos_order_id == orders[0]["id"]
     assert set(mapping.lines) == set(LINE_IDS)

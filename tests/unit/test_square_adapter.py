@@ -19,8 +19,9 @@ from devstack.httpserver import BackgroundServer
 from devstack.square_sandbox import SquareSandbox
 from posbridge.domain.money import Money
 from posbridge.domain.order import Address, Buyer, Fulfillment, LineItem, Modifier, Order
+from posbridge.domain.order_catalog import CatalogLine
 from posbridge.errors import PermanentError, TransientError
-from posbridge.pos.port import PosGateway
+from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, PosGateway
 from posbridge.pos.square import SquarePos
 from posbridge.pos.square.client import SquareClient, fit_idempotency_key
 from posbridge.pos.square.orders import SOURCE_NAME, from_square_order, minor_units, ticket_name, to_square_order
@@ -393,6 +394,28 @@ def test_backoff_is_jittered_within_exponential_bounds() -> None:
         assert 0 <= delay <= min(2.0, 0.2 * 2 ** (attempt - 1))
 
 
+def test_a_catalog_line_carries_the_catalog_ids_and_wixs_price_and_no_name() -> None:
+    # Given the burger resolved to its POS variation, its extra cheese mapped and its pickles not
+    catalog = {"line-burger": CatalogLine(variation_id="VAR-BURGER-L", modifier_ids=("MOD-CHEESE", None))}
+    # When the order is mapped
+    burger, soda = to_square_order(_order(), "L1", None, catalog)["line_items"]
+    # Then the burger is a catalog line at the price Wix charged (base_price_money overrides the catalog's); Square
+    # names it from its catalog, so no name or variation name is sent
+    assert burger == {
+        "uid": "line-burger",
+        "catalog_object_id": "VAR-BURGER-L",
+        "quantity": "2",
+        "base_price_money": {"amount": 1250, "currency": "USD"},
+        "note": "no onions",
+        "modifiers": [
+            {"catalog_object_id": "MOD-CHEESE", "quantity": "2", "base_price_money": {"amount": 75, "currency": "USD"}},
+            {"name": "Pickles", "quantity": "1", "base_price_money": {"amount": 0, "currency": "USD"}},
+        ],
+    }
+    # And the line the mapping did not resolve stays ad hoc
+    assert "catalog_object_id" not in soda and soda["name"] == "Soda"
+
+
 # ---- against the Square sandbox over HTTP --------------------------------------------------------------------------
 
 
@@ -653,6 +676,38 @@ def test_a_customer_is_found_by_phone_when_the_email_is_unknown(merchant: Mercha
     # Then the phone match is reused
     assert found == existing
     assert len(merchant.state()["customers"]) == 1
+
+
+def _seeded_variation(merchant: Merchant, item: str, size: str) -> dict[str, Any]:
+    objects = merchant.square.control.post(f"/_sandbox/merchants/{merchant.merchant_id}/seed-catalog").json()
+    found = next(o for o in objects["objects"] if o["type"] == "ITEM" and o["item_data"]["name"] == item)
+    return dict(next(v for v in found["item_data"]["variations"] if v["item_variation_data"]["name"] == size))
+
+
+def test_a_catalog_line_reaches_square_and_a_deleted_variation_is_told_apart(
+    merchant: Merchant, pos: SquarePos
+) -> None:
+    # Given the sample catalog's large Margherita (16.00), and a Wix line sold at 12.50 mapped to it
+    large = _seeded_variation(merchant, "Margherita Pizza", "Large")
+    catalog = {"line-burger": CatalogLine(variation_id=large["id"], modifier_ids=(None, None))}
+    # When the order is created
+    created = pos.create_order(_order(), None, "order-key-catalog", catalog)
+    # Then Square sells the variation, named from its catalog, at Wix's price
+    [order] = [o for o in merchant.state()["orders"] if o["id"] == created.id]
+    line = next(li for li in order["line_items"] if li["uid"] == "line-burger")
+    assert (line["catalog_object_id"], line["name"], line["variation_name"]) == (
+        large["id"],
+        "Margherita Pizza",
+        "Large",
+    )
+    assert line["base_price_money"] == {"amount": 1250, "currency": "USD"}
+    # When the seller deletes the variation and another order names it
+    deleted = merchant.client().post("/v2/catalog/batch-delete", {"object_ids": [large["id"]]})
+    assert deleted["deleted_object_ids"]
+    with pytest.raises(PermanentError) as caught:
+        pos.create_order(_order(id="wix-order-2"), None, "order-key-catalog-2", catalog)
+    # Then the adapter says so in the port's terms (the flow re-sends the order ad hoc)
+    assert caught.value.reason == CATALOG_REFERENCE_UNKNOWN
 
 
 def test_an_unknown_buyer_is_created(merchant: Merchant, pos: SquarePos) -> None:

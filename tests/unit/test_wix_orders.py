@@ -81,7 +81,10 @@ def test_the_created_sample_parses_to_the_canonical_order() -> None:
     assert margherita.unit_price == _usd("11.50")
     assert margherita.catalog_item_id == "11111111-0000-4000-8000-000000000001"
     assert margherita.variant_name == "Size: Large"
-    assert margherita.modifiers == (Modifier(name="Basil", quantity=1, price=_usd("1.00"), group_name="Extras"),)
+    assert margherita.modifiers == (
+        Modifier(name="Basil", quantity=1, price=_usd("1.00"), group_name="Extras", wix_id="m-1"),
+    )
+    assert margherita.wix_variant_id is None  # the sample's options name no priceVariant
     assert (tiramisu.name, tiramisu.quantity, tiramisu.unit_price, tiramisu.modifiers) == (
         "Tiramisu",
         1,
@@ -199,12 +202,12 @@ def test_modifiers_carry_label_quantity_price_and_group_name() -> None:
     # When it is parsed
     line = restaurant_order(order).line_items[0]
     # Then each modifier keeps its label (translated first), quantity (1 when absent), unit price (None = included)
-    # and the name of its group
+    # and the name of its group, and its Wix id
     assert line.modifiers == (
-        Modifier(name="Cheese", quantity=2, price=_usd("0.75"), group_name="Extras"),
-        Modifier(name="Oregano", quantity=1, price=None, group_name="Extras"),
-        Modifier(name="Picante", quantity=1, price=_usd("0"), group_name="Salsa"),
-        Modifier(name="Garlic dip", quantity=1, price=None, group_name="Salsa"),
+        Modifier(name="Cheese", quantity=2, price=_usd("0.75"), group_name="Extras", wix_id="m-1"),
+        Modifier(name="Oregano", quantity=1, price=None, group_name="Extras", wix_id="m-2"),
+        Modifier(name="Picante", quantity=1, price=_usd("0"), group_name="Salsa", wix_id="m-3"),
+        Modifier(name="Garlic dip", quantity=1, price=None, group_name="Salsa", wix_id="m-4"),
     )
     # And the item's own price is what remains of Wix's line price: 12.50 - 2 x 0.75 = 11.00
     assert line.unit_price == _usd("11.00")
@@ -252,7 +255,7 @@ def test_modifiers_dearer_than_the_line_are_made_free_and_the_line_keeps_its_pri
     line = restaurant_order(_variant(change)).line_items[0]
     # Then the total Wix charged is kept on the item and the modifier is still listed, but free
     assert line.unit_price == _usd("5.00")
-    assert line.modifiers == (Modifier(name="Basil", quantity=2, price=None, group_name="Extras"),)
+    assert line.modifiers == (Modifier(name="Basil", quantity=2, price=None, group_name="Extras", wix_id="m-1"),)
 
 
 def test_a_line_without_modifier_groups_has_no_modifiers() -> None:
@@ -568,3 +571,26 @@ def test_a_field_of_the_wrong_json_type_is_a_permanent_error(change: Callable[[d
     with pytest.raises(PermanentError) as caught:
         restaurant_order(order)
     assert caught.value.reason == "invalid_wix_order"
+
+
+def test_the_chosen_size_and_the_modifier_ids_are_read_for_the_catalog() -> None:
+    # Given a restaurant line whose cart options name the size chosen (options.priceVariant.id)
+    def choose_large(order: dict[str, Any]) -> None:
+        order["lineItems"][0]["catalogReference"]["options"]["priceVariant"] = {"id": "v-large", "formattedPrice": "$1"}
+
+    # When it is parsed
+    margherita, tiramisu = restaurant_order(_variant(choose_large)).line_items
+    # Then the line keeps the Wix variant and each modifier its Wix id, for the catalog mapping
+    assert margherita.wix_variant_id == "v-large"
+    assert [m.wix_id for m in margherita.modifiers] == ["m-1"]
+    assert tiramisu.wix_variant_id is None
+
+
+@pytest.mark.parametrize("variant", [None, "", 7, {"id": ""}, {"id": 5}, ["v-1"]])
+def test_a_malformed_price_variant_is_no_variant(variant: Any) -> None:
+    # Given options.priceVariant in a shape Wix does not send
+    def odd(order: dict[str, Any]) -> None:
+        order["lineItems"][0]["catalogReference"]["options"]["priceVariant"] = variant
+
+    # When it is parsed, Then the order still reads, with no variant (the line will go ad hoc if it needs one)
+    assert restaurant_order(_variant(odd)).line_items[0].wix_variant_id is None

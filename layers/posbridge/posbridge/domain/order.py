@@ -19,6 +19,7 @@ class Modifier(_Frozen):
     quantity: int = Field(default=1, ge=1)
     price: Money | None = None  # per unit of the modifier; None = included
     group_name: str | None = None
+    wix_id: str | None = None  # the Wix Restaurants modifier id (Wix order line modifierGroups[].modifiers[].id)
 
 
 class LineItem(_Frozen):
@@ -27,6 +28,7 @@ class LineItem(_Frozen):
     quantity: int = Field(ge=1)
     unit_price: Money  # the item alone; each modifier's price comes on top (unit total = unit_price + modifiers)
     catalog_item_id: str | None = None
+    wix_variant_id: str | None = None  # the Wix Restaurants item variant (size) the buyer chose, if Wix says
     variant_name: str | None = None
     modifiers: tuple[Modifier, ...] = ()
     note: str | None = None

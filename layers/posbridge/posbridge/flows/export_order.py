@@ -20,16 +20,18 @@ recorded it (flows/cancel_order.py) before a late event for it arrived.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from posbridge.domain.order import Order
+from posbridge.domain.order import LineItem, Order
+from posbridge.domain.order_catalog import CatalogIds, CatalogLine, LineSource, WixSoldAs
 from posbridge.domain.tenant import Tenant
 from posbridge.errors import IdempotencyKeyReused, PermanentError
 from posbridge.flows.lifecycle import require_active
 from posbridge.idempotency import idempotency_key
 from posbridge.messaging import WorkMessage
-from posbridge.pos.port import PosGateway
+from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, PosGateway
 from posbridge.store.orders import OrderMapping
 from posbridge.wix.orders import restaurant_order
 from posbridge.wix.webhooks import ORDER_APPROVED, ORDER_CREATED
@@ -39,7 +41,7 @@ Outcome = Literal[
 ]
 # The skip the cancel flow records for an order canceled before it was exported; the export flow honours it.
 CANCELED_BEFORE_EXPORT = "canceled on Wix before it was exported"
-CUSTOMER_STEP, ORDER_STEP = "create_customer", "create_order"
+CUSTOMER_STEP, ORDER_STEP, ORDER_AD_HOC_STEP = "create_customer", "create_order", "create_order_ad_hoc"
 
 
 class Tenants(Protocol):
@@ -57,15 +59,29 @@ class PosFactory(Protocol):
     def for_tenant(self, tenant: Tenant) -> PosGateway: ...
 
 
+class CatalogMapping(Protocol):
+    """The catalog mapping Flows 4 and 5 keep, read the Wix way round (one batched read per order)."""
+
+    def pos_catalog_ids(self, tenant_id: str, sold: Iterable[WixSoldAs], modifiers: Iterable[str]) -> CatalogIds: ...
+
+
 @dataclass(frozen=True)
 class ExportResult:
     outcome: Outcome
     wix_order_id: str
     pos_order_id: str | None = None
     lines: int = 0
+    # Wix line id -> "catalog:<reason>" | "ad_hoc:<reason>" (ids and codes only: no personal data)
+    line_sources: dict[str, str] = field(default_factory=dict)
 
 
-def export_wix_order(message: WorkMessage, tenants: Tenants, mappings: Mappings, pos: PosFactory) -> ExportResult:
+def export_wix_order(
+    message: WorkMessage,
+    tenants: Tenants,
+    mappings: Mappings,
+    pos: PosFactory,
+    catalog: CatalogMapping | None = None,
+) -> ExportResult:
     tenant = tenants.get(message.tenant_id)
     if tenant is None:
         raise PermanentError("unknown_tenant", f"no tenant is registered for instance {message.tenant_id}")
@@ -91,8 +107,22 @@ def export_wix_order(message: WorkMessage, tenants: Tenants, mappings: Mappings,
 
     gateway = pos.for_tenant(tenant)
     customer_id = _customer(gateway, tenant.instance_id, order)
-    # Identity only: Created and Approved, a redelivery, and the same order edited since all carry this one key.
-    pos_order = gateway.create_order(order, customer_id, idempotency_key(tenant.instance_id, ORDER_STEP, order.id))
+    catalog_lines, sources = catalog_lines_of(order, catalog.pos_catalog_ids if catalog else None, tenant.instance_id)
+    try:
+        # Identity only: Created and Approved, a redelivery, and the same order edited since all carry this one key.
+        pos_order = gateway.create_order(
+            order, customer_id, idempotency_key(tenant.instance_id, ORDER_STEP, order.id), catalog_lines
+        )
+    except PermanentError as refused:
+        if refused.reason != CATALOG_REFERENCE_UNKNOWN or not catalog_lines:
+            raise
+        # The mapping names catalog objects the POS deleted since (a sync will catch up): the kitchen still gets the
+        # order, every line ad hoc, under a step of its own (the refused request created nothing).
+        sources = [LineSource(line_id=line.id, catalog=False, reason="stale_mapping") for line in order.line_items]
+        pos_order = gateway.create_order(
+            order, customer_id, idempotency_key(tenant.instance_id, ORDER_AD_HOC_STEP, order.id), {}
+        )
+    line_sources = {source.line_id: source.label for source in sources}
     mappings.save(
         tenant.instance_id,
         OrderMapping(
@@ -102,9 +132,52 @@ def export_wix_order(message: WorkMessage, tenants: Tenants, mappings: Mappings,
             lines=pos_order.line_ids,
             wix_contact_id=order.buyer.contact_id if customer_id else None,
             pos_customer_id=customer_id,
+            line_sources=line_sources,
         ),
     )
-    return ExportResult("exported", order.id, pos_order.id, len(order.line_items))
+    return ExportResult("exported", order.id, pos_order.id, len(order.line_items), line_sources)
+
+
+class _CatalogRead(Protocol):
+    def __call__(self, tenant_id: str, sold: Iterable[WixSoldAs], modifiers: Iterable[str]) -> CatalogIds: ...
+
+
+def catalog_lines_of(
+    order: Order, read: _CatalogRead | None, tenant_id: str
+) -> tuple[dict[str, CatalogLine], list[LineSource]]:
+    """Which lines go as POS catalog lines (by Wix line id), and how every line goes.
+
+    A line is a catalog line when the mapping holds the POS variation of its Wix item and size; each of its modifiers
+    goes by its POS modifier id when the mapping holds it, ad hoc (name and price) otherwise, so an unmapped extra
+    never costs the line its catalog identity. Any other line goes ad hoc, as before. The price stays Wix's either
+    way (the adapter sends it: see the README, Flow 1)."""
+    wanted = [line for line in order.line_items if line.catalog_item_id]
+    if read is None or not wanted:
+        return {}, [LineSource(line_id=line.id, catalog=False, reason="not_catalog") for line in order.line_items]
+    ids = read(
+        tenant_id,
+        [_sold_as(line) for line in wanted],
+        [m.wix_id for line in wanted for m in line.modifiers if m.wix_id],
+    )
+    lines: dict[str, CatalogLine] = {}
+    sources: list[LineSource] = []
+    for line in order.line_items:
+        variation = ids.variations.get(_sold_as(line)) if line.catalog_item_id else None
+        if variation is None:
+            reason: Literal["not_catalog", "not_mapped"] = "not_mapped" if line.catalog_item_id else "not_catalog"
+            sources.append(LineSource(line_id=line.id, catalog=False, reason=reason))
+            continue
+        modifier_ids = tuple(ids.modifiers.get(m.wix_id) if m.wix_id else None for m in line.modifiers)
+        lines[line.id] = CatalogLine(variation_id=variation, modifier_ids=modifier_ids)
+        complete = all(modifier_ids)
+        sources.append(
+            LineSource(line_id=line.id, catalog=True, reason="mapped" if complete else "mapped_ad_hoc_modifiers")
+        )
+    return lines, sources
+
+
+def _sold_as(line: LineItem) -> WixSoldAs:
+    return WixSoldAs(item_id=line.catalog_item_id or "", variant_id=line.wix_variant_id)
 
 
 def _customer(gateway: PosGateway, tenant_id: str, order: Order) -> str | None:

@@ -6,12 +6,17 @@ PermanentError for what never will.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from posbridge.domain.order import Buyer, Order
+from posbridge.domain.order_catalog import CatalogLine
 from posbridge.domain.pos_order import PosOrderSnapshot, PosOrderSummary
+
+# PermanentError.reason of a create_order the POS refused because a catalog id it was given does not exist (any more)
+CATALOG_REFERENCE_UNKNOWN = "pos_catalog_reference_unknown"
 
 
 class PosOrder(BaseModel):
@@ -40,8 +45,16 @@ class PosGateway(Protocol):
         the buyer gave neither."""
         ...
 
-    def create_order(self, order: Order, customer_id: str | None, idempotency_key: str) -> PosOrder:
-        """Create the order; the same key with the same order returns the same POS order (no duplicate)."""
+    def create_order(
+        self,
+        order: Order,
+        customer_id: str | None,
+        idempotency_key: str,
+        catalog: Mapping[str, CatalogLine] | None = None,
+    ) -> PosOrder:
+        """Create the order; the same key with the same order returns the same POS order (no duplicate). Lines in
+        `catalog` (by Wix line id) go as POS catalog lines at the order's prices, the others ad hoc; a catalog id the
+        POS does not know raises PermanentError(CATALOG_REFERENCE_UNKNOWN)."""
         ...
 
     def order_snapshot(self, order_id: str) -> PosOrderSnapshot:

@@ -3,7 +3,8 @@
     PK TENANT#<instanceId>  SK CATALOG#POS#ITEM_VARIATION#<variationId>
         -> wix_item_id, wix_menu_id, wix_section_id, wix_variant_id?, wix_id, revision, content_hash
 
-Flow 2 needs the first four to build a Wix Restaurants line's `catalogReference`.
+Flow 2 needs the first four to build a Wix Restaurants line's `catalogReference`. Flow 1 reads the other way: the
+reverse keys (store.catalog_mappings) turn a Wix line's item, size and modifiers into POS catalog ids.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from posbridge.domain.order_catalog import CatalogIds, WixSoldAs
+from posbridge.store.catalog_mappings import sold_as_sk, wix_modifier_sk
 from posbridge.store.table import TableStore
 from posbridge.store.tenants import tenant_pk
 
@@ -42,4 +45,20 @@ class CatalogLookup(TableStore):
                 found[str(item["SK"]).rsplit("#", 1)[1]] = CatalogPlacement.model_validate(item)
             except ValidationError:
                 continue  # a half-written mapping is no mapping: the line is handled as unmapped
+        return found
+
+    def pos_catalog_ids(self, tenant_id: str, sold: Iterable[WixSoldAs], modifiers: Iterable[str]) -> CatalogIds:
+        """The POS variation of each Wix (item, size) and the POS modifier of each Wix modifier, in one BatchGetItem
+        (100 keys a request); what the mapping does not hold (or holds as another kind) is absent."""
+        variations = {sold_as_sk(s.item_id, s.variant_id): s for s in set(sold)}
+        wix_modifiers = {wix_modifier_sk(m): m for m in set(modifiers)}
+        found = CatalogIds()
+        for item in self._batch_get_sks(tenant_pk(tenant_id), sorted({*variations, *wix_modifiers})):
+            sk, pos_id, kind = str(item["SK"]), item.get("pos_id"), item.get("pos_kind")
+            if not isinstance(pos_id, str) or not pos_id:
+                continue
+            if sk in variations and kind == "ITEM_VARIATION":
+                found.variations[variations[sk]] = pos_id
+            elif sk in wix_modifiers and kind == "MODIFIER":
+                found.modifiers[wix_modifiers[sk]] = pos_id
         return found

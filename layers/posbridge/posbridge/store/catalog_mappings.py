@@ -14,6 +14,8 @@
                          held by its Wix item: see domain.catalog.variation_parts)
     PK TENANT#<instanceId>  SK CATALOG#WIX#<KIND>#<wixId>    -> pos_id, pos_kind   (KIND: MENU, SECTION, ITEM,
                                                                   VARIANT, MODIFIER_GROUP, MODIFIER)
+    PK TENANT#<instanceId>  SK CATALOG#WIX#SOLD_AS#<wixItemId>#<wixVariantId or "">  -> pos_id, pos_kind
+                            (ITEM_VARIATION): what a Wix order line sold, by its item and size, for Flow 1
 
     PK TENANT#<instanceId>  SK CATALOG#LAYOUT   -> menu_name, uncategorized_name (the last published import's)
 
@@ -74,7 +76,19 @@ class CatalogMapping(BaseModel):
         for entity in self.wix_entities:
             kind, _, wix_id = entity.partition("/")
             keys.append(f"{WIX_PREFIX}{WIX_KIND_KEYS[kind]}#{wix_id}")
+        if self.pos_kind == "ITEM_VARIATION" and self.wix_item_id:
+            keys.append(sold_as_sk(self.wix_item_id, self.wix_variant_id))
         return keys
+
+
+def sold_as_sk(wix_item_id: str, wix_variant_id: str | None) -> str:
+    """The key of the POS variation a Wix order line sold: its item, and its variant when the item has several (an
+    item with one variation has no Wix variant: its key ends with the empty variant)."""
+    return f"{WIX_PREFIX}SOLD_AS#{wix_item_id}#{wix_variant_id or ''}"
+
+
+def wix_modifier_sk(wix_modifier_id: str) -> str:
+    return f"{WIX_PREFIX}{WIX_KIND_KEYS['modifier']}#{wix_modifier_id}"
 
 
 class CatalogMappings(TableStore):

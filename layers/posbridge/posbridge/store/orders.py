@@ -1,6 +1,7 @@
 """Order mappings, both ways, in the mappings table (single-table design, every key tenant-scoped).
 
-    PK TENANT#<instanceId>  SK ORDER#WIX#<wixOrderId>        -> posOrderId, lines {wixLineId: posLineId}, customers
+    PK TENANT#<instanceId>  SK ORDER#WIX#<wixOrderId>        -> posOrderId, lines {wixLineId: posLineId}, customers,
+                                                                line_sources {wixLineId: "catalog:mapped" | ...}
     PK TENANT#<instanceId>  SK ORDER#POS#<posOrderId>        -> wixOrderId, lines {posLineId: wixLineId}
     PK TENANT#<instanceId>  SK CUSTOMER#WIX#<wixContactId>   -> posCustomerId
     PK TENANT#<instanceId>  SK CUSTOMER#POS#<posCustomerId>  -> wixContactIds (a set: the POS matches customers by
@@ -42,6 +43,8 @@ class OrderMapping(BaseModel):
     pos_customer_id: str | None = None
     created_at: str = ""
     origin: Literal["wix", "pos"] = "wix"  # where the order was placed: online (Flow 1) or on the POS (Flow 2)
+    # Flow 1: how each Wix line went to the POS, "catalog:<reason>" or "ad_hoc:<reason>" (domain.order_catalog)
+    line_sources: dict[str, str] = {}
 
 
 class OrderMappings(TableStore):

@@ -75,6 +75,7 @@ def _line(line: dict[str, Any], currency: str) -> LineItem:
             quantity=_count(modifier.get("quantity", 1)),
             price=_money(modifier.get("price"), currency),
             group_name=_translated(group.get("name")),
+            wix_id=_id(modifier.get("id")),
         )
         for group in line.get("modifierGroups") or []
         for modifier in group.get("modifiers") or []
@@ -96,9 +97,27 @@ def _line(line: dict[str, Any], currency: str) -> LineItem:
         quantity=_count(line["quantity"]),
         unit_price=Money(amount=price.amount - modifiers_total, currency=currency),
         catalog_item_id=(line.get("catalogReference") or {}).get("catalogItemId"),
+        wix_variant_id=_chosen_variant(line.get("catalogReference") or {}),
         variant_name="; ".join(details) or None,
         modifiers=modifiers,
     )
+
+
+def _id(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _chosen_variant(reference: dict[str, Any]) -> str | None:
+    """The Wix Restaurants variant (size) the buyer chose: `catalogReference.options.priceVariant.id`.
+
+    Wix documents `options` only as the catalog's free key/value map (@wix/auto_sdk_ecom_orders meta.d.ts
+    CatalogReference) and lists operationId, menuId and sectionId for restaurant lines; the variant key is what Wix's
+    own restaurant ordering code puts in the cart (`options.priceVariant {id, formattedPrice}`, as Wix's restaurant
+    site templates copy it), carried unchanged to the order. Absent: the item is sold in one size only, or the size
+    is unknown (README, Flow 1)."""
+    options = reference.get("options")
+    variant = options.get("priceVariant") if isinstance(options, dict) else None
+    return _id(variant.get("id")) if isinstance(variant, dict) else None
 
 
 def _buyer(order: dict[str, Any]) -> Buyer:

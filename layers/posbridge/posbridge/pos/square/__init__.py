@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 from posbridge.domain.order import Buyer, Order
+from posbridge.domain.order_catalog import CatalogLine
 from posbridge.domain.pos_order import PosOrderSnapshot
 from posbridge.errors import PermanentError, TransientError
-from posbridge.pos.port import PosOrder, PosOrderPage
+from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, PosOrder, PosOrderPage
 from posbridge.pos.square import customers
 from posbridge.pos.square.client import SquareClient, fit_idempotency_key
 from posbridge.pos.square.order_snapshot import snapshot_from_square, summary_from_order
@@ -34,12 +36,24 @@ class SquarePos:
     def find_or_create_customer(self, buyer: Buyer, idempotency_key: str) -> str | None:
         return customers.find_or_create(self._client, buyer, idempotency_key)
 
-    def create_order(self, order: Order, customer_id: str | None, idempotency_key: str) -> PosOrder:
+    def create_order(
+        self,
+        order: Order,
+        customer_id: str | None,
+        idempotency_key: str,
+        catalog: Mapping[str, CatalogLine] | None = None,
+    ) -> PosOrder:
         body = {
             "idempotency_key": fit_idempotency_key(idempotency_key, ORDER_KEY_MAX),
-            "order": to_square_order(order, self._location_id, customer_id),
+            "order": to_square_order(order, self._location_id, customer_id, catalog),
         }
-        return from_square_order(_order(self._client.post("/v2/orders", body)))
+        try:
+            answer = self._client.post("/v2/orders", body)
+        except PermanentError as refused:
+            if catalog and _unknown_catalog_id(refused):
+                raise PermanentError(CATALOG_REFERENCE_UNKNOWN, str(refused), refused.details) from refused
+            raise
+        return from_square_order(_order(answer))
 
     def retrieve_order(self, order_id: str) -> dict[str, Any]:
         """The full Square order (e.g. after an order.updated webhook, which carries only a summary)."""
@@ -95,6 +109,14 @@ class SquarePos:
             raise PermanentError("square_unexpected_response", f"Square's order search answer: {exc}") from None
         following = answer.get("cursor")
         return PosOrderPage(orders=summaries, cursor=following if isinstance(following, str) and following else None)
+
+
+def _unknown_catalog_id(refused: PermanentError) -> bool:
+    """Square's answer to a catalog_object_id it does not have: 400 NOT_FOUND on that field (e.g.
+    `order.line_items[0].catalog_object_id`, or a modifier's)."""
+    details = refused.details
+    field = details.get("field")
+    return details.get("code") == "NOT_FOUND" and isinstance(field, str) and field.endswith("catalog_object_id")
 
 
 def _order(payload: dict[str, Any]) -> dict[str, Any]:

@@ -1,17 +1,25 @@
 """Pure mapping between the canonical Order and Square's Orders API (no I/O).
 
-Lines are ad hoc (name + price from Wix, no catalog_object_id): Square then keeps the price Wix charged, whatever
-the POS catalog says today. Free text is cut to Square's limits rather than failing the order; identifiers that
+A line the catalog mapping resolved (`CatalogLine`) is a catalog line: `catalog_object_id` = the ITEM_VARIATION,
+each mapped modifier by its MODIFIER id, and no name (Square fills name and variation name from its catalog).
+It still carries `base_price_money` = the price Wix charged: "If both `catalog_object_id` and `base_price_money` are
+set, `base_price_money` will override the CatalogItemVariation's price" (Square's CreateOrderRequestLineItem
+reference, square/connect-ruby-sdk docs/CreateOrderRequestLineItem.md), and the same for a modifier (squareup
+`square/types/order_line_item_modifier.py`: "base_price_money will override the predefined CatalogModifier
+price"). So the till shows what the buyer paid whatever the catalog says today. Any other line, or modifier, is
+ad hoc (name + price from Wix). Free text is cut to Square's limits rather than failing the order; identifiers that
 would have to be cut (reference id, line uid) refuse the order instead, because a cut id no longer maps back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from posbridge.domain.money import Money
 from posbridge.domain.order import Buyer, Fulfillment, LineItem, Modifier, Order
+from posbridge.domain.order_catalog import CatalogLine
 from posbridge.errors import PermanentError
 from posbridge.pos.port import PosOrder
 from posbridge.pos.square.address import to_square_address
@@ -32,7 +40,9 @@ RECIPIENT_FIELD_MAX = 255
 RECIPIENT_PHONE_MAX = 17
 
 
-def to_square_order(order: Order, location_id: str, customer_id: str | None) -> dict[str, Any]:
+def to_square_order(
+    order: Order, location_id: str, customer_id: str | None, catalog: Mapping[str, CatalogLine] | None = None
+) -> dict[str, Any]:
     """The `order` object of a CreateOrder request (the caller adds the idempotency key)."""
     if len(order.id) > REFERENCE_ID_MAX:
         raise PermanentError(
@@ -45,7 +55,7 @@ def to_square_order(order: Order, location_id: str, customer_id: str | None) -> 
         "reference_id": order.id,
         "source": {"name": SOURCE_NAME},
         "ticket_name": ticket_name(order),
-        "line_items": [_line_item(line, order.currency) for line in order.line_items],
+        "line_items": [_line_item(line, order.currency, (catalog or {}).get(line.id)) for line in order.line_items],
         "fulfillments": [_fulfillment(order)],
     }
     if customer_id:
@@ -77,35 +87,41 @@ def _money(money: Money | None, currency: str) -> dict[str, Any]:
     return {"amount": minor_units(money, currency), "currency": money.currency}
 
 
-def _line_item(line: LineItem, currency: str) -> dict[str, Any]:
+def _line_item(line: LineItem, currency: str, catalog: CatalogLine | None) -> dict[str, Any]:
     if len(line.id) > UID_MAX:
         raise PermanentError(
             "square_line_uid_too_long",
             f"Wix line item id is {len(line.id)} characters; Square's uid holds at most {UID_MAX}.",
             {"line_item_id": line.id},
         )
-    item: dict[str, Any] = {
-        "uid": line.id,
-        "name": line.name[:LINE_NAME_MAX],
-        "quantity": str(line.quantity),
-        "base_price_money": _money(line.unit_price, currency),
-    }
-    if line.variant_name:
+    item: dict[str, Any] = {"uid": line.id}
+    if catalog is not None:
+        item["catalog_object_id"] = catalog.variation_id
+    else:
+        item["name"] = line.name[:LINE_NAME_MAX]
+    item["quantity"] = str(line.quantity)
+    item["base_price_money"] = _money(line.unit_price, currency)  # on a catalog line: Wix's price overrides
+    if line.variant_name and catalog is None:
         item["variation_name"] = line.variant_name[:VARIATION_NAME_MAX]
     if line.note:
         item["note"] = line.note[:LINE_NOTE_MAX]
     if line.modifiers:
-        item["modifiers"] = [_modifier(m, currency) for m in line.modifiers]
+        modifier_ids = catalog.modifier_ids if catalog is not None else ()
+        item["modifiers"] = [
+            _modifier(m, currency, modifier_ids[i] if i < len(modifier_ids) else None)
+            for i, m in enumerate(line.modifiers)
+        ]
     return item
 
 
-def _modifier(modifier: Modifier, currency: str) -> dict[str, Any]:
+def _modifier(modifier: Modifier, currency: str, catalog_id: str | None) -> dict[str, Any]:
     # Square multiplies base_price_money by the modifier quantity and then by the line quantity: price is per unit.
-    return {
-        "name": modifier.name[:MODIFIER_NAME_MAX],
-        "quantity": str(modifier.quantity),
-        "base_price_money": _money(modifier.price, currency),
-    }
+    square: dict[str, Any] = (
+        {"catalog_object_id": catalog_id} if catalog_id else {"name": modifier.name[:MODIFIER_NAME_MAX]}
+    )
+    square["quantity"] = str(modifier.quantity)
+    square["base_price_money"] = _money(modifier.price, currency)  # on a catalog modifier: Wix's price overrides
+    return square
 
 
 def _rfc3339(moment: datetime) -> str:
