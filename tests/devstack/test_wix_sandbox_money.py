@@ -50,7 +50,8 @@ def test_a_taxed_delivery_order_with_a_coupon_a_fee_and_a_tip_adds_up(box: WixSa
         box, inst,
         lines=[_line("Pizza", "10.99", 3, modifiers=[{"name": "Olives", "price": "1.00"}]), _line("Tea", "2.50")],
         fulfillment={**DELIVERY, "fee": "4.99"}, tax={"rate": "0.08875"},
-        coupon={"code": "SAVE10", "percentage": "10"}, automaticDiscount={"name": "Tea off", "amount": "1.00", "lines": [1]},
+        coupon={"code": "SAVE10", "percentage": "10"},
+        automaticDiscount={"name": "Tea off", "amount": "1.00", "lines": [1]},
         fees=[{"name": "Service fee", "amount": "1.50", "taxable": True}], tip="3.00",
     )  # fmt: skip
     # Then the rule goes first on the tea (1.00), the coupon takes 10% of what is left (35.97 + 1.50 = 37.47 -> 3.75)
@@ -112,8 +113,9 @@ def test_a_fixed_discount_spreads_over_lines_to_the_cent() -> None:
 
 @pytest.mark.parametrize(
     ("status", "paid", "balance"),
-    [("PAID", None, "0.00"), ("NOT_PAID", None, "20.00"), ("PARTIALLY_PAID", "5.00", "15.00"), ("PENDING", None, "0.00"),
-     ("UNSPECIFIED", None, "20.00"), ("FULLY_REFUNDED", None, "0.00"), ("DECLINED", None, "20.00")],
+    [("PAID", None, "0.00"), ("NOT_PAID", None, "20.00"), ("PARTIALLY_PAID", "5.00", "15.00"),
+     ("PENDING", None, "0.00"), ("UNSPECIFIED", None, "20.00"), ("FULLY_REFUNDED", None, "0.00"),
+     ("DECLINED", None, "20.00")],
 )  # fmt: skip
 def test_each_payment_status_carries_its_balance(
     box: WixSandbox, inst: Instance, status: str, paid: str | None, balance: str
@@ -199,7 +201,8 @@ def _checkouts(draw: st.DrawFn) -> dict[str, Any]:
     }
     indexes = st.lists(st.integers(0, count - 1), min_size=1, max_size=count, unique=True)
     if draw(st.booleans()):
-        body["coupon"] = {"code": "SAVE", **draw(_discount), **({"lines": draw(indexes)} if draw(st.booleans()) else {})}
+        scope = {"lines": draw(indexes)} if draw(st.booleans()) else {}
+        body["coupon"] = {"code": "SAVE", **draw(_discount), **scope}
     if draw(st.booleans()):
         body["automaticDiscount"] = {"name": "Happy hour", **draw(_discount)}
     if draw(st.booleans()):
