@@ -50,7 +50,7 @@ def restaurant_order(order: dict[str, Any]) -> Order:
             buyer=_buyer(order),
             buyer_note=order.get("buyerNote") or None,
             fulfillment=_fulfillment(order.get("shippingInfo") or {}, order.get("recipientInfo") or {}),
-            total=_money((order.get("priceSummary") or {}).get("total"), currency),
+            total=_money((order.get("priceSummary") or {}).get("total"), currency, "priceSummary.total"),
             money=order_money(order, currency),
         )
     except InvalidMoney as exc:
