@@ -237,6 +237,8 @@ def test_a_fee_whose_code_is_not_a_guid_is_not_the_tip() -> None:
         (lambda o: o["additionalFees"][1].update(price=_price("4.01")), "priceSummary.totalAdditionalFees", "5.51",
          "5.50"),
         (lambda o: o["balanceSummary"].update(balance=_price("0.01")), "balanceSummary.balance (PAID)", "0.00", "0.01"),
+        (lambda o: o["lineItems"][0].update(totalPriceAfterTax=_price("24.49")),
+         "lineItems[{line}].totalPriceAfterTax", "24.50", "24.49"),
     ],
 )  # fmt: skip
 def test_a_cent_off_anywhere_is_named(change: Callable[[dict[str, Any]], None], name: str, expected: str,
@@ -257,8 +259,11 @@ def test_added_tax_counts_in_the_total_and_included_tax_does_not() -> None:
             part["taxInfo"]["taxIncludedInPrice"] = True
 
     found = differences(_money(_variant(_delivery_order, change)))
-    # Then the total is 3.05 more than the parts (41.44 vs 38.39)
-    assert [(d.name, d.expected) for d in found] == [("priceSummary.total", _usd("38.39"))]
+    # Then the total is 3.05 more than the parts (41.44 vs 38.39), and each line's after-tax price is named too
+    assert [(d.name, d.expected) for d in found if d.name == "priceSummary.total"] == [
+        ("priceSummary.total", _usd("38.39"))
+    ]
+    assert sum(d.name.endswith("totalPriceAfterTax") for d in found) == 2
 
 
 # ---- invalid money -----------------------------------------------------------------------------------------------

@@ -201,6 +201,7 @@ def differences(money: OrderMoney) -> list[Difference]:
     """Every way the order's money does not add up, to the cent (empty = consistent):
     - subtotal = the lines' `lineItemPrice`s; totalAdditionalFees = the fees' prices (the tip is one of them);
     - discount = the applied discounts; each line's `totalDiscount` = its shares of them;
+    - each line's totalPriceBeforeTax / totalPriceAfterTax = its lineItemPrice less its discount, less or plus its tax;
     - tax = the lines', the shipping's and the fees' tax (when they carry tax info);
     - total = subtotal - discount + shipping + totalAdditionalFees + the tax added on top of prices;
     - the balance is what the payment status says is left to pay.
@@ -226,6 +227,16 @@ def differences(money: OrderMoney) -> list[Difference]:
         for line in money.lines:
             line_shares = [sh.amount for d in money.discounts for sh in d.lines if sh.line_id == line.line_id]
             check(f"lineItems[{line.line_id}].totalDiscount", _sum(line_shares, c), line.discount)
+    for line in money.lines:  # "after discounts, and before tax" / "after all discounts and tax" (OrderLineItem)
+        net = line.line_price.amount - line.discount.amount
+        tax = line.tax.amount.amount if line.tax else Decimal(0)
+        included = line.tax.included_in_price if line.tax else money.tax_included_in_prices
+        if line.total_before_tax is not None:
+            before = Money(amount=net - tax if included else net, currency=c)
+            check(f"lineItems[{line.line_id}].totalPriceBeforeTax", before, line.total_before_tax)
+        if line.total_after_tax is not None:
+            after = Money(amount=net if included else net + tax, currency=c)
+            check(f"lineItems[{line.line_id}].totalPriceAfterTax", after, line.total_after_tax)
     taxes = [line.tax for line in money.lines] + [fee.tax for fee in money.fees]
     taxes.append(money.shipping.tax if money.shipping else None)
     if any(t is not None for t in taxes):
