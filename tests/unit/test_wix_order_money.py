@@ -309,3 +309,16 @@ def test_a_negative_balance_is_read_as_money_to_refund() -> None:
     money = _money(order)
     assert money.amount_to_collect == _usd("-2.00")
     assert [d.name for d in differences(money)] == ["balanceSummary.balance (PAID)"]
+
+
+@pytest.mark.parametrize("sample", sorted(EVENTS.glob("*.json")), ids=lambda path: path.stem)
+def test_every_sample_order_adds_up(sample: Path) -> None:
+    # Given a sample webhook's order (created, approved or updated)
+    event = json.loads(sample.read_text())["event"]
+    order = (
+        (event.get("createdEvent") or {}).get("entity")
+        or (event.get("updatedEvent") or {}).get("currentEntity")
+        or event["actionEvent"]["body"]["order"]
+    )
+    # Then its money reads and adds up to the cent, as a real Wix order does
+    assert differences(_money(order)) == []

@@ -98,7 +98,7 @@ def test_the_created_sample_parses_to_the_canonical_order() -> None:
     )
     assert order.buyer_note == "Extra napkins, please"
     assert order.fulfillment == Fulfillment(type="PICKUP", promised_at=datetime(2026, 11, 20, 18, 30, tzinfo=UTC))
-    assert order.total == _usd("35.97")
+    assert order.total == _usd("33.75")
 
 
 def test_the_approved_sample_is_the_same_order_but_approved() -> None:
