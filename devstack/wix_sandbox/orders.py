@@ -392,7 +392,6 @@ class CheckoutMoney:
     included: bool  # the site's "prices include tax" setting: the order's taxIncludedInPrices
     line_rates: list[Decimal]
     shipping_rate: Decimal
-    tax_name: str
     discounts: list[pricing.DiscountIn]
     fees: list[pricing.FeeIn]
     tip: Decimal | None
@@ -432,14 +431,13 @@ def _check_discount(c: Checker, body: dict[str, Any], key: str, line_count: int)
 
 
 def _check_checkout_money(c: Checker, body: dict[str, Any], line_count: int) -> CheckoutMoney:
-    """`tax {rate, includedInPrices, shipping, name}` (the site's tax settings), per line `taxRate`, `coupon` and
+    """`tax {rate, includedInPrices, shipping}` (the site's tax settings), per line `taxRate`, `coupon` and
     `automaticDiscount` `{code|name, percentage|amount, lines?}`, `fulfillment.fee` (delivery fee), `fees
     [{name, amount, taxable}]`, `tip`, `paymentStatus` (PaymentStatus) and `paid` (for PARTIALLY_PAID)."""
     tax = c.obj(body, "tax", "tax") or {}
     rate = c.decimal(tax, "rate", "tax.rate", max_places=6) or Decimal(0)
     included = bool(c.boolean(tax, "includedInPrices", "tax.includedInPrices"))
     taxed_shipping = c.boolean(tax, "shipping", "tax.shipping")
-    tax_name = c.text(tax, "name", "tax.name", min_len=1, max_len=200) or "Tax"
     line_rates = []
     for line in body.get("lines") or []:
         own = line.get("taxRate") if isinstance(line, dict) else None
@@ -462,7 +460,6 @@ def _check_checkout_money(c: Checker, body: dict[str, Any], line_count: int) -> 
         included=included,
         line_rates=line_rates,
         shipping_rate=rate if taxed_shipping is not False else Decimal(0),
-        tax_name=tax_name,
         discounts=discounts,
         fees=fees,
         tip=tip,
