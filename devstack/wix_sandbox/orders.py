@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from devstack.wix_sandbox import pricing
 from devstack.wix_sandbox.query import EQUALITY, matches, mentions, page, parse_query, sort_items
 from devstack.wix_sandbox.state import Clock, Instance, new_id, parse_iso
 from devstack.wix_sandbox.validation import ApiError, Checker, bad_request, is_guid, json_object, not_found
@@ -69,6 +71,7 @@ SORTABLE_FIELDS = frozenset(
         "shippingInfo.logistics.deliveryTimeSlot.from", "shippingInfo.logistics.deliveryTimeSlot.to",
     )
 )  # fmt: skip
+_DECIMAL_TEXT = re.compile(r"^\d+(\.\d+)?$")
 _DEFAULT_SORT = [{"fieldName": "createdDate", "order": "DESC"}]
 
 
@@ -194,6 +197,9 @@ def create_order(
         seenByAHuman=False,
     )
     order["channelInfo"].setdefault("type", "UNSPECIFIED")
+    total = ((order.get("priceSummary") or {}).get("total") or {}).get("amount")
+    if "balanceSummary" not in order and total is not None and order["paymentStatus"] != "PARTIALLY_PAID":
+        order["balanceSummary"] = balance_summary(order["paymentStatus"], Decimal(total), None)
     if status == "APPROVED":
         order.setdefault("purchasedDate", stamp)
     inst.orders[order["id"]] = order
@@ -279,6 +285,7 @@ def approve_order(
         events.append(order_event(inst, clock, "created", order, identity))
     stamp = clock.iso()
     order.update(status="APPROVED", paymentStatus="PAID", updatedDate=stamp)
+    order["balanceSummary"] = balance_summary("PAID", Decimal(order["priceSummary"]["total"]["amount"]), None)
     order.setdefault("purchasedDate", stamp)
     events.append(order_event(inst, clock, "approved", order, identity))
     return order, events
@@ -305,6 +312,7 @@ def checkout(inst: Instance, clock: Clock, body: dict[str, Any]) -> tuple[dict[s
         item = inst.menus["item"].get(line.get("catalogItemId") or "")
         if variant_id is not None and (item is None or variant_id not in _item_variants(item)):
             c.fail(f"{path}.variantId", "is not a price variant of the menu item")
+        c.decimal(line, "taxRate", f"{path}.taxRate", max_places=6)  # LineItemTaxInfo.taxRate: maxScale 6
         for j, modifier in enumerate(c.array(line, "modifiers", f"{path}.modifiers", max_len=500) or []):
             if not isinstance(modifier, dict):
                 c.fail(f"{path}.modifiers[{j}]", "must be an object")
@@ -331,37 +339,49 @@ def checkout(inst: Instance, clock: Clock, body: dict[str, Any]) -> tuple[dict[s
                 c.fail("fulfillment.time", "must be an ISO-8601 date")
         c.obj(fulfillment, "address", "fulfillment.address", required=kind == "DELIVERY")
         _check_address(c, fulfillment, "fulfillment.address")
+        c.decimal(fulfillment, "fee", "fulfillment.fee", max_places=2)
     approve = c.boolean(body, "approve", "approve")
+    money_in = _check_checkout_money(c, body, len(lines))
     c.done("Invalid checkout")
 
     visitor_id = new_id()
     contact = {k: buyer[k] for k in ("firstName", "lastName", "phone") if buyer.get(k)}
     line_items = [_checkout_line(inst, line) for line in lines]
-    subtotal = sum((Decimal(li["price"]["amount"]) * li["quantity"] for li in line_items), Decimal(0))
-    zero = money(Decimal(0))
+    priced = pricing.price_order(
+        [
+            pricing.LineIn(Decimal(li["price"]["amount"]), li["quantity"], money_in.line_rates[i])
+            for i, li in enumerate(line_items)
+        ],
+        included=money_in.included,
+        discounts=money_in.discounts,
+        shipping=Decimal(fulfillment["fee"]) if fulfillment and fulfillment.get("fee") else None,
+        shipping_rate=money_in.shipping_rate,
+        fees=money_in.fees,
+        tip=money_in.tip,
+    )
+    status = "APPROVED" if approve is not False else "PENDING"
+    payment_status = money_in.payment_status or ("PAID" if approve is not False else "NOT_PAID")
+    total = priced.summary["total"]
+    if payment_status == "PARTIALLY_PAID" and not (money_in.paid is not None and 0 < money_in.paid < total):
+        raise bad_request("paid: a PARTIALLY_PAID order needs 0 < paid < the order's total")
     order_in: dict[str, Any] = {
         "lineItems": line_items,
         "channelInfo": {"type": "WEB"},
         "buyerInfo": {"visitorId": visitor_id, "contactId": new_id(), "email": buyer["email"]},
         "billingInfo": {"contactDetails": contact, **({"address": buyer["address"]} if buyer.get("address") else {})},
         "recipientInfo": {"contactDetails": contact},
-        "priceSummary": {
-            "subtotal": money(subtotal),
-            "shipping": zero,
-            "tax": zero,
-            "discount": zero,
-            "total": money(subtotal),
-            "totalAdditionalFees": zero,
-        },
         "businessLocation": {"id": inst.default_location["id"]},
         "checkoutId": new_id(),
-        "status": "APPROVED" if approve is not False else "PENDING",
-        "paymentStatus": "PAID" if approve is not False else "NOT_PAID",
+        "status": status,
+        "paymentStatus": payment_status,
+        "taxIncludedInPrices": money_in.included,
     }
+    _apply_prices(order_in, priced, money_in)
+    order_in["balanceSummary"] = balance_summary(payment_status, total, money_in.paid)
     if body.get("buyerNote"):
         order_in["buyerNote"] = body["buyerNote"]
     if fulfillment is not None:
-        order_in["shippingInfo"] = _shipping_info(inst, fulfillment, contact)
+        order_in["shippingInfo"] = _shipping_info(inst, fulfillment, contact, priced.shipping)
     return create_order(
         inst,
         clock,
@@ -383,6 +403,173 @@ def _modifier_group(inst: Instance, item: dict[str, Any], modifier_id: str) -> d
         if group and any(m.get("id") == modifier_id for m in group.get("modifiers") or []):
             return group
     return None
+
+
+@dataclass(frozen=True)
+class CheckoutMoney:
+    """What the customer chose and the site charges on top of the dishes (see pricing.py for the arithmetic)."""
+
+    included: bool  # the site's "prices include tax" setting: the order's taxIncludedInPrices
+    line_rates: list[Decimal]
+    shipping_rate: Decimal
+    discounts: list[pricing.DiscountIn]
+    fees: list[pricing.FeeIn]
+    tip: Decimal | None
+    payment_status: str | None
+    paid: Decimal | None
+
+
+def _check_discount(c: Checker, body: dict[str, Any], key: str, line_count: int) -> pricing.DiscountIn | None:
+    spec = c.obj(body, key, key)
+    if spec is None:
+        return None
+    kind = "coupon" if key == "coupon" else "automatic"
+    # Coupon.code / DiscountRuleName.original (1..256); a coupon needs its code, a rule its name.
+    code = c.text(spec, "code", f"{key}.code", required=kind == "coupon", min_len=1, max_len=100)
+    name = c.text(spec, "name", f"{key}.name", required=kind == "automatic", min_len=1, max_len=256)
+    percentage = c.decimal(spec, "percentage", f"{key}.percentage", max_places=2)
+    amount = c.decimal(spec, "amount", f"{key}.amount", max_places=2)
+    if (percentage is None) == (amount is None):
+        c.fail(key, "give exactly one of percentage, amount")
+    if percentage is not None and not 0 < percentage <= 100:
+        c.fail(f"{key}.percentage", "must be more than 0 and at most 100")
+    if amount is not None and amount <= 0:
+        c.fail(f"{key}.amount", "must be more than 0")
+    indexes = c.array(spec, "lines", f"{key}.lines", min_len=1, max_len=300)
+    if indexes is not None and not all(
+        isinstance(i, int) and not isinstance(i, bool) and 0 <= i < line_count for i in indexes
+    ):
+        c.fail(f"{key}.lines", "must list indexes of the checkout's lines")
+    return pricing.DiscountIn(
+        kind=kind,
+        name=str(name or code),
+        code=code,
+        percentage=percentage,
+        amount=amount,
+        lines=tuple(sorted(set(indexes))) if indexes else None,
+    )
+
+
+def _check_checkout_money(c: Checker, body: dict[str, Any], line_count: int) -> CheckoutMoney:
+    """`tax {rate, includedInPrices, shipping}` (the site's tax settings), per line `taxRate`, `coupon` and
+    `automaticDiscount` `{code|name, percentage|amount, lines?}`, `fulfillment.fee` (delivery fee), `fees
+    [{name, amount, taxable}]`, `tip`, `paymentStatus` (PaymentStatus) and `paid` (for PARTIALLY_PAID)."""
+    tax = c.obj(body, "tax", "tax") or {}
+    rate = c.decimal(tax, "rate", "tax.rate", max_places=6) or Decimal(0)
+    included = bool(c.boolean(tax, "includedInPrices", "tax.includedInPrices"))
+    taxed_shipping = c.boolean(tax, "shipping", "tax.shipping")
+    line_rates = []
+    for line in body.get("lines") or []:
+        own = line.get("taxRate") if isinstance(line, dict) else None
+        line_rates.append(Decimal(own) if isinstance(own, str) and _DECIMAL_TEXT.match(own) else rate)
+    discounts = [d for d in (_check_discount(c, body, k, line_count) for k in ("automaticDiscount", "coupon")) if d]
+    fees = []
+    for i, fee in enumerate(c.array(body, "fees", "fees", max_len=99) or []):  # Order.additionalFees: maxSize 100
+        if not isinstance(fee, dict):
+            c.fail(f"fees[{i}]", "must be an object")
+            continue
+        name = c.text(fee, "name", f"fees[{i}].name", required=True, min_len=1, max_len=50)  # AdditionalFee.name
+        amount = c.decimal(fee, "amount", f"fees[{i}].amount", required=True, max_places=2)
+        taxable = c.boolean(fee, "taxable", f"fees[{i}].taxable")
+        if name and amount is not None:
+            fees.append(pricing.FeeIn(name, amount, rate if taxable else Decimal(0)))
+    tip = c.decimal(body, "tip", "tip", max_places=2)  # Tip.amount: maxScale 2
+    if tip is not None and tip <= 0:  # Set Tip On Order fails when "the total tip amount is zero or negative"
+        c.fail("tip", "must be more than 0")
+    return CheckoutMoney(
+        included=included,
+        line_rates=line_rates,
+        shipping_rate=rate if taxed_shipping is not False else Decimal(0),
+        discounts=discounts,
+        fees=fees,
+        tip=tip,
+        payment_status=c.enum(body, "paymentStatus", "paymentStatus", PAYMENT_STATUSES),
+        paid=c.decimal(body, "paid", "paid", max_places=2),
+    )
+
+
+def _tax_info(amount: Decimal, before_tax: Decimal, rate: Decimal, included: bool) -> dict[str, Any]:
+    """LineItemTaxInfo: `taxableAmount` is the amount before tax, `taxRate` a fraction (maxScale 6)."""
+    return {
+        "taxAmount": money(amount),
+        "taxableAmount": money(before_tax),
+        "taxRate": format(rate.normalize(), "f"),
+        "taxIncludedInPrice": included,
+    }
+
+
+def _charge_cost(cost: pricing.PricedCharge) -> dict[str, Any]:
+    """ShippingPrice: the delivery fee before discounts and tax, after tax, and its tax."""
+    result: dict[str, Any] = {
+        "price": money(cost.price),
+        "totalPriceBeforeTax": money(cost.before_tax),
+        "totalPriceAfterTax": money(cost.after_tax),
+        "discount": money(Decimal(0)),
+    }
+    if cost.rate:
+        result["taxInfo"] = _tax_info(cost.tax, cost.before_tax, cost.rate, cost.included)
+    return result
+
+
+def balance_summary(payment_status: str, total: Decimal, paid: Decimal | None) -> dict[str, Any]:
+    left, collected = pricing.balance(payment_status, total, paid)
+    summary = {"balance": money(left), "paid": money(collected)}
+    if payment_status in ("FULLY_REFUNDED", "PARTIALLY_REFUNDED"):
+        summary["refunded"] = money(total if payment_status == "FULLY_REFUNDED" else Decimal(0))
+    return summary
+
+
+def _apply_prices(order: dict[str, Any], priced: pricing.PricedOrder, money_in: CheckoutMoney) -> None:
+    """Writes the priced amounts where the Order type keeps them (lines, appliedDiscounts, additionalFees, taxInfo,
+    priceSummary); shippingInfo.cost is written with the shipping info."""
+    taxed = (
+        any(line.rate for line in priced.lines)
+        or any(f.rate for f in priced.fees)
+        or bool(priced.shipping and priced.shipping.rate)
+    )
+    for line, p in zip(order["lineItems"], priced.lines, strict=True):
+        line["totalDiscount"] = money(p.discount)
+        line["totalPriceBeforeTax"] = money(p.before_tax)
+        line["totalPriceAfterTax"] = money(p.after_tax)
+        if taxed:
+            line["taxInfo"] = _tax_info(p.tax, p.before_tax, p.rate, p.included)
+    discounts = []
+    for d in priced.discounts:
+        entry: dict[str, Any] = {"id": new_id(), "discountType": "GLOBAL" if d.spec.lines is None else "SPECIFIC_ITEMS"}
+        if d.spec.kind == "coupon":
+            entry["coupon"] = {"id": new_id(), "code": d.spec.code, "name": d.spec.name, "amount": money(d.amount)}
+        else:
+            entry["discountRule"] = {"id": new_id(), "name": {"original": d.spec.name, "translated": d.spec.name},
+                                     "amount": money(d.amount)}  # fmt: skip
+        entry["lineItemDiscounts"] = [
+            {"id": order["lineItems"][i]["id"], "totalDiscount": money(share)} for i, share in d.shares
+        ]
+        discounts.append(entry)
+    if discounts:
+        order["appliedDiscounts"] = discounts
+    fees = []
+    named = [(f.name, f"fee-{i + 1}") for i, f in enumerate(money_in.fees)]
+    if priced.tip is not None:
+        named.append(("Tip", new_id()))  # the tip's id is the fee's code (Tips API introduction)
+    for (name, code), charge in zip(named, priced.fees, strict=True):
+        fee: dict[str, Any] = {
+            "id": new_id(),
+            "code": code,
+            "name": name,
+            "price": money(charge.price),
+            "priceBeforeTax": money(charge.before_tax),
+            "priceAfterTax": money(charge.after_tax),
+        }
+        if charge.rate:
+            fee["taxInfo"] = _tax_info(charge.tax, charge.before_tax, charge.rate, charge.included)
+        fees.append(fee)
+    if fees:
+        order["additionalFees"] = fees
+    summary = priced.summary
+    order["priceSummary"] = {key: money(summary[key]) for key in
+                             ("subtotal", "shipping", "tax", "discount", "total", "totalAdditionalFees")}  # fmt: skip
+    if taxed:
+        order["taxInfo"] = {"totalTax": money(summary["tax"])}
 
 
 def _checkout_line(inst: Instance, line: dict[str, Any]) -> dict[str, Any]:
@@ -482,7 +669,9 @@ def _placement(inst: Instance, item_id: str) -> tuple[str, str]:
     return (menu["id"] if menu else new_id()), section_id
 
 
-def _shipping_info(inst: Instance, fulfillment: dict[str, Any], contact: dict[str, Any]) -> dict[str, Any]:
+def _shipping_info(
+    inst: Instance, fulfillment: dict[str, Any], contact: dict[str, Any], cost: pricing.PricedCharge | None
+) -> dict[str, Any]:
     logistics: dict[str, Any] = {}
     if fulfillment.get("time"):
         logistics["deliveryTime"] = fulfillment["time"]
@@ -498,7 +687,7 @@ def _shipping_info(inst: Instance, fulfillment: dict[str, Any], contact: dict[st
         "title": title,
         "code": fulfillment["type"].lower(),
         "logistics": logistics,
-        "cost": {"price": money(Decimal(0))},
+        "cost": _charge_cost(cost) if cost else {"price": money(Decimal(0))},
     }
 
 

@@ -163,3 +163,48 @@ def test_the_sample_events_are_the_sdks(sample: Path, wix: tuple[WixSandbox, str
     body = sign_webhook(box.private_key_pem, decoded["eventType"], decoded["instanceId"], decoded["event"],
                         app_id=APP_ID)  # fmt: skip
     assert_the_sdk_reads(wix_sdk, body, box.public_key_pem, decoded["event"], decoded["instanceId"])
+
+
+MONEY_CHECKOUT = {
+    "lines": [
+        {"kind": "restaurant", "name": "Pizza", "price": "10.99", "quantity": 3,
+         "modifiers": [{"name": "Olives", "price": "1.00"}]},
+        {"kind": "restaurant", "name": "Tea", "price": "2.50", "quantity": 1, "taxRate": "0.05"},
+    ],
+    "buyer": {"email": "ada@example.com"},
+    "fulfillment": {"type": "DELIVERY", "address": {"addressLine": "1 Main St", "city": "New York", "country": "US"},
+                    "fee": "4.99"},
+    "coupon": {"code": "SAVE10", "percentage": "10"},
+    "automaticDiscount": {"name": "Tea off", "amount": "1.00", "lines": [1]},
+    "fees": [{"name": "Service fee", "amount": "1.50", "taxable": True}],
+    "tip": "3.00",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("included", "status"),
+    [(False, "PAID"), (True, "PAID"), (False, "NOT_PAID"), (False, "PARTIALLY_PAID"), (True, "PENDING")],
+)
+def test_a_taxed_discounted_order_with_fees_and_a_tip_is_the_sdks_order(
+    site: Site, wix: tuple[WixSandbox, str, Receiver], wix_sdk: WixSdk, included: bool, status: str
+) -> None:
+    box, url, receiver = wix
+    # Given a delivery checkout with tax (added or included), a coupon, an automatic discount, a fee, a tip, a status
+    body = {**MONEY_CHECKOUT, "tax": {"rate": "0.08875", "includedInPrices": included}, "paymentStatus": status,
+            **({"paid": "10.00"} if status == "PARTIALLY_PAID" else {})}  # fmt: skip
+    with httpx.Client(base_url=url, timeout=5) as http:
+        placed = http.post(f"/_sandbox/instances/{site.instance_id}/checkout", json=body)
+    assert placed.status_code == 200, placed.text
+    order = placed.json()["order"]
+    # Then the webhooks' orders, with every money field (taxInfo, appliedDiscounts, additionalFees, shippingInfo.cost,
+    # priceSummary, balanceSummary), are the REST type's, and the SDK's own parsing reads them
+    bodies = receiver.take()
+    assert bodies
+    for raw in bodies:
+        errors, event = body_errors(wix_sdk, raw, box.public_key_pem)
+        assert errors == [], event["slug"]
+        assert_the_sdk_reads(wix_sdk, raw, box.public_key_pem, event, site.instance_id)
+    assert {"appliedDiscounts", "additionalFees", "taxInfo", "balanceSummary"} <= set(order)
+    # And so is the order the Orders API answers for it
+    got = site.ok(ORDERS, "getOrder", "GetOrderResponse", order["id"])
+    assert got.body["order"]["priceSummary"] == order["priceSummary"]

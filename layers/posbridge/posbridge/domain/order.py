@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from posbridge.domain.money import Money
+from posbridge.domain.order_money import OrderMoney
 
 
 class _Frozen(BaseModel):
@@ -76,4 +77,5 @@ class Order(_Frozen):
     buyer: Buyer = Buyer()
     buyer_note: str | None = None
     fulfillment: Fulfillment | None = None
-    total: Money | None = None
+    total: Money | None = None  # priceSummary.total
+    money: OrderMoney | None = None  # taxes, discounts, fees, tip, payment status: the whole order's (order_money.py)

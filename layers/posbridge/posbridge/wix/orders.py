@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from iso4217 import Currency
 from pydantic import ValidationError
 
 from posbridge import RESTAURANTS_APP_ID
-from posbridge.domain.money import Money
+from posbridge.domain.money import Money, minor_digits
 from posbridge.domain.order import Address, Buyer, Fulfillment, LineItem, Modifier, Order
+from posbridge.domain.order_money import (
+    PAYMENT_STATUSES,
+    AdditionalFee,
+    AppliedDiscount,
+    Balance,
+    DiscountKind,
+    DiscountScope,
+    LineDiscount,
+    LineMoney,
+    OrderMoney,
+    PaymentStatus,
+    PriceSummary,
+    Shipping,
+    Tax,
+)
 from posbridge.errors import PermanentError
 
 
@@ -21,7 +38,7 @@ def is_restaurant_line(line: dict[str, Any]) -> bool:
 def restaurant_order(order: dict[str, Any]) -> Order:
     """The canonical order with only the restaurant lines (possibly none). Raises PermanentError if malformed."""
     try:
-        currency = _text(order, "currency")
+        currency = _currency(order)
         return Order(
             id=_text(order, "id"),
             number=order.get("number"),
@@ -33,8 +50,11 @@ def restaurant_order(order: dict[str, Any]) -> Order:
             buyer=_buyer(order),
             buyer_note=order.get("buyerNote") or None,
             fulfillment=_fulfillment(order.get("shippingInfo") or {}, order.get("recipientInfo") or {}),
-            total=_money((order.get("priceSummary") or {}).get("total"), currency),
+            total=_money((order.get("priceSummary") or {}).get("total"), currency, "priceSummary.total"),
+            money=order_money(order, currency),
         )
+    except InvalidMoney as exc:
+        raise PermanentError("invalid_wix_order", f"the Wix order's money cannot be read: {exc}") from exc
     except (ValidationError, InvalidOperation, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise PermanentError("invalid_wix_order", f"the Wix order cannot be read: {type(exc).__name__}") from exc
 
@@ -53,10 +73,11 @@ def _count(value: Any) -> int:
     return int(value)
 
 
-def _money(price: dict[str, Any] | None, currency: str) -> Money | None:
+def _money(price: dict[str, Any] | None, currency: str, path: str = "price") -> Money | None:
+    """A Wix `Price` (`{amount: "12.50"}`), or None when absent. Invalid amounts are InvalidMoney naming the field."""
     if not price or price.get("amount") in (None, ""):
         return None
-    return Money(amount=Decimal(str(price["amount"])), currency=currency)
+    return Money(amount=_amount(price["amount"], f"{path}.amount", currency), currency=currency)
 
 
 def _translated(node: dict[str, Any] | None) -> str | None:
@@ -66,14 +87,14 @@ def _translated(node: dict[str, Any] | None) -> str | None:
 
 
 def _line(line: dict[str, Any], currency: str) -> LineItem:
-    price = _money(line.get("price"), currency)
+    price = _money(line.get("price"), currency, "lineItems[].price")
     if price is None:
         raise ValueError("line item without price")
     modifiers = tuple(
         Modifier(
             name=_translated(modifier.get("label")) or _translated(modifier.get("details")) or "Modifier",
             quantity=_count(modifier.get("quantity", 1)),
-            price=_money(modifier.get("price"), currency),
+            price=_money(modifier.get("price"), currency, "lineItems[].modifierGroups[].modifiers[].price"),
             group_name=_translated(group.get("name")),
             wix_id=_id(modifier.get("id")),
         )
@@ -178,3 +199,264 @@ def _fulfillment(shipping: dict[str, Any], recipient: dict[str, Any]) -> Fulfill
             instructions=logistics.get("instructions"),
         )
     return None
+
+
+# --- Money: taxes, discounts, shipping, fees, tip, payment status ---------------------------------------------------
+# Field by field from @wix/auto_sdk_ecom_orders build/cjs/meta.d.ts (`Order`, `OrderLineItem`, `LineItemTaxInfo`,
+# `AppliedDiscount`, `ShippingPrice`, `AdditionalFee`, `PriceSummary`, `BalanceSummary`); the order object page:
+# dev.wix.com/docs/rest/business-solutions/e-commerce/orders/order-object. Tips: "Each tip is applied to an eCommerce
+# order as a single additionalFee. The tip's ID is stored in the additionalFee.code field of the order"
+# (dev.wix.com/docs/rest/business-solutions/e-commerce/tips/tips/introduction; @wix/auto_sdk_ecom_tips `Tip.id`:
+# "Identical to the `code` of the related `order.additionalFee`", @format GUID).
+
+
+class InvalidMoney(ValueError):
+    """An amount, rate or currency Wix would never send: the message names the field and the problem, not values."""
+
+
+def _currency(order: dict[str, Any]) -> str:
+    """`currency` (meta.d.ts `@format CURRENCY`): an ISO 4217 code; an unknown one cannot be priced."""
+    code = _text(order, "currency")
+    try:
+        Currency(code.upper())
+    except ValueError:
+        raise InvalidMoney("currency: not an ISO 4217 currency code") from None
+    return code.upper()
+
+
+def _decimal(value: Any, path: str) -> Decimal:
+    # Wix sends money as decimal strings ("12.50"); a JSON number is read through its text, never as a binary float.
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InvalidMoney(f"{path}: not a decimal string")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InvalidMoney(f"{path}: not a decimal string") from None
+    if not number.is_finite():
+        raise InvalidMoney(f"{path}: not a finite number")
+    return number
+
+
+def _amount(value: Any, path: str, currency: str, *, signed: bool = False) -> Decimal:
+    """`Price.amount` (`@decimalValue options { gte:0 }`), or a signed one (`Balance.amount`): no finer than the
+    currency's minor unit, because no POS can collect a fraction of a cent."""
+    number = _decimal(value, path)
+    if number < 0 and not signed:
+        raise InvalidMoney(f"{path}: negative")
+    if number != number.quantize(Decimal(1).scaleb(-minor_digits(currency))):
+        raise InvalidMoney(f"{path}: more decimals than {currency} has")
+    return number
+
+
+def _required(price: Any, path: str, currency: str) -> Money:
+    money = _money(price if isinstance(price, dict) else None, currency, path)
+    if money is None:
+        raise InvalidMoney(f"{path}: missing")
+    return money
+
+
+def _zero(currency: str) -> Money:
+    return Money(amount=Decimal(0), currency=currency)
+
+
+def _tax(node: dict[str, Any] | None, path: str, currency: str, included_default: bool) -> Tax | None:
+    """`taxInfo` (LineItemTaxInfo), else the deprecated `taxDetails` (ItemTaxFullDetails: `totalTax`, `taxRate`);
+    `taxIncludedInPrice` falls back to the order's `taxIncludedInPrices`."""
+    node = node or {}
+    info, details = node.get("taxInfo") or {}, node.get("taxDetails") or {}
+    if info.get("taxAmount"):
+        amount = _required(info["taxAmount"], f"{path}.taxInfo.taxAmount", currency)
+        rate_text, taxable = info.get("taxRate"), info.get("taxableAmount")
+        rate_path, taxable_path = f"{path}.taxInfo.taxRate", f"{path}.taxInfo.taxableAmount"
+    elif details.get("totalTax"):
+        amount = _required(details["totalTax"], f"{path}.taxDetails.totalTax", currency)
+        rate_text, taxable = details.get("taxRate"), details.get("taxableAmount")
+        rate_path, taxable_path = f"{path}.taxDetails.taxRate", f"{path}.taxDetails.taxableAmount"
+    else:
+        return None
+    rate = None if rate_text in (None, "") else _decimal(rate_text, rate_path)
+    if rate is not None and rate < 0:  # @decimalValue options { gte:0, maxScale:6 }
+        raise InvalidMoney(f"{rate_path}: negative")
+    included = info.get("taxIncludedInPrice")
+    return Tax(
+        amount=amount,
+        rate=rate,
+        taxable_amount=_money(taxable, currency, taxable_path),
+        included_in_price=included if isinstance(included, bool) else included_default,
+    )
+
+
+def _line_money(line: dict[str, Any], index: int, currency: str, included: bool) -> LineMoney:
+    path = f"lineItems[{index}]"
+    quantity = _count(line.get("quantity"))
+    price = _required(line.get("price"), f"{path}.price", currency)
+    line_price = _money(line.get("lineItemPrice"), currency, f"{path}.lineItemPrice")
+    return LineMoney(
+        line_id=_text(line, "id"),
+        quantity=quantity,
+        unit_price=price,
+        # "Defaults to `price` when not provided" (meta.d.ts OrderLineItem.priceBeforeDiscounts)
+        unit_price_before_discounts=_money(line.get("priceBeforeDiscounts"), currency, f"{path}.priceBeforeDiscounts")
+        or price,
+        line_price=line_price or price.times(quantity),
+        discount=_money(line.get("totalDiscount"), currency, f"{path}.totalDiscount") or _zero(currency),
+        tax=_tax(line, path, currency, included),
+        total_before_tax=_money(line.get("totalPriceBeforeTax"), currency, f"{path}.totalPriceBeforeTax"),
+        total_after_tax=_money(line.get("totalPriceAfterTax"), currency, f"{path}.totalPriceAfterTax"),
+    )
+
+
+def _any_line_money(line: dict[str, Any], index: int, currency: str, included: bool) -> LineMoney:
+    """A restaurant line must read; another app's line that does not is kept as zero (so `differences` names the
+    subtotal it leaves out) rather than refusing an order whose restaurant part is sound."""
+    try:
+        return _line_money(line, index, currency, included)
+    except (InvalidMoney, ValueError, TypeError, AttributeError):
+        if is_restaurant_line(line):
+            raise
+        zero = _zero(currency)
+        line_id = line["id"] if isinstance(line.get("id"), str) else ""
+        return LineMoney(line_id=line_id, quantity=1, unit_price=zero, unit_price_before_discounts=zero,
+                         line_price=zero, discount=zero)  # fmt: skip
+
+
+_DISCOUNT_SOURCES: dict[str, DiscountKind] = {
+    "coupon": "COUPON",
+    "discountRule": "AUTOMATIC",
+    "merchantDiscount": "MERCHANT",
+}
+_DISCOUNT_SCOPES: tuple[DiscountScope, ...] = ("GLOBAL", "SPECIFIC_ITEMS", "SHIPPING")
+
+
+def _discount(discount: dict[str, Any], index: int, currency: str) -> AppliedDiscount:
+    path = f"appliedDiscounts[{index}]"
+    sources = [key for key in _DISCOUNT_SOURCES if discount.get(key)]
+    if len(sources) != 1:  # a oneof (AppliedDiscountDiscountSourceOneOf)
+        raise InvalidMoney(f"{path}: needs exactly one of coupon, discountRule, merchantDiscount")
+    key = sources[0]
+    source = discount[key]
+    lines = tuple(
+        LineDiscount(
+            line_id=_text(share, "id"),
+            amount=_required(share.get("totalDiscount"), f"{path}.lineItemDiscounts[{i}].totalDiscount", currency),
+        )
+        for i, share in enumerate(discount.get("lineItemDiscounts") or [])
+    )
+    amount = _money(source.get("amount"), currency, f"{path}.{key}.amount")
+    if amount is None:
+        amount = Money(amount=sum((share.amount.amount for share in lines), Decimal(0)), currency=currency)
+    if key == "coupon":
+        name = source.get("name") or source.get("code")
+    elif key == "discountRule":
+        name = _translated(source.get("name"))
+    else:
+        name = source.get("description") or source.get("discountReason")
+    scope = discount.get("discountType")
+    if scope is not None and scope not in _DISCOUNT_SCOPES:
+        raise InvalidMoney(f"{path}.discountType: not a DiscountType")
+    return AppliedDiscount(
+        id=discount.get("id"),
+        kind=_DISCOUNT_SOURCES[key],
+        scope=scope,
+        name=name or None,
+        coupon_code=source.get("code") if key == "coupon" else None,
+        amount=amount,
+        lines=lines,
+    )
+
+
+def _is_guid(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
+
+
+def _fee(fee: dict[str, Any], index: int, currency: str, included: bool) -> AdditionalFee:
+    path = f"additionalFees[{index}]"
+    return AdditionalFee(
+        id=fee.get("id"),
+        code=fee.get("code"),
+        name=fee.get("name") or "Fee",
+        price=_required(fee.get("price"), f"{path}.price", currency),
+        tax=_tax(fee, path, currency, included),
+        price_before_tax=_money(fee.get("priceBeforeTax"), currency, f"{path}.priceBeforeTax"),
+        price_after_tax=_money(fee.get("priceAfterTax"), currency, f"{path}.priceAfterTax"),
+        source=fee.get("source"),
+        provider_app_id=fee.get("providerAppId"),
+        line_ids=tuple(fee.get("lineItemIds") or ()),
+        # Wix documents no other mark of a tip than its GUID code; a service fee's code is the provider's own text.
+        is_tip=_is_guid(fee.get("code")),
+    )
+
+
+def _shipping(shipping: dict[str, Any], currency: str, included: bool) -> Shipping | None:
+    cost = shipping.get("cost") or {}
+    price = _money(cost.get("price"), currency, "shippingInfo.cost.price")
+    if price is None:
+        return None
+    path = "shippingInfo.cost"
+    return Shipping(
+        title=shipping.get("title") or None,
+        price=price,
+        discount=_money(cost.get("discount"), currency, f"{path}.discount"),
+        tax=_tax(cost, path, currency, included),
+        total_before_tax=_money(cost.get("totalPriceBeforeTax"), currency, f"{path}.totalPriceBeforeTax"),
+        total_after_tax=_money(cost.get("totalPriceAfterTax"), currency, f"{path}.totalPriceAfterTax"),
+    )
+
+
+def _payment_status(order: dict[str, Any]) -> PaymentStatus:
+    status = order.get("paymentStatus") or "UNSPECIFIED"
+    if status not in PAYMENT_STATUSES:
+        raise InvalidMoney("paymentStatus: not a Wix payment status")
+    return status
+
+
+def _balance(order: dict[str, Any], currency: str) -> Balance | None:
+    summary = order.get("balanceSummary") or {}
+    balance = summary.get("balance") or {}
+    if balance.get("amount") in (None, ""):
+        return None
+    return Balance(
+        balance=Money(
+            amount=_amount(balance["amount"], "balanceSummary.balance.amount", currency, signed=True), currency=currency
+        ),
+        paid=_money(summary.get("paid"), currency, "balanceSummary.paid"),
+        refunded=_money(summary.get("refunded"), currency, "balanceSummary.refunded"),
+    )
+
+
+def order_money(order: dict[str, Any], currency: str | None = None) -> OrderMoney | None:
+    """The whole order's money (every line, restaurant or not: the totals are the order's), or None for an order
+    without `priceSummary.total`. Raises InvalidMoney on an amount, rate, currency or status Wix would not send."""
+    currency = currency or _currency(order)
+    summary = order.get("priceSummary") or {}
+    total = _money(summary.get("total"), currency, "priceSummary.total")
+    if total is None:
+        return None
+    included = order.get("taxIncludedInPrices") is True
+
+    def part(key: str) -> Money:  # an absent summary part is zero (a Wix order without shipping has none)
+        return _money(summary.get(key), currency, f"priceSummary.{key}") or _zero(currency)
+
+    return OrderMoney(
+        currency=currency,
+        tax_included_in_prices=included,
+        payment_status=_payment_status(order),
+        lines=tuple(
+            _any_line_money(line, i, currency, included) for i, line in enumerate(order.get("lineItems") or [])
+        ),
+        discounts=tuple(_discount(d, i, currency) for i, d in enumerate(order.get("appliedDiscounts") or [])),
+        shipping=_shipping(order.get("shippingInfo") or {}, currency, included),
+        fees=tuple(_fee(fee, i, currency, included) for i, fee in enumerate(order.get("additionalFees") or [])),
+        summary=PriceSummary(
+            subtotal=part("subtotal"),
+            shipping=part("shipping"),
+            tax=part("tax"),
+            discount=part("discount"),
+            total=total,
+            additional_fees=part("totalAdditionalFees"),
+        ),
+        balance=_balance(order, currency),
+    )
