@@ -178,9 +178,7 @@ class OrderTotals:
     @property
     def total(self) -> int:
         """Line totals (apportioned charges inside them) plus the order-level service charges with their taxes."""
-        return sum(line.total for line in self.lines) + sum(
-            c.total for c in self.charges.values() if not c.apportioned
-        )
+        return sum(line.total for line in self.lines) + sum(c.total for c in self.charges.values() if not c.apportioned)
 
 
 def _gross(line: Line) -> LineTotals:
@@ -217,8 +215,8 @@ def compute(
         [d for d in discounts if d.amount is not None and not d.order_scope],
         [d for d in discounts if d.amount is not None and d.order_scope],
     ]
-    for phase in sequence:
-        for discount in phase:
+    for step in sequence:
+        for discount in step:
             targets = [k for k in range(len(lines)) if applies(discount, k) and remaining[k] > 0]
             base = sum(remaining[k] for k in targets)
             if discount.percentage is not None:
@@ -243,8 +241,7 @@ def compute(
                 if (charge.order_scope or charge.uid in lines[k].service_charge_uids) and remaining[k] > 0
             ]
             base = sum(remaining[k] for k in targets)
-            amount = round_cents(base * charge.percentage / HUNDRED) if charge.percentage is not None else charge.amount
-            amount = amount or 0
+            amount = _charge_amount(charge, base)
             charges[charge.uid] = ChargeTotals(amount, apportioned=True)
             for k, share in _spread(amount, targets, remaining):
                 out[k].service_charges[charge.uid] = share
@@ -253,8 +250,7 @@ def compute(
 
     subtotal = sum(remaining)
     for charge in (c for c in service_charges if c.phase == SUBTOTAL_PHASE):
-        amount = round_cents(subtotal * charge.percentage / HUNDRED) if charge.percentage is not None else charge.amount
-        charges[charge.uid] = ChargeTotals(amount or 0)
+        charges[charge.uid] = ChargeTotals(_charge_amount(charge, subtotal))
 
     # taxes: each one on the sum of its bases, rounded once, then spread over what it applies to
     applied_taxes: dict[str, int] = {}
@@ -269,17 +265,17 @@ def compute(
 
     for tax in taxes:
         # (kind, key, exact tax owed) for every line and taxable charge the tax applies to
-        targets: list[tuple[str, int | str, Decimal]] = []
+        owed: list[tuple[str, int | str, Decimal]] = []
         for k in range(len(lines)):
             if tax in line_taxes(k):
-                targets.append(("line", k, _exact_tax(tax, line_bases[k], line_taxes(k))))
+                owed.append(("line", k, _exact_tax(tax, line_bases[k], line_taxes(k))))
         for c in taxable_charges:
             if tax in charge_taxes(c):
-                targets.append(("charge", c.uid, _exact_tax(tax, Decimal(charges[c.uid].applied), charge_taxes(c))))
-        amount = round_cents(sum((t[2] for t in targets), Decimal(0)))
+                owed.append(("charge", c.uid, _exact_tax(tax, Decimal(charges[c.uid].applied), charge_taxes(c))))
+        amount = round_cents(sum((t[2] for t in owed), Decimal(0)))
         applied_taxes[tax.uid] = amount
-        shares = apportion(amount, [t[2] for t in targets])
-        for (kind, key, _), share in zip(targets, shares, strict=True):
+        shares = apportion(amount, [t[2] for t in owed])
+        for (kind, key, _), share in zip(owed, shares, strict=True):
             if kind == "line":
                 line_totals = out[int(key)]
                 line_totals.taxes[tax.uid] = share
@@ -293,9 +289,15 @@ def compute(
 
     so_far = sum(t.total for t in out) + sum(c.total for c in charges.values() if not c.apportioned)
     for charge in (c for c in service_charges if c.phase == TOTAL_PHASE):  # on the total after taxes
-        amount = round_cents(so_far * charge.percentage / HUNDRED) if charge.percentage is not None else charge.amount
-        charges[charge.uid] = ChargeTotals(amount or 0)
+        charges[charge.uid] = ChargeTotals(_charge_amount(charge, so_far))
     return OrderTotals(out, {c.uid: charges[c.uid] for c in service_charges}, applied_discounts, applied_taxes)
+
+
+def _charge_amount(charge: ServiceCharge, base: int) -> int:
+    """A percentage of what the phase's charge is computed on, rounded; or its fixed amount."""
+    if charge.percentage is not None:
+        return round_cents(base * charge.percentage / HUNDRED)
+    return charge.amount or 0
 
 
 def _exact_tax(tax: Tax, base: Decimal, all_taxes: list[Tax]) -> Decimal:

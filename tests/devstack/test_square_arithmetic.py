@@ -84,7 +84,12 @@ def test_gross_sales_price_modifiers_per_unit_of_the_line() -> None:
     # When priced
     totals = compute([line]).lines[0]
     # Then variation total 19.00, modifiers 2.50 and 2.00, gross 23.50 (OrderLineItemModifier.total_price_money)
-    assert (totals.variation_total, totals.modifier_totals, totals.gross, totals.total) == (1900, [250, 200], 2350, 2350)
+    assert (totals.variation_total, totals.modifier_totals, totals.gross, totals.total) == (
+        1900,
+        [250, 200],
+        2350,
+        2350,
+    )
 
 
 def test_discounts_follow_the_documented_sequence() -> None:
