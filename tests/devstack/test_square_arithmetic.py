@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devstack.square_sandbox import orders, sdk_schema
 from devstack.square_sandbox.arithmetic import (
     APPORTIONED_AMOUNT_PHASE,
     APPORTIONED_PERCENTAGE_PHASE,
@@ -22,6 +24,7 @@ from devstack.square_sandbox.arithmetic import (
     compute,
     round_cents,
 )
+from devstack.square_sandbox.state import Merchant
 
 ONE = Decimal(1)
 
@@ -247,3 +250,110 @@ def test_totals_add_up(
         assert sum(t.discounts.get(discount_uid, 0) for t in totals.lines) == applied
     assert all(t.gross - t.total_discount >= 0 for t in totals.lines)
     assert all(t.total >= 0 for t in totals.lines)
+
+
+# ---- the same arithmetic as the sandbox renders it on the wire --------------------------------------------------
+
+_MERCHANT = Merchant("MPROP", "LPROP", "token", "key", None)
+
+
+def _usd(amount: int) -> dict[str, Any]:
+    return {"amount": amount, "currency": "USD"}
+
+
+@st.composite
+def _wire_orders(draw: st.DrawFn) -> dict[str, Any]:
+    """A CalculateOrder body: lines with modifiers, every tax and discount kind, every service charge phase."""
+    taxes = [
+        {"uid": "state", "type": draw(st.sampled_from(["ADDITIVE", "INCLUSIVE"])), "scope": "ORDER"},
+        {"uid": "city", "type": "ADDITIVE", "scope": "LINE_ITEM"},
+    ]
+    for tax in taxes:
+        tax["percentage"] = str(draw(_rates))
+    discounts: list[dict[str, Any]] = [
+        {"uid": "line_pct", "type": "FIXED_PERCENTAGE", "percentage": str(draw(_rates)), "scope": "LINE_ITEM"},
+        {"uid": "coupon", "type": "FIXED_AMOUNT", "amount_money": _usd(draw(st.integers(0, 3000))), "scope": "ORDER"},
+    ]
+    charges: list[dict[str, Any]] = [
+        {
+            "uid": "fee",
+            "amount_money": _usd(draw(st.integers(0, 999))),
+            "calculation_phase": "SUBTOTAL_PHASE",
+            "taxable": draw(st.booleans()),
+        },
+        {"uid": "courier", "amount_money": _usd(draw(st.integers(0, 999))), "calculation_phase": "TOTAL_PHASE"},
+        {
+            "uid": "bag",
+            "percentage": str(draw(_rates)),
+            "calculation_phase": "APPORTIONED_PERCENTAGE_PHASE",
+            "treatment_type": "APPORTIONED_TREATMENT",
+            "scope": "ORDER",
+            "taxable": draw(st.booleans()),
+        },
+    ]
+    lines = []
+    for k in range(draw(st.integers(1, 5))):
+        line: dict[str, Any] = {
+            "uid": f"l{k}",
+            "name": f"Dish {k}",
+            "quantity": str(draw(st.integers(1, 5))),
+            "base_price_money": _usd(draw(st.integers(0, 4000))),
+            "modifiers": [
+                {"name": f"m{j}", "quantity": "1", "base_price_money": _usd(draw(st.integers(0, 400)))}
+                for j in range(draw(st.integers(0, 2)))
+            ],
+        }
+        if draw(st.booleans()):
+            line["applied_taxes"] = [{"tax_uid": "city"}]
+        if draw(st.booleans()):
+            line["applied_discounts"] = [{"discount_uid": "line_pct"}]
+        lines.append(line)
+    return {
+        "location_id": "LPROP",
+        "line_items": lines,
+        "taxes": taxes,
+        "discounts": discounts,
+        "service_charges": charges,
+    }
+
+
+def _amount(node: dict[str, Any], key: str) -> int:
+    return int(node[key]["amount"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=_wire_orders())
+def test_calculate_order_answers_add_up_and_fit_the_sdk_model(body: dict[str, Any]) -> None:
+    # Given any itemized order / When the sandbox calculates it
+    answer = orders.calculate(_MERCHANT, {"order": body})
+    order = answer["order"]
+    lines, charges = order["line_items"], order["service_charges"]
+    order_level = [c for c in charges if c["calculation_phase"] in ("SUBTOTAL_PHASE", "TOTAL_PHASE")]
+    # Then the answer fits squareup's CalculateOrderResponse strictly
+    assert sdk_schema.check(answer, sdk_schema.response_model("POST /v2/orders/calculate")) == []
+    # And the lines and order-level charges add up to the order, field by field
+    assert _amount(order, "total_money") == sum(_amount(x, "total_money") for x in lines + order_level)
+    assert _amount(order, "total_discount_money") == sum(_amount(x, "total_discount_money") for x in lines)
+    assert _amount(order, "total_discount_money") == sum(_amount(d, "applied_money") for d in order["discounts"])
+    assert _amount(order, "total_tax_money") == sum(_amount(t, "applied_money") for t in order["taxes"])
+    assert _amount(order, "total_tax_money") == sum(_amount(x, "total_tax_money") for x in lines + order_level)
+    assert _amount(order, "total_service_charge_money") == sum(_amount(c, "applied_money") for c in charges)
+    inclusive = {t["uid"] for t in order["taxes"] if t["type"] == "INCLUSIVE"}
+    for line in lines:
+        # each line: gross - discounts + its apportioned charges + its additive taxes; applied_* sum to its totals
+        additive = sum(
+            _amount(r, "applied_money") for r in line.get("applied_taxes", []) if r["tax_uid"] not in inclusive
+        )
+        assert _amount(line, "total_money") == (
+            _amount(line, "gross_sales_money")
+            - _amount(line, "total_discount_money")
+            + _amount(line, "total_service_charge_money")
+            + additive
+        )
+        assert _amount(line, "total_tax_money") == sum(
+            _amount(r, "applied_money") for r in line.get("applied_taxes", [])
+        )
+        assert _amount(line, "total_discount_money") == sum(
+            _amount(r, "applied_money") for r in line.get("applied_discounts", [])
+        )
+        assert {r["tax_uid"] for r in line["applied_taxes"]} >= {"state"}  # ORDER-scoped: on every line

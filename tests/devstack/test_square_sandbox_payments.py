@@ -410,3 +410,22 @@ def test_payment_webhooks_are_sent(merchant: Merchant) -> None:
     _pay(merchant, merchant.api.post("/v2/orders", json=_order(merchant)).json()["order"])
     types = [e["type"] for e in merchant.state()["events"]]
     assert "payment.created" in types and "payment.updated" in types
+
+
+def test_the_documented_external_payment_example(merchant: Merchant) -> None:
+    # Given the request of developer.squareup.com/docs/payments-api/take-payments/external-payments: $50, type OTHER,
+    # source "Food Delivery Service", a $5 source fee
+    body = {
+        "idempotency_key": str(uuid.uuid4()),
+        "source_id": "EXTERNAL",
+        "amount_money": _usd(5000),
+        "external_details": {"type": "OTHER", "source": "Food Delivery Service", "source_fee_money": _usd(500)},
+    }
+    # When it is sent
+    payment = merchant.api.post("/v2/payments", json=body).json()["payment"]
+    # Then the answer has the documented example's fields and values
+    assert payment["status"] == "COMPLETED"
+    assert (payment["source_type"], payment["location_id"]) == ("EXTERNAL", merchant.location_id)
+    assert payment["amount_money"] == payment["total_money"] == _usd(5000)
+    assert payment["capabilities"] == ["EDIT_TIP_AMOUNT", "EDIT_TIP_AMOUNT_UP", "EDIT_TIP_AMOUNT_DOWN"]
+    assert payment["external_details"] == body["external_details"]
