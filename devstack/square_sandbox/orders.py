@@ -212,7 +212,8 @@ def _adjustment_base(raw: Any, field: str, kind: str) -> dict[str, Any]:
     raw = f.as_object(raw, field)
     if raw.get("catalog_object_id") is not None:
         raise unknown_reference(
-            f"{kind} `{raw['catalog_object_id']}` not found (the sandbox models ad hoc {kind.lower()}es only).",
+            f"{kind} `{raw['catalog_object_id']}` not found (the sandbox's catalog has no taxes, discounts or "
+            "service charges: only ad hoc ones are modeled).",
             f"{field}.catalog_object_id",
         )
     out: dict[str, Any] = {"uid": f.opt_str(raw, "uid", f"{field}.uid", 60) or new_uid()}
@@ -353,9 +354,7 @@ def _check_references(lines: list[dict[str, Any]], found: dict[str, dict[str, di
             for j, ref in enumerate(line.get(list_key, [])):
                 if ref[ref_key] not in found[kind]:
                     at = f"order.line_items[{k}].{list_key}[{j}].{ref_key}"
-                    raise bad_request(
-                        "INVALID_VALUE", f"`{at}` names no {kind.replace('_', ' ')[:-1]} of the order.", at
-                    )
+                    raise bad_request("INVALID_VALUE", f"`{at}` names nothing in the order's `{kind}`.", at)
                 if kind == "service_charges" and found[kind][ref[ref_key]].get("treatment_type") != (
                     "APPORTIONED_TREATMENT"
                 ):
