@@ -865,6 +865,7 @@ def add_tenders(m: Merchant, order_id: str, payments: list[dict[str, Any]]) -> d
     fulfillments"; with one, the order stays OPEN until its fulfillment is completed)."""
     previous = m.orders[order_id]
     order = copy.deepcopy(previous)
+    m.paid_orders.add(order_id)
     tenders = []
     for payment in payments:
         tender: dict[str, Any] = {

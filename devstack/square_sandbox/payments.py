@@ -91,7 +91,7 @@ def _open_order(m: Merchant, order_id: str, field: str) -> dict[str, Any]:
         raise unknown_reference(f"Order `{order_id}` not found.", field)
     if order["state"] != "OPEN":
         raise bad_request("BAD_REQUEST", f"Order `{order_id}` is {order['state']}: only an OPEN order is paid.", field)
-    if order.get("tenders"):
+    if order.get("tenders") or order_id in m.paid_orders:
         raise bad_request("BAD_REQUEST", f"Order `{order_id}` is already paid.", field)
     return order
 

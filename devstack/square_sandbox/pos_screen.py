@@ -33,7 +33,7 @@ def _hidden_reason(m: Merchant, order: dict[str, Any]) -> str | None:
     fulfillments = order.get("fulfillments", [])
     if not fulfillments:
         return None if from_pos_app else "no fulfillment"
-    if order["net_amount_due_money"]["amount"] > 0:
+    if order["id"] not in m.paid_orders:
         return "unpaid"
     if any(x["type"] == "DELIVERY" for x in fulfillments) and not m.pos_partner:
         return "DELIVERY without a partnership"
@@ -44,7 +44,7 @@ def _money(node: dict[str, Any], key: str) -> int:
     return int((node.get(key) or {}).get("amount", 0))
 
 
-def _ticket(order: dict[str, Any]) -> dict[str, Any]:
+def _ticket(m: Merchant, order: dict[str, Any]) -> dict[str, Any]:
     fulfillments = []
     for x in order.get("fulfillments", []):
         details = x.get(DETAILS_KEY[x["type"]], {})
@@ -70,7 +70,7 @@ def _ticket(order: dict[str, Any]) -> dict[str, Any]:
         "referenceId": order.get("reference_id"),
         "source": (order.get("source") or {}).get("name"),
         "createdAt": order["created_at"],
-        "paid": order["net_amount_due_money"]["amount"] == 0 and bool(order.get("tenders")),
+        "paid": order["id"] in m.paid_orders,
         "amountDue": _money(order, "net_amount_due_money"),
         "lines": [
             {
@@ -133,7 +133,7 @@ def screen(m: Merchant) -> dict[str, Any]:
     for order in sorted(m.orders.values(), key=lambda o: o["created_at"], reverse=True):
         reason = _hidden_reason(m, order)
         if reason is None:
-            shown.append(_ticket(order))
+            shown.append(_ticket(m, order))
         else:
             hidden[reason] = hidden.get(reason, 0) + 1
     return {"merchantId": m.merchant_id, "posPartner": m.pos_partner, "orders": shown, "hidden": hidden}

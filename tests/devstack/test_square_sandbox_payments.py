@@ -429,3 +429,22 @@ def test_the_documented_external_payment_example(merchant: Merchant) -> None:
     assert payment["amount_money"] == payment["total_money"] == _usd(5000)
     assert payment["capabilities"] == ["EDIT_TIP_AMOUNT", "EDIT_TIP_AMOUNT_UP", "EDIT_TIP_AMOUNT_DOWN"]
     assert payment["external_details"] == body["external_details"]
+
+
+def test_a_zero_total_order_is_paid_with_no_payment_and_only_then_shown(merchant: Merchant) -> None:
+    # Given a pickup order whose coupon covers it all (total 0)
+    body = _order(
+        merchant, discounts=[{"uid": "all", "type": "FIXED_PERCENTAGE", "percentage": "100", "scope": "ORDER"}]
+    )
+    order = merchant.api.post("/v2/orders", json=body).json()["order"]
+    assert order["total_money"] == _usd(0)
+    path = f"/_sandbox/merchants/{merchant.merchant_id}/pos-screen"
+    assert merchant.control.get(path).json()["orders"] == []
+    # When PayOrder settles it with an empty payment_ids (pay-order reference: "Orders with a total amount of 0 can
+    # be marked as paid by specifying an empty array of payment_ids")
+    paid = merchant.api.post(
+        f"/v2/orders/{order['id']}/pay", json={"idempotency_key": str(uuid.uuid4()), "payment_ids": []}
+    )
+    # Then it is paid, and the POS shows it
+    assert paid.status_code == 200, paid.text
+    assert [o["paid"] for o in merchant.control.get(path).json()["orders"]] == [True]
