@@ -13,7 +13,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from devstack.faults import Fault, FaultInjector
-from devstack.square_sandbox import catalog, customers, inventory, orders, sdk_schema, seed
+from devstack.square_sandbox import catalog, customers, inventory, orders, payments, pos_screen, sdk_schema, seed
 from devstack.square_sandbox import errors as err
 from devstack.square_sandbox.state import Merchant, SandboxState
 from devstack.square_sandbox.webhooks import deliver
@@ -71,6 +71,12 @@ class SquareSandbox:
             "POST /v2/orders/search": lambda m, c: orders.search(m, c.body),
             "GET /v2/orders/{order_id}": lambda m, c: orders.retrieve(m, c.params["order_id"]),
             "PUT /v2/orders/{order_id}": lambda m, c: orders.update(m, c.params["order_id"], c.body),
+            "POST /v2/orders/calculate": lambda m, c: orders.calculate(m, c.body),
+            "POST /v2/orders/{order_id}/pay": lambda m, c: payments.pay_order(m, c.params["order_id"], c.body),
+            "POST /v2/payments": lambda m, c: payments.create(m, c.body),
+            "GET /v2/payments/{payment_id}": lambda m, c: payments.retrieve(m, c.params["payment_id"]),
+            "POST /v2/refunds": lambda m, c: payments.refund(m, c.body),
+            "GET /v2/refunds/{refund_id}": lambda m, c: payments.retrieve_refund(m, c.params["refund_id"]),
             "POST /v2/customers": lambda m, c: customers.create(m, c.body),
             "POST /v2/customers/search": lambda m, c: customers.search(m, c.body),
             "GET /v2/customers/{customer_id}": lambda m, c: customers.retrieve(m, c.params["customer_id"]),
@@ -93,6 +99,8 @@ class SquareSandbox:
             f"POST {merchant}/catalog/sold-out": self._set_sold_out,
             f"POST {merchant}/inventory": self._set_inventory,
             f"GET {merchant}/state": lambda c: self._merchant_op(c, _snapshot),
+            f"GET {merchant}/pos-screen": lambda c: self._merchant_op(c, pos_screen.screen),
+            f"PUT {merchant}/pos-partner": self._set_pos_partner,
             "POST /_sandbox/webhooks/delivery": self._plan_deliveries,
             "POST /_sandbox/webhooks/release": self._release,
             "GET /_sandbox/webhooks/deliveries": lambda c: {
@@ -239,6 +247,18 @@ class SquareSandbox:
 
         return dict(self._merchant_op(call, change))
 
+    def _set_pos_partner(self, call: Call) -> dict[str, Any]:
+        """{partner: bool}: whether the merchant has Square's partnership that shows DELIVERY orders on the POS."""
+        partner = call.body.get("partner")
+        if not isinstance(partner, bool):
+            raise ValueError("'partner' must be a boolean")
+
+        def change(m: Merchant) -> dict[str, Any]:
+            m.pos_partner = partner
+            return {"merchantId": m.merchant_id, "posPartner": partner}
+
+        return dict(self._merchant_op(call, change))
+
     def _register_order(self, call: Call) -> dict[str, Any]:
         raw = call.body.get("order")
         if not isinstance(raw, dict):
@@ -341,6 +361,9 @@ def _snapshot(m: Merchant) -> dict[str, Any]:
                 "orders": list(m.orders.values()),
                 "customers": list(m.customers.values()),
                 "inventory": list(m.inventory.values()),
+                "payments": list(m.payments.values()),
+                "refunds": list(m.refunds.values()),
+                "posPartner": m.pos_partner,
                 "calls": dict(m.calls),
                 "squareVersions": dict(m.square_versions),
                 "events": m.events,

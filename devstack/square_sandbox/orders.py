@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import copy
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
+from devstack.square_sandbox import arithmetic as ar
 from devstack.square_sandbox import catalog
 from devstack.square_sandbox import fields as f
 from devstack.square_sandbox.addresses import address
@@ -35,6 +36,17 @@ POS_APP_SOURCE = "Square Point of Sale"
 CREATE_SCOPE = "POST /v2/orders"
 UPDATE_SCOPE = "PUT /v2/orders/{order_id}"
 _QUANTITY = re.compile(r"^\d{1,12}(\.\d{1,5})?$")
+_PERCENTAGE = re.compile(r"^\d{1,6}(\.\d{1,6})?$")  # "7.25" is 7.25% (OrderLineItemTax.percentage)
+TAX_TYPES = ("ADDITIVE", "INCLUSIVE")
+DISCOUNT_TYPES = ("FIXED_PERCENTAGE", "FIXED_AMOUNT")
+SCOPES = ("ORDER", "LINE_ITEM")
+CALCULATION_PHASES = (ar.SUBTOTAL_PHASE, ar.TOTAL_PHASE, *ar.APPORTIONED_PHASES)
+# what each kind of adjustment is called on the order, in a line's `applied_*` list, and in that list's references
+ADJUSTMENTS = {
+    "taxes": ("applied_taxes", "tax_uid"),
+    "discounts": ("applied_discounts", "discount_uid"),
+    "service_charges": ("applied_service_charges", "service_charge_uid"),
+}
 _CLEAR_SEGMENT = re.compile(r"^(\w+)(?:\[([^\]]+)\])?$")
 
 
@@ -50,10 +62,6 @@ def _quantity(raw: dict[str, Any], field: str) -> str:
             "INVALID_VALUE", f'`{field}` must be a positive decimal string such as "2"; got {value!r}.', field
         )
     return value
-
-
-def _cents(amount: Decimal) -> int:
-    return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def _by_uid(items: list[Any] | None) -> dict[str, dict[str, Any]]:
@@ -146,24 +154,17 @@ def _line_item(m: Merchant, raw: Any, field: str, previous: dict[str, Any] | Non
         )
     if modifiers:
         line["modifiers"] = modifiers
-    _price(line, m.currency)
+    for list_key, ref_key in ADJUSTMENTS.values():
+        refs = []
+        for k, value in enumerate(f.opt_list(raw, list_key, f"{field}.{list_key}")):
+            at = f"{field}.{list_key}[{k}]"
+            value = f.as_object(value, at)
+            ref = {"uid": f.opt_str(value, "uid", f"{at}.uid", 60) or new_uid()}
+            ref[ref_key] = f.req_str(value, ref_key, f"{at}.{ref_key}", 60)
+            refs.append(ref)
+        if refs:
+            line[list_key] = refs
     return line
-
-
-def _price(line: dict[str, Any], currency: str) -> None:
-    """Line totals: (base + modifiers) x quantity, in integer cents; the sandbox models no taxes or discounts."""
-    quantity = Decimal(line["quantity"])
-    variation_total = _cents(line["base_price_money"]["amount"] * quantity)
-    gross = variation_total
-    for modifier in line.get("modifiers", []):
-        modifier_total = _cents(modifier["base_price_money"]["amount"] * Decimal(modifier["quantity"]) * quantity)
-        modifier["total_price_money"] = {"amount": modifier_total, "currency": currency}
-        gross += modifier_total
-    line["variation_total_price_money"] = {"amount": variation_total, "currency": currency}
-    line["gross_sales_money"] = {"amount": gross, "currency": currency}
-    line["total_tax_money"] = {"amount": 0, "currency": currency}
-    line["total_discount_money"] = {"amount": 0, "currency": currency}
-    line["total_money"] = {"amount": gross, "currency": currency}
 
 
 def _recipient(details: dict[str, Any], field: str) -> dict[str, Any]:
@@ -205,6 +206,295 @@ def _fulfillment(raw: Any, field: str) -> dict[str, Any]:
     return fulfillment
 
 
+def _percentage(raw: dict[str, Any], field: str, maximum: Decimal | None = None) -> Decimal:
+    value = f.req_str(raw, "percentage", field)
+    if not _PERCENTAGE.match(value):
+        raise bad_request("INVALID_VALUE", f'`{field}` must be a decimal string such as "7.25"; got {value!r}.', field)
+    if maximum is not None and Decimal(value) > maximum:
+        raise bad_request("VALUE_TOO_HIGH", f"`{field}` must be at most {maximum}.", field)
+    return Decimal(value)
+
+
+def _adjustment_base(raw: Any, field: str, kind: str) -> dict[str, Any]:
+    """uid, name; a catalog reference is refused: the sandbox's catalog has no taxes, discounts or charges."""
+    raw = f.as_object(raw, field)
+    if raw.get("catalog_object_id") is not None:
+        raise unknown_reference(
+            f"{kind} `{raw['catalog_object_id']}` not found (the sandbox's catalog has no taxes, discounts or "
+            "service charges: only ad hoc ones are modeled).",
+            f"{field}.catalog_object_id",
+        )
+    out: dict[str, Any] = {"uid": f.opt_str(raw, "uid", f"{field}.uid", 60) or new_uid()}
+    name = f.opt_str(raw, "name", f"{field}.name", 255)
+    if name is not None:
+        out["name"] = name
+    return out
+
+
+def _exactly_one(raw: dict[str, Any], field: str) -> None:
+    """ "Exactly 1 of percentage or amount_money should be set" (square/types/order_service_charge.py); a discount's
+    type decides which one it has (order_line_item_discount.py: "percentage is not set for amount-based
+    discounts", "amount_money is not set for percentage-based discounts")."""
+    if (raw.get("percentage") is None) == (raw.get("amount_money") is None):
+        raise bad_request("INVALID_VALUE", f"Set exactly one of `percentage` or `amount_money` on `{field}`.", field)
+
+
+def _tax(raw: Any, field: str) -> dict[str, Any]:
+    """An ad hoc tax: `type` ADDITIVE or INCLUSIVE, a `percentage`, `scope` ORDER or LINE_ITEM
+    (developer.squareup.com/docs/orders-api/apply-taxes-and-discounts)."""
+    tax = _adjustment_base(raw, field, "Tax")
+    tax["type"] = f.enum(raw.get("type"), TAX_TYPES, f"{field}.type")
+    tax["percentage"] = str(_percentage(raw, f"{field}.percentage"))
+    tax["scope"] = f.enum(raw.get("scope"), SCOPES, f"{field}.scope")
+    return tax
+
+
+def _discount(raw: Any, field: str, currency: str) -> dict[str, Any]:
+    """ "Discounts that do not reference a catalog object ID must have a type of FIXED_PERCENTAGE or FIXED_AMOUNT"
+    (square/types/order_line_item_discount.py)."""
+    discount = _adjustment_base(raw, field, "Discount")
+    discount["type"] = f.enum(raw.get("type"), DISCOUNT_TYPES, f"{field}.type")
+    _exactly_one(raw, field)
+    if discount["type"] == "FIXED_PERCENTAGE":
+        discount["percentage"] = str(_percentage(raw, f"{field}.percentage", Decimal(100)))
+    elif raw.get("amount_money") is None:
+        raise missing(f"{field}.amount_money")
+    else:
+        discount["amount_money"] = f.money(raw["amount_money"], f"{field}.amount_money", currency)
+    discount["scope"] = f.enum(raw.get("scope"), SCOPES, f"{field}.scope")
+    return discount
+
+
+def _service_charge(raw: Any, field: str, currency: str, taxes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The phase rules of developer.squareup.com/docs/orders-api/service-charges ("Phase limitations": a wrong phase
+    is a 400): SUBTOTAL_PHASE and TOTAL_PHASE are order-level charges, TOTAL_PHASE never taxable; the apportioned
+    phases need APPORTIONED_TREATMENT, the amount phase an `amount_money`, the percentage phase a `percentage`."""
+    charge = _adjustment_base(raw, field, "Service charge")
+    _exactly_one(raw, field)
+    if raw.get("percentage") is not None:
+        charge["percentage"] = str(_percentage(raw, f"{field}.percentage"))
+    else:
+        charge["amount_money"] = f.money(raw["amount_money"], f"{field}.amount_money", currency)
+    if raw.get("calculation_phase") is None:
+        raise missing(f"{field}.calculation_phase")
+    phase = charge["calculation_phase"] = f.enum(
+        raw["calculation_phase"], CALCULATION_PHASES, f"{field}.calculation_phase"
+    )
+    taxable = bool(f.opt_bool(raw, "taxable", f"{field}.taxable"))
+    charge["taxable"] = taxable
+    if taxable and phase == ar.TOTAL_PHASE:
+        raise bad_request("BAD_REQUEST", "A TOTAL_PHASE service charge cannot be taxable.", f"{field}.taxable")
+    treatment = raw.get("treatment_type")
+    if phase in ar.APPORTIONED_PHASES:
+        if treatment != "APPORTIONED_TREATMENT":
+            raise bad_request(
+                "BAD_REQUEST", f"A {phase} service charge needs APPORTIONED_TREATMENT.", f"{field}.treatment_type"
+            )
+        wanted = "percentage" if phase == ar.APPORTIONED_PERCENTAGE_PHASE else "amount_money"
+        if wanted not in charge:
+            raise bad_request("BAD_REQUEST", f"A {phase} service charge needs `{wanted}`.", field)
+        charge["treatment_type"] = treatment
+        charge["scope"] = f.enum(raw.get("scope", "ORDER"), SCOPES, f"{field}.scope")
+    else:
+        if treatment == "APPORTIONED_TREATMENT" or raw.get("scope") == "LINE_ITEM":
+            raise bad_request(
+                "BAD_REQUEST", f"A {phase} service charge cannot apply at the line-item level.", f"{field}.scope"
+            )
+        if treatment is not None:
+            charge["treatment_type"] = treatment
+    refs = []
+    for k, value in enumerate(f.opt_list(raw, "applied_taxes", f"{field}.applied_taxes")):
+        at = f"{field}.applied_taxes[{k}]"
+        value = f.as_object(value, at)
+        tax_uid = f.req_str(value, "tax_uid", f"{at}.tax_uid", 60)
+        if tax_uid not in taxes:
+            raise bad_request("INVALID_VALUE", f"`{at}.tax_uid` names no tax of the order.", f"{at}.tax_uid")
+        if not (taxable and phase == ar.SUBTOTAL_PHASE):
+            raise bad_request("BAD_REQUEST", "Only a taxable SUBTOTAL_PHASE service charge takes taxes.", at)
+        refs.append({"uid": f.opt_str(value, "uid", f"{at}.uid", 60) or new_uid(), "tax_uid": tax_uid})
+    if refs:
+        charge["applied_taxes"] = refs
+    return charge
+
+
+def _adjustments(raw: dict[str, Any], currency: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """The order's taxes, discounts and service charges by uid (uids unique within each list)."""
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    taxes = [_tax(v, f"order.taxes[{k}]") for k, v in enumerate(f.opt_list(raw, "taxes", "order.taxes"))]
+    found["taxes"] = _unique(taxes, "taxes")
+    discounts = f.opt_list(raw, "discounts", "order.discounts")
+    found["discounts"] = _unique(
+        [_discount(v, f"order.discounts[{k}]", currency) for k, v in enumerate(discounts)], "discounts"
+    )
+    charges = f.opt_list(raw, "service_charges", "order.service_charges")
+    found["service_charges"] = _unique(
+        [_service_charge(v, f"order.service_charges[{k}]", currency, found["taxes"]) for k, v in enumerate(charges)],
+        "service_charges",
+    )
+    return found
+
+
+def _unique(items: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    by_uid = {i["uid"]: i for i in items}
+    if len(by_uid) != len(items):
+        raise bad_request("INVALID_VALUE", f"Each of `order.{key}` needs a unique uid.", f"order.{key}")
+    return by_uid
+
+
+def _drop_automatic_references(
+    lines: list[dict[str, Any]], previous: dict[str, Any], found: dict[str, dict[str, dict[str, Any]]]
+) -> None:
+    """An ORDER-scoped adjustment removed by an update takes the references Square created for it along."""
+    for kind, (list_key, ref_key) in ADJUSTMENTS.items():
+        gone = {a["uid"] for a in previous.get(kind, []) if a.get("scope", "ORDER") == "ORDER"} - set(found[kind])
+        for line in lines:
+            kept = [r for r in line.get(list_key, []) if r[ref_key] not in gone]
+            if kept:
+                line[list_key] = kept
+            else:
+                line.pop(list_key, None)
+
+
+def _check_references(lines: list[dict[str, Any]], found: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """A line's applied_* must name an adjustment of the order; LINE_ITEM-scoped ones apply only where listed."""
+    for k, line in enumerate(lines):
+        for kind, (list_key, ref_key) in ADJUSTMENTS.items():
+            for j, ref in enumerate(line.get(list_key, [])):
+                if ref[ref_key] not in found[kind]:
+                    at = f"order.line_items[{k}].{list_key}[{j}].{ref_key}"
+                    raise bad_request("INVALID_VALUE", f"`{at}` names nothing in the order's `{kind}`.", at)
+                if kind == "service_charges" and found[kind][ref[ref_key]].get("treatment_type") != (
+                    "APPORTIONED_TREATMENT"
+                ):
+                    at = f"order.line_items[{k}].{list_key}[{j}]"
+                    raise bad_request("BAD_REQUEST", "Only apportioned service charges apply to line items.", at)
+
+
+def _money(amount: int, currency: str) -> dict[str, Any]:
+    return {"amount": amount, "currency": currency}
+
+
+def _price(order: dict[str, Any], found: dict[str, dict[str, dict[str, Any]]], currency: str) -> None:
+    """Run Square's arithmetic (arithmetic.py) and fill every amount Square computes on the order."""
+    lines = order.get("line_items", [])
+    taxes, discounts, charges = found["taxes"], found["discounts"], found["service_charges"]
+    model_lines = [
+        ar.Line(
+            uid=line["uid"],
+            quantity=Decimal(line["quantity"]),
+            base_price=line["base_price_money"]["amount"],
+            modifiers=tuple(
+                ar.Modifier(x["base_price_money"]["amount"], Decimal(x["quantity"])) for x in line.get("modifiers", [])
+            ),
+            tax_uids=tuple(r["tax_uid"] for r in line.get("applied_taxes", [])),
+            discount_uids=tuple(r["discount_uid"] for r in line.get("applied_discounts", [])),
+            service_charge_uids=tuple(r["service_charge_uid"] for r in line.get("applied_service_charges", [])),
+        )
+        for line in lines
+    ]
+    totals = ar.compute(
+        model_lines,
+        [
+            ar.Tax(t["uid"], Decimal(t["percentage"]), t["type"] == "INCLUSIVE", t["scope"] == "ORDER")
+            for t in taxes.values()
+        ],
+        [
+            ar.Discount(
+                d["uid"],
+                d["scope"] == "ORDER",
+                Decimal(d["percentage"]) if "percentage" in d else None,
+                d["amount_money"]["amount"] if "amount_money" in d else None,
+            )
+            for d in discounts.values()
+        ],
+        [
+            ar.ServiceCharge(
+                c["uid"],
+                c["calculation_phase"],
+                Decimal(c["percentage"]) if "percentage" in c else None,
+                c["amount_money"]["amount"] if "amount_money" in c else None,
+                c["taxable"],
+                tuple(r["tax_uid"] for r in c.get("applied_taxes", [])),
+                c.get("scope", "ORDER") == "ORDER",
+            )
+            for c in charges.values()
+        ],
+    )
+    for line, line_totals in zip(lines, totals.lines, strict=True):
+        for modifier, modifier_total in zip(line.get("modifiers", []), line_totals.modifier_totals, strict=True):
+            modifier["total_price_money"] = _money(modifier_total, currency)
+        # ORDER-scoped adjustments are referenced on every line automatically (square/types/order_line_item.py)
+        automatic = {
+            "taxes": [u for u, t in taxes.items() if t["scope"] == "ORDER"],
+            "discounts": [u for u, d in discounts.items() if d["scope"] == "ORDER"],
+            "service_charges": [
+                u
+                for u, c in charges.items()
+                if c.get("treatment_type") == "APPORTIONED_TREATMENT" and c["scope"] == "ORDER"
+            ],
+        }
+        applied = {
+            "taxes": line_totals.taxes,
+            "discounts": line_totals.discounts,
+            "service_charges": line_totals.service_charges,
+        }
+        for kind, (list_key, ref_key) in ADJUSTMENTS.items():
+            refs = list(line.get(list_key, []))
+            listed = {r[ref_key] for r in refs}
+            refs += [{"uid": new_uid(), ref_key: u} for u in automatic[kind] if u not in listed]
+            for ref in refs:
+                ref["applied_money"] = _money(applied[kind].get(ref[ref_key], 0), currency)
+            if refs:
+                line[list_key] = refs
+        line["variation_total_price_money"] = _money(line_totals.variation_total, currency)
+        line["gross_sales_money"] = _money(line_totals.gross, currency)
+        line["total_tax_money"] = _money(line_totals.total_tax, currency)
+        line["total_discount_money"] = _money(line_totals.total_discount, currency)
+        line["total_service_charge_money"] = _money(line_totals.total_service_charge, currency)
+        line["total_money"] = _money(line_totals.total, currency)
+    for uid, tax in taxes.items():
+        tax["applied_money"] = _money(totals.taxes[uid], currency)
+    for uid, discount in discounts.items():
+        discount["applied_money"] = _money(totals.discounts[uid], currency)
+    for uid, charge in charges.items():
+        charge_totals = totals.charges[uid]
+        if charge["taxable"] and charge["calculation_phase"] == ar.SUBTOTAL_PHASE:
+            refs = list(charge.get("applied_taxes", []))
+            listed = {r["tax_uid"] for r in refs}
+            refs += [
+                {"uid": new_uid(), "tax_uid": u} for u, t in taxes.items() if t["scope"] == "ORDER" and u not in listed
+            ]
+            for ref in refs:
+                ref["applied_money"] = _money(charge_totals.taxes.get(ref["tax_uid"], 0), currency)
+            if refs:
+                charge["applied_taxes"] = refs
+        charge["applied_money"] = _money(charge_totals.applied, currency)
+        charge["total_tax_money"] = _money(charge_totals.total_tax, currency)
+        charge["total_money"] = _money(charge_totals.total, currency)
+    for key, items in (("taxes", taxes), ("discounts", discounts), ("service_charges", charges)):
+        if items:
+            order[key] = list(items.values())
+        else:
+            order.pop(key, None)
+    # tips arrive with the payments (PayOrder): "the total amount of tip money to collect for the order"
+    tip = sum(t.get("tip_money", {}).get("amount", 0) for t in order.get("tenders", []))
+    paid = sum(t["amount_money"]["amount"] + t.get("tip_money", {}).get("amount", 0) for t in order.get("tenders", []))
+    total = totals.total + tip
+    order["total_money"] = _money(total, currency)
+    order["total_tax_money"] = _money(totals.total_tax, currency)
+    order["total_discount_money"] = _money(totals.total_discount, currency)
+    order["total_tip_money"] = _money(tip, currency)
+    order["total_service_charge_money"] = _money(totals.total_service_charge, currency)
+    order["net_amounts"] = {
+        "total_money": _money(total, currency),
+        "tax_money": _money(totals.total_tax, currency),
+        "discount_money": _money(totals.total_discount, currency),
+        "tip_money": _money(tip, currency),
+        "service_charge_money": _money(totals.total_service_charge, currency),
+    }
+    order["net_amount_due_money"] = _money(max(total - paid, 0), currency)
+
+
 def _build(m: Merchant, raw: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
     """Validate an order (a create request, or the previous order merged with an update) and compute its totals."""
     location_id = f.req_str(raw, "location_id", "order.location_id")
@@ -243,11 +533,13 @@ def _build(m: Merchant, raw: dict[str, Any], previous: dict[str, Any] | None) ->
         if items:
             order[key] = items
 
-    total = sum(line["total_money"]["amount"] for line in lines)
-    for key in ("total_tax_money", "total_discount_money", "total_tip_money", "total_service_charge_money"):
-        order[key] = {"amount": 0, "currency": m.currency}
-    order["total_money"] = {"amount": total, "currency": m.currency}
-    order["net_amount_due_money"] = {"amount": total, "currency": m.currency}
+    found = _adjustments(raw, m.currency)
+    if previous is not None:
+        _drop_automatic_references(lines, previous, found)
+    _check_references(lines, found)
+    if previous is not None and previous.get("tenders"):
+        order["tenders"] = copy.deepcopy(previous["tenders"])
+    _price(order, found, m.currency)
     return order
 
 
@@ -330,11 +622,9 @@ def _cancel_fulfillments(order: dict[str, Any]) -> None:
 # ---- API -----------------------------------------------------------------------------------------------------------
 
 
-def create(m: Merchant, body: dict[str, Any]) -> dict[str, Any]:
-    key = f.req_str(body, "idempotency_key", "idempotency_key", 192)
-    replayed = m.replay(CREATE_SCOPE, key, body)
-    if replayed is not None:
-        return replayed[1]
+def _new_order(m: Merchant, body: dict[str, Any]) -> dict[str, Any]:
+    """An order as CreateOrder would make it (CalculateOrder "takes the same request body as CreateOrder",
+    developer.squareup.com/docs/orders-api/price-adjustments)."""
     raw = f.req_object(body, "order", "order")
     if len(f.opt_list(raw, "fulfillments", "order.fulfillments")) > 1:
         raise bad_request(
@@ -343,6 +633,22 @@ def create(m: Merchant, body: dict[str, Any]) -> dict[str, Any]:
     order = _build(m, raw, None)
     if order["state"] not in ("OPEN", "DRAFT"):
         raise bad_request("INVALID_VALUE", "A new order must be OPEN or DRAFT.", "order.state")
+    return order
+
+
+def calculate(m: Merchant, body: dict[str, Any]) -> dict[str, Any]:
+    """CalculateOrder: the same arithmetic, nothing stored, no webhook."""
+    if f.opt_list(body, "proposed_rewards", "proposed_rewards"):
+        raise bad_request("BAD_REQUEST", "The sandbox models no loyalty rewards.", "proposed_rewards")
+    return {"order": _new_order(m, body)}
+
+
+def create(m: Merchant, body: dict[str, Any]) -> dict[str, Any]:
+    key = f.req_str(body, "idempotency_key", "idempotency_key", 192)
+    replayed = m.replay(CREATE_SCOPE, key, body)
+    if replayed is not None:
+        return replayed[1]
+    order = _new_order(m, body)
     now = m.now()
     order = {"id": new_order_id(), **order, "version": 1, "created_at": now, "updated_at": now}
     m.orders[order["id"]] = order
@@ -410,6 +716,7 @@ def update(m: Merchant, order_id: str, body: dict[str, Any]) -> dict[str, Any]:
         _clear(merged, path, f"fields_to_clear[{k}]")
     order = _build(m, merged, previous)
     _check_moves(previous, order)
+    _check_paid_rules(previous, order)
     if order["state"] == "CANCELED":
         _cancel_fulfillments(order)
     response = {"order": copy.deepcopy(_save_change(m, previous, order))}
@@ -537,6 +844,60 @@ def search(m: Merchant, body: dict[str, Any]) -> dict[str, Any]:
     if following:
         out["cursor"] = following
     return out
+
+
+def _pre_tip_total(order: dict[str, Any]) -> int:
+    return int(order["total_money"]["amount"]) - int(order.get("total_tip_money", {}).get("amount", 0))
+
+
+def _check_paid_rules(previous: dict[str, Any], order: dict[str, Any]) -> None:
+    """ "You cannot set the fulfillment.state of any order fulfillment to COMPLETED until after you call PayOrder"
+    (developer.squareup.com/docs/orders-api/pay-for-orders); once paid, the amounts the payments add up to stay."""
+    if previous.get("tenders") and _pre_tip_total(order) != _pre_tip_total(previous):
+        raise bad_request("BAD_REQUEST", "A paid order's total cannot change.", "order")
+    if order["net_amount_due_money"]["amount"] > 0:
+        earlier = _by_uid(previous.get("fulfillments"))
+        for k, fulfillment in enumerate(order.get("fulfillments", [])):
+            before = earlier.get(fulfillment["uid"], {}).get("state")
+            if fulfillment["state"] == "COMPLETED" and before != "COMPLETED":
+                raise bad_request(
+                    "BAD_REQUEST",
+                    "A fulfillment cannot be COMPLETED before the order is paid (PayOrder).",
+                    f"order.fulfillments[{k}].state",
+                )
+
+
+def add_tenders(m: Merchant, order_id: str, payments: list[dict[str, Any]]) -> dict[str, Any]:
+    """The order paid by these payments: one tender each, tips added to the order's tip, and COMPLETED unless it has
+    a fulfillment (pay-for-orders: PayOrder completes the order "provided that ... the order doesn't include
+    fulfillments"; with one, the order stays OPEN until its fulfillment is completed)."""
+    previous = m.orders[order_id]
+    order = copy.deepcopy(previous)
+    m.paid_orders.add(order_id)
+    tenders = []
+    for payment in payments:
+        tender: dict[str, Any] = {
+            "id": payment["id"],
+            "location_id": m.location_id,
+            "transaction_id": order_id,
+            "created_at": payment["created_at"],
+            "amount_money": payment["amount_money"],
+            "type": "OTHER",  # TenderType has no EXTERNAL; OTHER is its catch-all
+            "payment_id": payment["id"],
+        }
+        if "tip_money" in payment:
+            tender["tip_money"] = payment["tip_money"]
+        tenders.append(tender)
+    order["tenders"] = tenders
+    tip = sum(t.get("tip_money", {}).get("amount", 0) for t in tenders)
+    for key in ("total_money", "total_tip_money"):
+        order[key] = {"amount": order[key]["amount"] + tip, "currency": m.currency}
+    order["net_amounts"]["total_money"] = dict(order["total_money"])
+    order["net_amounts"]["tip_money"] = dict(order["total_tip_money"])
+    order["net_amount_due_money"] = {"amount": 0, "currency": m.currency}
+    if not order.get("fulfillments"):
+        order["state"] = "COMPLETED"
+    return copy.deepcopy(_save_change(m, previous, order))
 
 
 # ---- the POS app (control API) -------------------------------------------------------------------------------------

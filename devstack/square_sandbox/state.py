@@ -65,6 +65,10 @@ class Merchant:
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)
     inventory: dict[str, dict[str, Any]] = field(default_factory=dict)
+    payments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    paid_orders: set[str] = field(default_factory=set)  # PayOrder'ed (a $0 order is paid with no tender)
+    pos_partner: bool = False  # a formal partnership with Square: DELIVERY fulfillments show on the POS
     calls: Counter[str] = field(default_factory=Counter)
     square_versions: Counter[str] = field(default_factory=Counter)
     events: list[dict[str, Any]] = field(default_factory=list)

@@ -30,6 +30,9 @@ from square.types.inventory_count_updated_event import InventoryCountUpdatedEven
 from square.types.order_created_event import OrderCreatedEvent
 from square.types.order_fulfillment_updated_event import OrderFulfillmentUpdatedEvent
 from square.types.order_updated_event import OrderUpdatedEvent
+from square.types.payment_created_event import PaymentCreatedEvent
+from square.types.payment_updated_event import PaymentUpdatedEvent
+from square.types.refund_created_event import RefundCreatedEvent
 
 from devstack.square_sandbox import SquareSandbox
 from devstack.square_sandbox.sdk_schema import SDK_ROUTES, Violation, check, check_body, fields_of, sdk_method
@@ -209,6 +212,9 @@ EVENT_MODELS: dict[str, type] = {
     "order.fulfillment.updated": OrderFulfillmentUpdatedEvent,
     "catalog.version.updated": CatalogVersionUpdatedEvent,
     "inventory.count.updated": InventoryCountUpdatedEvent,
+    "payment.created": PaymentCreatedEvent,
+    "payment.updated": PaymentUpdatedEvent,
+    "refund.created": RefundCreatedEvent,
 }
 
 

@@ -302,6 +302,109 @@ def test_orders(seller: Seller) -> None:
     )
 
 
+def _itemized(location_id: str, reference: str) -> dict[str, Any]:
+    """The pickup order with an 8.875% order tax, a $1 coupon, a taxable $2.50 fee and a $1 courier tip."""
+    usd: Callable[[int], dict[str, Any]] = lambda amount: {"amount": amount, "currency": "USD"}  # noqa: E731
+    return _order(location_id, reference) | {
+        "taxes": [{"uid": "tax", "name": "Sales", "type": "ADDITIVE", "percentage": "8.875", "scope": "ORDER"}],
+        "discounts": [
+            {"uid": "coupon", "name": "SAVE1", "type": "FIXED_AMOUNT", "amount_money": usd(100), "scope": "ORDER"}
+        ],
+        "service_charges": [
+            {
+                "uid": "fee",
+                "name": "Delivery",
+                "amount_money": usd(250),
+                "calculation_phase": "SUBTOTAL_PHASE",
+                "taxable": True,
+            },
+            {"uid": "courier", "name": "Courier tip", "amount_money": usd(100), "calculation_phase": "TOTAL_PHASE"},
+        ],
+    }
+
+
+# 2 x 1.99 - 1.00 = 2.98; + 2.50 fee; tax 8.875% of 5.48 = 0.48635 -> 0.49; + 1.00 courier
+ITEMIZED_TOTAL = 298 + 250 + 49 + 100
+
+
+def test_calculate_then_create_an_itemized_order(seller: Seller) -> None:
+    # Given an order with a tax, a coupon and service charges
+    body = _itemized(seller.location_id, "wix-calc")
+    # When the SDK previews it, then creates it
+    preview = seller.client.orders.calculate(order=body).order
+    created = seller.client.orders.create(order=body, idempotency_key="sdk-calc").order
+    # Then both read, typed, the same documented amounts
+    assert preview is not None and created is not None
+    for order in (preview, created):
+        assert order.total_money is not None and order.total_money.amount == ITEMIZED_TOTAL
+        assert order.total_tax_money is not None and order.total_tax_money.amount == 49
+        assert order.total_discount_money is not None and order.total_discount_money.amount == 100
+        assert order.service_charges is not None and order.service_charges[1].calculation_phase == "TOTAL_PHASE"
+        line = (order.line_items or [])[0]
+        assert line.applied_discounts is not None and line.applied_discounts[0].discount_uid == "coupon"
+    # And an invalid adjustment is the SDK's ApiError 400 naming the field
+    bad = body | {"taxes": [{"uid": "tax", "type": "ADDITIVE", "percentage": "8.875"}]}
+    error = _api_error(lambda: seller.client.orders.calculate(order=bad))
+    assert (error.status_code, error.errors[0].field) == (400, "order.taxes[0].scope")
+
+
+def test_external_payment_pay_order_and_refund(seller: Seller) -> None:
+    # Given an itemized order with a pickup
+    order = seller.client.orders.create(order=_itemized(seller.location_id, "wix-pay"), idempotency_key="sdk-pay").order
+    assert order is not None and order.id and order.total_money is not None
+    external = {"type": "OTHER", "source": "Wix", "source_id": "wix-pay"}
+    # When the SDK records an external payment held for the order (with the restaurant's tip) and pays the order
+    payment = seller.client.payments.create(
+        source_id="EXTERNAL",
+        idempotency_key="sdk-payment",
+        amount_money={"amount": order.total_money.amount or 0, "currency": "USD"},
+        tip_money={"amount": 300, "currency": "USD"},
+        order_id=order.id,
+        autocomplete=False,
+        external_details=external,  # type: ignore[arg-type]
+    ).payment
+    assert payment is not None and payment.id and payment.status == "APPROVED"
+    paid = seller.client.orders.pay(order.id, idempotency_key="sdk-pay-order", payment_ids=[payment.id]).order
+    # Then the order is paid (a tender, nothing due) and stays OPEN for its fulfillment; the payment is captured
+    assert paid is not None and paid.tenders is not None and paid.tenders[0].payment_id == payment.id
+    assert paid.net_amount_due_money is not None and paid.net_amount_due_money.amount == 0
+    assert paid.state == "OPEN"
+    fetched = seller.client.payments.get(payment.id).payment
+    assert fetched is not None and fetched.status == "COMPLETED" and fetched.external_details is not None
+    assert fetched.external_details.source == "Wix"
+    # When the SDK refunds the whole payment
+    refund = seller.client.refunds.refund_payment(
+        idempotency_key="sdk-refund",
+        payment_id=payment.id,
+        amount_money={"amount": ITEMIZED_TOTAL + 300, "currency": "USD"},
+        reason="Canceled on Wix",
+    ).refund
+    # Then it is recorded, and nothing more can be refunded
+    assert refund is not None and refund.status == "COMPLETED" and refund.payment_id == payment.id
+    assert refund.id and seller.client.refunds.get(refund.id).refund is not None
+    more = _api_error(
+        lambda: seller.client.refunds.refund_payment(
+            idempotency_key="sdk-refund-2", payment_id=payment.id, amount_money={"amount": 1, "currency": "USD"}
+        )
+    )
+    assert (more.status_code, more.errors[0].code) == (400, "REFUND_AMOUNT_INVALID")
+    # And a payment the order's total does not match is PAYMENT_AMOUNT_MISMATCH
+    other = seller.client.orders.create(
+        order=_order(seller.location_id, "wix-pay-2"), idempotency_key="sdk-pay-2"
+    ).order
+    assert other is not None and other.id
+    mismatch = _api_error(
+        lambda: seller.client.payments.create(
+            source_id="EXTERNAL",
+            idempotency_key="sdk-payment-2",
+            amount_money={"amount": 1, "currency": "USD"},
+            order_id=other.id,
+            external_details=external,  # type: ignore[arg-type]
+        )
+    )
+    assert (mismatch.status_code, mismatch.errors[0].code) == (400, "PAYMENT_AMOUNT_MISMATCH")
+
+
 def test_a_bad_token_is_the_sdks_401(seller: Seller) -> None:
     # Given the SDK with a token the sandbox does not know
     stranger = Square(token="EAAA-not-a-token", base_url=seller.client._client_wrapper.get_base_url(), timeout=5)
@@ -321,6 +424,16 @@ def test_webhooks_verify_with_the_sdks_signature_helper(seller: Seller, receiver
     assert order is not None and order.id
     seller.seller(f"/orders/{order.id}/fulfillment-state", {"state": "PREPARED"})
     seller.seller("/seed-catalog")  # catalog.version.updated
+    payment = seller.client.payments.create(  # payment.created, then refund.created and payment.updated
+        source_id="EXTERNAL",
+        idempotency_key="sdk-hook-payment",
+        amount_money={"amount": 100, "currency": "USD"},
+        external_details={"type": "OTHER", "source": "Wix"},
+    ).payment
+    assert payment is not None and payment.id
+    seller.client.refunds.refund_payment(
+        idempotency_key="sdk-hook-refund", payment_id=payment.id, amount_money={"amount": 100, "currency": "USD"}
+    )
     with receiver.lock:
         received = list(receiver.received)
     kinds = {json.loads(body)["type"] for _, body in received}
