@@ -10,7 +10,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from devstack.square_sandbox import arithmetic as ar
+from posbridge.pos.square import arithmetic as ar
 from devstack.square_sandbox import catalog
 from devstack.square_sandbox import fields as f
 from devstack.square_sandbox.addresses import address

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from devstack.square_sandbox import orders, sdk_schema
-from devstack.square_sandbox.arithmetic import (
+from posbridge.pos.square.arithmetic import (
     APPORTIONED_AMOUNT_PHASE,
     APPORTIONED_PERCENTAGE_PHASE,
     SUBTOTAL_PHASE,

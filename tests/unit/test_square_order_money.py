@@ -1,0 +1,144 @@
+"""Flow 1's money on Square: every Wix order the Wix sandbox prices, mapped by `to_square_order` and priced by the
+Square sandbox's CalculateOrder (strict validation + Square's documented arithmetic), totals Wix's total less the tip,
+to the cent; any difference Square's rounding leaves is a named adjustment."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from devstack.square_sandbox import orders as square_orders
+from devstack.square_sandbox.state import Merchant
+from devstack.wix_sandbox import WixSandbox
+from devstack.wix_sandbox.state import Instance
+from posbridge.domain.money import Money
+from posbridge.pos.square.order_money import ADJUSTMENT_NAME, adjustment, total_without_tip
+from posbridge.pos.square.orders import to_square_order
+from posbridge.wix.orders import restaurant_order
+from tests.devstack.test_wix_sandbox_money import DELIVERY, _checkout, _checkouts, _line
+
+
+@pytest.fixture
+def box() -> WixSandbox:
+    return WixSandbox("6f3c2b7e-0d1a-4c55-9a7e-1b2c3d4e5f60", "secret")
+
+
+@pytest.fixture
+def inst(box: WixSandbox) -> Instance:
+    return box.store.add_instance("site-square-money")
+
+
+MERCHANT = Merchant("MMONEY", "LMONEY", "token", "key", None)
+
+
+def _cents(amount: str) -> int:
+    return Money(amount=Decimal(amount), currency="USD").minor_units()
+
+
+def _on_square(wix_order: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the CreateOrder order posbridge sends, the order Square computes from it)."""
+    order = restaurant_order(wix_order)
+    body = to_square_order(order, MERCHANT.location_id, None)
+    return body, square_orders.calculate(MERCHANT, {"order": body})["order"]
+
+
+def _tip(wix_order: dict[str, Any]) -> int:
+    money = restaurant_order(wix_order).money
+    assert money is not None
+    return money.tip.charged.minor_units() if money.tip else 0
+
+
+def _named(square: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return [x for key in ("discounts", "service_charges") for x in square.get(key, []) if x.get("name") == name]
+
+
+def test_a_taxed_delivery_order_with_a_coupon_a_fee_and_a_tip_is_itemized(box: WixSandbox, inst: Instance) -> None:
+    # Given the Wix sandbox's taxed delivery order: 3 pizzas + olives, a tea, 8.875% on top (delivery taxed), an
+    # automatic 1.00 off the tea, a 10% coupon, a 4.99 delivery fee, a taxed 1.50 service fee and a 3.00 tip
+    wix = _checkout(
+        box, inst,
+        lines=[_line("Pizza", "10.99", 3, modifiers=[{"name": "Olives", "price": "1.00"}]), _line("Tea", "2.50")],
+        fulfillment={**DELIVERY, "fee": "4.99"}, tax={"rate": "0.08875"},
+        coupon={"code": "SAVE10", "percentage": "10"},
+        automaticDiscount={"name": "Tea off", "amount": "1.00", "lines": [1]},
+        fees=[{"name": "Service fee", "amount": "1.50", "taxable": True}], tip="3.00",
+    )  # fmt: skip
+    # When it is mapped and Square prices it
+    body, square = _on_square(wix)
+    # Then one LINE_ITEM tax at 8.875% applies to both lines, the delivery fee and the service fee
+    (tax,) = body["taxes"]
+    assert (tax["type"], tax["percentage"], tax["scope"]) == ("ADDITIVE", "8.875", "LINE_ITEM")
+    assert all(line["applied_taxes"] == [{"tax_uid": tax["uid"]}] for line in body["line_items"])
+    # And each Wix per-line discount share is a FIXED_AMOUNT LINE_ITEM discount: 1.00 on the tea, 3.60 + 0.15 coupon
+    shares = sorted((d["name"], d["amount_money"]["amount"], d["scope"]) for d in body["discounts"]
+                    if d["name"] != ADJUSTMENT_NAME)  # fmt: skip
+    assert shares == [("SAVE10", 15, "LINE_ITEM"), ("SAVE10", 360, "LINE_ITEM"), ("Tea off", 100, "LINE_ITEM")]
+    # And the fees are taxable SUBTOTAL_PHASE service charges (the delivery fee under its Wix title); no tip
+    charges = {c["name"]: c for c in body["service_charges"]}
+    assert {n: (c["amount_money"]["amount"], c["calculation_phase"], c["taxable"]) for n, c in charges.items()
+            if n != ADJUSTMENT_NAME} == {"Delivery": (499, "SUBTOTAL_PHASE", True),
+                                     "Service fee": (150, "SUBTOTAL_PHASE", True)}  # fmt: skip
+    # And Square's single rounding of 8.875% x 40.21 = 3.5686 -> 3.57 is a cent over Wix's per-part 3.56: a named
+    # 0.01 discount brings Square's total plus the 3.00 tip to Wix's 46.77
+    assert adjustment(body).minor == -1 and [d["amount_money"]["amount"] for d in _named(body, ADJUSTMENT_NAME)] == [1]
+    assert square["total_money"]["amount"] + 300 == _cents(wix["priceSummary"]["total"]["amount"]) == 4677
+    assert total_without_tip(restaurant_order(wix)) == 4377
+
+
+def test_square_rounding_once_is_reconciled_by_a_named_adjustment(box: WixSandbox, inst: Instance) -> None:
+    # Given 10% tax on three 0.05 lines: Wix rounds each line's 0.005 half up (3 x 0.01), Square the 0.015 sum once
+    wix = _checkout(box, inst, lines=[_line("Mint", "0.05"), _line("Gum", "0.05"), _line("Tic", "0.05")],
+                    tax={"rate": "0.1"})  # fmt: skip
+    assert wix["priceSummary"]["total"]["amount"] == "0.18"
+    # When it is mapped
+    body, square = _on_square(wix)
+    # Then Square alone would charge 0.17 (0.015 -> 0.02 banker's); a 0.01 "Wix rounding adjustment" makes 0.18
+    (charge,) = _named(body, ADJUSTMENT_NAME)
+    assert (charge["amount_money"]["amount"], charge["calculation_phase"], charge["taxable"]) == (1, "TOTAL_PHASE", False)
+    assert square["total_money"]["amount"] == 18
+    assert adjustment(body).minor == 1 and adjustment(body).name == ADJUSTMENT_NAME
+
+
+def test_square_over_wix_is_brought_down_by_a_named_discount(box: WixSandbox, inst: Instance) -> None:
+    # Given 10% tax on three 0.04 lines: Wix rounds each 0.004 to 0.00 (total 0.12), Square 0.012 once to 0.01
+    wix = _checkout(box, inst, lines=[_line("A", "0.04"), _line("B", "0.04"), _line("C", "0.04")],
+                    tax={"rate": "0.1"})  # fmt: skip
+    assert wix["priceSummary"]["total"]["amount"] == "0.12"
+    # When it is mapped
+    body, square = _on_square(wix)
+    # Then Square takes no negative money: a 0.01 "Wix rounding adjustment" discount on one line (its tax falls to
+    # 0.011 -> 0.01) brings Square's total to Wix's 0.12
+    (discount,) = _named(body, ADJUSTMENT_NAME)
+    assert (discount["type"], discount["amount_money"]["amount"], discount["scope"]) == ("FIXED_AMOUNT", 1, "LINE_ITEM")
+    assert square["total_money"]["amount"] == 12 and adjustment(body).minor == -1
+
+
+def test_an_order_without_money_keeps_names_and_prices_only(box: WixSandbox, inst: Instance) -> None:
+    # Given an order whose event carries no priceSummary (an older event)
+    wix = _checkout(box, inst, lines=[_line("Dish", "9.00")])
+    del wix["priceSummary"]
+    # When it is mapped: nothing to itemize, nothing adjusted
+    body, _ = _on_square(wix)
+    assert not {"taxes", "discounts", "service_charges"} & set(body) and adjustment(body).minor == 0
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=_checkouts())
+def test_square_collects_wix_total_to_the_cent_on_every_generated_order(
+    box: WixSandbox, inst: Instance, body: dict[str, Any]
+) -> None:
+    # Given any checkout the Wix sandbox prices (quantities, modifiers, rates inclusive or additive, coupons,
+    # automatic discounts, fees taxed or not, a delivery fee, a tip, half cents)
+    wix = _checkout(box, inst, **body)
+    # When posbridge maps it and Square's arithmetic (the sandbox's CalculateOrder) prices it
+    sent, square = _on_square(wix)
+    # Then Square's total plus the tip (on the payment) is Wix's priceSummary.total, to the cent
+    assert square["total_money"]["amount"] + _tip(wix) == _cents(wix["priceSummary"]["total"]["amount"])
+    # And whatever made up the difference is named, and is what the mapping records
+    adjusted = adjustment(sent)
+    assert (adjusted.minor != 0) == bool(_named(sent, ADJUSTMENT_NAME)) or adjusted.minor == 0
+    if adjusted.minor:
+        assert adjusted.name == ADJUSTMENT_NAME
