@@ -16,9 +16,22 @@ from devstack.wix_sandbox import WixSandbox
 from devstack.wix_sandbox.state import Instance
 from posbridge.domain.money import Money
 from posbridge.pos.square.order_money import ADJUSTMENT_NAME, adjustment, total_without_tip
+from posbridge.flows.export_order import export_wix_order
+from posbridge.messaging import WorkMessage
 from posbridge.pos.square.orders import to_square_order
 from posbridge.wix.orders import restaurant_order
+from posbridge.wix.webhooks import ORDER_APPROVED
 from tests.devstack.test_wix_sandbox_money import DELIVERY, _checkout, _checkouts, _line
+from tests.unit.test_export_order import (  # noqa: F401 (square and merchant are fixtures)
+    TENANT_ID,
+    FakeMappings,
+    FakeTenants,
+    SquareFactory,
+    SquareMerchant,
+    _tenant,
+    merchant,
+    square,
+)
 
 
 @pytest.fixture
@@ -142,3 +155,42 @@ def test_square_collects_wix_total_to_the_cent_on_every_generated_order(
     assert (adjusted.minor != 0) == bool(_named(sent, ADJUSTMENT_NAME)) or adjusted.minor == 0
     if adjusted.minor:
         assert adjusted.name == ADJUSTMENT_NAME
+
+
+# --- over HTTP: the flow exports to the Square sandbox, which creates the order at Wix's total less the tip ---------
+
+
+def test_an_exported_order_totals_wix_on_the_square_sandbox_and_the_mapping_records_the_adjustment(
+    box: WixSandbox, inst: Instance, merchant: SquareMerchant
+) -> None:
+    # Given a Wix order: three 0.05 mints and a 12.00 pasta at 10% added tax, a 1.00 coupon on the pasta, a taxed
+    # 2.00 service fee and a 1.50 tip. Wix taxes each part, half up: 0.01 x 3 + 1.10 + 0.20 = 1.33; total 15.98
+    wix = _checkout(
+        box, inst,
+        lines=[_line("Mint", "0.05"), _line("Gum", "0.05"), _line("Tic", "0.05"), _line("Pasta", "12.00")],
+        tax={"rate": "0.1"}, coupon={"code": "EURO1", "amount": "1.00", "lines": [3]},
+        fees=[{"name": "Service fee", "amount": "2.00", "taxable": True}], tip="1.50",
+    )  # fmt: skip
+    wix_total = _cents(wix["priceSummary"]["total"]["amount"])
+    tenants = FakeTenants({TENANT_ID: _tenant(location_id=merchant.location_id)})
+    mappings, factory = FakeMappings(), SquareFactory(merchant)
+    message = WorkMessage(source="wix", event_type=ORDER_APPROVED, event_id="evt-money", tenant_id=TENANT_ID,
+                          entity_id=wix["id"], payload={"actionEvent": {"body": {"order": wix}}})  # fmt: skip
+    # When Flow 1 exports it over HTTP
+    result = export_wix_order(message, tenants, mappings, factory)
+    for client in factory.clients:
+        client.close()
+    # Then the order Square created totals Wix's 15.98 less the 1.50 tip (the tip goes on the payment), to the cent
+    (square,) = [o for o in merchant.state()["orders"] if o["id"] == result.pos_order_id]
+    assert wix_total == 1598 and square["total_money"]["amount"] == 1448
+    # And it is itemized: the 10% tax, the coupon on the pasta, the taxed fee
+    assert [(t["percentage"], t["type"], t["scope"]) for t in square["taxes"]] == [("10", "ADDITIVE", "LINE_ITEM")]
+    assert [(d["name"], d["applied_money"]["amount"]) for d in square["discounts"]] == [("EURO1", 100)]
+    (fee,) = [c for c in square["service_charges"] if c["name"] == "Service fee"]
+    assert (fee["applied_money"]["amount"], fee["total_tax_money"]["amount"]) == (200, 20)
+    # And Square's single rounding (10% of 0.15 + 11.00 + 2.00 = 1.315 -> 1.32, a cent under Wix's 1.33) is made up
+    # by a named 0.01 adjustment, which the mapping records
+    (named,) = _named(square, ADJUSTMENT_NAME)
+    assert (named["applied_money"]["amount"], named["calculation_phase"]) == (1, "TOTAL_PHASE")
+    mapping = mappings.saved[(TENANT_ID, wix["id"])]
+    assert (mapping.adjustment_minor, mapping.adjustment_name) == (1, ADJUSTMENT_NAME)
