@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from test_export_order are parameters here)
 """Flow 1's money on Square: every Wix order the Wix sandbox prices, mapped by `to_square_order` and priced by the
 Square sandbox's CalculateOrder (strict validation + Square's documented arithmetic), totals Wix's total less the tip,
 to the cent; any difference Square's rounding leaves is a named adjustment."""
@@ -15,9 +16,9 @@ from devstack.square_sandbox.state import Merchant
 from devstack.wix_sandbox import WixSandbox
 from devstack.wix_sandbox.state import Instance
 from posbridge.domain.money import Money
-from posbridge.pos.square.order_money import ADJUSTMENT_NAME, adjustment, total_without_tip
 from posbridge.flows.export_order import export_wix_order
 from posbridge.messaging import WorkMessage
+from posbridge.pos.square.order_money import ADJUSTMENT_NAME, adjustment, total_without_tip
 from posbridge.pos.square.orders import to_square_order
 from posbridge.wix.orders import restaurant_order
 from posbridge.wix.webhooks import ORDER_APPROVED
@@ -64,8 +65,8 @@ def _tip(wix_order: dict[str, Any]) -> int:
     return money.tip.charged.minor_units() if money.tip else 0
 
 
-def _named(square: dict[str, Any], name: str) -> list[dict[str, Any]]:
-    return [x for key in ("discounts", "service_charges") for x in square.get(key, []) if x.get("name") == name]
+def _named(created: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return [x for key in ("discounts", "service_charges") for x in created.get(key, []) if x.get("name") == name]
 
 
 def test_a_taxed_delivery_order_with_a_coupon_a_fee_and_a_tip_is_itemized(box: WixSandbox, inst: Instance) -> None:
@@ -80,7 +81,7 @@ def test_a_taxed_delivery_order_with_a_coupon_a_fee_and_a_tip_is_itemized(box: W
         fees=[{"name": "Service fee", "amount": "1.50", "taxable": True}], tip="3.00",
     )  # fmt: skip
     # When it is mapped and Square prices it
-    body, square = _on_square(wix)
+    body, created = _on_square(wix)
     # Then one LINE_ITEM tax at 8.875% applies to both lines, the delivery fee and the service fee
     (tax,) = body["taxes"]
     assert (tax["type"], tax["percentage"], tax["scope"]) == ("ADDITIVE", "8.875", "LINE_ITEM")
@@ -97,7 +98,7 @@ def test_a_taxed_delivery_order_with_a_coupon_a_fee_and_a_tip_is_itemized(box: W
     # And Square's single rounding of 8.875% x 40.21 = 3.5686 -> 3.57 is a cent over Wix's per-part 3.56: a named
     # 0.01 discount brings Square's total plus the 3.00 tip to Wix's 46.77
     assert adjustment(body).minor == -1 and [d["amount_money"]["amount"] for d in _named(body, ADJUSTMENT_NAME)] == [1]
-    assert square["total_money"]["amount"] + 300 == _cents(wix["priceSummary"]["total"]["amount"]) == 4677
+    assert created["total_money"]["amount"] + 300 == _cents(wix["priceSummary"]["total"]["amount"]) == 4677
     assert total_without_tip(restaurant_order(wix)) == 4377
 
 
@@ -107,11 +108,15 @@ def test_square_rounding_once_is_reconciled_by_a_named_adjustment(box: WixSandbo
                     tax={"rate": "0.1"})  # fmt: skip
     assert wix["priceSummary"]["total"]["amount"] == "0.18"
     # When it is mapped
-    body, square = _on_square(wix)
+    body, created = _on_square(wix)
     # Then Square alone would charge 0.17 (0.015 -> 0.02 banker's); a 0.01 "Wix rounding adjustment" makes 0.18
     (charge,) = _named(body, ADJUSTMENT_NAME)
-    assert (charge["amount_money"]["amount"], charge["calculation_phase"], charge["taxable"]) == (1, "TOTAL_PHASE", False)
-    assert square["total_money"]["amount"] == 18
+    assert (charge["amount_money"]["amount"], charge["calculation_phase"], charge["taxable"]) == (
+        1,
+        "TOTAL_PHASE",
+        False,
+    )
+    assert created["total_money"]["amount"] == 18
     assert adjustment(body).minor == 1 and adjustment(body).name == ADJUSTMENT_NAME
 
 
@@ -121,12 +126,12 @@ def test_square_over_wix_is_brought_down_by_a_named_discount(box: WixSandbox, in
                     tax={"rate": "0.1"})  # fmt: skip
     assert wix["priceSummary"]["total"]["amount"] == "0.12"
     # When it is mapped
-    body, square = _on_square(wix)
+    body, created = _on_square(wix)
     # Then Square takes no negative money: a 0.01 "Wix rounding adjustment" discount on one line (its tax falls to
     # 0.011 -> 0.01) brings Square's total to Wix's 0.12
     (discount,) = _named(body, ADJUSTMENT_NAME)
     assert (discount["type"], discount["amount_money"]["amount"], discount["scope"]) == ("FIXED_AMOUNT", 1, "LINE_ITEM")
-    assert square["total_money"]["amount"] == 12 and adjustment(body).minor == -1
+    assert created["total_money"]["amount"] == 12 and adjustment(body).minor == -1
 
 
 def test_an_order_without_money_keeps_names_and_prices_only(box: WixSandbox, inst: Instance) -> None:
@@ -147,9 +152,9 @@ def test_square_collects_wix_total_to_the_cent_on_every_generated_order(
     # automatic discounts, fees taxed or not, a delivery fee, a tip, half cents)
     wix = _checkout(box, inst, **body)
     # When posbridge maps it and Square's arithmetic (the sandbox's CalculateOrder) prices it
-    sent, square = _on_square(wix)
+    sent, created = _on_square(wix)
     # Then Square's total plus the tip (on the payment) is Wix's priceSummary.total, to the cent
-    assert square["total_money"]["amount"] + _tip(wix) == _cents(wix["priceSummary"]["total"]["amount"])
+    assert created["total_money"]["amount"] + _tip(wix) == _cents(wix["priceSummary"]["total"]["amount"])
     # And whatever made up the difference is named, and is what the mapping records
     adjusted = adjustment(sent)
     assert (adjusted.minor != 0) == bool(_named(sent, ADJUSTMENT_NAME)) or adjusted.minor == 0
@@ -181,16 +186,16 @@ def test_an_exported_order_totals_wix_on_the_square_sandbox_and_the_mapping_reco
     for client in factory.clients:
         client.close()
     # Then the order Square created totals Wix's 15.98 less the 1.50 tip (the tip goes on the payment), to the cent
-    (square,) = [o for o in merchant.state()["orders"] if o["id"] == result.pos_order_id]
-    assert wix_total == 1598 and square["total_money"]["amount"] == 1448
+    (created,) = [o for o in merchant.state()["orders"] if o["id"] == result.pos_order_id]
+    assert wix_total == 1598 and created["total_money"]["amount"] == 1448
     # And it is itemized: the 10% tax, the coupon on the pasta, the taxed fee
-    assert [(t["percentage"], t["type"], t["scope"]) for t in square["taxes"]] == [("10", "ADDITIVE", "LINE_ITEM")]
-    assert [(d["name"], d["applied_money"]["amount"]) for d in square["discounts"]] == [("EURO1", 100)]
-    (fee,) = [c for c in square["service_charges"] if c["name"] == "Service fee"]
+    assert [(t["percentage"], t["type"], t["scope"]) for t in created["taxes"]] == [("10", "ADDITIVE", "LINE_ITEM")]
+    assert [(d["name"], d["applied_money"]["amount"]) for d in created["discounts"]] == [("EURO1", 100)]
+    (fee,) = [c for c in created["service_charges"] if c["name"] == "Service fee"]
     assert (fee["applied_money"]["amount"], fee["total_tax_money"]["amount"]) == (200, 20)
     # And Square's single rounding (10% of 0.15 + 11.00 + 2.00 = 1.315 -> 1.32, a cent under Wix's 1.33) is made up
     # by a named 0.01 adjustment, which the mapping records
-    (named,) = _named(square, ADJUSTMENT_NAME)
+    (named,) = _named(created, ADJUSTMENT_NAME)
     assert (named["applied_money"]["amount"], named["calculation_phase"]) == (1, "TOTAL_PHASE")
     mapping = mappings.saved[(TENANT_ID, wix["id"])]
     assert (mapping.adjustment_minor, mapping.adjustment_name) == (1, ADJUSTMENT_NAME)
