@@ -16,6 +16,8 @@ from devstack.square_sandbox.state import Merchant
 from devstack.wix_sandbox import WixSandbox
 from devstack.wix_sandbox.state import Instance
 from posbridge.domain.money import Money
+from posbridge.domain.order import LineItem, Order
+from posbridge.domain.order_money import AppliedDiscount, LineMoney, OrderMoney, PriceSummary, Shipping
 from posbridge.flows.export_order import export_wix_order
 from posbridge.messaging import WorkMessage
 from posbridge.pos.square.order_money import ADJUSTMENT_NAME, adjustment, total_without_tip
@@ -199,3 +201,54 @@ def test_an_exported_order_totals_wix_on_the_square_sandbox_and_the_mapping_reco
     assert (named["applied_money"]["amount"], named["calculation_phase"]) == (1, "TOTAL_PHASE")
     mapping = mappings.saved[(TENANT_ID, wix["id"])]
     assert (mapping.adjustment_minor, mapping.adjustment_name) == (1, ADJUSTMENT_NAME)
+
+
+# --- what the Wix sandbox does not place: a shipping discount, a discount without shares, another app's line ------
+
+
+def _usd(amount: str) -> Money:
+    return Money(amount=Decimal(amount), currency="USD")
+
+
+def _hand_priced(discounts: tuple[AppliedDiscount, ...], shipping: Shipping | None, total: str) -> Order:
+    """A 10.00 dish (restaurant) and a 5.00 gift card of another app; no tax."""
+    lines = (
+        LineMoney(line_id="dish", quantity=1, unit_price=_usd("10.00"), unit_price_before_discounts=_usd("10.00"),
+                  line_price=_usd("10.00"), discount=_usd("0")),
+        LineMoney(line_id="card", quantity=1, unit_price=_usd("5.00"), unit_price_before_discounts=_usd("5.00"),
+                  line_price=_usd("5.00"), discount=_usd("0")),
+    )  # fmt: skip
+    summary = PriceSummary(
+        subtotal=_usd("15.00"), shipping=shipping.price if shipping else _usd("0"), tax=_usd("0"),
+        discount=_usd(str(sum(d.amount.amount for d in discounts))), total=_usd(total), additional_fees=_usd("0"),
+    )  # fmt: skip
+    money = OrderMoney(currency="USD", tax_included_in_prices=False, payment_status="PAID", lines=lines,
+                       discounts=discounts, shipping=shipping, summary=summary)  # fmt: skip
+    dish = LineItem(id="dish", name="Dish", quantity=1, unit_price=_usd("10.00"))
+    return Order(id="wix-hand", status="APPROVED", currency="USD", line_items=(dish,), total=_usd(total), money=money)
+
+
+def test_a_shipping_discount_lowers_the_delivery_fee_and_other_apps_lines_stay_out() -> None:
+    # Given free delivery by coupon (a SHIPPING discount of the whole 3.00 fee) on an order with another app's line
+    free = AppliedDiscount(kind="COUPON", scope="SHIPPING", name="FREEDEL", amount=_usd("3.00"))
+    order = _hand_priced((free,), Shipping(title="Delivery", price=_usd("3.00")), total="15.00")
+    # When it is mapped
+    body = to_square_order(order, MERCHANT.location_id, None)
+    created = square_orders.calculate(MERCHANT, {"order": body})["order"]
+    # Then no delivery fee is charged and no discount is sent (Square discounts only lines); the gift card is not
+    # on the POS: Square's total is the dish alone, with nothing to adjust
+    assert "service_charges" not in body and "discounts" not in body
+    assert total_without_tip(order) == created["total_money"]["amount"] == 1000 and adjustment(body).minor == 0
+
+
+def test_a_discount_without_line_shares_goes_order_scoped() -> None:
+    # Given a 2.00 merchant discount Wix did not spread over lines
+    off = AppliedDiscount(kind="MERCHANT", scope="GLOBAL", name="Regular", amount=_usd("2.00"))
+    order = _hand_priced((off,), None, total="13.00")
+    # When it is mapped
+    body = to_square_order(order, MERCHANT.location_id, None)
+    created = square_orders.calculate(MERCHANT, {"order": body})["order"]
+    # Then it is one ORDER-scoped FIXED_AMOUNT discount, and Square's total is Wix's less the other app's 5.00
+    (discount,) = body["discounts"]
+    assert (discount["name"], discount["type"], discount["scope"]) == ("Regular", "FIXED_AMOUNT", "ORDER")
+    assert created["total_money"]["amount"] == 800 == total_without_tip(order)
