@@ -10,7 +10,6 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from devstack.square_sandbox import arithmetic as ar
 from devstack.square_sandbox import catalog
 from devstack.square_sandbox import fields as f
 from devstack.square_sandbox.addresses import address
@@ -23,6 +22,7 @@ from devstack.square_sandbox.errors import (
     version_mismatch,
 )
 from devstack.square_sandbox.state import Merchant, new_order_id, new_uid, paginate
+from posbridge.pos.square import arithmetic as ar
 
 ORDER_STATES = ("OPEN", "COMPLETED", "CANCELED", "DRAFT")
 FULFILLMENT_TYPES = ("PICKUP", "SHIPMENT", "DELIVERY")

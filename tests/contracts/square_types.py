@@ -36,6 +36,8 @@ from square.types.refund_created_event import RefundCreatedEvent
 
 from devstack.square_sandbox import SquareSandbox
 from devstack.square_sandbox.sdk_schema import SDK_ROUTES, Violation, check, check_body, fields_of, sdk_method
+from devstack.wix_sandbox import WixSandbox
+from devstack.wix_sandbox import orders as wix_orders
 from posbridge.domain.money import Money
 from posbridge.domain.order import Address, Buyer, Fulfillment, LineItem, Modifier, Order
 from posbridge.domain.order_catalog import CatalogLine
@@ -43,6 +45,8 @@ from posbridge.pos.square import SquarePos
 from posbridge.pos.square import catalog as square_catalog
 from posbridge.pos.square.catalog import LayoutOptions, SquareCatalogSource
 from posbridge.pos.square.client import SquareClient
+from posbridge.pos.square.order_money import ADJUSTMENT_NAME
+from posbridge.wix.orders import restaurant_order
 
 __all__ = [
     "ADAPTER_ROUTES",
@@ -328,6 +332,30 @@ def drive_the_adapter(seller: SandboxSeller, monkeypatch: pytest.MonkeyPatch) ->
     catalog = {itemized.line_items[0].id: CatalogLine(variation_id=variation, modifier_ids=(modifier, None))}
     placed_itemized = pos.create_order(itemized, None, "wix-order-4", catalog)
     assert pos.order_snapshot(placed_itemized.id).lines[0].variation_id == variation
+
+    # An order with its money itemized as Wix priced it: a LINE_ITEM tax, discount shares, a taxed delivery fee and
+    # service fee, and the rounding adjustment (here a discount: Square's single rounding is a cent over Wix's)
+    placed_money = pos.create_order(restaurant_order(_wix_priced_order()), customer_id, "wix-order-5")
+    assert (placed_money.adjustment_minor, placed_money.adjustment_name) == (-1, ADJUSTMENT_NAME)
+
+
+def _wix_priced_order() -> dict[str, Any]:
+    """A taxed delivery order with a coupon, an automatic discount, a service fee and a tip, as the Wix sandbox's
+    checkout prices it."""
+    box = WixSandbox("6f3c2b7e-0d1a-4c55-9a7e-1b2c3d4e5f60", "secret")
+    inst = box.store.add_instance("contract-money")
+    dish = {"kind": "restaurant", "quantity": 1}
+    order, _ = wix_orders.checkout(inst, box.clock, {
+        "lines": [{**dish, "name": "Pizza", "price": "10.99", "quantity": 3,
+                   "modifiers": [{"name": "Olives", "price": "1.00"}]}, {**dish, "name": "Tea", "price": "2.50"}],
+        "buyer": {"email": "ada@example.com"},
+        "fulfillment": {"type": "DELIVERY", "fee": "4.99",
+                        "address": {"addressLine": "1 Main St", "city": "New York", "country": "US"}},
+        "tax": {"rate": "0.08875"}, "coupon": {"code": "SAVE10", "percentage": "10"},
+        "automaticDiscount": {"name": "Tea off", "amount": "1.00", "lines": [1]},
+        "fees": [{"name": "Service fee", "amount": "1.50", "taxable": True}], "tip": "3.00",
+    })  # fmt: skip
+    return order
 
 
 # ---- what the adapter reads from Square's answers -------------------------------------------------------------------

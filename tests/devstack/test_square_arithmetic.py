@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from devstack.square_sandbox import orders, sdk_schema
-from devstack.square_sandbox.arithmetic import (
+from devstack.square_sandbox.state import Merchant
+from posbridge.pos.square.arithmetic import (
     APPORTIONED_AMOUNT_PHASE,
     APPORTIONED_PERCENTAGE_PHASE,
     SUBTOTAL_PHASE,
@@ -24,7 +25,6 @@ from devstack.square_sandbox.arithmetic import (
     compute,
     round_cents,
 )
-from devstack.square_sandbox.state import Merchant
 
 ONE = Decimal(1)
 

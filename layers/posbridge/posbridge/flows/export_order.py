@@ -133,6 +133,8 @@ def export_wix_order(
             wix_contact_id=order.buyer.contact_id if customer_id else None,
             pos_customer_id=customer_id,
             line_sources=line_sources,
+            adjustment_minor=pos_order.adjustment_minor,
+            adjustment_name=pos_order.adjustment_name,
         ),
     )
     return ExportResult("exported", order.id, pos_order.id, len(order.line_items), line_sources)

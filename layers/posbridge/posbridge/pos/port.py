@@ -28,6 +28,10 @@ class PosOrder(BaseModel):
     version: int | None
     line_ids: dict[str, str]  # Wix line item id -> POS line item id (Square: uid)
     customer_id: str | None = None
+    # What the bridge added to the POS's own total so it equals what Wix charged (minor units, signed; the POS
+    # rounds taxes its own way), and the name the adjustment carries on the POS order; 0 / None: none needed.
+    adjustment_minor: int = 0
+    adjustment_name: str | None = None
 
 
 class PosOrderPage(BaseModel):

@@ -45,6 +45,9 @@ class OrderMapping(BaseModel):
     origin: Literal["wix", "pos"] = "wix"  # where the order was placed: online (Flow 1) or on the POS (Flow 2)
     # Flow 1: how each Wix line went to the POS, "catalog:<reason>" or "ad_hoc:<reason>" (domain.order_catalog)
     line_sources: dict[str, str] = {}
+    # Flow 1: the named adjustment that made the POS total Wix's (minor units, signed; 0 = none), pos/port.py PosOrder
+    adjustment_minor: int = 0
+    adjustment_name: str | None = None
 
 
 class OrderMappings(TableStore):

@@ -13,6 +13,7 @@ from posbridge.errors import PermanentError, TransientError
 from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, PosOrder, PosOrderPage
 from posbridge.pos.square import customers
 from posbridge.pos.square.client import SquareClient, fit_idempotency_key
+from posbridge.pos.square.order_money import adjustment
 from posbridge.pos.square.order_snapshot import snapshot_from_square, summary_from_order
 from posbridge.pos.square.orders import from_square_order, to_square_order
 
@@ -43,17 +44,18 @@ class SquarePos:
         idempotency_key: str,
         catalog: Mapping[str, CatalogLine] | None = None,
     ) -> PosOrder:
-        body = {
-            "idempotency_key": fit_idempotency_key(idempotency_key, ORDER_KEY_MAX),
-            "order": to_square_order(order, self._location_id, customer_id, catalog),
-        }
+        square = to_square_order(order, self._location_id, customer_id, catalog)
+        body = {"idempotency_key": fit_idempotency_key(idempotency_key, ORDER_KEY_MAX), "order": square}
         try:
             answer = self._client.post("/v2/orders", body)
         except PermanentError as refused:
             if catalog and _unknown_catalog_id(refused):
                 raise PermanentError(CATALOG_REFERENCE_UNKNOWN, str(refused), refused.details) from refused
             raise
-        return from_square_order(_order(answer))
+        adjusted = adjustment(square)
+        return from_square_order(_order(answer)).model_copy(
+            update={"adjustment_minor": adjusted.minor, "adjustment_name": adjusted.name}
+        )
 
     def retrieve_order(self, order_id: str) -> dict[str, Any]:
         """The full Square order (e.g. after an order.updated webhook, which carries only a summary)."""

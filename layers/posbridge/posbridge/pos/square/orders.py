@@ -24,6 +24,7 @@ from posbridge.errors import PermanentError
 from posbridge.pos.port import PosOrder
 from posbridge.pos.square.address import to_square_address
 from posbridge.pos.square.customers import square_phone
+from posbridge.pos.square.order_money import itemize, minor_units
 
 SOURCE_NAME = "Wix Restaurants (posbridge)"
 REFERENCE_ID_MAX = 40
@@ -60,6 +61,7 @@ def to_square_order(
     }
     if customer_id:
         square["customer_id"] = customer_id
+    itemize(order, square)  # taxes, discounts, fees and the rounding adjustment (order_money.py)
     return square
 
 
@@ -67,18 +69,6 @@ def ticket_name(order: Order) -> str:
     """What the kitchen sees on the ticket: "Wix #<number>", cut to Square's 30 characters."""
     label = f"Wix #{order.number}" if order.number else f"Wix {order.id}"
     return label[:TICKET_NAME_MAX]
-
-
-def minor_units(money: Money, currency: str) -> int:
-    """Square's integer amount; an amount finer than the currency allows is refused, never rounded."""
-    if money.currency != currency.upper():
-        raise PermanentError(
-            "currency_mismatch", f"A {money.currency} price in a {currency.upper()} order cannot be sent to Square."
-        )
-    try:
-        return money.minor_units()
-    except ValueError as exc:
-        raise PermanentError("amount_not_representable", str(exc)) from None
 
 
 def _money(money: Money | None, currency: str) -> dict[str, Any]:

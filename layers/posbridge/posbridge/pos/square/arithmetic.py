@@ -1,8 +1,10 @@
 """Square's order arithmetic: line gross sales, discounts, service charges and taxes, in integer cents.
 
-Pure functions over validated inputs (orders.py parses and checks the request, then fills the response fields from
-`OrderTotals`). Each rule names its source; where Square documents the outcome but not the method, the comment says
-which choice the sandbox makes (see "sandbox choice").
+Pure functions over validated inputs, one implementation for two users: the Square sandbox (devstack/square_sandbox/
+orders.py parses and checks the request, then fills the response fields from `OrderTotals`) and the adapter
+(order_money.py predicts Square's total to reconcile it with Wix's, instead of a CalculateOrder call per order). Each
+rule names its source; where Square documents the outcome but not the method, the comment says which choice the model
+makes (see "sandbox choice").
 
 Sources:
 - Rounding: "The Orders API performs its adjustment calculations using Bankers' Rounding, also known as Rounding Half
