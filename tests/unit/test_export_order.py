@@ -21,7 +21,7 @@ from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
 from posbridge.errors import IdempotencyKeyReused, PermanentError, TransientError
 from posbridge.flows.export_order import CANCELED_BEFORE_EXPORT, ExportResult, export_wix_order
 from posbridge.messaging import WorkMessage
-from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, PosGateway, PosOrder
+from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, OrderPayment, PosGateway, PosOrder
 from posbridge.pos.square import SquareClient, SquarePos
 from posbridge.pos.square.orders import to_square_order
 from posbridge.store.orders import OrderMapping
@@ -86,6 +86,30 @@ class FakeGateway:
     orders: dict[str, tuple[str, Any]] = field(default_factory=dict)
     catalog_calls: list[dict[str, CatalogLine]] = field(default_factory=list)
     stale_variations: set[str] = field(default_factory=set)  # POS variations deleted since the mapping was written
+    payments: dict[str, tuple[str, Any]] = field(default_factory=dict)  # CreatePayment by key
+    pays: dict[str, tuple[str, Any]] = field(default_factory=dict)  # PayOrder by key
+    paid: dict[str, list[str]] = field(default_factory=dict)  # POS order id -> the payments applied to it
+    payment_calls: list[tuple[PosOrder, OrderPayment]] = field(default_factory=list)
+    crash_before_pay: int = 0  # the function dies after CreatePayment, before PayOrder
+
+    def pay_order(self, order: PosOrder, payment: OrderPayment, payment_key: str, pay_key: str) -> str | None:
+        """Square's rules where they matter: keys replay, and an order is paid once (a second PayOrder under
+        another key is refused, as an already paid order is on Square)."""
+        self.payment_calls.append((order, payment))
+        made = f"PAY-{len(self.payments) + 1}"
+        payment_id = str(_replay(self.payments, payment_key, payment.model_dump(mode="json"), lambda: made))
+        if self.crash_before_pay:
+            self.crash_before_pay -= 1
+            raise TransientError("the function died between CreatePayment and PayOrder")
+
+        def settle() -> str:
+            if order.id in self.paid:
+                raise PermanentError("square_bad_request", f"Order {order.id} is already paid.")
+            self.paid[order.id] = [payment_id]
+            return order.id
+
+        _replay(self.pays, pay_key, {"order": order.id, "version": order.version, "payment": payment_id}, settle)
+        return payment_id
 
     def find_or_create_customer(self, buyer: Buyer, idempotency_key: str) -> str | None:
         self.customer_calls.append((buyer, idempotency_key))
@@ -491,6 +515,7 @@ def test_the_mapping_is_saved_with_lines_and_customer(world: World) -> None:
             wix_contact_id="c0ffee00-0000-4000-8000-000000000002",
             pos_customer_id="CUST-1",
             line_sources=UNMAPPED,
+            pos_payment_id="PAY-1",
         )
     }
     assert result == ExportResult("exported", ORDER_ID, "POS-1", 2, UNMAPPED)

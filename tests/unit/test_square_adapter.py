@@ -24,6 +24,8 @@ from posbridge.errors import PermanentError, TransientError
 from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, PosGateway
 from posbridge.pos.square import SquarePos
 from posbridge.pos.square.client import SquareClient, fit_idempotency_key
+from posbridge.domain.order_money import AdditionalFee, Balance, OrderMoney, PaymentStatus, PriceSummary
+from posbridge.pos.square import orders as orders_mapping
 from posbridge.pos.square.orders import SOURCE_NAME, from_square_order, minor_units, ticket_name, to_square_order
 
 WIX_ORDER_ID = "3f2a9c4e-8b1d-4e6f-9a7c-2d5b8e1f0a3c"  # Wix ids are 36-character GUIDs
@@ -31,6 +33,23 @@ WIX_ORDER_ID = "3f2a9c4e-8b1d-4e6f-9a7c-2d5b8e1f0a3c"  # Wix ids are 36-characte
 
 def _usd(amount: str) -> Money:
     return Money(amount=Decimal(amount), currency="USD")
+
+
+def _money(status: PaymentStatus, balance: str, total: str = "27.49", tip: str | None = None) -> OrderMoney:
+    """The money of _order() as Wix reports it: only the parts the payment reads (status, balance, total, tip)."""
+    zero = _usd("0")
+    fees = (AdditionalFee(name="Tip", code=str(uuid.uuid4()), price=_usd(tip), is_tip=True),) if tip else ()
+    return OrderMoney(
+        currency="USD",
+        tax_included_in_prices=False,
+        payment_status=status,
+        lines=(),
+        fees=fees,
+        summary=PriceSummary(
+            subtotal=_usd(total), shipping=zero, tax=zero, discount=zero, total=_usd(total), additional_fees=zero
+        ),
+        balance=Balance(balance=_usd(balance)),
+    )
 
 
 def _order(**changes: Any) -> Order:
@@ -209,19 +228,60 @@ def test_an_order_without_a_fulfillment_becomes_an_asap_pickup() -> None:
     assert fulfillment["pickup_details"]["schedule_type"] == "ASAP"
 
 
-def test_delivery_maps_recipient_address_time_and_notes() -> None:
-    # Given a scheduled delivery with an address and driver instructions
-    address = Address(
-        line1="1 Main St", line2="Apt 3", city="Springfield", subdivision="US-IL", postal_code="62701", country="US"
-    )
-    delivery = Fulfillment(
+_SPRINGFIELD = Address(
+    line1="1 Main St", line2="Apt 3", city="Springfield", subdivision="US-IL", postal_code="62701", country="US"
+)
+_SQUARE_SPRINGFIELD = {
+    "address_line_1": "1 Main St",
+    "address_line_2": "Apt 3",
+    "locality": "Springfield",
+    "administrative_district_level_1": "IL",
+    "postal_code": "62701",
+    "country": "US",
+}
+
+
+def _delivery(window_minutes: int = 0) -> Fulfillment:
+    start = datetime(2030, 1, 1, 19, 0, tzinfo=UTC)
+    return Fulfillment(
         type="DELIVERY",
-        promised_at=datetime(2030, 1, 1, 19, 0, tzinfo=UTC),
-        address=address,
+        promised_at=start,
+        window_end=start + timedelta(minutes=window_minutes) if window_minutes else None,
+        address=_SPRINGFIELD,
         instructions="Leave at the door",
     )
+
+
+def test_a_delivery_goes_as_a_pickup_by_the_restaurants_driver_with_the_address_in_the_note() -> None:
+    # Given a scheduled delivery in a 30-minute window, with an address and driver instructions, for a seller
+    # without Square's delivery partnership (the default)
     # When it is mapped
-    fulfillment = to_square_order(_order(fulfillment=delivery), "L1", None)["fulfillments"][0]
+    fulfillment = to_square_order(_order(fulfillment=_delivery(30)), "L1", None)["fulfillments"][0]
+    # Then Square gets a PICKUP (a DELIVERY is not shown on its POS without the partnership): the recipient with the
+    # structured address, the time and window, and a note staff read with the address, the window and both notes
+    assert fulfillment == {
+        "type": "PICKUP",
+        "state": "PROPOSED",
+        "pickup_details": {
+            "recipient": {
+                "display_name": "Ada Lovelace",
+                "email_address": "ada@example.com",
+                "phone_number": "+12125550100",
+                "address": _SQUARE_SPRINGFIELD,
+            },
+            "schedule_type": "SCHEDULED",
+            "pickup_at": "2030-01-01T19:00:00Z",
+            "pickup_window_duration": "PT30M",
+            "note": "DELIVERY by our driver to: 1 Main St, Apt 3, Springfield, IL 62701, US\n"
+            "Delivery window: 30 min from the pickup time\nRing the bell\nLeave at the door",
+        },
+    }
+
+
+def test_a_delivery_partner_gets_a_delivery_fulfillment() -> None:
+    # Given the same delivery for a seller with Square's delivery partnership
+    # When it is mapped
+    fulfillment = orders_mapping.fulfillment(_order(fulfillment=_delivery()), delivery_partner=True)
     # Then Square gets delivery_details with the recipient's contact and structured address (the state as Square's
     # examples spell it, "IL" for ISO 3166-2 "US-IL"), the time and both notes
     assert fulfillment == {
@@ -232,20 +292,37 @@ def test_delivery_maps_recipient_address_time_and_notes() -> None:
                 "display_name": "Ada Lovelace",
                 "email_address": "ada@example.com",
                 "phone_number": "+12125550100",
-                "address": {
-                    "address_line_1": "1 Main St",
-                    "address_line_2": "Apt 3",
-                    "locality": "Springfield",
-                    "administrative_district_level_1": "IL",
-                    "postal_code": "62701",
-                    "country": "US",
-                },
+                "address": _SQUARE_SPRINGFIELD,
             },
             "schedule_type": "SCHEDULED",
             "deliver_at": "2030-01-01T19:00:00Z",
             "note": "Ring the bell\nLeave at the door",
         },
     }
+
+
+def test_an_unpaid_order_is_marked_for_the_staff_with_the_amount_to_collect() -> None:
+    # Given an order the buyer pays at pickup (Wix paymentStatus NOT_PAID, 27.49 owed)
+    order = _order(money=_money("NOT_PAID", "27.49"))
+    # When it is mapped
+    square = to_square_order(order, "L1", None)
+    # Then the ticket name and the first line of the note say UNPAID, the note with the amount
+    assert square["ticket_name"] == "UNPAID Wix #10042"
+    assert square["fulfillments"][0]["pickup_details"]["note"] == "UNPAID: collect 27.49 USD\nRing the bell"
+    # And a paid one carries no mark
+    paid = to_square_order(_order(money=_money("PAID", "0")), "L1", None)
+    assert paid["ticket_name"] == "Wix #10042" and "UNPAID" not in paid["fulfillments"][0]["pickup_details"]["note"]
+
+
+def test_a_buyer_without_phone_email_or_name_still_gets_the_recipient_square_requires() -> None:
+    # Given a delivery order whose buyer left no name, e-mail, phone or address
+    order = _order(buyer=Buyer(), fulfillment=Fulfillment(type="DELIVERY"))
+    # When it is mapped
+    details = to_square_order(order, "L1", None)["fulfillments"][0]["pickup_details"]
+    # Then the recipient is named "Online customer" (display_name is required without a customer id) and the note
+    # says no address was given
+    assert details["recipient"] == {"display_name": "Online customer"}
+    assert details["note"].startswith("DELIVERY by our driver (no address given)")
 
 
 @pytest.mark.parametrize(
@@ -261,7 +338,7 @@ def test_an_address_keeps_only_what_square_accepts(address: Address, expected: d
     # Given a delivery address that is partial or names a country outside Square's Country enum
     order = _order(fulfillment=Fulfillment(type="DELIVERY", address=address))
     # When it is mapped
-    recipient = to_square_order(order, "L1", None)["fulfillments"][0]["delivery_details"]["recipient"]
+    recipient = orders_mapping.fulfillment(order, delivery_partner=True)["delivery_details"]["recipient"]
     # Then Square gets only valid fields (an enum it would refuse is left off, not the order), or no address at all
     assert recipient.get("address") == expected
 
