@@ -21,7 +21,7 @@ from posbridge.domain.money import Money
 from posbridge.domain.order import Address, Buyer, Fulfillment, LineItem, Modifier, Order
 from posbridge.domain.order_catalog import CatalogLine
 from posbridge.errors import PermanentError, TransientError
-from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, PosGateway
+from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, OrderPayment, PosGateway
 from posbridge.pos.square import SquarePos
 from posbridge.pos.square.client import SquareClient, fit_idempotency_key
 from posbridge.domain.order_money import AdditionalFee, Balance, OrderMoney, PaymentStatus, PriceSummary
@@ -909,3 +909,103 @@ def test_a_long_customer_key_is_hashed_down_to_45_characters(merchant: Merchant,
     assert sent_key == fit_idempotency_key(key, 45)
     assert len(sent_key) == 45
     assert [c["id"] for c in merchant.state()["customers"]] == [created]
+
+
+# ---- paid and visible on the POS (issue 12 points 1 and 2) ---------------------------------------------------------
+
+
+def _screen(merchant: Merchant) -> dict[str, Any]:
+    return dict(merchant.square.control.get(f"/_sandbox/merchants/{merchant.merchant_id}/pos-screen").json())
+
+
+def test_a_paid_order_is_paid_with_an_external_payment_and_appears_on_the_pos(
+    merchant: Merchant, pos: SquarePos
+) -> None:
+    # Given an order created on Square (29.99) that Wix collected, with a 3.00 tip
+    created = pos.create_order(_order(), None, "order-key-paid")
+    payment = OrderPayment(wix_order_id=WIX_ORDER_ID, tip=_usd("3.00"))
+    assert created.total == _usd("29.99")
+    # When it is paid
+    payment_id = pos.pay_order(created, payment, "payment-key-paid", "pay-key-paid")
+    # Then Square holds one completed EXTERNAL payment naming Wix and the order, the tip on it, and the order is paid
+    state = merchant.state()
+    [stored] = state["payments"]
+    assert stored["id"] == payment_id and stored["status"] == "COMPLETED"
+    assert stored["external_details"] == {"type": "EXTERNAL", "source": "Wix", "source_id": WIX_ORDER_ID}
+    assert stored["amount_money"] == {"amount": 2999, "currency": "USD"}
+    assert stored["tip_money"] == {"amount": 300, "currency": "USD"}
+    assert stored["order_id"] == created.id and "note" not in stored
+    # And the POS screen shows it, paid, not marked unpaid
+    [ticket] = _screen(merchant)["orders"]
+    assert ticket["orderId"] == created.id and ticket["paid"] and ticket["ticketName"] == "Wix #10042"
+    assert ticket["tenders"] == [{"type": "OTHER", "amount": 2999, "tip": 300}]
+
+
+def test_paying_again_under_the_same_keys_makes_no_second_payment(merchant: Merchant, pos: SquarePos) -> None:
+    # Given an order paid once
+    created = pos.create_order(_order(), None, "order-key-twice")
+    payment = OrderPayment(wix_order_id=WIX_ORDER_ID)
+    first = pos.pay_order(created, payment, "payment-key-twice", "pay-key-twice")
+    # When the same payment is made again under the same keys (a redelivery before the mapping was written)
+    second = pos.pay_order(created, payment, "payment-key-twice", "pay-key-twice")
+    # Then Square answers with the same payment and holds only one
+    assert second == first
+    state = merchant.state()
+    assert len(state["payments"]) == 1
+
+
+def test_a_payment_recorded_before_a_crash_is_applied_by_the_retry(merchant: Merchant, pos: SquarePos) -> None:
+    # Given PayOrder failed after CreatePayment (Square down for that call, past the client's retries)
+    created = pos.create_order(_order(), None, "order-key-crash")
+    payment = OrderPayment(wix_order_id=WIX_ORDER_ID)
+    merchant.fault(f"/v2/orders/{created.id}/pay", "POST", 503, times=4)
+    with pytest.raises(TransientError):
+        pos.pay_order(created, payment, "payment-key-crash", "pay-key-crash")
+    assert _screen(merchant)["hidden"] == {"unpaid": 1}
+    # When the export is retried with the same keys
+    payment_id = pos.pay_order(created, payment, "payment-key-crash", "pay-key-crash")
+    # Then the one payment made before is applied and the order shows
+    state = merchant.state()
+    assert len(state["payments"]) == 1
+    [ticket] = _screen(merchant)["orders"]
+    assert ticket["paid"] and ticket["tenders"][0]["amount"] == 2999 and payment_id
+
+
+def test_an_unpaid_order_shows_on_the_pos_marked_with_the_amount_to_collect(
+    merchant: Merchant, pos: SquarePos
+) -> None:
+    # Given a cash-at-pickup order (Wix NOT_PAID, 29.99 owed)
+    order = _order(money=_money("NOT_PAID", "29.99", total="29.99"))
+    created = pos.create_order(order, None, "order-key-unpaid")
+    # When it is settled for the kitchen to see
+    pos.pay_order(created, OrderPayment(wix_order_id=order.id, to_collect=order.to_collect), "pk-unpaid", "pay-unpaid")
+    # Then the payment is of type OTHER with a note saying what to collect
+    state = merchant.state()
+    [stored] = state["payments"]
+    assert stored["external_details"]["type"] == "OTHER"
+    assert stored["note"] == "Not paid on Wix. UNPAID: collect 29.99 USD at pickup or on delivery."
+    # And the POS screen shows it with UNPAID on the ticket and the amount first in the note
+    [ticket] = _screen(merchant)["orders"]
+    assert ticket["ticketName"] == "UNPAID Wix #10042"
+    assert ticket["fulfillments"][0]["note"].startswith("UNPAID: collect 29.99 USD\n")
+
+
+def test_a_delivery_shows_on_the_pos_as_a_pickup_with_the_address_and_only_partners_get_delivery(
+    merchant: Merchant,
+) -> None:
+    # Given a paid delivery order, once for a seller without Square's delivery partnership, once with it
+    client = merchant.client()
+    order = _order(fulfillment=_delivery(30))
+    for partner, key in ((False, "plain"), (True, "partner")):
+        pos = SquarePos(client, merchant.location_id, delivery_partner=partner)
+        created = pos.create_order(order, None, f"order-key-{key}")
+        pos.pay_order(created, OrderPayment(wix_order_id=order.id), f"payment-key-{key}", f"pay-key-{key}")
+    # When the seller (not a partner) looks at the POS
+    screen = _screen(merchant)
+    # Then the PICKUP shows with the address and window in its note; the DELIVERY is hidden
+    [ticket] = screen["orders"]
+    [shown] = ticket["fulfillments"]
+    assert shown["type"] == "PICKUP" and shown["times"]["pickup_window_duration"] == "PT30M"
+    assert "1 Main St, Apt 3, Springfield, IL 62701, US" in shown["note"]
+    assert screen["hidden"] == {"DELIVERY without a partnership": 1}
+    client.close()
