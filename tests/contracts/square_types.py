@@ -307,9 +307,8 @@ def drive_the_adapter(seller: SandboxSeller, monkeypatch: pytest.MonkeyPatch) ->
     owed = OrderPayment(wix_order_id="wix-order-2", to_collect=_usd("26.99"))
     pos.pay_order(created[1], owed, "pay-2:p", "pay-2:o")
     partner = SquarePos(client, seller.location_id, delivery_partner=True)
-    delivered = partner.create_order(
-        _order("wix-order-5", Fulfillment(type="DELIVERY", address=Address(line1="2 Main St")), ada), None, "wix-order-5"
-    )
+    delivery = Fulfillment(type="DELIVERY", address=Address(line1="2 Main St"))
+    delivered = partner.create_order(_order("wix-order-5", delivery, ada), None, "wix-order-5")
     partner.pay_order(delivered, OrderPayment(wix_order_id="wix-order-5"), "pay-5:p", "pay-5:o")
     created.append(delivered)
     for placed in created:

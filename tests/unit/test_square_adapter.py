@@ -20,12 +20,12 @@ from devstack.square_sandbox import SquareSandbox
 from posbridge.domain.money import Money
 from posbridge.domain.order import Address, Buyer, Fulfillment, LineItem, Modifier, Order
 from posbridge.domain.order_catalog import CatalogLine
+from posbridge.domain.order_money import AdditionalFee, Balance, OrderMoney, PaymentStatus, PriceSummary
 from posbridge.errors import PermanentError, TransientError
 from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, OrderPayment, PosGateway
 from posbridge.pos.square import SquarePos
-from posbridge.pos.square.client import SquareClient, fit_idempotency_key
-from posbridge.domain.order_money import AdditionalFee, Balance, OrderMoney, PaymentStatus, PriceSummary
 from posbridge.pos.square import orders as orders_mapping
+from posbridge.pos.square.client import SquareClient, fit_idempotency_key
 from posbridge.pos.square.orders import SOURCE_NAME, from_square_order, minor_units, ticket_name, to_square_order
 
 WIX_ORDER_ID = "3f2a9c4e-8b1d-4e6f-9a7c-2d5b8e1f0a3c"  # Wix ids are 36-character GUIDs

@@ -12,9 +12,13 @@ developer.squareup.com/docs/payments-api/take-payments/external-payments; docs/o
   `amount_money`"); a courier's tip is not a payment tip but a service charge on the order (the external payments
   guide: payment tips go to the seller's team tip pool). `autocomplete: false` leaves the payment APPROVED, as
   PayOrder takes approved (delayed capture) payments only.
-- PayOrder with `payment_ids` = that payment and `order_version` = the version CreateOrder answered: "The total of
-  the `payment_ids` listed in the request must be equal to the order total"; "Orders with a total amount of `0` can
-  be marked as paid by specifying an empty array of `payment_ids`" (no payment is made then).
+- PayOrder with `payment_ids` = that payment: "The total of the `payment_ids` listed in the request must be equal to
+  the order total"; "Orders with a total amount of `0` can be marked as paid by specifying an empty array of
+  `payment_ids`" (no payment is made then). No `order_version`: "If not supplied, the latest version will be paid".
+  The version CreateOrder answered goes stale as soon as anyone touches the order (the kitchen starting on it, a
+  fulfillment update) and a redelivery replays CreateOrder's first answer, so a stale version would be refused
+  (409) on every retry and the order never paid; the total check above still refuses to pay an order whose total
+  changed since.
 
 `external_details.type`: Wix took the money, so `EXTERNAL`, "A third-party application gathered this payment outside
 of Square" (square/types/external_payment_details.py), rather than `CARD` ("A credit or debit card that Square does
@@ -100,7 +104,5 @@ def pay_order(
         "idempotency_key": fit_idempotency_key(pay_key, PAY_KEY_MAX),
         "payment_ids": [payment_id] if payment_id else [],
     }
-    if order.version is not None:
-        pay["order_version"] = order.version
     client.post(f"/v2/orders/{quote(order.id, safe='')}/pay", pay)
     return payment_id
