@@ -971,9 +971,7 @@ def test_a_payment_recorded_before_a_crash_is_applied_by_the_retry(merchant: Mer
     assert ticket["paid"] and ticket["tenders"][0]["amount"] == 2999 and payment_id
 
 
-def test_an_unpaid_order_shows_on_the_pos_marked_with_the_amount_to_collect(
-    merchant: Merchant, pos: SquarePos
-) -> None:
+def test_an_unpaid_order_shows_on_the_pos_marked_with_the_amount_to_collect(merchant: Merchant, pos: SquarePos) -> None:
     # Given a cash-at-pickup order (Wix NOT_PAID, 29.99 owed)
     order = _order(money=_money("NOT_PAID", "29.99", total="29.99"))
     created = pos.create_order(order, None, "order-key-unpaid")
