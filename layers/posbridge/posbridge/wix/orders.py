@@ -183,7 +183,12 @@ def _clean(value: Any) -> str | None:
 
 
 def _instant(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) and value else None
+    """An RFC 3339 time, or None when absent; any other JSON type is a malformed order (TypeError)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"a time slot bound must be a string, got {type(value).__name__}")
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def _fulfillment(shipping: dict[str, Any], recipient: dict[str, Any]) -> Fulfillment | None:
