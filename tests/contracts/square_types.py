@@ -41,6 +41,7 @@ from devstack.wix_sandbox import orders as wix_orders
 from posbridge.domain.money import Money
 from posbridge.domain.order import Address, Buyer, Fulfillment, LineItem, Modifier, Order
 from posbridge.domain.order_catalog import CatalogLine
+from posbridge.pos.port import OrderPayment
 from posbridge.pos.square import SquarePos
 from posbridge.pos.square import catalog as square_catalog
 from posbridge.pos.square.catalog import LayoutOptions, SquareCatalogSource
@@ -226,6 +227,8 @@ ADAPTER_ROUTES = {
     "POST /v2/customers/search",
     "POST /v2/customers",
     "POST /v2/orders",
+    "POST /v2/payments",
+    "POST /v2/orders/{order_id}/pay",
     "GET /v2/orders/{order_id}",
     "POST /v2/orders/search",
     "POST /v2/catalog/search",
@@ -302,6 +305,16 @@ def drive_the_adapter(seller: SandboxSeller, monkeypatch: pytest.MonkeyPatch) ->
             "wix-order-3",
         ),
     ]
+    # Payments: paid on Wix with a tip (EXTERNAL), to collect at pickup (OTHER, with a note), and a delivery sent as
+    # DELIVERY for a partner seller, each settled by PayOrder
+    pos.pay_order(created[0], OrderPayment(wix_order_id="wix-order-1", tip=_usd("2.00")), "pay-1:p", "pay-1:o")
+    owed = OrderPayment(wix_order_id="wix-order-2", to_collect=_usd("26.99"))
+    pos.pay_order(created[1], owed, "pay-2:p", "pay-2:o")
+    partner = SquarePos(client, seller.location_id, delivery_partner=True)
+    delivery = Fulfillment(type="DELIVERY", address=Address(line1="2 Main St"))
+    delivered = partner.create_order(_order("wix-order-5", delivery, ada), None, "wix-order-5")
+    partner.pay_order(delivered, OrderPayment(wix_order_id="wix-order-5"), "pay-5:p", "pay-5:o")
+    created.append(delivered)
     for placed in created:
         assert pos.order_snapshot(placed.id).id == placed.id
     cursor: str | None = None
@@ -335,7 +348,7 @@ def drive_the_adapter(seller: SandboxSeller, monkeypatch: pytest.MonkeyPatch) ->
 
     # An order with its money itemized as Wix priced it: a LINE_ITEM tax, discount shares, a taxed delivery fee and
     # service fee, and the rounding adjustment (here a discount: Square's single rounding is a cent over Wix's)
-    placed_money = pos.create_order(restaurant_order(_wix_priced_order()), customer_id, "wix-order-5")
+    placed_money = pos.create_order(restaurant_order(_wix_priced_order()), customer_id, "wix-order-6")
     assert (placed_money.adjustment_minor, placed_money.adjustment_name) == (-1, ADJUSTMENT_NAME)
 
 

@@ -68,7 +68,7 @@ def test_a_delivery_reaches_the_pos_with_a_structured_address_and_without_a_phon
     mapping = restaurant.wait_mapping(wix_id)
     # Then Square got the delivery address in its own layout, and no phone it would refuse
     [pos] = restaurant.pos_orders(wix_id)
-    recipient = pos["fulfillments"][0]["delivery_details"]["recipient"]
+    recipient = pos["fulfillments"][0]["pickup_details"]["recipient"]  # by the restaurant's driver: see below
     assert recipient["address"] == {
         "address_line_1": "1 Main St",
         "address_line_2": "Apt 3",
@@ -311,3 +311,66 @@ def test_an_order_canceled_on_wix_is_canceled_on_the_pos_once(restaurant: Restau
     assert _pos_calls(restaurant).get("PUT /v2/orders/{order_id}") == 1
     assert restaurant.parked() == []
     assert [o["state"] for o in restaurant.pos_orders(wix_id)] == ["CANCELED"]
+
+
+# ---- paid and visible on the POS (issue 12 points 1 and 2) ---------------------------------------------------------
+
+
+def _pos_screen(restaurant: Restaurant, wix_order_id: str) -> list[dict[str, Any]]:
+    url = f"{restaurant.devstack.pos_url}/_sandbox/merchants/{restaurant.merchant_id}/pos-screen"
+    return [o for o in restaurant.http.get(url).json()["orders"] if o["referenceId"] == wix_order_id]
+
+
+def _pos_write_calls(restaurant: Restaurant) -> int:
+    return sum(_pos_calls(restaurant).values())
+
+
+NY_ADDRESS = {"addressLine": "12 Elm St", "city": "New York", "subdivision": "US-NY", "postalCode": "10001"}
+
+
+def test_a_paid_delivery_order_appears_on_the_pos_screen_paid_as_a_pickup_with_the_address(
+    restaurant: Restaurant,
+) -> None:
+    # Given a buyer already known to the POS (their first order made the customer) ordering a delivery, paid on
+    # Wix with a 3.00 tip
+    first = restaurant.checkout([SOUP], fulfillment={"type": "PICKUP"})
+    restaurant.wait_mapping(first["order"]["id"])
+    wait_for(lambda: _work_queue_idle(restaurant))
+    calls_before = _pos_write_calls(restaurant)
+    placed = restaurant.checkout(
+        [PIZZA],
+        tip="3.00",
+        buyerNote="Gate B",
+        fulfillment={"type": "DELIVERY", "address": NY_ADDRESS},
+    )
+    wix_id = placed["order"]["id"]
+    # When the bridge has exported it
+    mapping = restaurant.wait_mapping(wix_id)
+    wait_for(lambda: _work_queue_idle(restaurant))
+    # Then the seller's POS shows it, paid by an external payment that carries Wix's tip, as a PICKUP (a DELIVERY
+    # would be hidden without Square's partnership) with the address and the buyer's note in the note staff read
+    [ticket] = wait_for(lambda: _pos_screen(restaurant, wix_id) or None)
+    assert ticket["paid"] and ticket["ticketName"].startswith("Wix #")
+    assert ticket["tenders"] == [{"type": "OTHER", "amount": 2700, "tip": 300}]
+    [fulfillment] = ticket["fulfillments"]
+    assert fulfillment["type"] == "PICKUP"
+    assert fulfillment["note"].startswith("DELIVERY by our driver to: 12 Elm St, New York, NY 10001")
+    assert "Gate B" in fulfillment["note"]
+    assert mapping["posPaymentId"] and mapping.get("toCollectMinor") is None
+    # And it took 4 POS calls with a known customer: search, create order, create payment, pay order
+    assert _pos_write_calls(restaurant) - calls_before == 4
+
+
+def test_a_cash_order_appears_on_the_pos_screen_marked_unpaid_with_the_amount_to_collect(
+    restaurant: Restaurant,
+) -> None:
+    # Given an order the buyer pays in cash at pickup (approved, Wix paymentStatus NOT_PAID)
+    placed = restaurant.checkout([SOUP], paymentStatus="NOT_PAID", fulfillment={"type": "PICKUP"})
+    wix_id = placed["order"]["id"]
+    # When the bridge has exported it (the tenant exports unpaid orders, the default)
+    mapping = restaurant.wait_mapping(wix_id)
+    # Then the kitchen sees it, marked UNPAID on the ticket and with the amount to collect first in the note
+    [ticket] = wait_for(lambda: _pos_screen(restaurant, wix_id) or None)
+    assert ticket["ticketName"].startswith("UNPAID Wix #")
+    assert ticket["fulfillments"][0]["note"].startswith("UNPAID: collect 7.25 USD")
+    assert mapping["toCollectMinor"] == 725

@@ -196,9 +196,19 @@ def test_a_correctly_signed_redelivery_is_accepted(kitchen: Kitchen) -> None:
 # ---- Flow 3 --------------------------------------------------------------------------------------------------------
 
 
+def _on_the_pos(kitchen: Kitchen, wix_id: str) -> dict[str, object]:
+    """The bridge's order once paid: only then does the kitchen see it (Square shows fulfillment orders once paid)."""
+
+    def paid() -> dict[str, object] | None:
+        order = kitchen.pos_order_for(wix_id)
+        return order if order and order.get("tenders") else None
+
+    return wait_for(paid)
+
+
 def _online_order(kitchen: Kitchen) -> tuple[str, dict[str, object]]:
     wix = kitchen.checkout([RESTAURANT_LINE])
-    pos = wait_for(lambda: kitchen.pos_order_for(wix["id"]))
+    pos = _on_the_pos(kitchen, wix["id"])
     kitchen.wait_pos_order(str(pos["id"]), wixStatus="Pending")  # Square's order.created for the bridge's own order
     return wix["id"], pos
 
@@ -219,10 +229,12 @@ def test_an_online_order_shows_accepted_ready_fulfilled_as_the_kitchen_moves_it(
 
 
 def test_a_delivery_the_courier_picked_up_shows_in_delivery(kitchen: Kitchen) -> None:
-    # Given an online delivery order, ready in the kitchen
+    # Given an online delivery order of a seller with Square's delivery partnership (so it is a DELIVERY on Square),
+    # ready in the kitchen
+    kitchen.connect({"squareDeliveryPartner": True}).raise_for_status()
     address = {"addressLine": "1 Main St", "city": "New York", "postalCode": "10001", "country": "US"}
     wix = kitchen.checkout([RESTAURANT_LINE], fulfillment={"type": "DELIVERY", "address": address})
-    pos = wait_for(lambda: kitchen.pos_order_for(wix["id"]))
+    pos = _on_the_pos(kitchen, wix["id"])
     kitchen.move(str(pos["id"]), "PREPARED")
     ready = kitchen.wait_pos_order(str(pos["id"]), wixStatus="Ready")
     # When the courier picks it up (the delivery app records it on the order through Square's API)
@@ -254,7 +266,8 @@ def test_a_stale_status_arriving_after_a_newer_one_is_dropped_and_counted(kitche
     kitchen.release_square_webhooks(reverse=True)
     # Then Wix ends at Ready, never back at Accepted, and the older updates were dropped and counted
     synced = kitchen.wait_pos_order(str(pos["id"]), wixStatus="Ready", staleDropped=2)
-    assert synced["appliedVersion"] == 3 and kitchen.wix_status(wix_id) == "Ready"
+    # (version 1 created, 2 paid by PayOrder, 3 RESERVED, 4 PREPARED)
+    assert synced["appliedVersion"] == 4 and kitchen.wix_status(wix_id) == "Ready"
 
 
 def test_a_duplicated_order_updated_changes_wix_once(kitchen: Kitchen) -> None:

@@ -287,3 +287,24 @@ def test_a_recorded_skip_reads_back(mappings: OrderMappings, table: Any, tenant:
     items = _items(table, tenant)
     assert list(items) == [f"ORDERSKIP#WIX#{wix_order_id}"]
     assert items[f"ORDERSKIP#WIX#{wix_order_id}"]["recorded_at"]
+
+
+def test_the_payment_and_the_amount_to_collect_read_back_and_old_items_stay_readable(
+    mappings: OrderMappings, table: Any, tenant: str
+) -> None:
+    # Given a mapping with its POS payment and an amount to collect, and an item written before payments existed
+    paid = _mapping(pos_payment_id="PAY-1", to_collect_minor=3375)
+    mappings.save(tenant, paid)
+    old = _mapping()
+    mappings.save(tenant, old)
+    table.update_item(
+        Key={"PK": f"TENANT#{tenant}", "SK": f"ORDER#WIX#{old.wix_order_id}"},
+        UpdateExpression="REMOVE pos_payment_id, to_collect_minor",
+    )
+    # When both are read
+    read_paid = mappings.by_wix_order(tenant, paid.wix_order_id)
+    read_old = mappings.by_wix_order(tenant, old.wix_order_id)
+    # Then the payment and the amount (an int, not DynamoDB's Decimal) come back; the old item reads with neither
+    assert read_paid is not None and (read_paid.pos_payment_id, read_paid.to_collect_minor) == ("PAY-1", 3375)
+    assert type(read_paid.to_collect_minor) is int
+    assert read_old is not None and (read_old.pos_payment_id, read_old.to_collect_minor) == (None, None)

@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,13 +16,15 @@ import pytest
 
 from devstack.httpserver import BackgroundServer
 from devstack.square_sandbox import SquareSandbox
+from posbridge.domain.money import Money
 from posbridge.domain.order import Buyer, Order
 from posbridge.domain.order_catalog import CatalogLine, WixSoldAs
 from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
 from posbridge.errors import IdempotencyKeyReused, PermanentError, TransientError
 from posbridge.flows.export_order import CANCELED_BEFORE_EXPORT, ExportResult, export_wix_order
+from posbridge.idempotency import idempotency_key
 from posbridge.messaging import WorkMessage
-from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, PosGateway, PosOrder
+from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, OrderPayment, PosGateway, PosOrder
 from posbridge.pos.square import SquareClient, SquarePos
 from posbridge.pos.square.orders import to_square_order
 from posbridge.store.orders import OrderMapping
@@ -86,6 +89,30 @@ class FakeGateway:
     orders: dict[str, tuple[str, Any]] = field(default_factory=dict)
     catalog_calls: list[dict[str, CatalogLine]] = field(default_factory=list)
     stale_variations: set[str] = field(default_factory=set)  # POS variations deleted since the mapping was written
+    payments: dict[str, tuple[str, Any]] = field(default_factory=dict)  # CreatePayment by key
+    pays: dict[str, tuple[str, Any]] = field(default_factory=dict)  # PayOrder by key
+    paid: dict[str, list[str]] = field(default_factory=dict)  # POS order id -> the payments applied to it
+    payment_calls: list[tuple[PosOrder, OrderPayment]] = field(default_factory=list)
+    crash_before_pay: int = 0  # the function dies after CreatePayment, before PayOrder
+
+    def pay_order(self, order: PosOrder, payment: OrderPayment, payment_key: str, pay_key: str) -> str | None:
+        """Square's rules where they matter: keys replay, and an order is paid once (a second PayOrder under
+        another key is refused, as an already paid order is on Square)."""
+        self.payment_calls.append((order, payment))
+        made = f"PAY-{len(self.payments) + 1}"
+        payment_id = str(_replay(self.payments, payment_key, payment.model_dump(mode="json"), lambda: made))
+        if self.crash_before_pay:
+            self.crash_before_pay -= 1
+            raise TransientError("the function died between CreatePayment and PayOrder")
+
+        def settle() -> str:
+            if order.id in self.paid:
+                raise PermanentError("square_bad_request", f"Order {order.id} is already paid.")
+            self.paid[order.id] = [payment_id]
+            return order.id
+
+        _replay(self.pays, pay_key, {"order": order.id, "version": order.version, "payment": payment_id}, settle)
+        return payment_id
 
     def find_or_create_customer(self, buyer: Buyer, idempotency_key: str) -> str | None:
         self.customer_calls.append((buyer, idempotency_key))
@@ -491,6 +518,7 @@ def test_the_mapping_is_saved_with_lines_and_customer(world: World) -> None:
             wix_contact_id="c0ffee00-0000-4000-8000-000000000002",
             pos_customer_id="CUST-1",
             line_sources=UNMAPPED,
+            pos_payment_id="PAY-1",
         )
     }
     assert result == ExportResult("exported", ORDER_ID, "POS-1", 2, UNMAPPED)
@@ -785,3 +813,96 @@ def test_an_edited_redelivery_after_a_lost_mapping_write_is_refused_by_square(me
     state = merchant.state()
     assert len([o for o in state["orders"] if o.get("reference_id") == ORDER_ID]) == 1
     assert state["calls"]["POST /v2/orders"] == 2
+
+
+# ---- paid on the POS (issue 12 point 1) ----------------------------------------------------------------------------
+
+
+def _unpaid_tenant(export_unpaid: bool) -> Tenant:
+    return _tenant().model_copy(update={"settings": TenantSettings(export_unpaid=export_unpaid)})
+
+
+def test_a_paid_order_is_settled_on_the_pos_with_wixs_tip_under_keys_from_identity(world: World) -> None:
+    # Given an approved order paid on Wix, with a 4.00 tip (a Wix Tips fee: its code is the tip's GUID)
+    tip = {"code": str(uuid.uuid4()), "name": "Tip", "price": {"amount": "4.00"}}
+    message = _message("approved")
+    order = _order_of(message.payload)
+    order["additionalFees"] = [tip]
+    summary = order["priceSummary"]
+    summary["totalAdditionalFees"] = {"amount": "4.00"}
+    summary["total"] = {"amount": str(Decimal(summary["total"]["amount"]) + 4)}
+    # When it is exported
+    result = world.run(message)
+    # Then the created POS order was paid once: Wix collected it (no amount to collect), the tip on the payment
+    [(paid_order, payment)] = world.gateway.payment_calls
+    assert paid_order.id == result.pos_order_id == "POS-1"
+    assert payment == OrderPayment(wix_order_id=ORDER_ID, tip=Money(amount=Decimal("4.00"), currency="USD"))
+    assert world.gateway.paid == {"POS-1": ["PAY-1"]}
+    # And the keys are the identity's (tenant, step, order), never the content's
+    assert set(world.gateway.payments) == {idempotency_key(TENANT_ID, "create_payment", ORDER_ID)}
+    assert set(world.gateway.pays) == {idempotency_key(TENANT_ID, "pay_order", ORDER_ID)}
+    # And the mapping records the payment
+    mapping = world.mappings.saved[(TENANT_ID, ORDER_ID)]
+    assert (mapping.pos_payment_id, mapping.to_collect_minor) == ("PAY-1", None)
+
+
+@pytest.mark.parametrize("status", ["NOT_PAID", "PENDING", "PARTIALLY_PAID"])
+def test_an_unpaid_order_is_exported_marked_with_the_amount_to_collect(status: str) -> None:
+    # Given a tenant exporting unpaid orders (the default) and an order the buyer pays at pickup
+    world = _world(_unpaid_tenant(True))
+    message = _message("approved", paymentStatus=status)
+    # When it is exported
+    result = world.run(message)
+    # Then it reaches the POS, settled so that the kitchen sees it, with the whole total to collect (Wix sent no
+    # balance) on the payment, and the mapping says what the staff collect
+    assert result.outcome == "exported"
+    [(_, payment)] = world.gateway.payment_calls
+    assert payment.to_collect == Money(amount=Decimal("33.75"), currency="USD")
+    assert world.mappings.saved[(TENANT_ID, ORDER_ID)].to_collect_minor == 3375
+
+
+def test_an_unpaid_order_is_skipped_with_its_reason_when_the_tenant_exports_paid_orders_only() -> None:
+    # Given a tenant with exportUnpaid false and a cash-on-delivery order
+    world = _world(_unpaid_tenant(False))
+    # When it is exported
+    result = world.run(_message("approved", paymentStatus="NOT_PAID"))
+    # Then nothing reached the POS and the skip says why
+    assert result.outcome == "unpaid_not_exported"
+    assert world.gateway.order_calls == [] and world.gateway.payment_calls == []
+    assert world.mappings.skips[(TENANT_ID, ORDER_ID)] == (
+        "not paid on Wix and the tenant exports paid orders only (exportUnpaid false) (paymentStatus NOT_PAID)"
+    )
+    # And the same order paid later is exported (the skip does not block it)
+    assert world.run(_message("approved")).outcome == "exported"
+
+
+def test_a_crash_between_the_payment_and_payorder_completes_the_payorder_on_redelivery(world: World) -> None:
+    # Given the function dies after CreatePayment, before PayOrder
+    world.gateway.crash_before_pay = 1
+    message = _message("approved")
+    with pytest.raises(TransientError):
+        world.run(message)
+    assert world.gateway.paid == {} and world.mappings.saved == {}
+    # When the message is redelivered
+    result = world.run(message)
+    # Then the same order and the same payment were replayed (one of each) and the payment was applied
+    assert len(world.gateway.orders) == 1 and len(world.gateway.payments) == 1
+    assert world.gateway.paid == {"POS-1": ["PAY-1"]}
+    assert result.outcome == "exported"
+    assert world.mappings.saved[(TENANT_ID, ORDER_ID)].pos_payment_id == "PAY-1"
+
+
+def test_a_redelivery_after_the_order_was_paid_pays_nothing_again(world: World) -> None:
+    # Given an order paid on the POS whose mapping write was lost, then the same order paid and mapped
+    world.mappings.crashes = 1
+    message = _message("approved")
+    with pytest.raises(TransientError):
+        world.run(message)
+    assert world.gateway.paid == {"POS-1": ["PAY-1"]}
+    # When it is redelivered (PayOrder replays under its key: no second payment, no "already paid" refusal),
+    # and redelivered again once mapped
+    assert world.run(message).outcome == "exported"
+    assert world.run(message).outcome == "already_exported"
+    # Then one payment was made and applied once; the mapped redelivery did not call the POS at all
+    assert len(world.gateway.payments) == 1 and world.gateway.paid == {"POS-1": ["PAY-1"]}
+    assert len(world.gateway.payment_calls) == 2

@@ -20,9 +20,11 @@ from devstack.square_sandbox import SquareSandbox
 from posbridge.domain.money import Money
 from posbridge.domain.order import Address, Buyer, Fulfillment, LineItem, Modifier, Order
 from posbridge.domain.order_catalog import CatalogLine
+from posbridge.domain.order_money import AdditionalFee, Balance, OrderMoney, PaymentStatus, PriceSummary
 from posbridge.errors import PermanentError, TransientError
-from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, PosGateway
+from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, OrderPayment, PosGateway
 from posbridge.pos.square import SquarePos
+from posbridge.pos.square import orders as orders_mapping
 from posbridge.pos.square.client import SquareClient, fit_idempotency_key
 from posbridge.pos.square.orders import SOURCE_NAME, from_square_order, minor_units, ticket_name, to_square_order
 
@@ -31,6 +33,23 @@ WIX_ORDER_ID = "3f2a9c4e-8b1d-4e6f-9a7c-2d5b8e1f0a3c"  # Wix ids are 36-characte
 
 def _usd(amount: str) -> Money:
     return Money(amount=Decimal(amount), currency="USD")
+
+
+def _money(status: PaymentStatus, balance: str, total: str = "27.49", tip: str | None = None) -> OrderMoney:
+    """The money of _order() as Wix reports it: only the parts the payment reads (status, balance, total, tip)."""
+    zero = _usd("0")
+    fees = (AdditionalFee(name="Tip", code=str(uuid.uuid4()), price=_usd(tip), is_tip=True),) if tip else ()
+    return OrderMoney(
+        currency="USD",
+        tax_included_in_prices=False,
+        payment_status=status,
+        lines=(),
+        fees=fees,
+        summary=PriceSummary(
+            subtotal=_usd(total), shipping=zero, tax=zero, discount=zero, total=_usd(total), additional_fees=zero
+        ),
+        balance=Balance(balance=_usd(balance)),
+    )
 
 
 def _order(**changes: Any) -> Order:
@@ -209,19 +228,60 @@ def test_an_order_without_a_fulfillment_becomes_an_asap_pickup() -> None:
     assert fulfillment["pickup_details"]["schedule_type"] == "ASAP"
 
 
-def test_delivery_maps_recipient_address_time_and_notes() -> None:
-    # Given a scheduled delivery with an address and driver instructions
-    address = Address(
-        line1="1 Main St", line2="Apt 3", city="Springfield", subdivision="US-IL", postal_code="62701", country="US"
-    )
-    delivery = Fulfillment(
+_SPRINGFIELD = Address(
+    line1="1 Main St", line2="Apt 3", city="Springfield", subdivision="US-IL", postal_code="62701", country="US"
+)
+_SQUARE_SPRINGFIELD = {
+    "address_line_1": "1 Main St",
+    "address_line_2": "Apt 3",
+    "locality": "Springfield",
+    "administrative_district_level_1": "IL",
+    "postal_code": "62701",
+    "country": "US",
+}
+
+
+def _delivery(window_minutes: int = 0) -> Fulfillment:
+    start = datetime(2030, 1, 1, 19, 0, tzinfo=UTC)
+    return Fulfillment(
         type="DELIVERY",
-        promised_at=datetime(2030, 1, 1, 19, 0, tzinfo=UTC),
-        address=address,
+        promised_at=start,
+        window_end=start + timedelta(minutes=window_minutes) if window_minutes else None,
+        address=_SPRINGFIELD,
         instructions="Leave at the door",
     )
+
+
+def test_a_delivery_goes_as_a_pickup_by_the_restaurants_driver_with_the_address_in_the_note() -> None:
+    # Given a scheduled delivery in a 30-minute window, with an address and driver instructions, for a seller
+    # without Square's delivery partnership (the default)
     # When it is mapped
-    fulfillment = to_square_order(_order(fulfillment=delivery), "L1", None)["fulfillments"][0]
+    fulfillment = to_square_order(_order(fulfillment=_delivery(30)), "L1", None)["fulfillments"][0]
+    # Then Square gets a PICKUP (a DELIVERY is not shown on its POS without the partnership): the recipient with the
+    # structured address, the time and window, and a note staff read with the address, the window and both notes
+    assert fulfillment == {
+        "type": "PICKUP",
+        "state": "PROPOSED",
+        "pickup_details": {
+            "recipient": {
+                "display_name": "Ada Lovelace",
+                "email_address": "ada@example.com",
+                "phone_number": "+12125550100",
+                "address": _SQUARE_SPRINGFIELD,
+            },
+            "schedule_type": "SCHEDULED",
+            "pickup_at": "2030-01-01T19:00:00Z",
+            "pickup_window_duration": "PT30M",
+            "note": "DELIVERY by our driver to: 1 Main St, Apt 3, Springfield, IL 62701, US\n"
+            "Delivery window: 30 min from the pickup time\nRing the bell\nLeave at the door",
+        },
+    }
+
+
+def test_a_delivery_partner_gets_a_delivery_fulfillment() -> None:
+    # Given the same delivery for a seller with Square's delivery partnership
+    # When it is mapped
+    fulfillment = orders_mapping.fulfillment(_order(fulfillment=_delivery()), delivery_partner=True)
     # Then Square gets delivery_details with the recipient's contact and structured address (the state as Square's
     # examples spell it, "IL" for ISO 3166-2 "US-IL"), the time and both notes
     assert fulfillment == {
@@ -232,20 +292,37 @@ def test_delivery_maps_recipient_address_time_and_notes() -> None:
                 "display_name": "Ada Lovelace",
                 "email_address": "ada@example.com",
                 "phone_number": "+12125550100",
-                "address": {
-                    "address_line_1": "1 Main St",
-                    "address_line_2": "Apt 3",
-                    "locality": "Springfield",
-                    "administrative_district_level_1": "IL",
-                    "postal_code": "62701",
-                    "country": "US",
-                },
+                "address": _SQUARE_SPRINGFIELD,
             },
             "schedule_type": "SCHEDULED",
             "deliver_at": "2030-01-01T19:00:00Z",
             "note": "Ring the bell\nLeave at the door",
         },
     }
+
+
+def test_an_unpaid_order_is_marked_for_the_staff_with_the_amount_to_collect() -> None:
+    # Given an order the buyer pays at pickup (Wix paymentStatus NOT_PAID, 27.49 owed)
+    order = _order(money=_money("NOT_PAID", "27.49"))
+    # When it is mapped
+    square = to_square_order(order, "L1", None)
+    # Then the ticket name and the first line of the note say UNPAID, the note with the amount
+    assert square["ticket_name"] == "UNPAID Wix #10042"
+    assert square["fulfillments"][0]["pickup_details"]["note"] == "UNPAID: collect 27.49 USD\nRing the bell"
+    # And a paid one carries no mark
+    paid = to_square_order(_order(money=_money("PAID", "0")), "L1", None)
+    assert paid["ticket_name"] == "Wix #10042" and "UNPAID" not in paid["fulfillments"][0]["pickup_details"]["note"]
+
+
+def test_a_buyer_without_phone_email_or_name_still_gets_the_recipient_square_requires() -> None:
+    # Given a delivery order whose buyer left no name, e-mail, phone or address
+    order = _order(buyer=Buyer(), fulfillment=Fulfillment(type="DELIVERY"))
+    # When it is mapped
+    details = to_square_order(order, "L1", None)["fulfillments"][0]["pickup_details"]
+    # Then the recipient is named "Online customer" (display_name is required without a customer id) and the note
+    # says no address was given
+    assert details["recipient"] == {"display_name": "Online customer"}
+    assert details["note"].startswith("DELIVERY by our driver (no address given)")
 
 
 @pytest.mark.parametrize(
@@ -261,7 +338,7 @@ def test_an_address_keeps_only_what_square_accepts(address: Address, expected: d
     # Given a delivery address that is partial or names a country outside Square's Country enum
     order = _order(fulfillment=Fulfillment(type="DELIVERY", address=address))
     # When it is mapped
-    recipient = to_square_order(order, "L1", None)["fulfillments"][0]["delivery_details"]["recipient"]
+    recipient = orders_mapping.fulfillment(order, delivery_partner=True)["delivery_details"]["recipient"]
     # Then Square gets only valid fields (an enum it would refuse is left off, not the order), or no address at all
     assert recipient.get("address") == expected
 
@@ -832,3 +909,101 @@ def test_a_long_customer_key_is_hashed_down_to_45_characters(merchant: Merchant,
     assert sent_key == fit_idempotency_key(key, 45)
     assert len(sent_key) == 45
     assert [c["id"] for c in merchant.state()["customers"]] == [created]
+
+
+# ---- paid and visible on the POS (issue 12 points 1 and 2) ---------------------------------------------------------
+
+
+def _screen(merchant: Merchant) -> dict[str, Any]:
+    return dict(merchant.square.control.get(f"/_sandbox/merchants/{merchant.merchant_id}/pos-screen").json())
+
+
+def test_a_paid_order_is_paid_with_an_external_payment_and_appears_on_the_pos(
+    merchant: Merchant, pos: SquarePos
+) -> None:
+    # Given an order created on Square (29.99) that Wix collected, with a 3.00 tip
+    created = pos.create_order(_order(), None, "order-key-paid")
+    payment = OrderPayment(wix_order_id=WIX_ORDER_ID, tip=_usd("3.00"))
+    assert created.total == _usd("29.99")
+    # When it is paid
+    payment_id = pos.pay_order(created, payment, "payment-key-paid", "pay-key-paid")
+    # Then Square holds one completed EXTERNAL payment naming Wix and the order, the tip on it, and the order is paid
+    state = merchant.state()
+    [stored] = state["payments"]
+    assert stored["id"] == payment_id and stored["status"] == "COMPLETED"
+    assert stored["external_details"] == {"type": "EXTERNAL", "source": "Wix", "source_id": WIX_ORDER_ID}
+    assert stored["amount_money"] == {"amount": 2999, "currency": "USD"}
+    assert stored["tip_money"] == {"amount": 300, "currency": "USD"}
+    assert stored["order_id"] == created.id and "note" not in stored
+    # And the POS screen shows it, paid, not marked unpaid
+    [ticket] = _screen(merchant)["orders"]
+    assert ticket["orderId"] == created.id and ticket["paid"] and ticket["ticketName"] == "Wix #10042"
+    assert ticket["tenders"] == [{"type": "OTHER", "amount": 2999, "tip": 300}]
+
+
+def test_paying_again_under_the_same_keys_makes_no_second_payment(merchant: Merchant, pos: SquarePos) -> None:
+    # Given an order paid once
+    created = pos.create_order(_order(), None, "order-key-twice")
+    payment = OrderPayment(wix_order_id=WIX_ORDER_ID)
+    first = pos.pay_order(created, payment, "payment-key-twice", "pay-key-twice")
+    # When the same payment is made again under the same keys (a redelivery before the mapping was written)
+    second = pos.pay_order(created, payment, "payment-key-twice", "pay-key-twice")
+    # Then Square answers with the same payment and holds only one
+    assert second == first
+    state = merchant.state()
+    assert len(state["payments"]) == 1
+
+
+def test_a_payment_recorded_before_a_crash_is_applied_by_the_retry(merchant: Merchant, pos: SquarePos) -> None:
+    # Given PayOrder failed after CreatePayment (Square down for that call, past the client's retries)
+    created = pos.create_order(_order(), None, "order-key-crash")
+    payment = OrderPayment(wix_order_id=WIX_ORDER_ID)
+    merchant.fault(f"/v2/orders/{created.id}/pay", "POST", 503, times=4)
+    with pytest.raises(TransientError):
+        pos.pay_order(created, payment, "payment-key-crash", "pay-key-crash")
+    assert _screen(merchant)["hidden"] == {"unpaid": 1}
+    # When the export is retried with the same keys
+    payment_id = pos.pay_order(created, payment, "payment-key-crash", "pay-key-crash")
+    # Then the one payment made before is applied and the order shows
+    state = merchant.state()
+    assert len(state["payments"]) == 1
+    [ticket] = _screen(merchant)["orders"]
+    assert ticket["paid"] and ticket["tenders"][0]["amount"] == 2999 and payment_id
+
+
+def test_an_unpaid_order_shows_on_the_pos_marked_with_the_amount_to_collect(merchant: Merchant, pos: SquarePos) -> None:
+    # Given a cash-at-pickup order (Wix NOT_PAID, 29.99 owed)
+    order = _order(money=_money("NOT_PAID", "29.99", total="29.99"))
+    created = pos.create_order(order, None, "order-key-unpaid")
+    # When it is settled for the kitchen to see
+    pos.pay_order(created, OrderPayment(wix_order_id=order.id, to_collect=order.to_collect), "pk-unpaid", "pay-unpaid")
+    # Then the payment is of type OTHER with a note saying what to collect
+    state = merchant.state()
+    [stored] = state["payments"]
+    assert stored["external_details"]["type"] == "OTHER"
+    assert stored["note"] == "Not paid on Wix. UNPAID: collect 29.99 USD at pickup or on delivery."
+    # And the POS screen shows it with UNPAID on the ticket and the amount first in the note
+    [ticket] = _screen(merchant)["orders"]
+    assert ticket["ticketName"] == "UNPAID Wix #10042"
+    assert ticket["fulfillments"][0]["note"].startswith("UNPAID: collect 29.99 USD\n")
+
+
+def test_a_delivery_shows_on_the_pos_as_a_pickup_with_the_address_and_only_partners_get_delivery(
+    merchant: Merchant,
+) -> None:
+    # Given a paid delivery order, once for a seller without Square's delivery partnership, once with it
+    client = merchant.client()
+    order = _order(fulfillment=_delivery(30))
+    for partner, key in ((False, "plain"), (True, "partner")):
+        pos = SquarePos(client, merchant.location_id, delivery_partner=partner)
+        created = pos.create_order(order, None, f"order-key-{key}")
+        pos.pay_order(created, OrderPayment(wix_order_id=order.id), f"payment-key-{key}", f"pay-key-{key}")
+    # When the seller (not a partner) looks at the POS
+    screen = _screen(merchant)
+    # Then the PICKUP shows with the address and window in its note; the DELIVERY is hidden
+    [ticket] = screen["orders"]
+    [shown] = ticket["fulfillments"]
+    assert shown["type"] == "PICKUP" and shown["times"]["pickup_window_duration"] == "PT30M"
+    assert "1 Main St, Apt 3, Springfield, IL 62701, US" in shown["note"]
+    assert screen["hidden"] == {"DELIVERY without a partnership": 1}
+    client.close()

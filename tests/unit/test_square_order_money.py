@@ -187,9 +187,12 @@ def test_an_exported_order_totals_wix_on_the_square_sandbox_and_the_mapping_reco
     result = export_wix_order(message, tenants, mappings, factory)
     for client in factory.clients:
         client.close()
-    # Then the order Square created totals Wix's 15.98 less the 1.50 tip (the tip goes on the payment), to the cent
+    # Then the order Square created totals Wix's 15.98 less the 1.50 tip, to the cent; once paid (the tip on the
+    # payment, which Square adds to the order's total) it totals exactly what Wix charged
     (created,) = [o for o in merchant.state()["orders"] if o["id"] == result.pos_order_id]
-    assert wix_total == 1598 and created["total_money"]["amount"] == 1448
+    tip = created["total_tip_money"]["amount"]
+    assert wix_total == 1598 and tip == 150 and created["total_money"]["amount"] - tip == 1448
+    assert created["total_money"]["amount"] == wix_total
     # And it is itemized: the 10% tax, the coupon on the pasta, the taxed fee
     assert [(t["percentage"], t["type"], t["scope"]) for t in created["taxes"]] == [("10", "ADDITIVE", "LINE_ITEM")]
     assert [(d["name"], d["applied_money"]["amount"]) for d in created["discounts"]] == [("EURO1", 100)]

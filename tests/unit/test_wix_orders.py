@@ -100,7 +100,11 @@ def test_the_created_sample_parses_to_the_canonical_order() -> None:
         phone="+15555550100",
     )
     assert order.buyer_note == "Extra napkins, please"
-    assert order.fulfillment == Fulfillment(type="PICKUP", promised_at=datetime(2026, 11, 20, 18, 30, tzinfo=UTC))
+    assert order.fulfillment == Fulfillment(
+        type="PICKUP",
+        promised_at=datetime(2026, 11, 20, 18, 30, tzinfo=UTC),
+        window_end=datetime(2026, 11, 20, 18, 45, tzinfo=UTC),
+    )
     assert order.total == _usd("33.75")
 
 
@@ -445,10 +449,11 @@ def test_delivery_carries_a_structured_address_time_and_instructions() -> None:
 
     # When it is parsed
     fulfillment = restaurant_order(_variant(change)).fulfillment
-    # Then it is a delivery with every address part, the slot's start and the instructions
+    # Then it is a delivery with every address part, the slot's start and end, and the instructions
     assert fulfillment == Fulfillment(
         type="DELIVERY",
         promised_at=datetime(2026, 11, 20, 19, 0, tzinfo=UTC),
+        window_end=datetime(2026, 11, 20, 19, 30, tzinfo=UTC),
         address=Address(
             line1="12 Elm Rd", line2="Apt 3", city="Springfield", subdivision="US-IL", postal_code="12345", country="US"
         ),

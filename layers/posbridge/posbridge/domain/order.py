@@ -64,6 +64,7 @@ class Buyer(_Frozen):
 class Fulfillment(_Frozen):
     type: Literal["PICKUP", "DELIVERY"]
     promised_at: datetime | None = None  # None = as soon as possible
+    window_end: datetime | None = None  # the end of the slot the buyer chose (Wix deliveryTimeSlot.to), if any
     address: Address | None = None  # delivery address (personal data)
     instructions: str | None = None
 
@@ -79,3 +80,19 @@ class Order(_Frozen):
     fulfillment: Fulfillment | None = None
     total: Money | None = None  # priceSummary.total
     money: OrderMoney | None = None  # taxes, discounts, fees, tip, payment status: the whole order's (order_money.py)
+
+    @property
+    def paid_online(self) -> bool:
+        """Wix took the buyer's money (`paymentStatus` PAID). Any other status (cash at the counter or on delivery,
+        a payment still pending, part paid) leaves money for the staff to collect. An order read without its money
+        (callers that build one by hand) counts as paid, as every order did before payment statuses were read."""
+        return self.money is None or self.money.payment_status == "PAID"
+
+    @property
+    def to_collect(self) -> Money | None:
+        """What the staff take at pickup or on delivery: None when paid online; else Wix's balance when it is
+        positive (a part-paid order owes the rest), else the whole total."""
+        if self.paid_online or self.money is None:
+            return None
+        owed = self.money.amount_to_collect
+        return owed if owed.amount > 0 else self.money.summary.total

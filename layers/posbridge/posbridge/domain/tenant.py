@@ -65,6 +65,16 @@ class TenantSettings(_Wire):
     notify_on_import: StrictBool = Field(  # strict: JSON true/false only, as documented (not 0/1, "yes")
         default=False, description="let Wix send its buyer and business notifications for orders imported from the POS"
     )
+    export_unpaid: StrictBool = Field(
+        default=True,
+        description="export an order not paid on Wix (cash at pickup or on delivery): true (default) sends it to the "
+        "kitchen marked UNPAID with the amount to collect; false records it as skipped with its reason",
+    )
+    square_delivery_partner: StrictBool = Field(
+        default=False,
+        description="the Square seller has Square's delivery partnership: send Wix delivery orders as DELIVERY "
+        "fulfillments; false (default) sends them as PICKUP by the restaurant's own driver, which the Square POS shows",
+    )
     catalog_system_of_record: Literal["pos", "wix"] = Field(
         default="pos",
         description="an entity edited in Wix since the last catalog sync: overwrite it with the POS (default) or "

@@ -14,6 +14,12 @@ second profile (which would also break the one-contact-one-customer mapping). If
 between, Square refuses the key; the order is then exported without a customer link rather than parked (the ticket
 matters, the profile link does not, and a new key could make a duplicate profile).
 
+Paid: a POS may show an online order only once it is paid (Square does), so the created order is settled in full at
+once, under keys of its own steps (create_payment, pay_order): a redelivery after a crash between the payment and
+its application replays the payment (the same one, never a second) and completes it; an order whose mapping is
+saved is never paid again. An order not paid on Wix is settled the same way but marked UNPAID with the amount the
+staff collect, or not exported at all when the tenant says so (export_unpaid false: recorded as a skip).
+
 An order canceled on Wix before it was exported is never exported: its status says CANCELED, or the cancel flow
 recorded it (flows/cancel_order.py) before a late event for it arrived.
 """
@@ -24,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from posbridge.domain.money import Money
 from posbridge.domain.order import LineItem, Order
 from posbridge.domain.order_catalog import CatalogIds, CatalogLine, LineSource, WixSoldAs
 from posbridge.domain.tenant import Tenant
@@ -31,17 +38,25 @@ from posbridge.errors import IdempotencyKeyReused, PermanentError
 from posbridge.flows.lifecycle import require_active
 from posbridge.idempotency import idempotency_key
 from posbridge.messaging import WorkMessage
-from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, PosGateway
+from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, OrderPayment, PosGateway
 from posbridge.store.orders import OrderMapping
 from posbridge.wix.orders import restaurant_order
 from posbridge.wix.webhooks import ORDER_APPROVED, ORDER_CREATED
 
 Outcome = Literal[
-    "exported", "already_exported", "not_restaurant", "awaiting_approval", "from_pos", "canceled_before_export"
+    "exported",
+    "already_exported",
+    "not_restaurant",
+    "awaiting_approval",
+    "from_pos",
+    "canceled_before_export",
+    "unpaid_not_exported",
 ]
 # The skip the cancel flow records for an order canceled before it was exported; the export flow honours it.
 CANCELED_BEFORE_EXPORT = "canceled on Wix before it was exported"
+UNPAID_NOT_EXPORTED = "not paid on Wix and the tenant exports paid orders only (exportUnpaid false)"
 CUSTOMER_STEP, ORDER_STEP, ORDER_AD_HOC_STEP = "create_customer", "create_order", "create_order_ad_hoc"
+PAYMENT_STEP, PAY_STEP = "create_payment", "pay_order"
 
 
 class Tenants(Protocol):
@@ -104,6 +119,10 @@ def export_wix_order(
         return ExportResult("canceled_before_export", order.id)
     if not _ready(message.event_type, order, tenant):
         return ExportResult("awaiting_approval", order.id)
+    if not order.paid_online and not tenant.settings.export_unpaid:
+        status = order.money.payment_status if order.money else "unknown"
+        mappings.record_skip(tenant.instance_id, order.id, f"{UNPAID_NOT_EXPORTED} (paymentStatus {status})")
+        return ExportResult("unpaid_not_exported", order.id)
 
     gateway = pos.for_tenant(tenant)
     customer_id = _customer(gateway, tenant.instance_id, order)
@@ -123,6 +142,13 @@ def export_wix_order(
             order, customer_id, idempotency_key(tenant.instance_id, ORDER_AD_HOC_STEP, order.id), {}
         )
     line_sources = {source.line_id: source.label for source in sources}
+    to_collect = order.to_collect
+    payment_id = gateway.pay_order(
+        pos_order,
+        OrderPayment(wix_order_id=order.id, tip=_tip(order), to_collect=to_collect),
+        idempotency_key(tenant.instance_id, PAYMENT_STEP, order.id),
+        idempotency_key(tenant.instance_id, PAY_STEP, order.id),
+    )
     mappings.save(
         tenant.instance_id,
         OrderMapping(
@@ -135,6 +161,8 @@ def export_wix_order(
             line_sources=line_sources,
             adjustment_minor=pos_order.adjustment_minor,
             adjustment_name=pos_order.adjustment_name,
+            pos_payment_id=payment_id,
+            to_collect_minor=to_collect.minor_units() if to_collect is not None else None,
         ),
     )
     return ExportResult("exported", order.id, pos_order.id, len(order.line_items), line_sources)
@@ -191,6 +219,12 @@ def _customer(gateway: PosGateway, tenant_id: str, order: Order) -> str | None:
     except IdempotencyKeyReused:
         # The contact's profile was created before with other details and is not yet searchable: no link this time.
         return None
+
+
+def _tip(order: Order) -> Money | None:
+    """Wix's tip (Wix Tips' additional fee): the restaurant's, so it goes on the payment as its tip."""
+    tip = order.money.tip if order.money else None
+    return tip.price if tip is not None else None
 
 
 def _order_json(message: WorkMessage) -> dict[str, Any]:

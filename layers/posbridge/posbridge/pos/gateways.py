@@ -22,11 +22,14 @@ class PosGateways:
     def for_tenant(self, tenant: Tenant) -> PosGateway:
         credentials = self._secrets.pos_credentials(tenant.instance_id)
         token = credentials.access_token.get_secret_value()
-        # Rebuilt when the token (rotation) or the location changes; the fingerprint keeps the token out of memory maps.
-        fingerprint = hashlib.sha256(f"{token}|{tenant.pos.location_id}".encode()).hexdigest()
+        # Rebuilt when the token (rotation), the location or the delivery setting changes; the fingerprint keeps the
+        # token out of memory maps.
+        partner = tenant.settings.square_delivery_partner
+        fingerprint = hashlib.sha256(f"{token}|{tenant.pos.location_id}|{partner}".encode()).hexdigest()
         cached = self._cache.get(tenant.instance_id)
         if cached is not None and cached[0] == fingerprint:
             return cached[1]
-        gateway = SquarePos(SquareClient(self._square_base_url, token, http=self._http), tenant.pos.location_id)
+        client = SquareClient(self._square_base_url, token, http=self._http)
+        gateway = SquarePos(client, tenant.pos.location_id, delivery_partner=partner)
         self._cache[tenant.instance_id] = (fingerprint, gateway)
         return gateway

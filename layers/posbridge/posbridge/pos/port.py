@@ -11,6 +11,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from posbridge.domain.money import Money
 from posbridge.domain.order import Buyer, Order
 from posbridge.domain.order_catalog import CatalogLine
 from posbridge.domain.pos_order import PosOrderSnapshot, PosOrderSummary
@@ -32,6 +33,20 @@ class PosOrder(BaseModel):
     # rounds taxes its own way), and the name the adjustment carries on the POS order; 0 / None: none needed.
     adjustment_minor: int = 0
     adjustment_name: str | None = None
+    total: Money | None = None  # the order's total as the POS computed it (Square: total_money, before any tip)
+
+
+class OrderPayment(BaseModel):
+    """How an exported order is settled on the POS: money Wix collected, or money the staff collect at handover.
+
+    Either way the POS records it as paid elsewhere, because a POS may show an online order only once it is paid
+    (Square: see the README, Flow 1); `to_collect` tells the staff what to take."""
+
+    model_config = ConfigDict(frozen=True)
+
+    wix_order_id: str  # the payment's reference at its source
+    tip: Money | None = None  # the restaurant's tip, recorded on the payment
+    to_collect: Money | None = None  # None: Wix collected it; else what the staff take at pickup or on delivery
 
 
 class PosOrderPage(BaseModel):
@@ -59,6 +74,12 @@ class PosGateway(Protocol):
         """Create the order; the same key with the same order returns the same POS order (no duplicate). Lines in
         `catalog` (by Wix line id) go as POS catalog lines at the order's prices, the others ad hoc; a catalog id the
         POS does not know raises PermanentError(CATALOG_REFERENCE_UNKNOWN)."""
+        ...
+
+    def pay_order(self, order: PosOrder, payment: OrderPayment, payment_key: str, pay_key: str) -> str | None:
+        """Settle the created order in full with money taken outside the POS; the id of the POS payment (None when
+        there was nothing to pay). The same keys replay the same payment: a retry never pays twice, and a retry
+        after the payment was recorded but before it was applied completes it."""
         ...
 
     def order_snapshot(self, order_id: str) -> PosOrderSnapshot:

@@ -2,6 +2,7 @@
 
     PK TENANT#<instanceId>  SK ORDER#WIX#<wixOrderId>        -> posOrderId, lines {wixLineId: posLineId}, customers,
                                                                 line_sources {wixLineId: "catalog:mapped" | ...}
+                                                                pos_payment_id, to_collect_minor (unpaid on Wix)
     PK TENANT#<instanceId>  SK ORDER#POS#<posOrderId>        -> wixOrderId, lines {posLineId: wixLineId}
     PK TENANT#<instanceId>  SK CUSTOMER#WIX#<wixContactId>   -> posCustomerId
     PK TENANT#<instanceId>  SK CUSTOMER#POS#<posCustomerId>  -> wixContactIds (a set: the POS matches customers by
@@ -48,6 +49,10 @@ class OrderMapping(BaseModel):
     # Flow 1: the named adjustment that made the POS total Wix's (minor units, signed; 0 = none), pos/port.py PosOrder
     adjustment_minor: int = 0
     adjustment_name: str | None = None
+    # Flow 1: the POS payment that settled the order (None on mappings written before orders were paid, and for a
+    # $0 order), and what the staff collect at handover when Wix did not take the money (minor units)
+    pos_payment_id: str | None = None
+    to_collect_minor: int | None = None
 
 
 class OrderMappings(TableStore):
@@ -57,9 +62,11 @@ class OrderMappings(TableStore):
         ).get("Item")
         if item is None:
             return None
-        return OrderMapping.model_validate(
-            {**item, "pos_version": int(item["pos_version"]) if item.get("pos_version") is not None else None}
-        )
+        numbers = {  # DynamoDB hands numbers back as Decimal
+            name: int(item[name]) if item.get(name) is not None else None
+            for name in ("pos_version", "to_collect_minor")
+        }
+        return OrderMapping.model_validate({**item, **numbers})
 
     def by_pos_order(self, tenant_id: str, pos_order_id: str) -> OrderMapping | None:
         """The mapping read from its POS side (lines come back Wix -> POS, as on the Wix side)."""

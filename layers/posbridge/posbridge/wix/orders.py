@@ -182,12 +182,24 @@ def _clean(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
+def _instant(value: Any) -> datetime | None:
+    """An RFC 3339 time, or None when absent; any other JSON type is a malformed order (TypeError)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"a time slot bound must be a string, got {type(value).__name__}")
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def _fulfillment(shipping: dict[str, Any], recipient: dict[str, Any]) -> Fulfillment | None:
     logistics = shipping.get("logistics") or {}
-    slot = (logistics.get("deliveryTimeSlot") or {}).get("from")
-    promised_at = datetime.fromisoformat(slot.replace("Z", "+00:00")) if slot else None
+    slot = logistics.get("deliveryTimeSlot") or {}
+    promised_at = _instant(slot.get("from"))
+    window_end = _instant(slot.get("to"))  # meta.d.ts DeliveryTimeSlot {from, to}
     if "pickupDetails" in logistics:
-        return Fulfillment(type="PICKUP", promised_at=promised_at, instructions=logistics.get("instructions"))
+        return Fulfillment(
+            type="PICKUP", promised_at=promised_at, window_end=window_end, instructions=logistics.get("instructions")
+        )
     destination = logistics.get("shippingDestination")
     if destination:
         # Without pickupDetails, shippingDestination is where the order goes; recipientInfo is the final recipient's
@@ -195,6 +207,7 @@ def _fulfillment(shipping: dict[str, Any], recipient: dict[str, Any]) -> Fulfill
         return Fulfillment(
             type="DELIVERY",
             promised_at=promised_at,
+            window_end=window_end,
             address=_address(destination.get("address")) or _address(recipient.get("address")),
             instructions=logistics.get("instructions"),
         )

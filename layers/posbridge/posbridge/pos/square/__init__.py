@@ -10,12 +10,12 @@ from posbridge.domain.order import Buyer, Order
 from posbridge.domain.order_catalog import CatalogLine
 from posbridge.domain.pos_order import PosOrderSnapshot
 from posbridge.errors import PermanentError, TransientError
-from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, PosOrder, PosOrderPage
-from posbridge.pos.square import customers
+from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, OrderPayment, PosOrder, PosOrderPage
+from posbridge.pos.square import customers, payments
 from posbridge.pos.square.client import SquareClient, fit_idempotency_key
 from posbridge.pos.square.order_money import adjustment
 from posbridge.pos.square.order_snapshot import snapshot_from_square, summary_from_order
-from posbridge.pos.square.orders import from_square_order, to_square_order
+from posbridge.pos.square.orders import from_square_order, fulfillment, to_square_order
 
 ORDER_KEY_MAX = 192  # CreateOrder's and UpdateOrder's documented idempotency_key limit
 FINAL_FULFILLMENT_STATES = frozenset({"COMPLETED", "CANCELED", "FAILED"})
@@ -27,9 +27,11 @@ __all__ = ["SquareClient", "SquarePos"]
 class SquarePos:
     """PosGateway for Square. Raises TransientError (after the client's retries) or PermanentError."""
 
-    def __init__(self, client: SquareClient, location_id: str) -> None:
+    def __init__(self, client: SquareClient, location_id: str, delivery_partner: bool = False) -> None:
         self._client = client
         self._location_id = location_id
+        # The seller has Square's delivery partnership (tenant setting square_delivery_partner): DELIVERY is shown.
+        self._delivery_partner = delivery_partner
 
     def __repr__(self) -> str:
         return f"SquarePos(location_id={self._location_id!r})"
@@ -45,6 +47,8 @@ class SquarePos:
         catalog: Mapping[str, CatalogLine] | None = None,
     ) -> PosOrder:
         square = to_square_order(order, self._location_id, customer_id, catalog)
+        if self._delivery_partner:
+            square["fulfillments"] = [fulfillment(order, delivery_partner=True)]
         body = {"idempotency_key": fit_idempotency_key(idempotency_key, ORDER_KEY_MAX), "order": square}
         try:
             answer = self._client.post("/v2/orders", body)
@@ -56,6 +60,10 @@ class SquarePos:
         return from_square_order(_order(answer)).model_copy(
             update={"adjustment_minor": adjusted.minor, "adjustment_name": adjusted.name}
         )
+
+    def pay_order(self, order: PosOrder, payment: OrderPayment, payment_key: str, pay_key: str) -> str | None:
+        """An EXTERNAL payment for the order's total, then PayOrder (pos/square/payments.py)."""
+        return payments.pay_order(self._client, self._location_id, order, payment, payment_key, pay_key)
 
     def retrieve_order(self, order_id: str) -> dict[str, Any]:
         """The full Square order (e.g. after an order.updated webhook, which carries only a summary)."""

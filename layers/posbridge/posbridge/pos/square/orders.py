@@ -14,17 +14,18 @@ would have to be cut (reference id, line uid) refuse the order instead, because 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from posbridge.domain.money import Money
-from posbridge.domain.order import Buyer, Fulfillment, LineItem, Modifier, Order
+from posbridge.domain.order import Address, Buyer, Fulfillment, LineItem, Modifier, Order
 from posbridge.domain.order_catalog import CatalogLine
 from posbridge.errors import PermanentError
 from posbridge.pos.port import PosOrder
-from posbridge.pos.square.address import to_square_address
+from posbridge.pos.square.address import district, to_square_address
 from posbridge.pos.square.customers import square_phone
 from posbridge.pos.square.order_money import itemize, minor_units
+from posbridge.pos.square.payments import UNPAID, to_collect_label
 
 SOURCE_NAME = "Wix Restaurants (posbridge)"
 REFERENCE_ID_MAX = 40
@@ -66,8 +67,11 @@ def to_square_order(
 
 
 def ticket_name(order: Order) -> str:
-    """What the kitchen sees on the ticket: "Wix #<number>", cut to Square's 30 characters."""
+    """What the kitchen sees on the ticket: "Wix #<number>", "UNPAID Wix #<number>" when the staff collect the money
+    at handover (the amount is in the fulfillment note), cut to Square's 30 characters."""
     label = f"Wix #{order.number}" if order.number else f"Wix {order.id}"
+    if not order.paid_online:
+        label = f"{UNPAID} {label}"
     return label[:TICKET_NAME_MAX]
 
 
@@ -139,30 +143,74 @@ def recipient_phone(phone: str | None) -> str | None:
     return ("+" if valid.startswith("+") else "") + "".join(c for c in valid if c.isdigit())
 
 
-def _note(order: Order, fulfillment: Fulfillment) -> str | None:
-    parts = [p.strip() for p in (order.buyer_note, fulfillment.instructions) if p and p.strip()]
+def _one_line(address: Address | None) -> str | None:
+    if address is None:
+        return None
+    place = " ".join(p for p in (district(address.subdivision), address.postal_code) if p)
+    parts = (address.line1, address.line2, address.city, place, address.country)
+    return ", ".join(p.strip() for p in parts if p and p.strip()) or None
+
+
+def _window(fulfillment: Fulfillment) -> timedelta | None:
+    if fulfillment.promised_at is None or fulfillment.window_end is None:
+        return None
+    span = fulfillment.window_end - fulfillment.promised_at
+    return span if span >= timedelta(minutes=1) else None
+
+
+def _note(order: Order, fulfillment: Fulfillment, as_pickup: bool) -> str | None:
+    """What staff read on the ticket (pickup_details.note: "displayed in the Square Point of Sale application",
+    squareup square/types/fulfillment_pickup_details.py), most important first so a cut keeps it: the money to
+    collect, where a delivery goes and its window, the buyer's note and instructions."""
+    parts: list[str] = []
+    owed = order.to_collect
+    if owed is not None:
+        parts.append(to_collect_label(owed))
+    if as_pickup:
+        where = _one_line(fulfillment.address)
+        parts.append(f"DELIVERY by our driver to: {where}" if where else "DELIVERY by our driver (no address given)")
+        window = _window(fulfillment)
+        if window is not None:
+            parts.append(f"Delivery window: {int(window.total_seconds() // 60)} min from the pickup time")
+    parts += [p.strip() for p in (order.buyer_note, fulfillment.instructions) if p and p.strip()]
     return "\n".join(parts)[:FULFILLMENT_NOTE_MAX] or None
 
 
 def _fulfillment(order: Order) -> dict[str, Any]:
+    return fulfillment(order, delivery_partner=False)
+
+
+def fulfillment(order: Order, delivery_partner: bool) -> dict[str, Any]:
     """Square takes one fulfillment at creation. No fulfillment from Wix = pickup as soon as possible, so the
-    order still reaches the kitchen display (Square lists API orders by their fulfillments)."""
-    fulfillment = order.fulfillment or Fulfillment(type="PICKUP")
+    order still reaches the kitchen display (Square lists API orders by their fulfillments).
+
+    A Wix delivery goes as PICKUP (by the restaurant's own driver), its address, window and instructions in the
+    note: a `DELIVERY` fulfillment "is not available to a seller and not shown in the Square Point of Sale unless you
+    have a formal partnership agreement with Square" (developer.squareup.com/docs/orders-api/fulfillments). With the
+    partnership (tenant setting square_delivery_partner) it goes as DELIVERY. The recipient Square requires
+    (`display_name` unless a customer id is given) is the buyer's name, else "Online customer"; e-mail, phone and
+    address only when the buyer gave them, so an order without them still exports."""
+    wix = order.fulfillment or Fulfillment(type="PICKUP")
+    kind = "DELIVERY" if wix.type == "DELIVERY" and delivery_partner else "PICKUP"
     details: dict[str, Any] = {"recipient": _recipient(order.buyer)}
-    at_key = "pickup_at" if fulfillment.type == "PICKUP" else "deliver_at"
-    if fulfillment.promised_at is None:
+    at_key = "pickup_at" if kind == "PICKUP" else "deliver_at"
+    if wix.promised_at is None:
         details["schedule_type"] = "ASAP"
     else:
         details["schedule_type"] = "SCHEDULED"
-        details[at_key] = _rfc3339(fulfillment.promised_at)
-    note = _note(order, fulfillment)
+        details[at_key] = _rfc3339(wix.promised_at)
+        window = _window(wix)
+        if window is not None:  # RFC 3339 durations, e.g. "PT30M" (fulfillment_pickup_details.py)
+            window_key = "pickup_window_duration" if kind == "PICKUP" else "delivery_window_duration"
+            details[window_key] = f"PT{int(window.total_seconds() // 60)}M"
+    note = _note(order, wix, as_pickup=wix.type == "DELIVERY" and kind == "PICKUP")
     if note:
         details["note"] = note
-    address = to_square_address(fulfillment.address) if fulfillment.type == "DELIVERY" else None
+    address = to_square_address(wix.address) if wix.type == "DELIVERY" else None
     if address:
         details["recipient"]["address"] = address
-    details_key = "pickup_details" if fulfillment.type == "PICKUP" else "delivery_details"
-    return {"type": fulfillment.type, "state": "PROPOSED", details_key: details}
+    details_key = "pickup_details" if kind == "PICKUP" else "delivery_details"
+    return {"type": kind, "state": "PROPOSED", details_key: details}
 
 
 def from_square_order(square: dict[str, Any]) -> PosOrder:
@@ -179,4 +227,15 @@ def from_square_order(square: dict[str, Any]) -> PosOrder:
         version=version if isinstance(version, int) and not isinstance(version, bool) else None,
         line_ids={uid: uid for uid in uids},
         customer_id=customer_id if isinstance(customer_id, str) else None,
+        total=_total(square.get("total_money")),
     )
+
+
+def _total(money: Any) -> Money | None:
+    """Square's `total_money` (square/types/order.py: "The total amount of money to collect for the order")."""
+    if not isinstance(money, dict):
+        return None
+    amount, currency = money.get("amount"), money.get("currency")
+    if not isinstance(amount, int) or isinstance(amount, bool) or not isinstance(currency, str):
+        return None
+    return Money.from_minor_units(amount, currency)
