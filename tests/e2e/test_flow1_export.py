@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -374,3 +375,34 @@ def test_a_cash_order_appears_on_the_pos_screen_marked_unpaid_with_the_amount_to
     assert ticket["ticketName"].startswith("UNPAID Wix #")
     assert ticket["fulfillments"][0]["note"].startswith("UNPAID: collect 7.25 USD")
     assert mapping["toCollectMinor"] == 725
+
+
+def test_a_taxed_delivery_with_a_coupon_a_fee_and_a_tip_is_paid_itemized_and_to_the_cent_on_the_pos(
+    restaurant: Restaurant,
+) -> None:
+    # Given a delivery paid on Wix: 8.875% tax (on the delivery fee too), a 10% coupon, a 4.99 delivery fee, a taxed
+    # 1.50 service fee and a 2.00 tip
+    placed = restaurant.checkout(
+        [PIZZA, SOUP],
+        tax={"rate": "0.08875", "shipping": True},
+        coupon={"code": "WELCOME10", "percentage": "10"},
+        fees=[{"name": "Service fee", "amount": "1.50", "taxable": True}],
+        tip="2.00",
+        fulfillment={"type": "DELIVERY", "address": NY_ADDRESS, "fee": "4.99"},
+    )
+    order = placed["order"]
+    wix_total = round(Decimal(order["priceSummary"]["total"]["amount"]) * 100)
+    # When the bridge has exported it
+    mapping = restaurant.wait_mapping(order["id"])
+    # Then the POS shows it paid, with the tax, the coupon and both fees itemized, and the tip on the payment
+    [ticket] = wait_for(lambda: _pos_screen(restaurant, order["id"]) or None)
+    assert ticket["paid"] and ticket["amountDue"] == 0
+    assert [(t["type"], t["percentage"]) for t in ticket["taxes"]] == [("ADDITIVE", "8.875")]
+    coupon = [d["applied"] for d in ticket["discounts"] if d["name"] == "WELCOME10"]
+    assert len(coupon) == 2 and sum(coupon) == round(Decimal(order["priceSummary"]["discount"]["amount"]) * 100)
+    charges = {c["name"]: c["total"] for c in ticket["serviceCharges"]}
+    assert charges == {"Delivery": 499 + 44, "Service fee": 150 + 13}  # each with its 8.875% tax
+    assert ticket["totals"]["tip"] == 200 and ticket["tenders"][0]["tip"] == 200
+    # And what the POS collected is what Wix charged, to the cent (any rounding difference named in the mapping)
+    assert ticket["totals"]["total"] == wix_total == sum(t["amount"] + t["tip"] for t in ticket["tenders"])
+    assert (mapping["adjustmentMinor"], mapping["adjustmentName"]) == (0, None)  # this one needs no adjustment
