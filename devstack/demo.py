@@ -197,6 +197,43 @@ class Demo:
             )
         )
 
+    def paid_taxed_delivery(self) -> None:
+        """Issue 12 on the seller's POS screen: a delivery paid on Wix with tax, a coupon, fees and a tip reaches the
+        kitchen paid (it would be hidden unpaid), as a pickup by the restaurant's driver, itemized to the cent."""
+        placed = self.wix(
+            "POST",
+            f"/_sandbox/instances/{INSTANCE_ID}/checkout",
+            {
+                "lines": [{"kind": "restaurant", "name": "Margherita", "price": "12.50", "quantity": 2}],
+                "buyer": {"firstName": "Ada", "lastName": "Demo", "email": "ada@example.com"},
+                "tax": {"rate": "0.08875", "shipping": True},
+                "coupon": {"code": "WELCOME10", "percentage": "10"},
+                "fees": [{"name": "Service fee", "amount": "1.50", "taxable": True}],
+                "tip": "2.00",
+                "fulfillment": {"type": "DELIVERY", "fee": "4.99", "address": {"addressLine": "12 Elm St",
+                                "city": "New York", "subdivision": "US-NY", "postalCode": "10001"}},
+            },
+        )  # fmt: skip
+        order = placed["order"]
+        wix_total = order["priceSummary"]["total"]["amount"]
+        self.mapping(order["id"])
+        screen = self.square("GET", f"/_sandbox/merchants/{MERCHANT_ID}/pos-screen")
+        tickets = [t for t in screen["orders"] if t["referenceId"] == order["id"]]
+        ticket = tickets[0] if tickets else {}
+        totals = ticket.get("totals") or {}
+        collected = sum(t["amount"] + t["tip"] for t in ticket.get("tenders", []))
+        kind = ((ticket.get("fulfillments") or [{}])[0]).get("type")
+        fees = ", ".join(f"{c['name']} {c['total'] / 100:.2f}" for c in ticket.get("serviceCharges", []))
+        paid = "paid" if ticket.get("paid") else "UNPAID"
+        result = (
+            f"on the POS screen, {paid}, {kind}: tax {totals.get('tax', 0) / 100:.2f}, coupon "
+            f"-{totals.get('discount', 0) / 100:.2f}, {fees}, tip {totals.get('tip', 0) / 100:.2f}; "
+            f"collected {collected / 100:.2f} = Wix {wix_total}"
+        )
+        ok = bool(ticket.get("paid")) and kind == "PICKUP" and f"{collected / 100:.2f}" == wix_total
+        pos_id = str(ticket.get("orderId", "-"))[:10]
+        self.rows.append(Row("paid taxed delivery on the POS screen", order["id"][:8], pos_id, "1/1", result, ok))
+
     def run(self) -> bool:
         from devstack.demo_catalog import CatalogImport  # Flow 4; imports this module too
         from devstack.demo_catalog_sync import CatalogSync  # Flow 5
@@ -210,6 +247,7 @@ class Demo:
             self.duplicated_webhook,
             self.throttled_pos,
             self.forged_webhook,
+            self.paid_taxed_delivery,
             *CatalogImport(self).scenarios(),  # Flow 4: devstack/demo_catalog.py
             *PosToWix(self).scenarios(),  # Flows 2 and 3 (on the menu Flow 4 published): devstack/demo_pos_to_wix.py
             *CatalogSync(self).scenarios(),  # Flow 5 (POS menu edits in place): devstack/demo_catalog_sync.py
