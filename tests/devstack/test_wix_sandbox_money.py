@@ -43,17 +43,24 @@ def _amount(price: dict[str, Any]) -> str:
     return str(price["amount"])
 
 
+# A delivery checkout: 3 pizzas at 10.99 + 1.00 olives, a tea, NYC's 8.875% added on top (shipping taxed), an automatic
+# 1.00 off the tea, a 10% coupon, a 4.99 delivery fee, a taxed 1.50 service fee and a 3.00 tip (also priced on Square in
+# tests/unit/test_square_order_money.py)
+TAXED_DELIVERY: dict[str, Any] = {
+    "lines": [_line("Pizza", "10.99", 3, modifiers=[{"name": "Olives", "price": "1.00"}]), _line("Tea", "2.50")],
+    "fulfillment": {**DELIVERY, "fee": "4.99"},
+    "tax": {"rate": "0.08875"},
+    "coupon": {"code": "SAVE10", "percentage": "10"},
+    "automaticDiscount": {"name": "Tea off", "amount": "1.00", "lines": [1]},
+    "fees": [{"name": "Service fee", "amount": "1.50", "taxable": True}],
+    "tip": "3.00",
+}
+
+
 def test_a_taxed_delivery_order_with_a_coupon_a_fee_and_a_tip_adds_up(box: WixSandbox, inst: Instance) -> None:
     # Given a delivery checkout: 3 pizzas at 10.99 + 1.00 olives, a tea, NYC's 8.875% added on top (shipping taxed),
     # an automatic 1.00 off the tea, a 10% coupon, a 4.99 delivery fee, a taxed 1.50 service fee and a 3.00 tip
-    order = _checkout(
-        box, inst,
-        lines=[_line("Pizza", "10.99", 3, modifiers=[{"name": "Olives", "price": "1.00"}]), _line("Tea", "2.50")],
-        fulfillment={**DELIVERY, "fee": "4.99"}, tax={"rate": "0.08875"},
-        coupon={"code": "SAVE10", "percentage": "10"},
-        automaticDiscount={"name": "Tea off", "amount": "1.00", "lines": [1]},
-        fees=[{"name": "Service fee", "amount": "1.50", "taxable": True}], tip="3.00",
-    )  # fmt: skip
+    order = _checkout(box, inst, **TAXED_DELIVERY)
     # Then the rule goes first on the tea (1.00), the coupon takes 10% of what is left (35.97 + 1.50 = 37.47 -> 3.75)
     # spread by what each line has left (3.60 pizza, 0.15 tea)
     rule, coupon = order["appliedDiscounts"]

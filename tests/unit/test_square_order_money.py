@@ -24,7 +24,7 @@ from posbridge.pos.square.order_money import ADJUSTMENT_NAME, adjustment, total_
 from posbridge.pos.square.orders import to_square_order
 from posbridge.wix.orders import restaurant_order
 from posbridge.wix.webhooks import ORDER_APPROVED
-from tests.devstack.test_wix_sandbox_money import DELIVERY, _checkout, _checkouts, _line
+from tests.devstack.test_wix_sandbox_money import TAXED_DELIVERY, _checkout, _checkouts, _line
 from tests.unit.test_export_order import (  # noqa: F401 (square and merchant are fixtures)
     TENANT_ID,
     FakeMappings,
@@ -74,14 +74,7 @@ def _named(created: dict[str, Any], name: str) -> list[dict[str, Any]]:
 def test_a_taxed_delivery_order_with_a_coupon_a_fee_and_a_tip_is_itemized(box: WixSandbox, inst: Instance) -> None:
     # Given the Wix sandbox's taxed delivery order: 3 pizzas + olives, a tea, 8.875% on top (delivery taxed), an
     # automatic 1.00 off the tea, a 10% coupon, a 4.99 delivery fee, a taxed 1.50 service fee and a 3.00 tip
-    wix = _checkout(
-        box, inst,
-        lines=[_line("Pizza", "10.99", 3, modifiers=[{"name": "Olives", "price": "1.00"}]), _line("Tea", "2.50")],
-        fulfillment={**DELIVERY, "fee": "4.99"}, tax={"rate": "0.08875"},
-        coupon={"code": "SAVE10", "percentage": "10"},
-        automaticDiscount={"name": "Tea off", "amount": "1.00", "lines": [1]},
-        fees=[{"name": "Service fee", "amount": "1.50", "taxable": True}], tip="3.00",
-    )  # fmt: skip
+    wix = _checkout(box, inst, **TAXED_DELIVERY)
     # When it is mapped and Square prices it
     body, created = _on_square(wix)
     # Then one LINE_ITEM tax at 8.875% applies to both lines, the delivery fee and the service fee
