@@ -231,15 +231,17 @@ def refresh_due(ports: OAuthPorts, now: datetime) -> RefreshReport:
     return report
 
 
-def authorization_revoked(merchant_id: str, revoker: str, ports: OAuthPorts, now: datetime) -> list[str]:
+def authorization_revoked(
+    merchant_id: str, revoker: str, connections: ConnectionStore, tenants: Tenants, now: datetime
+) -> list[str]:
     """Square's `oauth.authorization.revoked` for a merchant: every site connected through it is paused with the
     reason (`square_revoked_by_merchant`, `..._by_application`, `..._by_square`). Idempotent; answers the sites."""
     reason = f"square_revoked_by_{(revoker or 'unknown').lower()}"
     ended = []
-    for connection in ports.connections.all():
+    for connection in connections.all():
         if connection.merchant_id != merchant_id or connection.stage not in ("awaiting_location", "connected"):
             continue
-        _end(connection, "revoked", reason, ports, now)
+        _end(connection, "revoked", reason, connections, tenants, now)
         ended.append(connection.instance_id)
     return ended
 
@@ -250,16 +252,19 @@ def disconnect(instance_id: str, ports: OAuthPorts, now: datetime) -> OAuthConne
     if connection is None or connection.stage not in ("awaiting_location", "connected"):
         raise NotAllowed("no Square account is connected to this site through OAuth")
     ports.square.revoke(connection.merchant_id)
-    return _end(connection, "disconnected", "disconnected_by_owner", ports, now)
+    return _end(connection, "disconnected", "disconnected_by_owner", ports.connections, ports.tenants, now)
 
 
-def _end(connection: OAuthConnection, stage: str, reason: str, ports: OAuthPorts, now: datetime) -> OAuthConnection:
+def _end(
+    connection: OAuthConnection, stage: str, reason: str, connections: ConnectionStore, tenants: Tenants, now: datetime
+) -> OAuthConnection:
     ended = connection.model_copy(update={"stage": stage, "ended_at": now, "reason": reason, "pending_version": None})
-    ports.connections.put(ended)
-    tenant = ports.tenants.get(connection.instance_id)
+    connections.put(ended)
+    tenant = tenants.get(connection.instance_id)
     if tenant is not None and tenant.status == "active":
-        ports.tenants.put(tenant.model_copy(update={"status": "paused", "paused_reason": reason,
-                                                    "updated_at": _stamp(now)}))
+        tenants.put(
+            tenant.model_copy(update={"status": "paused", "paused_reason": reason, "updated_at": _stamp(now)})
+        )
     return ended
 
 
