@@ -268,10 +268,12 @@ def _end(
     return ended
 
 
-def connection_view(instance_id: str, ports: OAuthPorts, now: datetime) -> dict[str, object]:
+def connection_view(
+    instance_id: str, connections: ConnectionStore, tenants: Tenants, now: datetime
+) -> dict[str, object]:
     """What the restaurant's page shows: status, the method, the merchant and location, the token's age."""
-    connection = ports.connections.get(instance_id)
-    tenant = ports.tenants.get(instance_id)
+    connection = connections.get(instance_id)
+    tenant = tenants.get(instance_id)
     if connection is None:
         connected = tenant is not None and tenant.status != "removed"
         return {

@@ -24,10 +24,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 from pydantic import SecretStr
 
 from posbridge.domain.square_oauth import SquareLocation, TokenGrant
-from posbridge.errors import TransientError
+from posbridge.errors import PermanentError, TransientError
 from posbridge.http_retry import DEFAULT_TIMEOUT, Retrier, encode_json, json_object, send
 from posbridge.pos.square.client import SQUARE_VERSION, SquareClient, _permanent
 
@@ -47,15 +49,34 @@ SCOPES: tuple[str, ...] = (
 )
 
 
+APP_SECRET_MAX_AGE_S = 300
+
+
 @dataclass(frozen=True)
 class SquareApp:
-    """The Square application (Developer Console > OAuth): its id and secret."""
+    """The Square application (Developer Console > OAuth): its id and secret, and its webhook subscription's
+    signature key (an OAuth application's subscription signs every authorized seller's events)."""
 
     application_id: str
     application_secret: SecretStr
+    webhook_signature_key: SecretStr
 
     def __repr__(self) -> str:  # never the secret
         return f"SquareApp(application_id={self.application_id!r})"
+
+    @classmethod
+    def from_secret(cls, secret_name: str) -> SquareApp:
+        """The stack's Square application secret (JSON {applicationId, applicationSecret, webhookSignatureKey});
+        PermanentError `square_oauth_not_configured` while the deploy left them empty."""
+        try:
+            value = parameters.get_secret(secret_name, transform="json", max_age=APP_SECRET_MAX_AGE_S)
+        except (GetParameterError, TransformParameterError) as exc:
+            raise TransientError("the Square application secret cannot be read now") from exc
+        fields = value if isinstance(value, dict) else {}
+        app_id, secret = str(fields.get("applicationId") or ""), str(fields.get("applicationSecret") or "")
+        if not app_id or not secret:
+            raise PermanentError("square_oauth_not_configured", "the Square application id and secret are not set")
+        return cls(app_id, SecretStr(secret), SecretStr(str(fields.get("webhookSignatureKey") or "")))
 
 
 @dataclass(frozen=True)
