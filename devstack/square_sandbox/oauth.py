@@ -153,9 +153,8 @@ class OAuthState:
             if self.now() > code.expires_at:
                 raise _unauthorized("UNAUTHORIZED", "Authorization code is expired.")
             code.used = True
-            for old in self.grants:  # a new authorization replaces the seller's previous one for this application
-                if old.application_id == app.application_id and old.merchant_id == code.merchant_id:
-                    old.revoked = True
+            # A new authorization leaves earlier tokens valid: RevokeToken's doc says an account may hold "more than one
+            # OAuth access token for your application" (and revokes them all).
             grant = Grant(app.application_id, code.merchant_id, code.scopes, "EQAAE" + secrets.token_urlsafe(40))
             self.grants.append(grant)
         elif grant_type == "refresh_token":
