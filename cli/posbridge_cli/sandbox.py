@@ -51,8 +51,7 @@ def _call(method: str, url: str, body: dict[str, Any] | None = None) -> dict[str
     if response.status_code >= 400:
         console.print(f"[red]{method} {url}: HTTP {response.status_code}[/red] {answer(response).get('message', '')}")
         raise typer.Exit(1)
-    body: dict[str, Any] = answer(response)
-    return body
+    return dict(answer(response))
 
 
 def _wix(path: str, method: str = "GET", body: dict[str, Any] | None = None) -> dict[str, Any]:
