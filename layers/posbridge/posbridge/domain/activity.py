@@ -15,7 +15,7 @@ Direction = Literal["wix_to_pos", "pos_to_wix"]  # an online order sent to the P
 @dataclass(frozen=True)
 class OrderActivity:
     direction: Direction
-    at: datetime  # when the bridge recorded it (mapping written, skip recorded, last status applied)
+    at: datetime  # mapping written, skip recorded, or (POS orders) the POS time of the last status applied
     wix_order_id: str | None
     pos_order_id: str | None
     outcome: Literal["sent", "imported", "skipped"]

@@ -32,7 +32,7 @@ _ATTRIBUTES = (
     "wix_status",
     "wix_canceled",
     "applied_updated_at",
-    "recorded_at",
+    "recorded_at",  # skips only
     "reason",
 )
 
@@ -84,7 +84,8 @@ class OrderActivityStore(TableStore):
 
     @staticmethod
     def _imported(wix_id: Any, pos_id: str, mapping: dict[str, Any], sync: dict[str, Any]) -> OrderActivity:
-        at = max(_when(mapping.get("created_at")), _when(sync.get("recorded_at") or sync.get("applied_updated_at")))
+        # the later of its import and the kitchen's last move on the POS
+        at = max(_when(mapping.get("created_at")), _when(sync.get("applied_updated_at")))
         return OrderActivity(
             "pos_to_wix", at, None if wix_id is None else str(wix_id), pos_id, "imported",
             wix_status=sync.get("wix_status"), wix_canceled=bool(sync.get("wix_canceled", False)),
