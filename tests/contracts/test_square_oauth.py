@@ -19,8 +19,8 @@ from square.types.retrieve_token_status_response import RetrieveTokenStatusRespo
 from square.types.revoke_token_response import RevokeTokenResponse
 
 from devstack.square_sandbox.sdk_schema import check
-from posbridge.errors import PermanentError
 from posbridge.domain.square_oauth import TokenGrant
+from posbridge.errors import PermanentError
 from posbridge.pos.square.oauth import SCOPES, SquareApp, SquareOAuth
 from tests.contracts.square_types import SANDBOX_URL, RecordingTransport, SandboxSeller, sdk_request
 
@@ -68,8 +68,12 @@ def test_the_code_exchange_is_the_sdks_request_and_its_answer_fits_obtain_token_
     sdk = sdk_request(
         "POST /oauth2/token",
         {},
-        {"client_id": APP_ID, "client_secret": APP_SECRET, "grant_type": "authorization_code",
-         "code": redirected["code"][0]},
+        {
+            "client_id": APP_ID,
+            "client_secret": APP_SECRET,
+            "grant_type": "authorization_code",
+            "code": redirected["code"][0],
+        },
     )
     assert (exchange.method, exchange.path, exchange.body) == (sdk.method, sdk.path, sdk.body)
     # And the answer fits ObtainTokenResponse, names the merchant and the 30-day expiry
@@ -91,8 +95,12 @@ def test_a_refresh_is_the_sdks_request_keeps_the_refresh_token_and_gives_a_new_a
     sdk = sdk_request(
         "POST /oauth2/token",
         {},
-        {"client_id": APP_ID, "client_secret": APP_SECRET, "grant_type": "refresh_token",
-         "refresh_token": first.refresh_token.get_secret_value()},
+        {
+            "client_id": APP_ID,
+            "client_secret": APP_SECRET,
+            "grant_type": "refresh_token",
+            "refresh_token": first.refresh_token.get_secret_value(),
+        },
     )
     assert (exchange.method, exchange.path, exchange.body) == (sdk.method, sdk.path, sdk.body)
     assert check(exchange.answer, ObtainTokenResponse) == []
@@ -165,8 +173,9 @@ def test_the_official_sdk_completes_the_code_flow_on_the_sandbox(seller: Sandbox
     assert status.merchant_id == seller.merchant_id
     # Then a wrong client secret is refused as Square refuses it (401)
     with pytest.raises(ApiError) as refused:
-        client.o_auth.obtain_token(client_id=APP_ID, client_secret="wrong", grant_type="refresh_token",
-                                   refresh_token=answer.refresh_token)
+        client.o_auth.obtain_token(
+            client_id=APP_ID, client_secret="wrong", grant_type="refresh_token", refresh_token=answer.refresh_token
+        )
     assert refused.value.status_code == 401
 
 
