@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from square.client import Square
 from square.core.api_error import ApiError
 from square.types.oauth_authorization_revoked_event import OauthAuthorizationRevokedEvent
+from square.types.list_locations_response import ListLocationsResponse
 from square.types.obtain_token_response import ObtainTokenResponse
 from square.types.retrieve_token_status_response import RetrieveTokenStatusResponse
 from square.types.revoke_token_response import RevokeTokenResponse
@@ -21,7 +22,7 @@ from square.types.revoke_token_response import RevokeTokenResponse
 from devstack.square_sandbox.sdk_schema import check
 from posbridge.domain.square_oauth import TokenGrant
 from posbridge.errors import PermanentError
-from posbridge.pos.square.oauth import SCOPES, SquareApp, SquareOAuth
+from posbridge.pos.square.oauth import SCOPES, SquareApp, SquareLocations, SquareOAuth
 from tests.contracts.square_types import SANDBOX_URL, RecordingTransport, SandboxSeller, sdk_request
 
 pytestmark = pytest.mark.contracts
@@ -186,3 +187,22 @@ def _approve_scopes(seller: SandboxSeller, oauth: SquareOAuth, scopes: tuple[str
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def test_listing_locations_with_the_oauth_token_is_the_sdks_request_and_fits_its_answer(
+    seller: SandboxSeller,
+) -> None:
+    # Given a connected seller's OAuth token
+    oauth, _ = _adapter(seller)
+    grant = oauth.obtain_token(_approve(seller, oauth, "s")["code"][0])
+    recording = RecordingTransport(httpx.WSGITransport(app=seller.sandbox.wsgi_app))
+    # When the adapter lists the seller's locations (the owner picks one)
+    found = SquareLocations(SANDBOX_URL, http=httpx.Client(transport=recording)).locations(
+        grant.access_token.get_secret_value()
+    )
+    # Then the request is squareup's locations.list, the answer fits ListLocationsResponse, the location is listed
+    (exchange,) = recording.exchanges
+    sdk = sdk_request("GET /v2/locations", {}, {})
+    assert (exchange.method, exchange.path, exchange.query, exchange.body) == (sdk.method, sdk.path, sdk.query, None)
+    assert check(exchange.answer, ListLocationsResponse) == []
+    assert [(loc.id, loc.status) for loc in found] == [(seller.location_id, "ACTIVE")]
