@@ -13,8 +13,8 @@ import pytest
 from pydantic import SecretStr
 from square.client import Square
 from square.core.api_error import ApiError
-from square.types.oauth_authorization_revoked_event import OauthAuthorizationRevokedEvent
 from square.types.list_locations_response import ListLocationsResponse
+from square.types.oauth_authorization_revoked_event import OauthAuthorizationRevokedEvent
 from square.types.obtain_token_response import ObtainTokenResponse
 from square.types.retrieve_token_status_response import RetrieveTokenStatusResponse
 from square.types.revoke_token_response import RevokeTokenResponse
