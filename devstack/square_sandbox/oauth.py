@@ -148,7 +148,7 @@ class OAuthState:
             raise _unauthorized("UNAUTHORIZED", "No seller is signed in to approve this application.")
         code = "sandbox-sq0cgb-" + secrets.token_urlsafe(24)
         self.codes[code] = Code(app.application_id, self.signed_in, requested, self.now() + CODE_TTL)
-        query = {"code": code, "response_type": "code"} | ({"state": args["state"]} if "state" in args else {})
+        query = {"code": code} | ({"state": args["state"]} if "state" in args else {})
         return f"{app.redirect_url}?{urlencode(query)}"
 
     def obtain_token(self, body: dict[str, Any]) -> dict[str, Any]:
