@@ -10,14 +10,14 @@ from datetime import timedelta
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
-from werkzeug.utils import redirect
 from werkzeug.routing import Map, Rule
+from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from devstack.faults import Fault, FaultInjector
 from devstack.square_sandbox import catalog, customers, inventory, orders, payments, pos_screen, sdk_schema, seed
-from devstack.square_sandbox.oauth import Application, revocation_object
 from devstack.square_sandbox import errors as err
+from devstack.square_sandbox.oauth import Application, revocation_object
 from devstack.square_sandbox.state import Merchant, SandboxState
 from devstack.square_sandbox.webhooks import Outgoing, deliver, envelope
 from devstack.webhooks import DeliveryPlan, WebhookDispatcher
@@ -84,8 +84,12 @@ class SquareSandbox:
             "POST /v2/customers/search": lambda m, c: customers.search(m, c.body),
             "GET /v2/customers/{customer_id}": lambda m, c: customers.retrieve(m, c.params["customer_id"]),
         }
-        self._oauth_routes = ["GET /oauth2/authorize", "POST /oauth2/token", "POST /oauth2/revoke",
-                              "POST /oauth2/token/status"]
+        self._oauth_routes = [
+            "GET /oauth2/authorize",
+            "POST /oauth2/token",
+            "POST /oauth2/revoke",
+            "POST /oauth2/token/status",
+        ]
         unknown = sorted(set(self._api) - set(sdk_schema.SDK_ROUTES))
         if unknown:  # every /v2 route is one of Square's, keyed as the official SDK names it (its request type applies)
             raise RuntimeError(f"the Square sandbox serves routes the official SDK does not have: {unknown}")
@@ -391,7 +395,8 @@ class SquareSandbox:
         application_id, merchant_id = _string(call.body, "applicationId"), _string(call.body, "merchantId")
         with self.state.lock:
             grants = [
-                g for g in self.state.oauth.grants
+                g
+                for g in self.state.oauth.grants
                 if g.application_id == application_id and g.merchant_id == merchant_id and not g.revoked
             ]
             if not grants:

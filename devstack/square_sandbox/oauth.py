@@ -37,9 +37,20 @@ SHORT_TOKEN_TTL = timedelta(hours=24)
 # the defaults Square grants without `scope`.
 KNOWN_SCOPES = frozenset(
     {
-        "MERCHANT_PROFILE_READ", "PAYMENTS_READ", "PAYMENTS_WRITE", "SETTLEMENTS_READ", "BANK_ACCOUNTS_READ",
-        "ORDERS_READ", "ORDERS_WRITE", "CUSTOMERS_READ", "CUSTOMERS_WRITE", "ITEMS_READ", "ITEMS_WRITE",
-        "INVENTORY_READ", "INVENTORY_WRITE", "EMPLOYEES_READ",
+        "MERCHANT_PROFILE_READ",
+        "PAYMENTS_READ",
+        "PAYMENTS_WRITE",
+        "SETTLEMENTS_READ",
+        "BANK_ACCOUNTS_READ",
+        "ORDERS_READ",
+        "ORDERS_WRITE",
+        "CUSTOMERS_READ",
+        "CUSTOMERS_WRITE",
+        "ITEMS_READ",
+        "ITEMS_WRITE",
+        "INVENTORY_READ",
+        "INVENTORY_WRITE",
+        "EMPLOYEES_READ",
     }
 )
 # AuthorizeOAuthParameters: "Default: MerchantProfileRead PaymentsRead SettlementsRead BankAccountsRead"
@@ -137,7 +148,7 @@ class OAuthState:
             raise _unauthorized("UNAUTHORIZED", "No seller is signed in to approve this application.")
         code = "sandbox-sq0cgb-" + secrets.token_urlsafe(24)
         self.codes[code] = Code(app.application_id, self.signed_in, requested, self.now() + CODE_TTL)
-        query = {"code": code, "response_type": "code"} | ({"state": args["state"]} if "state" in args else {})
+        query = {"code": code} | ({"state": args["state"]} if "state" in args else {})
         return f"{app.redirect_url}?{urlencode(query)}"
 
     def obtain_token(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -180,8 +191,10 @@ class OAuthState:
 
     def revoke(self, authorization: str | None, body: dict[str, Any]) -> tuple[dict[str, Any], Grant | None]:
         app = self.applications.get(str(body.get("client_id") or ""))
-        if app is None or authorization is None or not secrets.compare_digest(
-            authorization.encode(), f"Client {app.application_secret}".encode()
+        if (
+            app is None
+            or authorization is None
+            or not secrets.compare_digest(authorization.encode(), f"Client {app.application_secret}".encode())
         ):
             raise _unauthorized("UNAUTHORIZED", "The `Authorization` header must be `Client APPLICATION_SECRET`.")
         merchant_id, access_token = body.get("merchant_id"), body.get("access_token")
@@ -191,7 +204,8 @@ class OAuthState:
             held = self.tokens.get(str(access_token))
             merchant_id = held.grant.merchant_id if held else None
         active = [
-            g for g in self.grants
+            g
+            for g in self.grants
             if g.application_id == app.application_id and g.merchant_id == merchant_id and not g.revoked
         ]
         if not active:
@@ -223,14 +237,18 @@ class OAuthState:
         missing = [s for s in needed if s not in held.grant.scopes]
         if missing:
             raise SquareError(
-                403, "AUTHENTICATION_ERROR", "INSUFFICIENT_SCOPES",
+                403,
+                "AUTHENTICATION_ERROR",
+                "INSUFFICIENT_SCOPES",
                 f"The merchant has not given your application sufficient permissions ({', '.join(missing)}).",
             )
 
     def _client(self, client_id: Any, client_secret: Any) -> Application:
         app = self.applications.get(str(client_id or ""))
-        if app is None or not isinstance(client_secret, str) or not secrets.compare_digest(
-            client_secret.encode(), app.application_secret.encode()
+        if (
+            app is None
+            or not isinstance(client_secret, str)
+            or not secrets.compare_digest(client_secret.encode(), app.application_secret.encode())
         ):
             raise _unauthorized("UNAUTHORIZED", "Invalid client_id or client_secret.")
         return app

@@ -309,6 +309,15 @@ def callback() -> Response[str]:
     except oauth.AuthorizationRefused as refusal:
         logger.warning("square authorization refused", extra={"reason": refusal.reason})
         return _page(400, "Square was not connected", f"{refusal} ({refusal.reason}).")
+    except (PermanentError, TransientError) as exc:  # Square refused the code, or is unreachable: start again
+        reason = exc.reason if isinstance(exc, PermanentError) else "square_unavailable"
+        logger.warning("square code exchange failed", extra={"reason": reason})
+        status = 503 if isinstance(exc, TransientError) else 502
+        return _page(
+            status,
+            "Square was not connected",
+            f"Square did not complete the connection ({reason}): start again from your Wix dashboard.",
+        )
     logger.info("square authorization completed", extra={"instance_id": instance_id})
     return _page(200, "Square is connected", "Go back to your Wix dashboard to pick the location of your restaurant.")
 

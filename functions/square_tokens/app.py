@@ -29,7 +29,7 @@ metrics = Metrics()
 tracer = Tracer()
 
 
-@metrics.log_metrics  # type: ignore[untyped-decorator]
+@metrics.log_metrics
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

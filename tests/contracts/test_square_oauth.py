@@ -13,15 +13,16 @@ import pytest
 from pydantic import SecretStr
 from square.client import Square
 from square.core.api_error import ApiError
+from square.types.list_locations_response import ListLocationsResponse
 from square.types.oauth_authorization_revoked_event import OauthAuthorizationRevokedEvent
 from square.types.obtain_token_response import ObtainTokenResponse
 from square.types.retrieve_token_status_response import RetrieveTokenStatusResponse
 from square.types.revoke_token_response import RevokeTokenResponse
 
 from devstack.square_sandbox.sdk_schema import check
-from posbridge.errors import PermanentError
 from posbridge.domain.square_oauth import TokenGrant
-from posbridge.pos.square.oauth import SCOPES, SquareApp, SquareOAuth
+from posbridge.errors import PermanentError
+from posbridge.pos.square.oauth import SCOPES, SquareApp, SquareLocations, SquareOAuth
 from tests.contracts.square_types import SANDBOX_URL, RecordingTransport, SandboxSeller, sdk_request
 
 pytestmark = pytest.mark.contracts
@@ -68,8 +69,12 @@ def test_the_code_exchange_is_the_sdks_request_and_its_answer_fits_obtain_token_
     sdk = sdk_request(
         "POST /oauth2/token",
         {},
-        {"client_id": APP_ID, "client_secret": APP_SECRET, "grant_type": "authorization_code",
-         "code": redirected["code"][0]},
+        {
+            "client_id": APP_ID,
+            "client_secret": APP_SECRET,
+            "grant_type": "authorization_code",
+            "code": redirected["code"][0],
+        },
     )
     assert (exchange.method, exchange.path, exchange.body) == (sdk.method, sdk.path, sdk.body)
     # And the answer fits ObtainTokenResponse, names the merchant and the 30-day expiry
@@ -91,8 +96,12 @@ def test_a_refresh_is_the_sdks_request_keeps_the_refresh_token_and_gives_a_new_a
     sdk = sdk_request(
         "POST /oauth2/token",
         {},
-        {"client_id": APP_ID, "client_secret": APP_SECRET, "grant_type": "refresh_token",
-         "refresh_token": first.refresh_token.get_secret_value()},
+        {
+            "client_id": APP_ID,
+            "client_secret": APP_SECRET,
+            "grant_type": "refresh_token",
+            "refresh_token": first.refresh_token.get_secret_value(),
+        },
     )
     assert (exchange.method, exchange.path, exchange.body) == (sdk.method, sdk.path, sdk.body)
     assert check(exchange.answer, ObtainTokenResponse) == []
@@ -165,8 +174,9 @@ def test_the_official_sdk_completes_the_code_flow_on_the_sandbox(seller: Sandbox
     assert status.merchant_id == seller.merchant_id
     # Then a wrong client secret is refused as Square refuses it (401)
     with pytest.raises(ApiError) as refused:
-        client.o_auth.obtain_token(client_id=APP_ID, client_secret="wrong", grant_type="refresh_token",
-                                   refresh_token=answer.refresh_token)
+        client.o_auth.obtain_token(
+            client_id=APP_ID, client_secret="wrong", grant_type="refresh_token", refresh_token=answer.refresh_token
+        )
     assert refused.value.status_code == 401
 
 
@@ -177,3 +187,22 @@ def _approve_scopes(seller: SandboxSeller, oauth: SquareOAuth, scopes: tuple[str
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def test_listing_locations_with_the_oauth_token_is_the_sdks_request_and_fits_its_answer(
+    seller: SandboxSeller,
+) -> None:
+    # Given a connected seller's OAuth token
+    oauth, _ = _adapter(seller)
+    grant = oauth.obtain_token(_approve(seller, oauth, "s")["code"][0])
+    recording = RecordingTransport(httpx.WSGITransport(app=seller.sandbox.wsgi_app))
+    # When the adapter lists the seller's locations (the owner picks one)
+    found = SquareLocations(SANDBOX_URL, http=httpx.Client(transport=recording)).locations(
+        grant.access_token.get_secret_value()
+    )
+    # Then the request is squareup's locations.list, the answer fits ListLocationsResponse, the location is listed
+    (exchange,) = recording.exchanges
+    sdk = sdk_request("GET /v2/locations", {}, {})
+    assert (exchange.method, exchange.path, exchange.query, exchange.body) == (sdk.method, sdk.path, sdk.query, None)
+    assert check(exchange.answer, ListLocationsResponse) == []
+    assert [(loc.id, loc.status) for loc in found] == [(seller.location_id, "ACTIVE")]

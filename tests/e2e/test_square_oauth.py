@@ -49,8 +49,13 @@ def test_a_restaurant_connects_through_oauth_exports_refreshes_and_is_paused_whe
     http.post(f"{devstack.wix_url}/_sandbox/instances", json={"instanceId": instance_id}).raise_for_status()
     http.post(
         f"{devstack.pos_url}/_sandbox/merchants",
-        json={"merchantId": merchant_id, "locationId": location_id, "accessToken": f"personal-{suffix}",
-              "signatureKey": opts.square_webhook_signature_key, "notificationUrl": devstack.square_webhook_url},
+        json={
+            "merchantId": merchant_id,
+            "locationId": location_id,
+            "accessToken": f"personal-{suffix}",
+            "signatureKey": opts.square_webhook_signature_key,
+            "notificationUrl": devstack.square_webhook_url,
+        },
     ).raise_for_status()
     owner = Owner(devstack, http, instance_id)
 
@@ -83,7 +88,10 @@ def test_a_restaurant_connects_through_oauth_exports_refreshes_and_is_paused_whe
     assert connected.status_code == 200, connected.text
     view = connected.json()
     assert (view["status"], view["method"], view["merchantId"], view["locationId"]) == (
-        "connected", "oauth", merchant_id, location_id
+        "connected",
+        "oauth",
+        merchant_id,
+        location_id,
     )
     assert "accessToken" not in connected.text and "EAAA" not in connected.text
     # And the stored credentials are the OAuth grant's, never the seller's personal token
@@ -98,8 +106,11 @@ def test_a_restaurant_connects_through_oauth_exports_refreshes_and_is_paused_whe
     placed.raise_for_status()
     wix_order_id = placed.json()["order"]["id"]
     mapping = wait_for(
-        lambda: (r := http.get(f"{devstack.gateway_url}/admin/tenants/{instance_id}/orders/{wix_order_id}"))
-        .status_code == 200 and r.json()
+        lambda: (
+            (r := http.get(f"{devstack.gateway_url}/admin/tenants/{instance_id}/orders/{wix_order_id}")).status_code
+            == 200
+            and r.json()
+        )
     )
     assert mapping["status"] == "exported"
     state = http.get(f"{devstack.pos_url}/_sandbox/merchants/{merchant_id}/state").json()
@@ -129,9 +140,7 @@ def test_a_restaurant_connects_through_oauth_exports_refreshes_and_is_paused_whe
         json={"applicationId": opts.square_application_id, "merchantId": merchant_id},
     ).raise_for_status()
     # Then Square's oauth.authorization.revoked pauses the tenant with the reason, and the page shows it revoked
-    revoked = wait_for(
-        lambda: (v := owner.call("GET", "/restaurant/connection").json())["status"] == "revoked" and v
-    )
+    revoked = wait_for(lambda: (v := owner.call("GET", "/restaurant/connection").json())["status"] == "revoked" and v)
     assert (revoked["tenantStatus"], revoked["pausedReason"]) == ("paused", "square_revoked_by_merchant")
     tenant = http.get(f"{devstack.gateway_url}/admin/tenants/{instance_id}").json()
     assert (tenant["status"], tenant["pausedReason"]) == ("paused", "square_revoked_by_merchant")
@@ -146,8 +155,15 @@ def test_an_instance_of_one_site_never_reads_another_sites_connection(devstack: 
         http.post(f"{devstack.wix_url}/_sandbox/instances", json={"instanceId": site}).raise_for_status()
     http.put(
         f"{devstack.gateway_url}/admin/tenants/{b}",
-        json={"pos": {"provider": "square", "merchantId": "MB", "locationId": f"LB{b}", "accessToken": "t",
-                      "webhookSignatureKey": "k"}},
+        json={
+            "pos": {
+                "provider": "square",
+                "merchantId": "MB",
+                "locationId": f"LB{b}",
+                "accessToken": "t",
+                "webhookSignatureKey": "k",
+            }
+        },
     ).raise_for_status()
     owner_a = Owner(devstack, http, a)
     # When A's page asks for its connection (the only way it can name a site is its own signed instance)

@@ -58,8 +58,9 @@ class FakeSquare:
 
     def _grant(self) -> TokenGrant:
         self.issued += 1
-        return TokenGrant(SecretStr(f"access-{self.issued}"), SecretStr("refresh-1"), NOW + timedelta(days=30),
-                          self.merchant_id)
+        return TokenGrant(
+            SecretStr(f"access-{self.issued}"), SecretStr("refresh-1"), NOW + timedelta(days=30), self.merchant_id
+        )
 
     def obtain_token(self, code: str) -> TokenGrant:
         assert code == "the-code"
@@ -117,8 +118,13 @@ class FakeTenants:
         return self.items.get(instance_id)
 
     def put(self, tenant: Tenant) -> None:
-        taken = [t for t in self.items.values() if t.pos.location_id == tenant.pos.location_id
-                 and t.instance_id != tenant.instance_id and t.status != "removed"]
+        taken = [
+            t
+            for t in self.items.values()
+            if t.pos.location_id == tenant.pos.location_id
+            and t.instance_id != tenant.instance_id
+            and t.status != "removed"
+        ]
         if taken:
             raise PosLocationTaken("taken")
         self.items[tenant.instance_id] = tenant
@@ -126,8 +132,15 @@ class FakeTenants:
 
 @pytest.fixture
 def ports() -> oauth.OAuthPorts:
-    return oauth.OAuthPorts(FakeStates(), FakeConnections(), FakeSquare(), FakeLocations(), FakeVault(),
-                            FakeTenants(), SecretStr("app-signature-key"))
+    return oauth.OAuthPorts(
+        FakeStates(),
+        FakeConnections(),
+        FakeSquare(),
+        FakeLocations(),
+        FakeVault(),
+        FakeTenants(),
+        SecretStr("app-signature-key"),
+    )
 
 
 def _state_of(url: str) -> str:
@@ -246,7 +259,7 @@ def test_a_location_connected_to_another_site_is_refused_and_the_old_credentials
 def test_the_schedule_refreshes_tokens_six_days_old_and_leaves_younger_ones(ports: oauth.OAuthPorts) -> None:
     # Given site A connected 6 days ago and site B 2 days ago (another merchant location)
     _connect(ports, SITE_A, NOW - timedelta(days=6))
-    ports.locations.locations = lambda token: [SquareLocation("LOCB", "B", "ACTIVE")]  # type: ignore[method-assign]
+    ports.locations.locations = lambda access_token: [SquareLocation("LOCB", "B", "ACTIVE")]  # type: ignore[method-assign]
     state = _state_of(oauth.start(SITE_B, ports, NOW - timedelta(days=2)))
     oauth.complete(state, "the-code", None, ports, NOW - timedelta(days=2))
     oauth.choose_location(SITE_B, "LOCB", ports, NOW - timedelta(days=2))
@@ -315,8 +328,13 @@ def test_a_tenant_an_operator_put_a_personal_token_on_is_not_refreshed(ports: oa
 def test_square_revoking_pauses_every_site_of_the_merchant_with_the_reason(ports: oauth.OAuthPorts) -> None:
     # Given site A connected through merchant MERCHANT1, and a personal-token site of another merchant
     _connect(ports, SITE_A)
-    other = Tenant(instance_id="site-c", pos=PosConnection(provider="square", merchant_id="M2", location_id="L9"),
-                   settings=TenantSettings(), created_at="x", updated_at="x")
+    other = Tenant(
+        instance_id="site-c",
+        pos=PosConnection(provider="square", merchant_id="M2", location_id="L9"),
+        settings=TenantSettings(),
+        created_at="x",
+        updated_at="x",
+    )
     ports.tenants.put(other)
     # When Square says the merchant revoked the application (twice: webhooks repeat)
     paused = oauth.authorization_revoked("MERCHANT1", "MERCHANT", ports.connections, ports.tenants, NOW)
@@ -352,14 +370,21 @@ def test_disconnecting_revokes_at_square_and_pauses(ports: oauth.OAuthPorts) -> 
     ended = oauth.disconnect(SITE_A, ports, NOW)
     assert ports.square.revoked == ["MERCHANT1"]  # type: ignore[attr-defined]
     assert (ended.stage, ended.reason) == ("disconnected", "disconnected_by_owner")
-    assert (ports.tenants.get(SITE_A) or ended).status == "paused"  # type: ignore[union-attr]
+    assert (ports.tenants.get(SITE_A) or ended).status == "paused"
     with pytest.raises(oauth.NotAllowed):
         oauth.disconnect(SITE_A, ports, NOW)
 
 
 def test_a_personal_token_tenant_reads_as_connected_without_oauth(ports: oauth.OAuthPorts) -> None:
-    ports.tenants.put(Tenant(instance_id=SITE_A, pos=PosConnection(provider="square", merchant_id="M", location_id="L"),
-                             settings=TenantSettings(), created_at="x", updated_at="x"))
+    ports.tenants.put(
+        Tenant(
+            instance_id=SITE_A,
+            pos=PosConnection(provider="square", merchant_id="M", location_id="L"),
+            settings=TenantSettings(),
+            created_at="x",
+            updated_at="x",
+        )
+    )
     view = oauth.connection_view(SITE_A, ports.connections, ports.tenants, NOW)
     assert (view["status"], view["method"]) == ("connected", "personal_token")
     assert oauth.connection_view(SITE_B, ports.connections, ports.tenants, NOW)["status"] == "not_connected"
@@ -371,8 +396,10 @@ SECRET = "wix-app-secret"
 
 
 def _instance(**data: object) -> str:
-    return sign_instance({"instanceId": SITE_A, "uid": "owner", "permissions": "OWNER",
-                          "signDate": "2026-12-06T11:00:00.000Z", **data}, SECRET)
+    return sign_instance(
+        {"instanceId": SITE_A, "uid": "owner", "permissions": "OWNER", "signDate": "2026-12-06T11:00:00.000Z", **data},
+        SECRET,
+    )
 
 
 def test_a_signed_instance_names_its_site() -> None:

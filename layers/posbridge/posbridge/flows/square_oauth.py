@@ -23,7 +23,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import SecretStr
 
@@ -37,7 +37,7 @@ from posbridge.domain.square_oauth import (
 from posbridge.domain.tenant import PosConnection, PosCredentials, Tenant, TenantSettings
 from posbridge.errors import PermanentError, TransientError
 
-PROVIDER = "square"
+PROVIDER: Literal["square"] = "square"
 
 
 class StateStore(Protocol):
@@ -203,8 +203,11 @@ def refresh_due(ports: OAuthPorts, now: datetime) -> RefreshReport:
         try:
             current = ports.vault.pos_credentials(connection.instance_id)
             if not isinstance(current, OAuthCredentials):  # an operator put a personal token since: not ours
-                ports.connections.put(connection.model_copy(update={"stage": "replaced", "ended_at": now,
-                                                                    "reason": "replaced_by_personal_token"}))
+                ports.connections.put(
+                    connection.model_copy(
+                        update={"stage": "replaced", "ended_at": now, "reason": "replaced_by_personal_token"}
+                    )
+                )
                 report.replaced.append(connection.instance_id)
                 continue
             grant = ports.square.refresh(current.refresh_token.get_secret_value())
@@ -262,9 +265,7 @@ def _end(
     connections.put(ended)
     tenant = tenants.get(connection.instance_id)
     if tenant is not None and tenant.status == "active":
-        tenants.put(
-            tenant.model_copy(update={"status": "paused", "paused_reason": reason, "updated_at": _stamp(now)})
-        )
+        tenants.put(tenant.model_copy(update={"status": "paused", "paused_reason": reason, "updated_at": _stamp(now)}))
     return ended
 
 

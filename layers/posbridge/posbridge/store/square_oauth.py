@@ -30,16 +30,20 @@ def state_pk(state: str) -> str:
 class OAuthStates(TableStore):
     def save(self, state: str, instance_id: str, expires_at: datetime) -> None:
         self._table.put_item(
-            Item={"PK": state_pk(state), "SK": STATE_SK, "instance_id": instance_id,
-                  "expires_at": int(expires_at.timestamp())},
+            Item={
+                "PK": state_pk(state),
+                "SK": STATE_SK,
+                "instance_id": instance_id,
+                "expires_at": int(expires_at.timestamp()),
+            },
             ConditionExpression="attribute_not_exists(PK)",
         )
 
     def take(self, state: str) -> tuple[str, datetime] | None:
         """The state's site and expiry, deleting it (None: unknown, or already taken)."""
-        old = self._table.delete_item(
-            Key={"PK": state_pk(state), "SK": STATE_SK}, ReturnValues="ALL_OLD"
-        ).get("Attributes")
+        old = self._table.delete_item(Key={"PK": state_pk(state), "SK": STATE_SK}, ReturnValues="ALL_OLD").get(
+            "Attributes"
+        )
         if not old:
             return None
         return str(old["instance_id"]), datetime.fromtimestamp(int(old["expires_at"]), UTC)

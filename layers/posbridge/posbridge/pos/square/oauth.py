@@ -110,8 +110,9 @@ class SquareOAuth:
     def authorize_url(self, state: str, scopes: tuple[str, ...] = SCOPES) -> str:
         """Where the owner approves. `session=false`: the owner signs in to Square rather than reusing whoever is
         signed in on that browser (Square's advice for production; no effect in Square's sandbox)."""
-        query = urlencode({"client_id": self._app.application_id, "scope": " ".join(scopes), "session": "false",
-                           "state": state})
+        query = urlencode(
+            {"client_id": self._app.application_id, "scope": " ".join(scopes), "session": "false", "state": state}
+        )
         return f"{self._base_url}/oauth2/authorize?{query}"
 
     def obtain_token(self, code: str) -> TokenGrant:
@@ -169,8 +170,6 @@ def _grant(answer: dict[str, Any]) -> TokenGrant:
         )
     except (KeyError, ValueError):
         raise TransientError("Square ObtainToken answered without a token, its expiry or the merchant") from None
-
-
 
 
 class SquareLocations:
