@@ -46,7 +46,6 @@ def open_restaurant(devstack: Devstack, http: httpx.Client) -> dict[str, Any]:
               "signatureKey": devstack.options.square_webhook_signature_key,
               "notificationUrl": devstack.square_webhook_url},
     ).raise_for_status()  # fmt: skip
-    http.post(f"{square}/_sandbox/merchants/{MERCHANT_ID}/seed-catalog").raise_for_status()
     http.put(f"{square}/_sandbox/oauth/signed-in", json={"merchantId": MERCHANT_ID}).raise_for_status()
 
     owner = {"Authorization": f"Instance {dashboard_instance(devstack, http, INSTANCE_ID)}"}
@@ -58,6 +57,8 @@ def open_restaurant(devstack: Devstack, http: httpx.Client) -> dict[str, Any]:
     http.get(approved.headers["location"]).raise_for_status()  # the owner's browser lands on the callback
     chosen = http.put(f"{gateway}/restaurant/square/location", headers=owner, json={"locationId": LOCATION_ID})
     chosen.raise_for_status()
+    # the seller's menu, once connected (its catalog webhook then reaches a known seller)
+    http.post(f"{square}/_sandbox/merchants/{MERCHANT_ID}/seed-catalog").raise_for_status()
 
     started = http.post(f"{gateway}/restaurant/catalog-imports", headers=owner)
     started.raise_for_status()
