@@ -137,6 +137,15 @@ def test_an_owner_connects_imports_watches_orders_retries_and_sees_a_revoke(
     expect(page.locator("#settings-status")).to_contain_text("as soon as placed")
     tenant = http.get(f"{devstack.gateway_url}/admin/tenants/{instance_id}").json()
     assert tenant["settings"]["exportOn"] == "created"
+    # And every control on the page has a name a screen reader reads (a label, its text or an aria-label)
+    unnamed = page.evaluate(
+        """() => [...document.querySelectorAll("button, input, select")]
+              .filter((c) => c.offsetParent !== null)
+              .filter((c) => !(c.labels.length || c.getAttribute("aria-label")
+                               || (c.tagName === "BUTTON" && c.innerText.trim())))
+              .map((c) => c.outerHTML)"""
+    )
+    assert unnamed == []
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 
