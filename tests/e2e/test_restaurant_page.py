@@ -8,9 +8,11 @@ one, changes the export settings and sees a revoked connection; a tampered insta
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +151,13 @@ def test_an_owner_connects_imports_watches_orders_retries_and_sees_a_revoke(
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 
+    # When the Square access is 9 days old (the daily refresh failed for a while)
+    age_token(devstack, instance_id, days=9)
+    # Then the page says it expires soon and offers to reconnect, while orders still flow
+    expect(page.locator("#connection-status")).to_contain_text("expires soon", timeout=30_000)
+    expect(page.get_by_role("button", name="Reconnect Square")).to_be_visible()
+    expect(page.get_by_role("button", name="Import my menu")).to_be_enabled()
+
     # When the seller revokes the application in the Square Dashboard
     http.post(
         f"{square}/_sandbox/oauth/revoke",
@@ -198,6 +207,17 @@ def test_a_tampered_instance_or_another_site_sees_nothing(
     page.goto(page_url(devstack, opened["instance"]))
     expect(page.locator("#orders")).to_contain_text(order_id[:12])
     context.close()
+
+
+def age_token(devstack: Devstack, instance_id: str, days: int) -> None:
+    """The connection's access token as if obtained `days` ago (its record, as the token refresh reads it)."""
+    assert devstack.stack is not None
+    dynamodb, table = devstack.stack.client("dynamodb"), devstack.stack.output("MappingsTableName")
+    key = {"PK": {"S": "SQUAREOAUTH"}, "SK": {"S": instance_id}}
+    item = dynamodb.get_item(TableName=table, Key=key)["Item"]
+    record = json.loads(item["connection"]["S"])
+    record["token_issued_at"] = (datetime.now(UTC) - timedelta(days=days)).isoformat()
+    dynamodb.put_item(TableName=table, Item={**item, "connection": {"S": json.dumps(record)}})
 
 
 def checkout(http: httpx.Client, devstack: Devstack, instance_id: str) -> str:
