@@ -36,6 +36,6 @@ class PosCatalogs:
         self._http = httpx.Client()
 
     def for_tenant(self, tenant: Tenant) -> CatalogSource:
-        token = self._secrets.pos_credentials(tenant.instance_id).access_token.get_secret_value()
+        token = self._secrets.pos_credentials(tenant.instance_id, tenant.updated_at).access_token.get_secret_value()
         client = SquareClient(self._square_base_url, token, http=self._http)
         return SquareCatalogSource(client, tenant.pos.location_id)

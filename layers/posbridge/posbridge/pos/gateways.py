@@ -20,7 +20,7 @@ class PosGateways:
         self._cache: dict[str, tuple[str, PosGateway]] = {}
 
     def for_tenant(self, tenant: Tenant) -> PosGateway:
-        credentials = self._secrets.pos_credentials(tenant.instance_id)
+        credentials = self._secrets.pos_credentials(tenant.instance_id, tenant.updated_at)
         token = credentials.access_token.get_secret_value()
         # Rebuilt when the token (rotation), the location or the delivery setting changes; the fingerprint keeps the
         # token out of memory maps.
