@@ -168,6 +168,23 @@ def test_an_owner_connects_imports_watches_orders_retries_and_sees_a_revoke(
     expect(page.locator("#connection-status")).to_contain_text("You revoked the app's access")
     expect(page.get_by_role("button", name="Reconnect Square")).to_be_visible()
     expect(page.get_by_role("button", name="Import my menu")).to_be_disabled()
+
+    # When a customer orders meanwhile: its events are parked, and the page says why in words
+    waiting_id = checkout(http, devstack, instance_id)
+    waiting = page.locator("#parked tbody tr", has=page.locator(f'td[title="{waiting_id}"]'))  # placed, approved
+    expect(waiting.first).to_contain_text("Your restaurant was paused", timeout=30_000)
+    # When the owner reconnects (Square approves again) and picks the location
+    with context.expect_page() as opened:
+        page.get_by_role("button", name="Reconnect Square").click()
+    expect(opened.value.locator("h1")).to_have_text("Square is connected", timeout=20_000)
+    opened.value.close()
+    expect(page.get_by_label("Square location of this restaurant")).to_be_focused(timeout=20_000)
+    page.get_by_role("button", name="Use this location").click()
+    expect(page.locator("#connection-status")).to_have_text("Connected: orders and menu changes flow.")
+    # And retries everything parked: the order goes through
+    page.get_by_role("button", name="Retry all").click()
+    sent = page.locator("#orders tbody tr", has=page.locator(f'td[title="{waiting_id}"]'))
+    expect(sent).to_contain_text("sent to Square", timeout=30_000)  # with the new token, not the revoked one
     context.close()
     http.close()
 
