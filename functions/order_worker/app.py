@@ -2,9 +2,11 @@
 queued Wix order events; Flows 2 and 3 (POS order -> Wix order, POS status -> Wix fulfillment: posbridge/flows/
 pos_sync.py) for queued POS order events. Dispatch is by message source, then event type.
 
-Per message: a transient failure (throttling, 5xx, timeout) fails the item so SQS redelivers it later (and moves it to
-the DLQ after maxReceiveCount); a permanent one (validation, unknown tenant) is parked in the DLQ at once with its
-reason. FIFO: after a failure the rest of that message group waits, so one order's events never overtake each other.
+The batch is worked to a deadline from the invocation's remaining time (posbridge/work_batch.py): a message that
+cannot finish (rate limit full, partner down, time up) goes back to the queue with a visibility delay matched to the
+cause, the messages finished before it are kept, and a partner outage waits in the queue instead of draining into the
+DLQ. A permanent failure (validation, unknown tenant) is parked in the DLQ at once with its reason. FIFO: after a
+failure the rest of that message group waits, so one order's events never overtake each other.
 """
 
 from __future__ import annotations
@@ -16,9 +18,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSEvent, SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -28,6 +29,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from posbridge.config import OrderWorkerSettings, WixApiSettings
+from posbridge.deadline import Deadline
 from posbridge.errors import EventIgnored, PermanentError
 from posbridge.flows.apply_status import SyncResult
 from posbridge.flows.cancel_order import CancelResult, cancel_wix_order
@@ -54,8 +56,9 @@ from posbridge.wix.client import DynamoRateLimiter, WixApiError, WixClients
 from posbridge.wix.orders_api import WixOrders
 from posbridge.wix.site import SiteIdsCache
 from posbridge.wix.webhooks import ORDER_CANCELED
+from posbridge.work_batch import SqsVisibility, process_batch
 
-WIX_RATE_WAIT_MAX_S = 15.0
+WIX_RATE_WAIT_MAX_S = 15.0  # and never past the deadline: a longer wait is the queue's (RateLimited, next window)
 
 settings = OrderWorkerSettings.from_env()
 tenants = TenantStore(settings.mappings_table)
@@ -65,7 +68,8 @@ gateways = PosGateways(settings.pos_api_base_url, vault)
 lifecycle = LifecyclePorts(tenants, LifecycleStore(settings.mappings_table), vault)
 dead_letters = DeadLetters(settings.dead_letter_queue_url)
 wix_settings = WixApiSettings.from_env()
-# A full rate window is waited out only while the 30 s timeout allows; otherwise the message returns to the queue.
+# A full rate window is waited out only while the deadline allows; otherwise the message returns to the queue until
+# the next window opens.
 wix_clients = WixClients(
     wix_settings.wix_api_base_url,
     wix_settings.wix_app_id,
@@ -86,7 +90,7 @@ pos_sync_ports = PosSyncPorts(
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()  # X-Ray: patches botocore and httpx, so each AWS, POS and Wix call is a subsegment
-processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+visibility = SqsVisibility(settings.work_queue_url)
 # Wix retries a webhook for ~47 h, far past SQS's 5-minute dedup window: remember event ids for 48 h.
 idempotency = IdempotencyConfig(event_key_jmespath=IDEMPOTENCY_KEY_JMESPATH, expires_after_seconds=48 * 3600)
 persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
@@ -187,4 +191,8 @@ def _park(record: SQSRecord, exc: Exception) -> None:
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     idempotency.register_lambda_context(context)
-    return process_partial_response(event=event, record_handler=process, processor=processor, context=context)
+    records = list(SQSEvent(event).records)
+    result = process_batch(records, process, Deadline.from_context(context), visibility)
+    for cause, count in result.causes.items():
+        metrics.add_metric(name=f"WorkReturned_{cause}", unit=MetricUnit.Count, value=count)
+    return result.response()
