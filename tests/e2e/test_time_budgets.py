@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from moto.sqs.models import sqs_backends
+from moto.sqs.models import Message, sqs_backends
 
 from devstack.app import Devstack
 from devstack.pollers import SqsPoller
@@ -30,7 +30,7 @@ def aws_timing(devstack: Devstack) -> Iterator[SqsPoller]:
     poller.visibility_scale = scale
 
 
-def _in_queue(devstack: Devstack, poller: SqsPoller, tenant_id: str) -> list[object]:
+def _in_queue(devstack: Devstack, poller: SqsPoller, tenant_id: str) -> list[Message]:
     _, _, _, region, account, name = poller.mapping.queue_arn.split(":")
     queue = sqs_backends[account][region].queues[name]
     return [m for m in list(queue._messages) if json.loads(m.body).get("tenant_id") == tenant_id]
@@ -47,22 +47,22 @@ def test_a_partner_outage_sends_the_order_back_with_its_backoff_and_it_is_export
 
     # Then after one receive the worker sends its message back for the first backoff step (30 s), not the queue's
     # 180 s, nor at once
-    def sent_back() -> object | None:
+    def sent_back() -> Message | None:
         for message in _in_queue(devstack, aws_timing, restaurant.instance_id):
-            left_s = message.visible_at / 1000 - time.time()  # type: ignore[attr-defined]
+            left_s = message.visible_at / 1000 - time.time()
             if 5 < left_s <= backoff_s(1):
                 return message
         return None
 
     message = wait_for(sent_back, timeout_s=30)
-    receives = message.approximate_receive_count  # type: ignore[attr-defined]
+    receives = message.approximate_receive_count
     # And the poller leaves it there: it is not received again while its delay runs, and nothing is parked
     time.sleep(2)
-    assert message.approximate_receive_count == receives  # type: ignore[attr-defined]
+    assert message.approximate_receive_count == receives
     assert restaurant.parked() == [] and restaurant.mapping(placed["order"]["id"]) is None
     # When Square is back and the delay has run out (here: cut short, instead of waiting 30 s)
     restaurant.http.delete(f"{devstack.pos_url}/_sandbox/faults").raise_for_status()
-    message.change_visibility(0)  # type: ignore[attr-defined]
+    message.change_visibility(0)
     # Then the order is exported, once
     restaurant.wait_mapping(placed["order"]["id"], timeout_s=30)
     assert len(restaurant.pos_orders(placed["order"]["id"])) == 1
