@@ -9,7 +9,6 @@ redrive after maxReceiveCount, the retention period), configured from template.y
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +24,7 @@ from posbridge.deadline import SAFETY_MARGIN_S, Deadline
 from posbridge.errors import PermanentError, TransientError
 from posbridge.pos.square.client import SquareClient
 from posbridge.wix.client import DynamoRateLimiter
-from posbridge.work_batch import BACKOFF_CAP_S, BatchResult, backoff_s, process_batch
+from posbridge.work_batch import BACKOFF_CAP_S, MIN_START_S, BatchResult, backoff_s, process_batch
 
 LAMBDA_TIMEOUT_S = 30.0
 
@@ -360,11 +359,18 @@ def test_an_endless_outage_parks_the_message_in_the_dlq_before_the_queue_would_d
     assert 36 * 3600 < clock.now < settings["retention_s"]
 
 
-def test_the_template_budgets_add_up() -> None:
-    # The worker's deadline leaves room inside the function timeout, the queue hides a message past a crashed
-    # invocation (six timeouts, as AWS advises), and the retention outlasts the wait before the DLQ
-    settings = _queue_settings()
-    assert settings["visibility_s"] >= 6 * settings["timeout_s"]
-    waited_before_dlq = sum(backoff_s(n) for n in range(1, settings["max_receive"] + 1))
-    assert 36 * 3600 < waited_before_dlq < settings["retention_s"]
-    assert math.isclose(settings["timeout_s"], LAMBDA_TIMEOUT_S)
+@pytest.mark.parametrize(
+    ("queue", "function"), [("WorkQueue", "OrderWorkerFunction"), ("CatalogSyncQueue", "CatalogSyncFunction")]
+)
+def test_the_template_budgets_add_up(queue: str, function: str) -> None:
+    # Given each queue and the function that consumes it, as template.yaml deploys them
+    resources = load_sam(TEMPLATE)["Resources"]
+    props, timeout_s = resources[queue]["Properties"], float(resources[function]["Properties"]["Timeout"])
+    # Then the deadline leaves the function time to report, and a message is hidden past a crashed invocation
+    # (six timeouts, as AWS advises for SQS event sources)
+    assert timeout_s - SAFETY_MARGIN_S > MIN_START_S
+    assert int(props["VisibilityTimeout"]) >= 6 * timeout_s
+    # And a message failing transiently waits more than a day and a half before the DLQ, and less than the
+    # retention period (past it SQS would delete it: lost)
+    waited_before_dlq = sum(backoff_s(n) for n in range(1, int(props["RedrivePolicy"]["maxReceiveCount"]) + 1))
+    assert 36 * 3600 < waited_before_dlq < int(props["MessageRetentionPeriod"])

@@ -33,13 +33,13 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from posbridge.deadline import Deadline
-from posbridge.errors import RateLimited, RetryLater
+from posbridge.errors import RateLimited, RetryLater, TransientError
 
 BACKOFF_FIRST_S = 30
 BACKOFF_CAP_S = 300  # after a partner comes back, a waiting message is retried within 5 minutes
 MAX_DELAY_S = 900  # the longest a message is sent back for (SQS allows 12 h); it then asks again
 NOT_STARTED_S = 0
-MIN_START_S = 5.0  # a message is started only with this much of the deadline left (a Flow 1 export: ~5 calls)
+MIN_START_S = 5.0  # a message is started only with this much of the deadline left (a few partner calls)
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,7 @@ def process_batch(
                 log.warning(
                     "message returned to the queue",
                     extra={"message_id": record.message_id, "cause": cause, "delay_s": seconds, "receive": count},
+                    exc_info=not isinstance(exc, TransientError),  # unforeseen: a bug, its traceback helps
                 )
                 if isinstance(exc, RetryLater):
 
