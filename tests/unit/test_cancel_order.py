@@ -495,3 +495,63 @@ def test_square_answers_a_stale_version_with_a_conflict_the_adapter_retries(sell
     with pytest.raises(TransientError):
         seller.pos.cancel_order(stale, "cancel-key-stale")
     assert seller.pos.order_snapshot(order_id).state == "OPEN"
+
+
+def _paid_square_order(seller: Seller, tip: int = 100) -> tuple[str, str]:
+    """A Square order paid as Flow 1 pays it: an EXTERNAL payment of its total with a tip, then PayOrder."""
+    order_id = _square_order(seller)
+    payment = seller.client.post(
+        "/v2/payments",
+        {
+            "idempotency_key": uuid.uuid4().hex[:40],
+            "source_id": "EXTERNAL",
+            "external_details": {"type": "EXTERNAL", "source": "Wix", "source_id": WIX_ID},
+            "amount_money": {"amount": 650, "currency": "USD"},
+            "tip_money": {"amount": tip, "currency": "USD"},
+            "order_id": order_id,
+            "location_id": seller.location_id,
+            "autocomplete": False,
+        },
+    )["payment"]
+    seller.client.post(
+        f"/v2/orders/{order_id}/pay", {"idempotency_key": uuid.uuid4().hex, "payment_ids": [payment["id"]]}
+    )
+    return order_id, str(payment["id"])
+
+
+def test_square_refuses_to_cancel_a_paid_order_so_the_adapter_cancels_its_pickup(seller: Seller) -> None:
+    # Given a Square order paid with an external payment, its pickup not started
+    order_id, _ = _paid_square_order(seller)
+    snapshot = seller.pos.order_snapshot(order_id)
+    assert snapshot.tendered
+    # When the order itself is set CANCELED, Then Square refuses: a paid order is never canceled
+    with pytest.raises(PermanentError) as refused:
+        seller.client.request(
+            "PUT",
+            f"/v2/orders/{order_id}",
+            {"order": {"location_id": seller.location_id, "version": snapshot.position.version, "state": "CANCELED"}},
+        )
+    assert refused.value.details.get("field") == "order.state"
+    # When the adapter cancels it
+    seller.pos.cancel_order(snapshot, "cancel-paid-1")
+    # Then its pickup is CANCELED and the order stays OPEN
+    after = seller.pos.order_snapshot(order_id)
+    assert after.state == "OPEN" and [f.state for f in after.fulfillments] == ["CANCELED"]
+
+
+def test_square_refunds_all_the_external_payment_took_once(seller: Seller) -> None:
+    # Given a Square order paid with an external payment of 6.50 and a 1.00 tip
+    order_id, payment_id = _paid_square_order(seller, tip=100)
+    # When the adapter refunds it, then again under the same key and under another (a replay, a second event)
+    first = seller.pos.refund_payment(payment_id, "refund-key-1", "Canceled or refunded on Wix (posbridge)")
+    again = seller.pos.refund_payment(payment_id, "refund-key-1", "Canceled or refunded on Wix (posbridge)")
+    other = seller.pos.refund_payment(payment_id, "refund-key-2", "Canceled or refunded on Wix (posbridge)")
+    # Then one refund of 7.50 (the amount and the tip) was made, and later calls report it without a second one
+    assert first.new and first.refunded.minor_units() == 750
+    assert not again.new and not other.new and again.refund_id == other.refund_id == first.refund_id
+    payment = seller.client.get(f"/v2/payments/{payment_id}")["payment"]
+    assert payment["refunded_money"]["amount"] == 750 and len(payment["refund_ids"]) == 1
+    # And the refund is an EXTERNAL one on the order
+    order = seller.client.get(f"/v2/orders/{order_id}")["order"]
+    assert [r["amount_money"]["amount"] for r in order["refunds"]] == [750]
+    assert seller.client.get(f"/v2/refunds/{first.refund_id}")["refund"]["destination_type"] == "EXTERNAL"
