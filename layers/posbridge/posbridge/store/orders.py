@@ -163,17 +163,23 @@ class OrderMappings(TableStore):
         return True
 
     def record_pos_refund(self, tenant_id: str, wix_order_id: str, refund_id: str | None, refunded_minor: int) -> None:
-        """Record on the order's mapping the POS refund of its payment (the same values again on a replay)."""
+        """Record on the order's mapping the POS refund of its payment (the same values again on a replay; nothing
+        when the order has no mapping)."""
         values: dict[str, Any] = {":refunded": refunded_minor}
         expression = "SET pos_refunded_minor = :refunded"
         if refund_id is not None:
             values[":refund"] = refund_id
             expression += ", pos_refund_id = :refund"
-        self._table.update_item(
-            Key={"PK": tenant_pk(tenant_id), "SK": f"ORDER#WIX#{wix_order_id}"},
-            UpdateExpression=expression,
-            ExpressionAttributeValues=values,
-        )
+        try:
+            self._table.update_item(
+                Key={"PK": tenant_pk(tenant_id), "SK": f"ORDER#WIX#{wix_order_id}"},
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(SK)",  # never a half-written mapping
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def record_skip(self, tenant_id: str, wix_order_id: str, reason: str) -> None:
         self._table.put_item(
