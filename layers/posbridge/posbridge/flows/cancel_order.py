@@ -1,4 +1,4 @@
-"""Flow 1, undone: a Wix order canceled on Wix is canceled on the POS, once.
+"""Flow 1, undone: a Wix order canceled (or fully refunded) on Wix is canceled and refunded on the POS, once.
 
 Wix sends `wix.ecom.v1.order_canceled` (@wix/auto_sdk_ecom_orders 1.0.300 `onOrderCanceled`, an action event:
 `actionEvent.body` = {order, restockAllItems, sendOrderCanceledEmail, customMessage}). The rule, per event:
@@ -9,13 +9,13 @@ Wix sends `wix.ecom.v1.order_canceled` (@wix/auto_sdk_ecom_orders 1.0.300 `onOrd
    recorded as the order's skip (CANCELED_BEFORE_EXPORT): Flow 1 then never exports it, whatever event for it
    arrives later (a late `order_approved`, a reconciliation). Outcome `not_exported`; no POS call.
 3. An order placed on the POS (mapping origin `pos`, Flow 2 imported it) is the POS's own: nothing is written back.
-4. Otherwise the POS order is read now. CANCELED already: `already_canceled` (a duplicate delivery, a retry after a
-   crash, or the kitchen canceled it first). COMPLETED: `completed_on_pos` (the food went out; a completed order can
-   no longer be updated), reported in the result, not parked. Else it is canceled at its current version with the
-   key (tenant, `cancel_order@v<version>`, Wix order id): a retry of the same attempt replays it, and a version
-   changed meanwhile (the kitchen moved the order: the adapter raises TransientError on the POS's conflict) is a new
-   attempt under its own key.
-
+4. Otherwise the POS order is read now. Canceled already (the order, or every fulfillment of a paid order, which the
+   POS does not cancel: see the adapter): `already_canceled` (a duplicate delivery, a retry after a crash, or the
+   kitchen canceled it first). COMPLETED: `completed_on_pos` (the food went out; a completed order can no longer be
+   updated), reported in the result, not parked. Else it is canceled at its current version with the key (tenant,
+   `cancel_order@v<version>`, Wix order id): a retry of the same attempt replays it, and a version changed meanwhile
+   (the kitchen moved the order: the adapter raises TransientError on the POS's conflict) is a new attempt under its
+   own key.
 5. Then the order's POS payment (the mapping's posPaymentId) is refunded: all it took, tip included, under the key
    (tenant, `refund_payment`, Wix order id), identity only, so a cancel and a full refund of the same order, a
    duplicate, or a retry after a crash all make one refund (the adapter refunds only what is left of the payment, and
