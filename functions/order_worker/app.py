@@ -55,7 +55,7 @@ from posbridge.store.tenants import TenantStore
 from posbridge.wix.client import DynamoRateLimiter, WixApiError, WixClients
 from posbridge.wix.orders_api import WixOrders
 from posbridge.wix.site import SiteIdsCache
-from posbridge.wix.webhooks import ORDER_CANCELED
+from posbridge.wix.webhooks import ORDER_CANCELED, ORDER_PAYMENT_STATUS_UPDATED
 from posbridge.work_batch import SqsVisibility, process_batch
 
 WIX_RATE_WAIT_MAX_S = 15.0  # and never past the deadline: a longer wait is the queue's (RateLimited, next window)
@@ -118,9 +118,13 @@ def cancel(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def wix_cancel_event(message: WorkMessage) -> None:
+    """A Wix cancel or payment status change (refunds): ids, outcome and amounts only in the log line."""
     result = CancelResult(**cancel(message=message.model_dump(mode="json")))
-    logger.info("wix order cancel processed", extra=asdict(result))
+    logger.info("wix order cancel processed", extra={**asdict(result), "event_type": message.event_type})
     metrics.add_metric(name=f"WixCancels_{result.outcome}", unit=MetricUnit.Count, value=1)
+    if result.outcome in ("partial_refund_recorded", "partial_refund_not_exported"):
+        # a partial refund on Wix is not applied on the POS: operators see it (the order mapping, this metric)
+        metrics.add_metric(name="WixPartialRefunds", unit=MetricUnit.Count, value=1)
 
 
 def pos_order_event(message: WorkMessage) -> None:
@@ -147,7 +151,7 @@ def process(record: SQSRecord) -> None:
         if message.source != "wix":
             pos_order_event(message)
             return
-        if message.event_type == ORDER_CANCELED:
+        if message.event_type in (ORDER_CANCELED, ORDER_PAYMENT_STATUS_UPDATED):
             wix_cancel_event(message)
             return
         result = ExportResult(**export(message=message.model_dump(mode="json")))

@@ -20,8 +20,9 @@ its application replays the payment (the same one, never a second) and completes
 saved is never paid again. An order not paid on Wix is settled the same way but marked UNPAID with the amount the
 staff collect, or not exported at all when the tenant says so (export_unpaid false: recorded as a skip).
 
-An order canceled on Wix before it was exported is never exported: its status says CANCELED, or the cancel flow
-recorded it (flows/cancel_order.py) before a late event for it arrived.
+An order canceled or fully refunded on Wix before it was exported is never exported: its status says CANCELED or its
+payment status FULLY_REFUNDED, or the cancel flow recorded it (flows/cancel_order.py) before a late event for it
+arrived.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ Outcome = Literal[
 ]
 # The skip the cancel flow records for an order canceled before it was exported; the export flow honours it.
 CANCELED_BEFORE_EXPORT = "canceled on Wix before it was exported"
+REFUNDED_BEFORE_EXPORT = "fully refunded on Wix before it was exported"
 UNPAID_NOT_EXPORTED = "not paid on Wix and the tenant exports paid orders only (exportUnpaid false)"
 CUSTOMER_STEP, ORDER_STEP, ORDER_AD_HOC_STEP = "create_customer", "create_order", "create_order_ad_hoc"
 PAYMENT_STEP, PAY_STEP = "create_payment", "pay_order"
@@ -114,8 +116,13 @@ def export_wix_order(
     if not order.line_items:
         mappings.record_skip(tenant.instance_id, order.id, "no Wix Restaurants line items")
         return ExportResult("not_restaurant", order.id)
-    if order.status == "CANCELED" or mappings.skip_reason(tenant.instance_id, order.id) == CANCELED_BEFORE_EXPORT:
+    skipped = mappings.skip_reason(tenant.instance_id, order.id)
+    if order.status == "CANCELED" or skipped == CANCELED_BEFORE_EXPORT:
         mappings.record_skip(tenant.instance_id, order.id, CANCELED_BEFORE_EXPORT)
+        return ExportResult("canceled_before_export", order.id)
+    refunded = order.money is not None and order.money.payment_status == "FULLY_REFUNDED"
+    if refunded or skipped == REFUNDED_BEFORE_EXPORT:
+        mappings.record_skip(tenant.instance_id, order.id, REFUNDED_BEFORE_EXPORT)
         return ExportResult("canceled_before_export", order.id)
     if not _ready(message.event_type, order, tenant):
         return ExportResult("awaiting_approval", order.id)
