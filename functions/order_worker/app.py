@@ -42,7 +42,9 @@ from posbridge.flows.lifecycle import (
     app_removed,
     occurred_at,
 )
+from posbridge.flows.pos_ingest import OAUTH_REVOKED
 from posbridge.flows.pos_sync import PosSyncPorts, sync_pos_order
+from posbridge.flows.square_oauth import authorization_revoked
 from posbridge.messaging import IDEMPOTENCY_KEY_JMESPATH, DeadLetters, WorkMessage
 from posbridge.pos.gateways import PosGateways
 from posbridge.secrets import TenantSecrets
@@ -51,6 +53,7 @@ from posbridge.store.lifecycle import LifecycleStore
 from posbridge.store.order_sync import OrderSyncStore
 from posbridge.store.orders import MappingConflict, OrderMappings
 from posbridge.store.reconcile_state import ReconcileState
+from posbridge.store.square_oauth import OAuthConnections
 from posbridge.store.tenants import TenantStore
 from posbridge.wix.client import DynamoRateLimiter, WixApiError, WixClients
 from posbridge.wix.orders_api import WixOrders
@@ -67,6 +70,7 @@ vault = TenantSecrets(settings.tenant_secret_prefix)
 gateways = PosGateways(settings.pos_api_base_url, vault)
 lifecycle = LifecyclePorts(tenants, LifecycleStore(settings.mappings_table), vault)
 dead_letters = DeadLetters(settings.dead_letter_queue_url)
+oauth_connections = OAuthConnections(settings.mappings_table)
 wix_settings = WixApiSettings.from_env()
 # A full rate window is waited out only while the deadline allows; otherwise the message returns to the queue until
 # the next window opens.
@@ -141,12 +145,23 @@ def lifecycle_event(message: WorkMessage) -> None:
     metrics.add_metric(name=f"Lifecycle_{outcome}", unit=MetricUnit.Count, value=1)
 
 
+def oauth_revoked_event(message: WorkMessage) -> None:
+    """Square's oauth.authorization.revoked: every site connected through that merchant is paused with the reason."""
+    merchant_id, revoker = str(message.payload.get("merchant_id")), str(message.payload.get("revoker_type"))
+    paused = authorization_revoked(merchant_id, revoker, oauth_connections, tenants, datetime.now(UTC))
+    logger.warning("square authorization revoked", extra={"paused": paused, "revoker_type": revoker})
+    metrics.add_metric(name="SquareAuthorizationRevoked", unit=MetricUnit.Count, value=1)
+
+
 def process(record: SQSRecord) -> None:
     try:
         message = WorkMessage.model_validate_json(record.body)
         logger.append_keys(event_id=message.event_id, instance_id=message.tenant_id, entity_id=message.entity_id)
         if message.source == "wix" and message.event_type in LIFECYCLE_EVENTS:
             lifecycle_event(message)
+            return
+        if message.source == "square" and message.event_type == OAUTH_REVOKED:
+            oauth_revoked_event(message)
             return
         if message.source != "wix":
             pos_order_event(message)

@@ -95,3 +95,4 @@ class Tenant(_Wire):
     created_at: str
     updated_at: str
     removed_at: str | None = None  # when the app was removed; its mappings are purged a retention period later
+    paused_reason: str | None = None  # why a paused tenant is paused when not by an operator (square_revoked_by_...)

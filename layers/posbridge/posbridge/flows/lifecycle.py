@@ -166,7 +166,7 @@ def set_paused(instance_id: str, paused: bool, tenants: Tenants, now: datetime) 
     wanted: Literal["active", "paused"] = "paused" if paused else "active"
     if tenant.status == wanted:
         return tenant
-    tenant = tenant.model_copy(update={"status": wanted, "updated_at": _stamp(now)})
+    tenant = tenant.model_copy(update={"status": wanted, "updated_at": _stamp(now), "paused_reason": None})
     tenants.put(tenant)
     return tenant
 
