@@ -33,9 +33,9 @@ from posbridge.pos.clover.cart import (
     ADJUSTMENT_NAME,
     MARKER_PREFIX,
     MerchantSetup,
-    adjust,
     build_cart,
     marker,
+    reconcile,
     target_total,
     title,
 )
@@ -45,7 +45,6 @@ from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, OrderPayment, PosOrder
 EXTERNAL_PAYMENT_TENDER = "com.clover.tender.external_payment"  # TenderConstants.EXTERNAL_PAYMENT
 EXTERNAL_PAYMENT_ID_MAX = 32
 PAYMENT_NOTE_MAX = 255
-MAX_PREVIEWS = 5
 PAGE = 100  # Clover's default page size (max 1000, docs.clover.com/docs/paginating-elements)
 UNKNOWN_CATALOG = frozenset({"item_does_not_exist", "invalid_modifier"})  # working-with-orders 400s
 DEFAULT_ORDER_TYPES = {"PICKUP": "Pickup", "DELIVERY": "Delivery"}
@@ -84,16 +83,7 @@ class CloverPos:
         existing = self._find_made(title(order), mark)
         if existing is not None:
             return self._pos_order(existing, owners, order)
-        target = target_total(order)
-        adjustment = 0
-        for _ in range(MAX_PREVIEWS):
-            preview = self._post_cart("/atomic_order/checkouts", cart, catalog, safe=True)
-            clover_total = preview.get("total")
-            if not isinstance(clover_total, int):
-                raise PermanentError("clover_unexpected_response", "Clover's checkout answer has no total.")
-            if target is None or clover_total == target:
-                break
-            adjustment = adjust(cart, clover_total, target)
+        adjustment = reconcile(cart, lambda c: self._preview(c, catalog), target_total(order))
         try:
             created = self._post_cart("/atomic_order/orders", cart, catalog, safe=False)
         except OutcomeUnknown:
@@ -175,6 +165,12 @@ class CloverPos:
         return PosOrderPage(orders=summaries, cursor=following)
 
     # ---- helpers -------------------------------------------------------------------------------------------------
+
+    def _preview(self, cart: dict[str, Any], catalog: Mapping[str, CatalogLine] | None) -> int:
+        total = self._post_cart("/atomic_order/checkouts", cart, catalog, safe=True).get("total")
+        if not isinstance(total, int) or isinstance(total, bool):
+            raise PermanentError("clover_unexpected_response", "Clover's checkout answer has no total.")
+        return total
 
     def _post_cart(
         self, path: str, cart: dict[str, Any], catalog: Mapping[str, CatalogLine] | None, *, safe: bool

@@ -31,7 +31,7 @@ way. The gateway previews Clover's total with /atomic_order/checkouts and `adjus
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -49,6 +49,7 @@ NOTE_MAX = 2047
 LINE_NOTE_MAX = 255
 NAME_MAX = 127
 MAX_LINE_ITEMS = 3000
+MAX_PREVIEWS = 5  # a gap closes in one step on untaxed parts; order-wide discounts may need another
 TAX_RATE_SCALE = Decimal(10_000_000)  # Wix's fraction -> Clover's rate (percent x 100000)
 UNPAID = "UNPAID"
 
@@ -288,3 +289,16 @@ def _adjustment_discount(lines: list[dict[str, Any]]) -> int:
     return -sum(
         int(d.get("amount", 0)) for line in lines for d in line.get("discounts", []) if d.get("name") == ADJUSTMENT_NAME
     )
+
+
+def reconcile(cart: dict[str, Any], preview: Callable[[dict[str, Any]], int], target: int | None) -> int:
+    """Preview Clover's total (`preview`: the cart -> Clover's `total`) and adjust until it is `target`; the
+    adjustment made (signed cents, 0: none). Stops after MAX_PREVIEWS: what is left then shows as the difference
+    between Clover's total and Wix's."""
+    adjustment = 0
+    for _ in range(MAX_PREVIEWS):
+        clover_total = preview(cart)
+        if target is None or clover_total == target:
+            break
+        adjustment = adjust(cart, clover_total, target)
+    return adjustment
