@@ -258,26 +258,52 @@ def note(order: Order, mark: str) -> str:
 
 
 def adjust(cart: dict[str, Any], clover_total: int, target: int) -> int:
-    """Change the cart's adjustment so Clover's total moves by `target - clover_total`; the adjustment's new size
-    (signed cents: + added, - taken off). Untaxed parts only, so no Clover tax changes with it."""
+    """Move Clover's total by `target - clover_total`; the adjustment in place afterwards (signed cents).
+
+    Two named parts, both untaxed where possible so no Clover tax moves with them: an ad hoc line (what is added;
+    it shrinks first when Clover comes out over), and a line discount (what is taken off once that line is gone;
+    on an untaxed line if there is one, else on the line with the most left, whose tax then falls too: the next
+    preview shows by how much and the line makes it up)."""
     lines: list[dict[str, Any]] = cart["lineItems"]
     gap = target - clover_total
     added = next((line for line in lines if line.get("name") == ADJUSTMENT_NAME), None)
-    current = added["price"] if added else -_adjustment_discount(lines)
-    wanted = current + gap
+    price = int(added["price"]) if added else 0
     if added is not None:
         lines.remove(added)
-    for line in lines:
-        line["discounts"] = [d for d in line.get("discounts", []) if d.get("name") != ADJUSTMENT_NAME]
-        if not line["discounts"]:
-            del line["discounts"]
-    if wanted > 0:
-        lines.append({"name": ADJUSTMENT_NAME, "price": wanted, "taxRates": []})
-    elif wanted < 0:
-        untaxed = [line for line in lines if not line.get("taxRates") and _left(line) > 0]
-        host = max(untaxed, key=_left) if untaxed else max(lines, key=_left)
-        host.setdefault("discounts", []).append({"name": ADJUSTMENT_NAME, "amount": max(wanted, -_left(host))})
-    return wanted
+    if gap > 0 or price + gap >= 0:
+        price += gap
+    else:
+        _discount_more(lines, gap + price)
+        price = 0
+    if price > 0:
+        lines.append({"name": ADJUSTMENT_NAME, "price": price, "taxRates": []})
+    return price - _adjustment_discount(lines)
+
+
+def _discount_more(lines: list[dict[str, Any]], extra: int) -> None:
+    """Add `extra` (negative cents) to the adjustment discounts, never taking a line below zero: on the line that
+    already has one while it has room, then on untaxed lines, then on those with the most left."""
+
+    def room(line: dict[str, Any]) -> int:
+        entry = _adjustment_of(line)
+        return _left(line) + (int(entry["amount"]) if entry else 0)
+
+    while extra < 0:
+        hosts = [line for line in lines if room(line) > 0]
+        if not hosts:
+            return  # nothing left to take off: Clover stays over (shows as the difference)
+        host = max(hosts, key=lambda line: (_adjustment_of(line) is not None, not line.get("taxRates"), room(line)))
+        entry = _adjustment_of(host)
+        if entry is None:
+            entry = {"name": ADJUSTMENT_NAME, "amount": 0}
+            host.setdefault("discounts", []).append(entry)
+        take = max(extra, -room(host))
+        entry["amount"] = int(entry["amount"]) + take
+        extra -= take
+
+
+def _adjustment_of(line: dict[str, Any]) -> dict[str, Any] | None:
+    return next((d for d in line.get("discounts", []) if d.get("name") == ADJUSTMENT_NAME), None)
 
 
 def _left(line: dict[str, Any]) -> int:
@@ -292,13 +318,14 @@ def _adjustment_discount(lines: list[dict[str, Any]]) -> int:
 
 
 def reconcile(cart: dict[str, Any], preview: Callable[[dict[str, Any]], int], target: int | None) -> int:
-    """Preview Clover's total (`preview`: the cart -> Clover's `total`) and adjust until it is `target`; the
-    adjustment made (signed cents, 0: none). Stops after MAX_PREVIEWS: what is left then shows as the difference
-    between Clover's total and Wix's."""
-    adjustment = 0
-    for _ in range(MAX_PREVIEWS):
-        clover_total = preview(cart)
-        if target is None or clover_total == target:
-            break
-        adjustment = adjust(cart, clover_total, target)
-    return adjustment
+    """Preview Clover's total (`preview`: the cart -> Clover's `total`) and adjust the cart until it is `target`.
+    Returns what the adjustment changed Clover's own total by (signed cents; 0: none needed), taxes that moved with
+    it included. After MAX_PREVIEWS adjustments whatever is left shows as Clover's total differing from Wix's."""
+    first: int | None = None
+    for attempt in range(MAX_PREVIEWS + 1):
+        total = preview(cart)
+        first = total if first is None else first
+        if target is None or total == target or attempt == MAX_PREVIEWS:
+            return total - first
+        adjust(cart, total, target)
+    raise AssertionError("unreachable")
