@@ -18,9 +18,9 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from devstack.clover_sandbox import errors as err
-from devstack.clover_sandbox import orders, schema
+from devstack.clover_sandbox import inventory, orders, schema
 from devstack.clover_sandbox.ids import new_id
-from devstack.clover_sandbox.state import Merchant, SandboxState
+from devstack.clover_sandbox.state import Merchant, SandboxState, now_ms
 from devstack.clover_sandbox.webhooks import deliver, send_verification
 from devstack.faults import Fault, FaultInjector
 from devstack.webhooks import DeliveryPlan, WebhookDispatcher
@@ -72,6 +72,10 @@ class CloverSandbox:
             f"GET {M}/tax_rates": lambda m, c: orders.elements(list(m.tax_rates.values())),
             f"GET {M}/order_types": lambda m, c: orders.elements(list(m.order_types.values())),
             f"POST {M}/order_types": lambda m, c: orders.create_order_type(m, c.body),
+            f"GET {M}/categories": lambda m, c: inventory.list_categories(m, c.args),
+            f"GET {M}/items": lambda m, c: inventory.list_items(m, c.filters, c.args),
+            f"GET {M}/item_groups": lambda m, c: inventory.list_item_groups(m, c.args),
+            f"GET {M}/modifier_groups": lambda m, c: inventory.list_modifier_groups(m, c.args),
         }
         merchant = "/_sandbox/merchants/{merchant_id}"
         self._control: dict[str, Callable[[Call], Any]] = {
@@ -81,8 +85,12 @@ class CloverSandbox:
             "PUT /_sandbox/tokens": self._token_settings,
             "POST /_sandbox/merchants": self._create_merchant,
             f"POST {merchant}/tax_rates": lambda c: self._merchant_op(c, lambda m: _add_tax_rate(m, c.body)),
-            f"POST {merchant}/items": lambda c: self._merchant_op(c, lambda m: _add_item(m, c.body)),
+            f"POST {merchant}/items": lambda c: self._merchant_op(c, lambda m: _add_item(m, c.body, now_ms(s.clock))),
             f"POST {merchant}/modifiers": lambda c: self._merchant_op(c, lambda m: _add_modifier(m, c.body)),
+            f"POST {merchant}/catalog": lambda c: {"ids": self._merchant_op(c, lambda m: inventory.seed(s, m, c.body))},
+            f"POST {merchant}/items/{{item_id}}/availability": lambda c: self._merchant_op(
+                c, lambda m: inventory.set_available(s, m, c.params["item_id"], bool(c.body["available"]))
+            ),
             f"POST {merchant}/service_charge": lambda c: self._merchant_op(c, lambda m: _set_charge(m, c.body)),
             f"POST {merchant}/expire-access-tokens": lambda c: {
                 "expired": self._merchant_op(c, lambda m: s.expire_access(m.merchant_id))
@@ -321,11 +329,12 @@ def _add_tax_rate(m: Merchant, body: dict[str, Any]) -> dict[str, Any]:
     return rate
 
 
-def _add_item(m: Merchant, body: dict[str, Any]) -> dict[str, Any]:
+def _add_item(m: Merchant, body: dict[str, Any], now: int) -> dict[str, Any]:
     """{name, price, defaultTaxRates?, taxRateIds?}"""
     item_id = new_id()
     item = {"id": item_id, "name": _name(body), "price": _positive_int(body, "price"), "priceType": "FIXED"}
     item["defaultTaxRates"] = bool(body.get("defaultTaxRates", True))
+    item.update({"hidden": False, "available": True, "modifiedTime": now})
     item["taxRateIds"] = [str(t) for t in body.get("taxRateIds", []) if str(t) in m.tax_rates]
     m.items[item_id] = item
     return item

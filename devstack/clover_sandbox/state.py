@@ -41,6 +41,9 @@ class Merchant:
     order_types: dict[str, dict[str, Any]] = field(default_factory=dict)
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
     modifiers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    categories: dict[str, dict[str, Any]] = field(default_factory=dict)
+    item_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    modifier_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     service_charge: dict[str, Any] | None = None
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     payments: dict[str, dict[str, Any]] = field(default_factory=dict)
