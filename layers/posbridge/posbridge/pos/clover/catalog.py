@@ -51,8 +51,11 @@ SOLD_AT_THE_TILL = frozenset({"VARIABLE", "PER_UNIT"})  # SDK inventory/PriceTyp
 class Layout(Protocol):
     """The layout options the catalog flows pass (the one menu's name, the section for items in no category)."""
 
-    menu_name: str
-    uncategorized_name: str
+    @property
+    def menu_name(self) -> str: ...
+
+    @property
+    def uncategorized_name(self) -> str: ...
 
 
 def _ms_to_rfc3339(ms: int) -> str:
