@@ -248,3 +248,20 @@ def test_a_webhook_body_that_is_not_clovers_is_refused_with_field_names_only() -
         parse(b'{"appId": "A", "merchants": {"M": [{"objectId": "O:1", "type": "TOUCH", "ts": 1}]}}')
     with pytest.raises(ValueError, match="not JSON"):
         parse(b"\xff")
+
+
+class _StoreThatFails(MemoryTokenStore):
+    def replace(self, old_refresh_token: str, new: CloverTokens) -> bool:
+        raise TransientError("the token table is unavailable")
+
+
+def test_a_new_pair_that_cannot_be_saved_is_never_used(env: Env) -> None:
+    # Given a store that cannot save, and an access token Clover expired
+    store = _StoreThatFails(env.store.load())
+    env.control.post(f"/_sandbox/merchants/{env.merchant_id}/expire-access-tokens")
+    client = CloverClient(env.url, env.merchant_id, env.client_id, store, sleep=env.sleeps.append)
+    # When a call needs a refresh, Then it fails before the new token is used: no call got past Clover's auth
+    # (the sandbox counts authenticated calls only; the refresh itself happened)
+    with pytest.raises(TransientError):
+        client.get("/tenders")
+    assert "GET /v3/merchants/{mId}/tenders" not in env.calls()
