@@ -3,6 +3,7 @@ total; no duplicate after a lost reply; tokens kept fresh; rate limits; webhooks
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -265,3 +266,19 @@ def test_a_new_pair_that_cannot_be_saved_is_never_used(env: Env) -> None:
     with pytest.raises(TransientError):
         client.get("/tenders")
     assert "GET /v3/merchants/{mId}/tenders" not in env.calls()
+
+
+def test_a_create_that_times_out_is_found_by_the_redelivery_not_made_twice(env: Env, taxed_delivery: Order) -> None:
+    # Given Clover takes 1.5 s to take the create, and the client waits 0.5 s
+    env.control.post("/_sandbox/faults", json={"path": f"/v3/merchants/{env.merchant_id}/atomic_order/orders",
+                                                "method": "POST", "status": None, "delayMs": 1500})  # fmt: skip
+    slow = CloverPos(env.client(timeout=httpx.Timeout(0.5, connect=2.0)))
+    # When the order is created, Then the outcome is unknown: transient, and the create was not sent again
+    with pytest.raises(TransientError):
+        slow.create_order(taxed_delivery, None, "export-1")
+    deadline = time.monotonic() + 10
+    while not env.screen() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # And once the slow create lands, the redelivered export finds it: one order
+    again = env.gateway().create_order(taxed_delivery, None, "export-1")
+    assert [o["id"] for o in env.screen()] == [again.id]
