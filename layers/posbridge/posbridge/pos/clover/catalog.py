@@ -191,6 +191,9 @@ def build_catalog(
     dishes: dict[str, Item] = {}
     for dish, rows in variants.items():
         grouped = dish in group_names
+        # Clover documents no order of an item group's items: cheapest first, then by name, so the order is stable
+        # (sizes usually rise with price) and a re-read never reorders the Wix variants
+        rows.sort(key=lambda r: (int(r.get("price") or 0), str(r.get("name") or ""), str(r["id"])))
         title = group_names[dish] if grouped else str(rows[0].get("name") or "")
         variations = tuple(
             Variation(
