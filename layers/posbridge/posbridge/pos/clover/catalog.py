@@ -221,7 +221,7 @@ def build_catalog(
                 listed.append(found)
         placed.update(listed)
         sections.append(Section(pos_id=str(raw["id"]), name=str(raw.get("name") or ""), item_ids=tuple(listed)))
-    loose = tuple(d for d in dishes if d not in placed)
+    loose = tuple(sorted((d for d in dishes if d not in placed), key=lambda d: (dishes[d].name, d)))  # by name
     if loose:
         sections.append(Section(pos_id=UNCATEGORIZED_ID, name=options.uncategorized_name, item_ids=loose))
     menu = Menu(pos_id=DEFAULT_MENU_ID, name=options.menu_name, sections=tuple(s for s in sections if s.item_ids))
