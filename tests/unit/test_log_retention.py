@@ -59,7 +59,8 @@ def test_the_retention_is_a_parameter_with_a_sensible_default(translated_templat
     parameter = translated_template["Parameters"]["LogRetentionInDays"]
     # Then its default is a month (enough to investigate an incident) and only CloudWatch's own values are accepted
     assert parameter["Default"] == 30
-    assert 30 in parameter["AllowedValues"] and 3653 in parameter["AllowedValues"] and 0 not in parameter["AllowedValues"]
+    allowed = parameter["AllowedValues"]
+    assert 30 in allowed and 3653 in allowed and 0 not in allowed
 
 
 def test_the_api_stage_writes_access_logs_to_a_retained_group(translated_template: dict[str, Any]) -> None:
