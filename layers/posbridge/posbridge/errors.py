@@ -11,6 +11,10 @@ class TransientError(Exception):
     """Throttling, 5xx, timeouts, a lost connection: the same work may succeed later, so retry it (with backoff)."""
 
 
+class StaleWrite(TransientError):
+    """A record changed since it was read (another writer came first): re-read it and decide again."""
+
+
 class PermanentError(Exception):
     """The input can never succeed as it is (validation, unknown tenant, a 4xx from a partner): a poison message.
 
