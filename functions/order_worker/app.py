@@ -73,12 +73,13 @@ wix_clients = WixClients(
     DynamoRateLimiter(wix_settings.mappings_table, max_wait_s=WIX_RATE_WAIT_MAX_S),
 )
 catalog_lookup = CatalogLookup(settings.mappings_table)  # the catalog mapping, read by Flows 1 and 2
+syncs = OrderSyncStore(settings.mappings_table)
 pos_sync_ports = PosSyncPorts(
     tenants=tenants,
     pos=gateways,
     wix=lambda instance_id: WixOrders(wix_clients.for_instance(instance_id)),
     mappings=mappings,
-    syncs=OrderSyncStore(settings.mappings_table),
+    syncs=syncs,
     catalog=catalog_lookup,
     site=SiteIdsCache(ReconcileState(settings.mappings_table)),
     bridge_app_id=wix_settings.wix_app_id,
@@ -175,11 +176,24 @@ def _park(record: SQSRecord, exc: Exception) -> None:
     if isinstance(exc, WixApiError):  # Wix's own error body (never our request) says what to fix
         error = f"{error}: {json.dumps(exc.body, separators=(',', ':'))}"
     group = record.attributes.message_group_id or "poison"
+    _record_parked_order(record.body, reason)
     dead_letters.park(record.body, group, record.message_id, reason, error)
     logger.error(
         "poison message parked in the DLQ", extra={"reason": reason, "error": error, "message_id": record.message_id}
     )
     metrics.add_metric(name="PoisonParked", unit=MetricUnit.Count, value=1)
+
+
+def _record_parked_order(body: str, reason: str) -> None:
+    """Tell the reconciliation the order's work is parked (its cursor may pass it: the DLQ alarm and the redrive take
+    it from here), before parking, so a failure in between parks it twice rather than not at all."""
+    try:
+        message = WorkMessage.model_validate_json(body)
+    except ValidationError:
+        return  # not an order the reconciliation could name
+    if message.source == "wix" and message.event_type in LIFECYCLE_EVENTS:
+        return
+    syncs.record_parked(message.tenant_id, "WIX" if message.source == "wix" else "POS", message.entity_id, reason)
 
 
 @tracer.capture_lambda_handler
