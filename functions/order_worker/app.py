@@ -3,8 +3,10 @@ queued Wix order events; Flows 2 and 3 (POS order -> Wix order, POS status -> Wi
 pos_sync.py) for queued POS order events. Dispatch is by message source, then event type.
 
 Per message: a transient failure (throttling, 5xx, timeout) fails the item so SQS redelivers it later (and moves it to
-the DLQ after maxReceiveCount); a permanent one (validation, unknown tenant) is parked in the DLQ at once with its
-reason. FIFO: after a failure the rest of that message group waits, so one order's events never overtake each other.
+the DLQ after maxReceiveCount); a permanent one (validation, a paused tenant) is parked in the DLQ at once with its
+reason. An order of a site with no POS connected yet is not parked: only its id is kept until the connection
+(posbridge/flows/export_order.py). FIFO: after a failure the rest of that message group waits, so one order's events
+never overtake each other.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from posbridge.flows.pos_sync import PosSyncPorts, sync_pos_order
 from posbridge.messaging import IDEMPOTENCY_KEY_JMESPATH, DeadLetters, WorkMessage
 from posbridge.pos.gateways import PosGateways
 from posbridge.secrets import TenantSecrets
+from posbridge.store.awaiting_pos import AwaitingPosOrders
 from posbridge.store.catalog_lookup import CatalogLookup
 from posbridge.store.lifecycle import LifecycleStore
 from posbridge.store.order_sync import OrderSyncStore
@@ -74,6 +77,7 @@ wix_clients = WixClients(
 )
 catalog_lookup = CatalogLookup(settings.mappings_table)  # the catalog mapping, read by Flows 1 and 2
 syncs = OrderSyncStore(settings.mappings_table)
+awaiting_pos = AwaitingPosOrders(settings.mappings_table)  # orders of sites with no POS connected yet
 pos_sync_ports = PosSyncPorts(
     tenants=tenants,
     pos=gateways,
@@ -97,7 +101,8 @@ persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
     data_keyword_argument="message", config=idempotency, persistence_store=persistence
 )
 def export(message: dict[str, Any]) -> dict[str, Any]:
-    return asdict(export_wix_order(WorkMessage.model_validate(message), tenants, mappings, gateways, catalog_lookup))
+    work = WorkMessage.model_validate(message)
+    return asdict(export_wix_order(work, tenants, mappings, gateways, catalog_lookup, awaiting_pos))
 
 
 @idempotent_function(  # type: ignore[untyped-decorator]

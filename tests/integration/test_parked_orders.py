@@ -1,5 +1,6 @@
 """The order worker, run by the devstack's poller on the work queue, records what the reconciliation must know: an
-order whose work it parked in the DLQ (the cursor may pass it; the redrive finishes it)."""
+order whose work it parked in the DLQ (the cursor may pass it; the redrive finishes it), and an order of a site with
+no POS connected yet (kept as ids until the connection, never parked)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import time
 import uuid
 from typing import Any
 
+import boto3
 import pytest
 
 from devstack.app import Devstack
 from posbridge.dlq import DeadLetterQueue
 from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
 from posbridge.messaging import WorkMessage, WorkQueue
+from posbridge.store.awaiting_pos import AwaitingPosOrders
 from posbridge.store.order_sync import OrderSyncStore
 from posbridge.store.tenants import TenantStore
 from posbridge.wix.webhooks import ORDER_CREATED
@@ -72,3 +75,27 @@ def test_an_order_parked_in_the_dlq_is_known_to_the_reconciliation(stack: Any) -
     dlq = DeadLetterQueue(stack.output("WorkDeadLetterQueueUrl"), stack.output("WorkQueueUrl"))
     parked = _wait_for(lambda: dlq.find(tenant_id=instance_id))
     assert [p.reason for p in parked] == ["tenant_paused"]
+
+
+def test_an_order_of_a_site_with_no_pos_connected_waits_as_ids_not_in_the_dlq(stack: Any) -> None:
+    # Given a site that installed the app but never connected a POS, and one of its orders with buyer details
+    instance_id, order_id = f"inst-{uuid.uuid4().hex[:8]}", f"order-{uuid.uuid4()}"
+    message = wix_order_created(instance_id, order_id)
+    entity = message.payload["createdEvent"]["entity"]
+    entity["buyerInfo"] = {"email": "buyer@example.com", "contactId": "c-1"}
+    waiting = AwaitingPosOrders(stack.output("MappingsTableName"))
+
+    # When it reaches the worker
+    WorkQueue(stack.output("WorkQueueUrl")).send(message)
+
+    # Then it waits for the connection as its id and update time only (no buyer data) ...
+    assert _wait_for(lambda: waiting.waiting(instance_id)) == {order_id: "2026-03-01T12:00:00.000Z"}
+    item = (
+        boto3.resource("dynamodb")
+        .Table(stack.output("MappingsTableName"))
+        .get_item(Key={"PK": f"TENANT#{instance_id}", "SK": f"AWAITPOS#WIX#{order_id}"})["Item"]
+    )
+    assert set(item) == {"PK", "SK", "since", "recorded_at", "expires_at"}
+    # ... and nothing of it was parked in the DLQ (whose alarm it would trip)
+    dlq = DeadLetterQueue(stack.output("WorkDeadLetterQueueUrl"), stack.output("WorkQueueUrl"))
+    assert dlq.find(tenant_id=instance_id) == []

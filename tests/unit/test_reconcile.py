@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -189,3 +190,39 @@ def test_a_paused_tenant_is_not_reconciled(run: Pass) -> None:
     result = reconcile_tenant(tenant(status="paused"), run.wix, run.pos, run.syncs, run.cursors, run.queue, NOW)
     assert result.ok and run.queue.sent == [] and run.cursors.advances == 0
     assert result.tenant_id == TENANT_ID
+
+
+@dataclass
+class FakeAwaiting:
+    orders: dict[str, str] = field(default_factory=dict)  # Wix order id -> since
+
+    def waiting(self, tenant_id: str) -> dict[str, str]:
+        return dict(self.orders)
+
+    def forget(self, tenant_id: str, wix_order_ids: list[str]) -> None:
+        for order_id in wix_order_ids:
+            self.orders.pop(order_id, None)
+
+
+def test_orders_that_arrived_before_the_pos_was_connected_are_queued_then_forgotten_once_done(run: Pass) -> None:
+    # Given a site connected just now, with no cursors, and two orders recorded three days ago while it had no POS
+    # (one a restaurant order, one the Wix search does not return: not a restaurant order)
+    run.cursors.stored = Cursors()
+    waiting = run.wix.add_order()
+    run.wix.orders[waiting]["updatedDate"] = "2026-02-26T12:00:00.000Z"
+    awaiting = FakeAwaiting({waiting: "2026-02-26T12:00:00.000Z", "not-a-restaurant-order": "2026-02-26T12:00:01.000Z"})
+
+    # When a pass runs
+    first = reconcile_tenant(tenant(), run.wix, run.pos, run.syncs, run.cursors, run.queue, NOW, awaiting=awaiting)
+
+    # Then the search reached back to it (beyond the one-day first-pass lookback) and queued it for Flow 1; its record
+    # stays until its work is done, the other one's is forgotten
+    assert first.ok and run.queued("wix") == [waiting]
+    assert awaiting.orders == {waiting: "2026-02-26T12:00:00.000Z"}
+
+    # When the worker has exported it and the next pass runs
+    run.syncs.wix_known.add(waiting)
+    run.queue.sent.clear()
+    reconcile_tenant(tenant(), run.wix, run.pos, run.syncs, run.cursors, run.queue, NOW, awaiting=awaiting)
+    # Then nothing is queued and nothing waits any more
+    assert run.queue.sent == [] and awaiting.orders == {}

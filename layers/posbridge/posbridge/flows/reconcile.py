@@ -17,6 +17,9 @@ A pass for one tenant:
    that order again: done by then, it is passed; still not done, it is queued again (the same event id within five
    minutes, the same idempotent export after). Limit: an order held longer than `max_hold` (a day: e.g. one never
    approved) is let go, counted in `let_go`, so one stuck order cannot pin the window for ever.
+5. Orders that arrived before the site connected its POS (flows/export_order.py) are drained: the Wix search starts
+   at the oldest one's update time if that is before the cursor, and each record is forgotten once the pass found
+   its order done or did not queue it (not a restaurant order, imported from the POS); queued ones stay until done.
 
 Queued events go through the same worker, FIFO group (tenant + order) and idempotent code as webhooks, so a pass that
 races a late webhook, or two overlapping passes, change nothing twice. Event ids are derived from the order and its
@@ -65,6 +68,13 @@ class CursorStore(Protocol):
 
 class Enqueuer(Protocol):
     def send_many(self, messages: Sequence[WorkMessage]) -> None: ...
+
+
+class AwaitingPos(Protocol):
+    """Wix orders that arrived before the site connected a POS (store/awaiting_pos.py)."""
+
+    def waiting(self, tenant_id: str) -> dict[str, str]: ...
+    def forget(self, tenant_id: str, wix_order_ids: list[str]) -> None: ...
 
 
 @dataclass
@@ -128,6 +138,7 @@ def reconcile_tenant(
     lookback: timedelta = DEFAULT_LOOKBACK,
     overlap: timedelta = DEFAULT_OVERLAP,
     max_hold: timedelta = DEFAULT_MAX_HOLD,
+    awaiting: AwaitingPos | None = None,
 ) -> PassResult:
     """One pass; never raises for a partner's failure (the result says what failed, and the cursors stay)."""
     result = PassResult(tenant.instance_id)
@@ -137,7 +148,8 @@ def reconcile_tenant(
     start = cursors.cursors(tenant.instance_id)
     wix_cursor = start.wix_since or iso(now - lookback)
     pos_cursor = start.pos_since or iso(now - lookback)
-    wix_since = wix_cursor
+    waiting = awaiting.waiting(tenant.instance_id) if awaiting else {}
+    wix_since = min([wix_cursor, *waiting.values()], key=_parse)
     try:
         wix_latest, wix_pending = _wix_walk(
             tenant.instance_id, wix, known, queue, iso(_parse(wix_since) - overlap), wix_cursor, result
@@ -149,6 +161,8 @@ def reconcile_tenant(
         result.error = f"{type(exc).__name__}: {exc}"
         result.cursors = {"wix": start.wix_since, "pos": start.pos_since}
         return result
+    if awaiting and waiting:
+        awaiting.forget(tenant.instance_id, sorted(set(waiting) - set(wix_pending)))
     wix_cursor = _held(wix_cursor, wix_latest, list(wix_pending.values()), now - max_hold, result)
     pos_cursor = _held(pos_cursor, pos_latest, pos_pending, now - max_hold, result)
     result.cursors = {"wix": wix_cursor, "pos": pos_cursor}
