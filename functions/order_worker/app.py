@@ -6,7 +6,8 @@ The batch is worked to a deadline from the invocation's remaining time (posbridg
 cannot finish (rate limit full, partner down, time up) goes back to the queue with a visibility delay matched to the
 cause, the messages finished before it are kept, and a partner outage waits in the queue instead of draining into the
 DLQ. A permanent failure (validation, unknown tenant) is parked in the DLQ at once with its reason. FIFO: after a
-failure the rest of that message group waits, so one order's events never overtake each other.
+failure the rest of that message group waits, so one order's events never overtake each other. An order of a
+site with no POS connected yet is not parked: only its id is kept until the connection (flows/export_order.py).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from posbridge.flows.square_oauth import authorization_revoked
 from posbridge.messaging import IDEMPOTENCY_KEY_JMESPATH, DeadLetters, WorkMessage
 from posbridge.pos.gateways import PosGateways
 from posbridge.secrets import TenantSecrets
+from posbridge.store.awaiting_pos import AwaitingPosOrders
 from posbridge.store.catalog_lookup import CatalogLookup
 from posbridge.store.lifecycle import LifecycleStore
 from posbridge.store.order_sync import OrderSyncStore
@@ -81,12 +83,14 @@ wix_clients = WixClients(
     DynamoRateLimiter(wix_settings.mappings_table, max_wait_s=WIX_RATE_WAIT_MAX_S),
 )
 catalog_lookup = CatalogLookup(settings.mappings_table)  # the catalog mapping, read by Flows 1 and 2
+syncs = OrderSyncStore(settings.mappings_table)
+awaiting_pos = AwaitingPosOrders(settings.mappings_table)  # orders of sites with no POS connected yet
 pos_sync_ports = PosSyncPorts(
     tenants=tenants,
     pos=gateways,
     wix=lambda instance_id: WixOrders(wix_clients.for_instance(instance_id)),
     mappings=mappings,
-    syncs=OrderSyncStore(settings.mappings_table),
+    syncs=syncs,
     catalog=catalog_lookup,
     site=SiteIdsCache(ReconcileState(settings.mappings_table)),
     bridge_app_id=wix_settings.wix_app_id,
@@ -104,7 +108,8 @@ persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
     data_keyword_argument="message", config=idempotency, persistence_store=persistence
 )
 def export(message: dict[str, Any]) -> dict[str, Any]:
-    return asdict(export_wix_order(WorkMessage.model_validate(message), tenants, mappings, gateways, catalog_lookup))
+    work = WorkMessage.model_validate(message)
+    return asdict(export_wix_order(work, tenants, mappings, gateways, catalog_lookup, awaiting_pos))
 
 
 @idempotent_function(  # type: ignore[untyped-decorator]
@@ -198,11 +203,24 @@ def _park(record: SQSRecord, exc: Exception) -> None:
     if isinstance(exc, WixApiError):  # Wix's own error body (never our request) says what to fix
         error = f"{error}: {json.dumps(exc.body, separators=(',', ':'))}"
     group = record.attributes.message_group_id or "poison"
+    _record_parked_order(record.body, reason)
     dead_letters.park(record.body, group, record.message_id, reason, error)
     logger.error(
         "poison message parked in the DLQ", extra={"reason": reason, "error": error, "message_id": record.message_id}
     )
     metrics.add_metric(name="PoisonParked", unit=MetricUnit.Count, value=1)
+
+
+def _record_parked_order(body: str, reason: str) -> None:
+    """Tell the reconciliation the order's work is parked (its cursor may pass it: the DLQ alarm and the redrive take
+    it from here), before parking, so a failure in between parks it twice rather than not at all."""
+    try:
+        message = WorkMessage.model_validate_json(body)
+    except ValidationError:
+        return  # not an order the reconciliation could name
+    if message.source == "wix" and message.event_type in LIFECYCLE_EVENTS:
+        return
+    syncs.record_parked(message.tenant_id, "WIX" if message.source == "wix" else "POS", message.entity_id, reason)
 
 
 @tracer.capture_lambda_handler

@@ -8,8 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
+import boto3
 import httpx
 
+from devstack.kitchen import Kitchen
 from devstack.wix_sandbox import sign_webhook
 from tests.e2e.conftest import Restaurant, wait_for
 
@@ -185,19 +187,31 @@ def test_a_permanent_pos_rejection_is_parked_in_the_dlq_with_its_reason(restaura
     assert restaurant.mapping(placed["order"]["id"]) is None and restaurant.pos_orders(placed["order"]["id"]) == []
 
 
-def test_an_event_for_an_unknown_tenant_is_parked_with_a_clear_reason(restaurant: Restaurant) -> None:
-    # Given a Wix site that never connected a POS
-    stranger = Restaurant(
-        restaurant.devstack, restaurant.instance_id + "-unknown", restaurant.merchant_id, restaurant.http
-    )
-    restaurant.http.post(
-        f"{restaurant.devstack.wix_url}/_sandbox/instances", json={"instanceId": stranger.instance_id}
-    ).raise_for_status()
+def test_an_order_of_a_site_not_yet_connected_waits_out_of_the_dlq_and_is_exported_once_connected(
+    restaurant: Restaurant,
+) -> None:
+    # Given a Wix site that installed the app, and its Square merchant, but no POS connection yet
+    devstack, http = restaurant.devstack, restaurant.http
+    suffix = uuid.uuid4().hex[:10]
+    ids = (f"inst-{suffix}", f"M{suffix.upper()}", f"L{suffix.upper()}", f"tok-{suffix}", f"sig-{suffix}")
+    kitchen = Kitchen(devstack, *ids, http).set_up(connect=False)
+    site = Restaurant(devstack, kitchen.instance_id, kitchen.merchant_id, http)
     # When it sends an order
-    stranger.checkout([SOUP])
-    # Then the event is parked with reason unknown_tenant (no crash loop)
-    parked = wait_for(stranger.parked)
-    assert {m["MessageAttributes"]["reason"]["StringValue"] for m in parked} == {"unknown_tenant"}
+    order_id = site.checkout([SOUP])["order"]["id"]
+    # Then the order waits as its id only (no buyer data in the DLQ, no alarm) ...
+    table = boto3.resource("dynamodb").Table(devstack.stack.output("MappingsTableName"))
+    key = {"PK": f"TENANT#{site.instance_id}", "SK": f"AWAITPOS#WIX#{order_id}"}
+    waiting = wait_for(lambda: table.get_item(Key=key).get("Item"))
+    assert set(waiting) == {"PK", "SK", "since", "recorded_at", "expires_at"}
+    assert site.parked() == [] and site.pos_orders(order_id) == []
+    # When the site connects its POS and the reconciliation runs
+    kitchen.connect()
+    assert kitchen.reconcile().status_code == 200
+    # Then the order reaches the POS, once; the next pass sees it done and forgets that it waited
+    assert site.wait_mapping(order_id)["status"] == "exported"
+    assert len(site.pos_orders(order_id)) == 1
+    assert kitchen.reconcile().status_code == 200
+    assert "Item" not in table.get_item(Key=key)
 
 
 def test_one_tenants_order_never_touches_another_tenants_mappings(restaurant: Restaurant, devstack: Any) -> None:

@@ -35,6 +35,10 @@ class DeadlineReached(RetryLater):
     """This invocation's time ran out (posbridge/deadline.py) before the work could finish: try again soon."""
 
 
+class StaleWrite(TransientError):
+    """A record changed since it was read (another writer came first): re-read it and decide again."""
+
+
 class PermanentError(Exception):
     """The input can never succeed as it is (validation, unknown tenant, a 4xx from a partner): a poison message.
 

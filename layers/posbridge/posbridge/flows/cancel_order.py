@@ -38,7 +38,7 @@ from typing import Any, Literal, Protocol
 
 from posbridge.domain.pos_order import PosOrderSnapshot
 from posbridge.domain.tenant import Tenant
-from posbridge.errors import PermanentError
+from posbridge.errors import EventIgnored, PermanentError
 from posbridge.flows.export_order import CANCELED_BEFORE_EXPORT, REFUNDED_BEFORE_EXPORT
 from posbridge.flows.lifecycle import require_active
 from posbridge.idempotency import idempotency_key
@@ -101,8 +101,9 @@ def cancel_wix_order(message: WorkMessage, tenants: Tenants, mappings: Mappings,
     if message.event_type not in (ORDER_CANCELED, ORDER_PAYMENT_STATUS_UPDATED):
         raise PermanentError("unhandled_event", f"{message.event_type} is not an order cancel or refund event")
     tenant = tenants.get(message.tenant_id)
-    if tenant is None:
-        raise PermanentError("unknown_tenant", f"no tenant is registered for instance {message.tenant_id}")
+    if tenant is None:  # no POS connected: nothing was exported, and the cancel carries buyer data the DLQ must not
+        # keep; an order awaiting the connection is seen canceled by the reconciliation (flows/export_order.py)
+        raise EventIgnored("awaiting_pos_connection", f"instance {message.tenant_id} has no POS connected")
     require_active(tenant)
 
     order_json = _event_order(message)

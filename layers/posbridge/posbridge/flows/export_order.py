@@ -23,6 +23,12 @@ staff collect, or not exported at all when the tenant says so (export_unpaid fal
 An order canceled or fully refunded on Wix before it was exported is never exported: its status says CANCELED or its
 payment status FULLY_REFUNDED, or the cancel flow recorded it (flows/cancel_order.py) before a late event for it
 arrived.
+
+A site that installed the app but has not connected a POS yet: its orders are not poison (nothing is wrong with
+them) and must not sit in the DLQ with their buyer data. Only the order id and its update time are recorded
+(store/awaiting_pos.py), counted (outcome `awaiting_pos_connection`), and the message is done; once the POS is
+connected the reconciliation searches Wix from the oldest such order and queues them (flows/reconcile.py). Limit:
+a record is kept two weeks (as the DLQ kept them before); a site connected later gets only its newer orders.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ Outcome = Literal[
     "from_pos",
     "canceled_before_export",
     "unpaid_not_exported",
+    "awaiting_pos_connection",
 ]
 # The skip the cancel flow records for an order canceled before it was exported; the export flow honours it.
 CANCELED_BEFORE_EXPORT = "canceled on Wix before it was exported"
@@ -76,6 +83,12 @@ class PosFactory(Protocol):
     def for_tenant(self, tenant: Tenant) -> PosGateway: ...
 
 
+class AwaitingPos(Protocol):
+    """Orders of sites without a POS connection, kept as ids and times only (store/awaiting_pos.py)."""
+
+    def record(self, tenant_id: str, wix_order_id: str, since: str | None) -> None: ...
+
+
 class CatalogMapping(Protocol):
     """The catalog mapping Flows 4 and 5 keep, read the Wix way round (one batched read per order)."""
 
@@ -98,8 +111,13 @@ def export_wix_order(
     mappings: Mappings,
     pos: PosFactory,
     catalog: CatalogMapping | None = None,
+    awaiting: AwaitingPos | None = None,
 ) -> ExportResult:
     tenant = tenants.get(message.tenant_id)
+    if tenant is None and awaiting is not None:
+        updated = _order_json(message).get("updatedDate")
+        awaiting.record(message.tenant_id, message.entity_id, updated if isinstance(updated, str) else None)
+        return ExportResult("awaiting_pos_connection", message.entity_id)
     if tenant is None:
         raise PermanentError("unknown_tenant", f"no tenant is registered for instance {message.tenant_id}")
     require_active(tenant)
