@@ -27,6 +27,7 @@ from devstack.runtime import CURRENT_FUNCTION
 from posbridge.dlq import DeadLetterQueue
 from posbridge.messaging import WorkMessage, WorkQueue
 from posbridge.wix.webhooks import ORDER_CREATED
+from tests.e2e import test_square_oauth as oauth_flow
 from tests.e2e.conftest import wait_for
 from tests.table_access import TABLES, granted_table_actions
 
@@ -150,6 +151,8 @@ def _exercise(devstack: Devstack) -> None:
             wait_for(lambda: _status(http, admin, instance) == "removed")
         else:
             wait_for(lambda: _listed(http, admin, instance))
+    # A restaurant connects Square through OAuth, exports, is refreshed by the schedule, and is revoked
+    oauth_flow.test_a_restaurant_connects_through_oauth_exports_refreshes_and_is_paused_when_revoked(devstack)
     # The scheduled runs the devstack does not schedule: every tenant's reconciliation and the purge, the catalog
     # reconciliation, the catalog health check
     for function, event in (
