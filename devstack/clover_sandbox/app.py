@@ -17,8 +17,8 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from devstack.clover_sandbox import errors as err
 from devstack.clover_sandbox import customers, inventory, orders, schema
+from devstack.clover_sandbox import errors as err
 from devstack.clover_sandbox.ids import new_id
 from devstack.clover_sandbox.state import Merchant, SandboxState, now_ms
 from devstack.clover_sandbox.webhooks import deliver, send_verification

@@ -96,9 +96,7 @@ def _discounted(gross: int, discounts: list[dict[str, Any]]) -> int:
     return taken
 
 
-def snapshot_from_clover(
-    raw: dict[str, Any], payments: Iterable[dict[str, Any]], merchant_id: str
-) -> PosOrderSnapshot:
+def snapshot_from_clover(raw: dict[str, Any], payments: Iterable[dict[str, Any]], merchant_id: str) -> PosOrderSnapshot:
     """The canonical POS order; PermanentError("invalid_pos_order") when Clover's JSON cannot be read."""
     try:
         return _snapshot(raw, list(payments), merchant_id)

@@ -101,7 +101,6 @@ class CloverWebhook(BaseModel):
             if event.kind == ORDER_PREFIX and event.target_id
         ]
 
-
     def catalog_changes(self, merchant_id: str) -> CatalogChanges:
         """What the message says about one merchant's inventory, as the incremental sync's scope. A webhook is the
         only way Clover tells of a deleted item (lists leave deleted objects out, and no documented filter lists
