@@ -15,7 +15,11 @@ from posbridge.pos.clover import CloverPos
 from posbridge.pos.clover import order_snapshot as snapshot_module
 from posbridge.pos.clover.catalog import CloverCatalogSource
 from posbridge.pos.clover.webhooks import CloverWebhook, parse
-from tests.contracts.test_clover_adapter_drives_sandbox import Env, _paid, env, taxed_delivery  # noqa: F401
+from tests.contracts import test_clover_adapter_drives_sandbox as base
+from tests.contracts.test_clover_adapter_drives_sandbox import Env, _paid
+
+env = base.env  # the fixtures: a merchant on a fresh sandbox; the taxed delivery Wix charged 46.77 for
+taxed_delivery = base.taxed_delivery
 
 ORDER = "/v3/merchants/{mId}/orders/{orderId}"
 
@@ -153,7 +157,8 @@ def test_snapshot_money_follows_clovers_documented_arithmetic() -> None:
         "serviceCharge": {"id": "S", "name": "Service", "enabled": True, "percentageDecimal": 100000},
         "discounts": {"elements": [{"name": "Coupon", "amount": -100}]},
         "lineItems": {"elements": [
-            {"id": "L1", "name": "Steak", "price": 1900, "modifications": {"elements": [{"name": "Sauce", "amount": 100}]},
+            {"id": "L1", "name": "Steak", "price": 1900,
+             "modifications": {"elements": [{"name": "Sauce", "amount": 100}]},
              "discounts": {"elements": [{"name": "Happy hour", "percentage": 10}]}},
         ]},
     }  # fmt: skip
