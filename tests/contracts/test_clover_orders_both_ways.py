@@ -5,13 +5,14 @@ listed in pages, and the cashier's menu edits seen by the catalog reader."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
 
 from posbridge.domain.order import Buyer, Order
 from posbridge.errors import PermanentError
-from posbridge.pos.clover import CloverPos
+from posbridge.pos.clover import CloverClient, CloverPos
 from posbridge.pos.clover import order_snapshot as snapshot_module
 from posbridge.pos.clover.catalog import CloverCatalogSource
 from posbridge.pos.clover.webhooks import CloverWebhook, parse
@@ -169,3 +170,25 @@ def test_snapshot_money_follows_clovers_documented_arithmetic() -> None:
     assert snapshot.fees.minor_units() == 170 + 200
     assert snapshot.tax.minor_units() == 2000 - 1700 - 170
     assert snapshot.tendered and snapshot.state == "OPEN"
+
+
+def test_two_functions_with_an_expired_token_refresh_it_once(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given two functions' clients (each with its own in-process lock) sharing the merchant's store, and a slow
+    # Clover refresh
+    redeemed: list[str] = []
+    redeem = env.box.state.redeem
+
+    def slow_redeem(token: str) -> dict[str, object]:
+        redeemed.append(token)
+        time.sleep(0.3)
+        return redeem(token)
+
+    monkeypatch.setattr(env.box.state, "redeem", slow_redeem)
+    env.control.post(f"/_sandbox/merchants/{env.merchant_id}/expire-access-tokens")
+    clients = [CloverClient(env.url, env.merchant_id, env.client_id, env.store) for _ in range(2)]
+    # When both call Clover at once
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda c: c.get("/tax_rates"), clients))
+    # Then Clover was asked for a new pair once (the other waited on the lease and took the saved pair)
+    assert len(redeemed) == 1 and env.store.replaced == 1
+    assert all(a["elements"] for a in answers)
