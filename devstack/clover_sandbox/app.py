@@ -17,8 +17,8 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from devstack.clover_sandbox import customers, inventory, orders, schema
 from devstack.clover_sandbox import errors as err
-from devstack.clover_sandbox import inventory, orders, schema
 from devstack.clover_sandbox.ids import new_id
 from devstack.clover_sandbox.state import Merchant, SandboxState, now_ms
 from devstack.clover_sandbox.webhooks import deliver, send_verification
@@ -68,6 +68,17 @@ class CloverSandbox:
                 s, m, c.params["orderId"], c.body
             ),
             f"GET {M}/orders/{{orderId}}/payments": lambda m, c: orders.order_payments(m, c.params["orderId"]),
+            f"DELETE {M}/orders/{{orderId}}": lambda m, c: orders.delete_order(s, m, c.params["orderId"]),
+            f"GET {M}/payments/{{payId}}": lambda m, c: orders.get_payment(m, c.params["payId"], c.args),
+            f"GET {M}/customers": lambda m, c: customers.list_customers(m, c.filters, c.args),
+            f"POST {M}/customers": lambda m, c: customers.create_customer(s, m, c.body),
+            f"GET {M}/customers/{{customerId}}": lambda m, c: customers.get_customer(m, c.params["customerId"]),
+            f"POST {M}/customers/{{customerId}}/email_addresses": lambda m, c: customers.add_contact(
+                s, m, c.params["customerId"], "emailAddresses", c.body
+            ),
+            f"POST {M}/customers/{{customerId}}/phone_numbers": lambda m, c: customers.add_contact(
+                s, m, c.params["customerId"], "phoneNumbers", c.body
+            ),
             f"GET {M}/tenders": lambda m, c: orders.elements(list(m.tenders.values())),
             f"GET {M}/tax_rates": lambda m, c: orders.elements(list(m.tax_rates.values())),
             f"GET {M}/order_types": lambda m, c: orders.elements(list(m.order_types.values())),
@@ -90,6 +101,18 @@ class CloverSandbox:
             f"POST {merchant}/catalog": lambda c: {"ids": self._merchant_op(c, lambda m: inventory.seed(s, m, c.body))},
             f"POST {merchant}/items/{{item_id}}/availability": lambda c: self._merchant_op(
                 c, lambda m: inventory.set_available(s, m, c.params["item_id"], bool(c.body["available"]))
+            ),
+            f"POST {merchant}/payments/{{payment_id}}/refund": lambda c: self._merchant_op(
+                c, lambda m: orders.refund_at_the_till(s, m, c.params["payment_id"])
+            ),
+            f"POST {merchant}/items/{{item_id}}/edit": lambda c: self._merchant_op(
+                c, lambda m: inventory.edit_item(s, m, c.params["item_id"], c.body)
+            ),
+            f"DELETE {merchant}/items/{{item_id}}": lambda c: self._merchant_op(
+                c, lambda m: inventory.delete_item(s, m, c.params["item_id"])
+            ),
+            f"POST {merchant}/modifier_groups/{{group_id}}/edit": lambda c: self._merchant_op(
+                c, lambda m: inventory.edit_modifier_group(s, m, c.params["group_id"], c.body)
             ),
             f"POST {merchant}/service_charge": lambda c: self._merchant_op(c, lambda m: _set_charge(m, c.body)),
             f"POST {merchant}/expire-access-tokens": lambda c: {
@@ -365,6 +388,9 @@ def _snapshot(m: Merchant) -> dict[str, Any]:
                 "merchantId": m.merchant_id,
                 "orders": list(m.orders.values()),
                 "payments": list(m.payments.values()),
+                "refunds": list(m.refunds.values()),
+                "deletedOrders": list(m.deleted_orders.values()),
+                "customers": list(m.customers.values()),
                 "taxRates": list(m.tax_rates.values()),
                 "orderTypes": list(m.order_types.values()),
                 "calls": dict(m.calls),

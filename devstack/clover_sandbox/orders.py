@@ -41,7 +41,7 @@ FILTER_FIELDS = (
 )
 MODELLED_FILTERS = {"note", "modifiedTime", "title", "total", "createdTime", "id", "state", "clientCreatedTime"}
 LIST_EXPANDS = {"payments", "lineItems", "discounts", "orderType", "lineItems.discounts", "lineItems.modifications"}
-GET_EXPANDS = {"lineItems", "discounts", "payments", "lineItems.modifications", "lineItems.discounts"}
+GET_EXPANDS = {"lineItems", "discounts", "payments", "refunds", "lineItems.modifications", "lineItems.discounts"}
 MAX_EXPANDS = 3  # docs.clover.com/docs/expanding-fields
 LIST_LIMIT_MAX = 1000  # docs.clover.com/docs/paginating-elements
 _FILTER = re.compile(r"^([A-Za-z.]+)(<=|>=|!=|=|<|>)(.*)$")
@@ -274,6 +274,8 @@ def present(merchant: Merchant, stored: dict[str, Any], expand: set[str]) -> dic
         out["discounts"] = stored["discounts"]
     if "payments" in expand:
         out["payments"] = {"elements": [p for p in merchant.payments.values() if p["order"]["id"] == stored["id"]]}
+    if "refunds" in expand:
+        out["refunds"] = {"elements": [r for r in merchant.refunds.values() if r["orderRef"]["id"] == stored["id"]]}
     return out
 
 
@@ -402,3 +404,63 @@ def elements(values: list[dict[str, Any]]) -> dict[str, Any]:
 def require(condition: bool, error: CloverError) -> None:
     if not condition:
         raise error
+
+
+# ---- deleting orders, reading payments and refunds ---------------------------------------------------------------
+
+
+def delete_order(state: SandboxState, merchant: Merchant, order_id: str) -> dict[str, Any]:
+    """`DELETE /orders/{orderId}`: "Deletes a single order" (docs.clover.com/reference/orderdeleteorder; route
+    `orderDeleteOrder`). Sandbox choices (UNCONFIRMED by Clover): the order is gone from reads and lists afterwards
+    (404, the stricter reading: a caller must not rely on reading it back), its payment records stay (payments are
+    their own objects, `GET /payments/{payId}`), a second delete is 404, and the answer is an empty object. Clover
+    sends an `O:` DELETE webhook."""
+    stored = merchant.orders.pop(order_id, None)
+    if stored is None:
+        raise not_found()
+    stored["deletedTimestamp"] = now_ms(state.clock)
+    merchant.deleted_orders[order_id] = stored
+    state.emit(merchant.merchant_id, "O", order_id, "DELETE")
+    return {}
+
+
+def get_payment(merchant: Merchant, payment_id: str, args: dict[str, str]) -> dict[str, Any]:
+    """`GET /payments/{payId}` (route `payGetPayment`); `refunds` expands the Refunds of it (payments/Payment.js
+    `refunds`)."""
+    payment = merchant.payments.get(payment_id)
+    if payment is None:
+        raise not_found()
+    expand = _expands(args, {"refunds", "tender", "order"})
+    row = dict(payment)
+    if "refunds" in expand:
+        row["refunds"] = {"elements": [r for r in merchant.refunds.values() if r["payment"]["id"] == payment_id]}
+    return row
+
+
+def refund_at_the_till(state: SandboxState, merchant: Merchant, payment_id: str) -> dict[str, Any]:
+    """Control: a cashier refunds the whole payment on the device (Clover's REST API has no call that creates a
+    refund: `/refunds` is GET only, routes `payGetRefunds`, `payGetRefund`). Fields from payments/Refund.js."""
+    payment = merchant.payments.get(payment_id)
+    if payment is None:
+        raise KeyError(f"payment {payment_id!r} not found")
+    if any(r["payment"]["id"] == payment_id for r in merchant.refunds.values()):
+        raise ValueError("the payment is refunded already")
+    now = now_ms(state.clock)
+    refund_id = new_id()
+    refund = {
+        "id": refund_id,
+        "orderRef": {"id": payment["order"]["id"]},
+        "payment": {"id": payment_id},
+        "amount": payment["amount"],
+        "tipAmount": payment.get("tipAmount", 0),
+        "taxAmount": payment.get("taxAmount", 0),
+        "createdTime": now,
+        "voided": False,
+    }
+    merchant.refunds[refund_id] = refund
+    order = merchant.orders.get(payment["order"]["id"])
+    if order is not None:
+        order["paymentState"] = "REFUNDED"
+        order["modifiedTime"] = now
+        state.emit(merchant.merchant_id, "O", order["id"], "UPDATE")
+    return refund

@@ -69,6 +69,7 @@ ORDER_TYPE: Spec = {  # order/OrderType.js: the writable subset
     "isHidden": "bool",
     "systemOrderTypeId": "str",
 }
+CUSTOMER: Spec = {"firstName": "str", "lastName": "str", "marketingAllowed": "bool"}  # customers/Customer.js
 REFRESH: Spec = {"client_id": "str", "refresh_token": "str"}  # docs.clover.com/docs/refresh-access-tokens
 
 

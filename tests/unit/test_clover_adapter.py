@@ -75,7 +75,7 @@ def test_a_clover_order_reads_back_with_its_lines_money_and_maker() -> None:
              "discounts": {"elements": [{"name": "Off", "amount": -50}]}},
         ]},
     }  # fmt: skip
-    snapshot = snapshot_from_clover(raw, "M1")
+    snapshot = snapshot_from_clover(raw, [], "M1")
     (line,) = snapshot.lines
     assert (line.variation_id, line.unit_total().minor_units()) == ("ITEM1", 1050)
     assert snapshot.made_by_bridge and snapshot.ticket_name == "Wix #7"

@@ -19,19 +19,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from posbridge.domain.money import Money
 from posbridge.domain.order import Buyer, Order
 from posbridge.domain.order_catalog import CatalogLine
-from posbridge.domain.pos_order import PosLine, PosModifier, PosOrderSnapshot, PosOrderSummary, PosPosition
+from posbridge.domain.pos_order import PosOrderSnapshot
 from posbridge.errors import PermanentError
+from posbridge.pos.clover import customers
 from posbridge.pos.clover.cart import (
     ADJUSTMENT_NAME,
-    MARKER_PREFIX,
     MerchantSetup,
     build_cart,
     marker,
@@ -40,7 +39,8 @@ from posbridge.pos.clover.cart import (
     title,
 )
 from posbridge.pos.clover.client import CloverClient, OutcomeUnknown
-from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, OrderPayment, PosOrder, PosOrderPage
+from posbridge.pos.clover.order_snapshot import snapshot_from_clover, summary_from_clover
+from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, OrderPayment, PosOrder, PosOrderPage, PosRefund
 
 EXTERNAL_PAYMENT_TENDER = "com.clover.tender.external_payment"  # TenderConstants.EXTERNAL_PAYMENT
 EXTERNAL_PAYMENT_ID_MAX = 32
@@ -55,8 +55,14 @@ __all__ = ["ADJUSTMENT_NAME", "CloverClient", "CloverPos", "snapshot_from_clover
 class CloverPos:
     """PosGateway for Clover. Raises TransientError (after the client's retries) or PermanentError."""
 
-    def __init__(self, client: CloverClient, order_type_labels: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        client: CloverClient,
+        order_type_labels: Mapping[str, str] | None = None,
+        currency: str | None = None,
+    ) -> None:
         self._client = client
+        self._merchant_currency = currency  # the tenant's currency: names the amounts of a deleted order's payment
         self._order_type_labels = dict(order_type_labels or DEFAULT_ORDER_TYPES)
         self._tax_rates: dict[int, str] | None = None
         self._order_types: dict[str, str] = {}
@@ -67,8 +73,9 @@ class CloverPos:
     # ---- Flow 1 --------------------------------------------------------------------------------------------------
 
     def find_or_create_customer(self, buyer: Buyer, idempotency_key: str) -> str | None:
-        """Not exported to Clover's customers yet: the buyer's name and phone go in the order's note."""
-        return None
+        """The merchant's customer with the buyer's e-mail, else phone, else a new one (customers.py). Clover's atomic
+        cart documents no customer field, so the order itself names the buyer in its note (cart.py)."""
+        return customers.find_or_create(self._client, buyer)
 
     def create_order(
         self,
@@ -132,18 +139,62 @@ class CloverPos:
     # ---- Flows 2 and 3 (reads) -----------------------------------------------------------------------------------
 
     def order_snapshot(self, order_id: str) -> PosOrderSnapshot:
-        raw = self._client.get(
-            f"/orders/{quote(order_id, safe='')}", {"expand": "lineItems,lineItems.modifications,lineItems.discounts"}
-        )
+        """`GET /orders/{id}` with its lines, their modifications and discounts (Clover expands at most 3 fields per
+        call, docs.clover.com/docs/expanding-fields: `lineItems.*` brings the lines), then its order discounts and
+        payments (order_snapshot.py maps them). A deleted order is 404: PermanentError("pos_order_not_found")."""
+        path = f"/orders/{quote(order_id, safe='')}"
         try:
-            return snapshot_from_clover(raw, self._client.merchant_id)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise PermanentError("clover_unexpected_response", f"Clover's order: {type(exc).__name__}") from None
+            raw = self._client.get(path, {"expand": "lineItems.modifications,lineItems.discounts,discounts"})
+        except PermanentError as exc:
+            if exc.details.get("status") == 404:
+                raise PermanentError("pos_order_not_found", f"Clover has no order {order_id} (deleted?)") from exc
+            raise
+        payments = self._client.get(f"{path}/payments").get("elements") or []
+        return snapshot_from_clover(raw, payments, self._client.merchant_id)
 
     def cancel_order(self, order: PosOrderSnapshot, idempotency_key: str) -> None:
-        """Clover's Platform API documents no cancelled state for an order (its `state` is "open"/"locked", set by
-        Clover): not done; the staff void it on the device."""
-        raise PermanentError("clover_cancel_not_supported", "Clover documents no way to cancel an order by API.")
+        """`DELETE /orders/{orderId}`: "Deletes a single order" (docs.clover.com/reference/orderdeleteorder, route
+        `orderDeleteOrder`): the one documented way to take an order off the merchant's Orders app. Clover has no
+        cancelled order state (Order.state is "open"/"locked", set by Clover). A delete repeated after a lost reply
+        answers 404: the order is gone, which is what was asked. The payment record stays a payment of its own;
+        `refund_payment` says what becomes of it."""
+        try:
+            self._client.request("DELETE", f"/orders/{quote(order.id, safe='')}", safe=False)
+        except OutcomeUnknown:
+            raise  # redelivered: the next attempt deletes again or meets the 404 below
+        except PermanentError as exc:
+            if exc.details.get("status") != 404:
+                raise
+
+    def refund_payment(self, payment_id: str, idempotency_key: str, reason: str) -> PosRefund:
+        """What Clover holds of the payment's refunds. Clover's Platform API creates no refund: `/refunds` is read
+        only (`payGetRefunds`, `payGetRefund`); the refund calls it documents are the Ecommerce API's (`POST
+        /v1/refunds`, `/v1/orders/{orderId}/returns`, for Ecommerce card charges, docs.clover.com/dev/docs/
+        ecommerce-refunding-payments) and the device's REST Pay API (`/v1/payments/{paymentId}/refunds`,
+        docs.clover.com/docs/refunding-a-charge). An external-tender record (how Flow 1 records Wix's money) moved
+        no money on Clover: Wix refunds the buyer. So a payment refunded at the till reads as refunded (`new` False);
+        any other raises PermanentError("clover_refund_not_supported") for an operator (the order was deleted by
+        `cancel_order`; the till can refund the record if the books need it)."""
+        raw = self._client.get(f"/payments/{quote(payment_id, safe='')}", {"expand": "refunds"})
+        try:
+            currency = str(raw.get("currency") or self._currency(raw))
+            taken = int(raw.get("amount") or 0) + int(raw.get("tipAmount") or 0)
+            refunds = [r for r in (raw.get("refunds") or {}).get("elements") or [] if not r.get("voided")]
+            refunded = sum(int(r.get("amount") or 0) + int(r.get("tipAmount") or 0) for r in refunds)
+        except (TypeError, ValueError, AttributeError):
+            raise PermanentError("clover_unexpected_response", "Clover's payment cannot be read.") from None
+        if taken > 0 and refunded >= taken:
+            last = max(refunds, key=lambda r: int(r.get("createdTime") or 0))
+            return PosRefund(
+                refund_id=str(last["id"]) if last.get("id") else None,
+                refunded=Money.from_minor_units(refunded, currency),
+                new=False,
+            )
+        raise PermanentError(
+            "clover_refund_not_supported",
+            f"Clover's API cannot refund payment {payment_id} (an external-tender record; Wix refunds the buyer).",
+            {"refunded_minor": refunded, "taken_minor": taken},
+        )
 
     def orders_updated_since(self, since: str, cursor: str | None = None) -> PosOrderPage:
         """`GET /orders?filter=modifiedTime>=<ms>&orderBy=modifiedTime ASC` with offset paging (Clover lists are
@@ -165,6 +216,20 @@ class CloverPos:
         return PosOrderPage(orders=summaries, cursor=following)
 
     # ---- helpers -------------------------------------------------------------------------------------------------
+
+    def _currency(self, payment: dict[str, Any]) -> str:
+        """A payment names no currency: its order's (Order.currency)."""
+        order_id = (payment.get("order") or {}).get("id")
+        if not order_id:
+            raise ValueError("the payment names no order")
+        try:
+            order = self._client.get(f"/orders/{quote(str(order_id), safe='')}")
+        except PermanentError:
+            order = {}  # deleted (cancel_order): the merchant's currency, as configured
+        currency = order.get("currency") or self._merchant_currency
+        if not currency:
+            raise ValueError("no currency for the payment")
+        return str(currency)
 
     def _preview(self, cart: dict[str, Any], catalog: Mapping[str, CatalogLine] | None) -> int:
         total = self._post_cart("/atomic_order/checkouts", cart, catalog, safe=True).get("total")
@@ -257,63 +322,3 @@ class CloverPos:
 
 def _external_payment_id(payment_key: str) -> str:
     return "pb" + hashlib.sha256(payment_key.encode()).hexdigest()[: EXTERNAL_PAYMENT_ID_MAX - 2]
-
-
-def _moment(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
-
-
-def summary_from_clover(raw: dict[str, Any], merchant_id: str) -> PosOrderSummary:
-    return PosOrderSummary(
-        order_id=raw["id"],
-        location_id=merchant_id,
-        state=raw.get("state"),
-        position=PosPosition(updated_at=_moment(int(raw["modifiedTime"]))),
-    )
-
-
-def snapshot_from_clover(raw: dict[str, Any], merchant_id: str) -> PosOrderSnapshot:
-    """The order read back (Flows 2 and 3). Clover's `state` ("open", "locked") says nothing about the kitchen, so the
-    order is OPEN; the money is read from its lines: discounts are amount discounts as recorded, tax is what the
-    total holds beyond the discounted lines."""
-    currency = raw.get("currency") or "USD"
-    lines: list[PosLine] = []
-    gross = discounts = 0
-    for line in (raw.get("lineItems") or {}).get("elements") or []:
-        mods = (line.get("modifications") or {}).get("elements") or []
-        line_discounts = (line.get("discounts") or {}).get("elements") or []
-        gross += int(line["price"]) + sum(int(m.get("amount", 0)) for m in mods)
-        discounts += -sum(int(d.get("amount") or 0) for d in line_discounts)
-        lines.append(
-            PosLine(
-                uid=line["id"],
-                name=line.get("name") or "",
-                quantity=Decimal(1),
-                variation_id=(line.get("item") or {}).get("id"),
-                unit_price=Money.from_minor_units(int(line["price"]), currency),
-                modifiers=tuple(
-                    PosModifier(
-                        name=m.get("name") or "", unit_price=Money.from_minor_units(int(m.get("amount", 0)), currency)
-                    )
-                    for m in mods
-                ),
-                note=line.get("note"),
-            )
-        )
-    total = int(raw.get("total") or 0)
-    note = raw.get("note") or ""
-    return PosOrderSnapshot(
-        id=raw["id"],
-        location_id=merchant_id,
-        state="OPEN",
-        position=PosPosition(updated_at=_moment(int(raw["modifiedTime"]))),
-        created_at=_moment(int(raw["createdTime"])),
-        currency=currency,
-        lines=tuple(lines),
-        ticket_name=raw.get("title"),
-        made_by_bridge=note.rsplit("\n", 1)[-1].startswith(MARKER_PREFIX),
-        discount=Money.from_minor_units(discounts, currency),
-        tax=Money.from_minor_units(max(total - (gross - discounts), 0), currency),
-        fees=Money.from_minor_units(0, currency),
-        total=Money.from_minor_units(total, currency),
-    )

@@ -23,6 +23,7 @@ import logging
 import re
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -32,9 +33,20 @@ import httpx
 
 from posbridge.errors import PermanentError, TransientError
 from posbridge.http_retry import DEFAULT_TIMEOUT, UNSENDABLE, Outcome, encode_json, json_object, retry_after, send
-from posbridge.pos.clover.tokens import DEFAULT_CLOCK, REFRESH_PATH, Clock, CloverTokens, TokenStore, parse_pair
+from posbridge.pos.clover.tokens import (
+    DEFAULT_CLOCK,
+    LEASE_S,
+    REFRESH_PATH,
+    Clock,
+    CloverTokens,
+    TokenStore,
+    parse_pair,
+)
 
 TOKEN_RATE = 16  # requests per second per token
+TOKEN_CONCURRENCY = 5  # requests in flight per token
+LEASE_WAITS = 6  # polls of the store while another worker refreshes (LEASE_WAIT_S apart)
+LEASE_WAIT_S = 0.5
 RATE_LIMIT_FIRST_WAIT = 1.0  # seconds: "pause for 1 second"
 RATE_LIMIT_WAIT_CAP = 8.0
 SERVER_ERROR_WAIT = 0.5
@@ -109,6 +121,10 @@ class CloverClient:
         self._clock = clock
         self._timeout = timeout
         self._refresh_lock = threading.Lock()
+        # "5 in flight per token" (api-usage-rate-limits): this client's share; other processes are held by the
+        # shared per-second window (rate_limit.py) and, past that, Clover's 429 with retry-after
+        self._in_flight = threading.BoundedSemaphore(TOKEN_CONCURRENCY)
+        self._worker = uuid.uuid4().hex
 
     def __repr__(self) -> str:  # never a token
         return f"CloverClient(base_url={self._base_url!r}, merchant_id={self.merchant_id!r})"
@@ -147,7 +163,10 @@ class CloverClient:
             headers = {"Authorization": f"Bearer {tokens.access_token}", "Accept": "application/json"}
             if content is not None:
                 headers["Content-Type"] = "application/json"
-            outcome: Outcome = send(self._http, method, url, content=content, headers=headers, timeout=self._timeout)
+            with self._in_flight:
+                outcome: Outcome = send(
+                    self._http, method, url, content=content, headers=headers, timeout=self._timeout
+                )
             if isinstance(outcome, httpx.Response):
                 status = outcome.status_code
                 if outcome.is_success:
@@ -199,6 +218,16 @@ class CloverClient:
                 return current  # someone refreshed meanwhile: theirs is the live pair
             if current.refresh_token_expiration <= self._clock():
                 raise PermanentError("clover_reauthorization_needed", "The Clover refresh token has expired.")
+            waits = 0
+            while not self._tokens.lease(current.refresh_token, self._worker, LEASE_S):
+                # another function is refreshing this merchant's pair: take the pair it saves
+                if waits == LEASE_WAITS:
+                    raise TransientError("another worker is refreshing the Clover token")
+                waits += 1
+                self._sleep(LEASE_WAIT_S)
+                latest = self._tokens.load()
+                if latest.refresh_token != current.refresh_token:
+                    return latest
             pair = self._call_refresh(current)
             if not self._tokens.replace(current.refresh_token, pair):
                 return self._tokens.load()

@@ -24,6 +24,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict
 
 REFRESH_PATH = "/oauth/v2/refresh"
+LEASE_S = 30  # at most this long for one refresh (its retries included) before another worker may try
 REFRESH_MARGIN_S = 60  # refresh this long before the access token expires, so no request carries a dying token
 
 
@@ -57,6 +58,11 @@ class TokenStore(Protocol):
         """Store `new` if the stored pair still holds `old_refresh_token`; False when another worker replaced it."""
         ...
 
+    def lease(self, refresh_token: str, owner: str, seconds: float) -> bool:
+        """The right to refresh `refresh_token` for `seconds`, across processes (store/clover_tokens.py); False while
+        another worker holds it or once the stored pair has moved on. `replace` releases it."""
+        ...
+
 
 class MemoryTokenStore:
     """A TokenStore in memory (tests, the devstack)."""
@@ -64,6 +70,7 @@ class MemoryTokenStore:
     def __init__(self, tokens: CloverTokens) -> None:
         self._tokens = tokens
         self._lock = threading.Lock()
+        self._lease_until = 0.0
         self.replaced = 0
 
     def load(self) -> CloverTokens:
@@ -76,6 +83,15 @@ class MemoryTokenStore:
                 return False
             self._tokens = new
             self.replaced += 1
+            self._lease_until = 0.0
+            return True
+
+    def lease(self, refresh_token: str, owner: str, seconds: float) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if self._tokens.refresh_token != refresh_token or self._lease_until > now:
+                return False
+            self._lease_until = now + seconds
             return True
 
 

@@ -21,10 +21,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from posbridge.domain.catalog import CatalogChanges
 from posbridge.domain.pos_order import PosOrderSummary, PosPosition
 
 AUTH_HEADER = "X-Clover-Auth"
 ORDER_PREFIX = "O"
+# Inventory prefixes (docs.clover.com/docs/webhooks): `I` items, `IC` categories, `IG` modifier groups, `IM`
+# modifiers; the upcoming split adds `IS` item stock and `IA` item availability, both about an item
+# (docs.clover.com/dev/docs/upcoming-changes-to-inventory-webhooks).
+ITEM_PREFIXES = frozenset({"I", "IS", "IA"})
+INVENTORY_PREFIXES = ITEM_PREFIXES | {"IC", "IG", "IM"}
 
 
 def is_authentic(auth_code: str, header_value: str | None) -> bool:
@@ -94,6 +100,27 @@ class CloverWebhook(BaseModel):
             for event in self.events
             if event.kind == ORDER_PREFIX and event.target_id
         ]
+
+    def catalog_changes(self, merchant_id: str) -> CatalogChanges:
+        """What the message says about one merchant's inventory, as the incremental sync's scope. A webhook is the
+        only way Clover tells of a deleted item (lists leave deleted objects out, and no documented filter lists
+        them): the sync reads the whole catalog (`whole`) and its diff finds what is gone. An id alone cannot be
+        narrowed either (an `I` id may be a variant of an item group, the dish being the group)."""
+        mine = [e for e in self.events if e.merchant_id == merchant_id and e.kind in INVENTORY_PREFIXES]
+        if not mine:
+            return CatalogChanges()
+        items = frozenset(e.target_id for e in mine if e.kind in ITEM_PREFIXES and e.target_id)
+        latest = max(e.ts for e in mine)
+        return CatalogChanges(
+            count=len(mine),
+            latest=datetime.fromtimestamp(latest / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+            + f"{latest % 1000:03d}Z",
+            items=items,
+            variations=items,
+            modifier_groups=frozenset(e.target_id for e in mine if e.kind == "IG" and e.target_id),
+            categories=frozenset(e.target_id for e in mine if e.kind == "IC" and e.target_id),
+            whole=True,
+        )
 
 
 def parse(raw_body: bytes) -> Verification | CloverWebhook:
