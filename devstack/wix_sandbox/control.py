@@ -59,6 +59,7 @@ def control_map() -> Map:
             route(f"{P}/instances/<instance_id>/checkout", "POST", "checkout"),
             route(f"{P}/instances/<instance_id>/dashboard", "POST", "open_dashboard"),
             route(f"{P}/instances/<instance_id>/orders/<order_id>/approve", "POST", "approve"),
+            route(f"{P}/instances/<instance_id>/orders/<order_id>/refund", "POST", "refund"),
             route(f"{P}/webhooks/send", "POST", "send_webhook"),
             route(f"{P}/webhooks/delivery", "POST", "delivery_plan"),
             route(f"{P}/webhooks/release", "POST", "release", locked=False),
@@ -138,6 +139,14 @@ class ControlApi:
         inst = self.store.instance(instance_id)
         identity = {"identityType": "WIX_USER", "wixUserId": inst.owner_user_id}
         order, events = orders.approve_order(inst, self.clock, order_id, identity)
+        call.outbox.extend(events)
+        return {"order": order}
+
+    def refund(self, call: Call, instance_id: str, order_id: str) -> dict[str, Any]:
+        """The restaurant refunds a paid order in its dashboard: `{"amount": "5.25"}`, or `{}` for all of it."""
+        inst = self.store.instance(instance_id)
+        identity = {"identityType": "WIX_USER", "wixUserId": inst.owner_user_id}
+        order, events = orders.refund_order(inst, self.clock, order_id, call.json(), identity)
         call.outbox.extend(events)
         return {"order": order}
 

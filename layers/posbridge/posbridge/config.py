@@ -67,6 +67,7 @@ class OrderWorkerSettings(_Settings):
     idempotency_table: str = Field(min_length=1)
     tenant_secret_prefix: str = Field(min_length=1)
     dead_letter_queue_url: str = Field(min_length=1)
+    work_queue_url: str = Field(min_length=1)  # its own queue: messages that cannot finish go back with a delay
     pos_api_base_url: PartnerBaseUrl
 
 
@@ -122,6 +123,7 @@ class CatalogSyncSettings(WixApiSettings):
     pos_api_base_url: PartnerBaseUrl
     catalog_state_machine_arn: str = Field(min_length=1)  # many changes start the draft publish instead
     dead_letter_queue_url: str = Field(min_length=1)
+    catalog_sync_queue_url: str = Field(min_length=1)  # its own queue: syncs that cannot finish go back with a delay
     catalog_sync_max_changes: int = Field(default=500, ge=0)  # entity writes above this: the draft publish
 
 
