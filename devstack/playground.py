@@ -35,30 +35,36 @@ def page_url(gateway_url: str, instance: str) -> str:
     return f"{gateway_url}/restaurant/page?instance={instance}"
 
 
-def open_restaurant(devstack: Devstack, http: httpx.Client) -> dict[str, Any]:
+def open_restaurant(
+    devstack: Devstack,
+    http: httpx.Client,
+    instance_id: str = INSTANCE_ID,
+    merchant_id: str = MERCHANT_ID,
+    location_id: str = LOCATION_ID,
+) -> dict[str, Any]:
     """Set the demo restaurant up (connected through OAuth, menu imported); answers its page URL and the import."""
     wix, square, gateway = devstack.wix_url, devstack.pos_url, devstack.gateway_url
-    http.post(f"{wix}/_sandbox/instances", json={"instanceId": INSTANCE_ID}).raise_for_status()
+    http.post(f"{wix}/_sandbox/instances", json={"instanceId": instance_id}).raise_for_status()
     http.post(
         f"{square}/_sandbox/merchants",
-        json={"merchantId": MERCHANT_ID, "locationId": LOCATION_ID, "accessToken": PERSONAL_TOKEN,
+        json={"merchantId": merchant_id, "locationId": location_id, "accessToken": PERSONAL_TOKEN,
               # an OAuth-connected seller's events are signed with the application's subscription key
               "signatureKey": devstack.options.square_webhook_signature_key,
               "notificationUrl": devstack.square_webhook_url},
     ).raise_for_status()  # fmt: skip
-    http.put(f"{square}/_sandbox/oauth/signed-in", json={"merchantId": MERCHANT_ID}).raise_for_status()
+    http.put(f"{square}/_sandbox/oauth/signed-in", json={"merchantId": merchant_id}).raise_for_status()
 
-    owner = {"Authorization": f"Instance {dashboard_instance(devstack, http, INSTANCE_ID)}"}
+    owner = {"Authorization": f"Instance {dashboard_instance(devstack, http, instance_id)}"}
     authorize = http.post(f"{gateway}/restaurant/square/authorize", headers=owner)
     authorize.raise_for_status()
     approved = http.get(authorize.json()["authorizeUrl"])  # the sandbox's authorize page approves at once
     if approved.status_code != 302:
         raise RuntimeError(f"Square's authorize page answered {approved.status_code}: {approved.text[:200]}")
     http.get(approved.headers["location"]).raise_for_status()  # the owner's browser lands on the callback
-    chosen = http.put(f"{gateway}/restaurant/square/location", headers=owner, json={"locationId": LOCATION_ID})
+    chosen = http.put(f"{gateway}/restaurant/square/location", headers=owner, json={"locationId": location_id})
     chosen.raise_for_status()
     # the seller's menu, once connected (its catalog webhook then reaches a known seller)
-    http.post(f"{square}/_sandbox/merchants/{MERCHANT_ID}/seed-catalog").raise_for_status()
+    http.post(f"{square}/_sandbox/merchants/{merchant_id}/seed-catalog").raise_for_status()
 
     started = http.post(f"{gateway}/restaurant/catalog-imports", headers=owner)
     started.raise_for_status()

@@ -105,7 +105,9 @@ def menu(tenant: str = Tenant) -> None:
 
 
 @sandbox_app.command("order")
-def order(dish: str, size: str | None = Size, quantity: int = Quantity, tenant: str = Tenant) -> None:
+def order(
+    dish: str, size: str | None = Size, quantity: int = Quantity, tenant: str = Tenant, merchant: str = Merchant
+) -> None:
     """A customer orders a dish on the Wix site (paid online, for pickup); prints the Wix and Square orders."""
     found = next((d for d in _wix_dishes(tenant) if d["name"].lower() == dish.lower()), None)
     if found is None:
@@ -121,7 +123,6 @@ def order(dish: str, size: str | None = Size, quantity: int = Quantity, tenant: 
             "fulfillment": {"type": "PICKUP"}}  # fmt: skip
     placed = _wix(f"/_sandbox/instances/{_id(tenant)}/checkout", "POST", body)["order"]
     console.print(f"Wix order {placed['id']} placed and approved: {quantity} x {found['name']} {chosen['size']}")
-    merchant = _merchant_of(tenant)
     for _ in range(40):  # the bridge sends it to Square within a few seconds
         orders = _square(f"/_sandbox/merchants/{_id(merchant)}/state")["orders"]
         sent = next((o for o in orders if o.get("reference_id") == placed["id"]), None)
@@ -131,10 +132,6 @@ def order(dish: str, size: str | None = Size, quantity: int = Quantity, tenant: 
             return
         time.sleep(0.25)
     console.print("not on Square yet: look at the restaurant's page (it may be parked, with the reason)")
-
-
-def _merchant_of(tenant: str) -> str:
-    return DEMO_MERCHANT if tenant == DEMO_TENANT else tenant  # other sites: pass --merchant to Square commands
 
 
 # --- Square -----------------------------------------------------------------------------------------------------------
