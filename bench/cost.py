@@ -1,5 +1,5 @@
-"""The cost model: AWS usage counted on the devstack (devstack/meter.py, the runtime's invocation records, Step Functions
-execution histories) priced at AWS's public list prices, us-east-1, arm64, without free tiers or savings plans.
+"""The cost model: AWS usage counted on the devstack (devstack/meter.py, the runtime's invocation records, Step
+Functions execution histories) priced at AWS's public list prices, us-east-1, arm64, no free tier, no savings plan.
 
 - per 1,000 orders: from a chaos soak (bench/soak.py: Wix orders, POS orders 30% of them, status changes 20%, every
   fault of the soak included, so it is the price of a bad day, not a calm one);
@@ -155,7 +155,9 @@ def rows(soak_orders: int = 200) -> list[dict[str, object]]:
         for key, value in per_order["lines_per_1000_orders_usd"].items()
         if value
     ]
-    out.append(_row("AWS cost per 1,000 orders, total (us-east-1, arm64, list prices)", per_order["per_1000_orders_usd"]))
+    out.append(
+        _row("AWS cost per 1,000 orders, total (us-east-1, arm64, list prices)", per_order["per_1000_orders_usd"])
+    )
     out += [
         _row(f"AWS cost per catalog import of {catalog['items']:,} items, {key}", value)
         for key, value in catalog["lines_usd"].items()

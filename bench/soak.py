@@ -39,7 +39,7 @@ import httpx
 
 from devstack.app import Devstack, DevstackOptions
 from devstack.kitchen import Kitchen
-from devstack.meter import AwsMeter, Usage
+from devstack.meter import EMPTY_RECEIVE, AwsMeter, Usage
 from devstack.pollers import EVENT_SOURCE_PREFIX
 from devstack.runtime import RUNTIME, Invocation
 
@@ -63,6 +63,7 @@ class SoakConfig:
     reconcile_every_s: float = 15.0
     max_seconds: float = 900.0  # the whole soak, load included; then it reports what has not converged
     load_threads: int = 3
+    poison: int = 0  # true poison sent (Wix order events without an order); 0: one per 250 online orders, 2 at least
 
     @property
     def pos_orders(self) -> int:
@@ -71,6 +72,10 @@ class SoakConfig:
     @property
     def status_changes(self) -> int:
         return round(self.orders * self.status_share)
+
+    @property
+    def poison_events(self) -> int:
+        return self.poison or max(2, self.orders // 250)
 
     @property
     def tenants(self) -> int:
@@ -129,6 +134,22 @@ class Soak:
                 self.devstack, self.http, {"unmappedPosLines": "custom"}, suffix=f"soak{self.config.seed}x{n}"
             )
             self.sites.append(Site(kitchen))
+
+    def send_poison(self) -> dict[str, int]:
+        """True poison, before the chaos (which could lose it): signed Wix order_approved events that carry no order.
+        The worker must park each in the DLQ as invalid_wix_event; answers the DLQ reasons expected."""
+        for n in range(self.config.poison_events):
+            site = self.sites[n % len(self.sites)]
+            self.http.post(
+                f"{self.devstack.wix_url}/_sandbox/webhooks/send",
+                json={
+                    "instanceId": site.kitchen.instance_id,
+                    "eventType": "wix.ecom.v1.order_approved",
+                    "entityId": f"poison-{self.config.seed}-{n}",
+                    "event": {"actionEvent": {"body": {}}},
+                },
+            ).raise_for_status()
+        return {"invalid_wix_event": self.config.poison_events}
 
     def unleash_chaos(self) -> None:
         c = self.config
@@ -339,6 +360,7 @@ class Soak:
         self.open_sites()
         first_invocation = len(RUNTIME.invocations)
         with AwsMeter.measure() as usage:
+            poison = self.send_poison()
             self.unleash_chaos()
             reconciler = threading.Thread(target=self.reconcile_on_schedule, name="soak-schedule", daemon=True)
             reconciler.start()
@@ -366,7 +388,7 @@ class Soak:
         placed = len([w for s in self.sites for w in s.online]) + len([p for s in self.sites for p in s.rung_up])
         return {
             "config": {**asdict(c), "pos_orders": c.pos_orders, "status_changes": c.status_changes,
-                       "tenants": c.tenants},
+                       "tenants": c.tenants, "poison": c.poison_events},
             "placed": {
                 "wix_orders": sum(len(s.online) for s in self.sites),
                 "pos_orders": sum(len(s.rung_up) for s in self.sites),
@@ -378,6 +400,9 @@ class Soak:
             "not_converged": outcome.not_converged,
             "examples": outcome.examples,
             "dlq": dict(dlq),
+            "dlq_poison_sent": poison,
+            "dlq_not_poison": dict(dlq - Counter(poison)),
+            "poison_not_parked": dict(Counter(poison) - dlq),
             "converged": outcome.converged,
             "load_s": round(load_s, 1),
             "converge_s": round(converge_s, 1),
@@ -410,8 +435,10 @@ def aws_usage(usage: Usage, invocations: list[Invocation], devstack: Devstack) -
         "lambda_gb_s": round(sum(v["gb_s"] for v in by_function.values()), 3),
         "dynamodb_read_units": round(usage.read_units, 1),
         "dynamodb_write_units": round(usage.write_units, 1),
-        "sqs_requests": usage.count("sqs"),
-        "sqs_requests_by_event_source": usage.count("sqs", caller_prefix=EVENT_SOURCE_PREFIX),
+        "sqs_requests": usage.count("sqs") - usage.count("sqs", EMPTY_RECEIVE),
+        "sqs_requests_by_event_source": usage.count("sqs", caller_prefix=EVENT_SOURCE_PREFIX)
+        - usage.count("sqs", EMPTY_RECEIVE),
+        "sqs_empty_receives": usage.count("sqs", EMPTY_RECEIVE),
         "secretsmanager_requests": usage.count("secretsmanager"),
         "stepfunctions_requests": usage.count("stepfunctions"),
         "s3_requests": usage.count("s3"),
@@ -447,7 +474,8 @@ def table(result: dict[str, Any]) -> list[tuple[str, str]]:
         ("duplicates (goal 0)", listed(result["duplicates"])),
         ("lost (goal 0)", listed(result["lost"])),
         ("not converged (goal 0)", listed(result["not_converged"])),
-        ("DLQ entries by reason (goal: only poison)", listed(result["dlq"])),
+        ("DLQ entries by reason", listed(result["dlq"]) + f" (poison sent: {listed(result['dlq_poison_sent'])})"),
+        ("DLQ entries that are not poison (goal 0)", listed(result["dlq_not_poison"])),
         ("time to converge after the load", f"{result['converge_s']} s (load {result['load_s']} s)"),
         ("partner calls per order", f"Wix {per_order['wix']}, Square {per_order['square']}"),
         ("reconciliation runs", listed(result["reconcile_runs"])),
@@ -480,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  e.g. {example}")
     args.json.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nwritten to {args.json}")
-    clean = result["converged"] and not result["dlq"]
+    clean = result["converged"] and not result["dlq_not_poison"] and not result["poison_not_parked"]
     return 0 if clean else 1
 
 

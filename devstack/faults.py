@@ -3,6 +3,7 @@ a seeded share of all API requests answered 429, 5xx, never answered, or process
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import socket
@@ -107,9 +108,18 @@ class FaultInjector:
     def chaos_view(self) -> dict[str, Any]:
         with self._lock:
             chaos = self._chaos
-            settings = None if chaos is None else {"rate": chaos.rate, "seed": chaos.seed, "path": chaos.path,
-                                                   "kinds": list(chaos.kinds), "timeoutMs": chaos.timeout_ms}
-            return {"chaos": settings, "applied": dict(self.chaos_counts)}  # fmt: skip
+            settings = (
+                None
+                if chaos is None
+                else {
+                    "rate": chaos.rate,
+                    "seed": chaos.seed,
+                    "path": chaos.path,
+                    "kinds": list(chaos.kinds),
+                    "timeoutMs": chaos.timeout_ms,
+                }
+            )
+            return {"chaos": settings, "applied": dict(self.chaos_counts)}
 
     def _roll(self, path: str) -> tuple[str, bool] | None:
         with self._lock:
@@ -191,7 +201,5 @@ def _drop_connection(environ: dict[str, Any]) -> None:
     server then tries to write goes nowhere. The client sees a transport error, as after a read timeout."""
     sock = environ.get("werkzeug.socket")
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass

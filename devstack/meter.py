@@ -23,6 +23,7 @@ from botocore.client import BaseClient
 
 from devstack.runtime import RUNTIME, current_caller
 
+EMPTY_RECEIVE = "ReceiveMessage(empty)"
 _TYPED = {"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"}
 
 
@@ -100,7 +101,9 @@ def dynamodb_units(operation: str, params: dict[str, Any], response: dict[str, A
         for requests in params.get("RequestItems", {}).values():
             for request in requests:
                 put = request.get("PutRequest", {}).get("Item")
-                units += _write_units(item_size(put if put is not None else request.get("DeleteRequest", {}).get("Key")))
+                units += _write_units(
+                    item_size(put if put is not None else request.get("DeleteRequest", {}).get("Key"))
+                )
         return 0.0, units
     if operation == "TransactWriteItems":
         units = 0.0
@@ -162,7 +165,7 @@ class AwsMeter:
                 cls._record(caller, service, operation, params, response, failed=False)
                 return response
 
-            BaseClient._make_api_call = counted  # type: ignore[method-assign]
+            BaseClient._make_api_call = counted
             cls._installed = True
 
     @classmethod
@@ -170,6 +173,8 @@ class AwsMeter:
         cls, caller: str, service: str, operation: str, params: dict[str, Any], response: Any, failed: bool
     ) -> None:
         reads, writes = (0.0, 0.0)
+        if service == "sqs" and operation == "ReceiveMessage" and not (response or {}).get("Messages"):
+            operation = EMPTY_RECEIVE  # Lambda's long polls of an idle queue: a fixed cost, not one per order
         if service == "dynamodb":
             # A failed condition still consumes its write; a failed read is billed its minimum.
             reads, writes = dynamodb_units(operation, params, response if isinstance(response, dict) else {})

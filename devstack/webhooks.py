@@ -64,7 +64,11 @@ class DeliveryPlan:
     def fate(self) -> str | None:
         """Chaos's choice for the next webhook: "drop", "reorder", "duplicate" or None (delivered once, in order)."""
         roll = self._rng.random()
-        for name, rate in (("drop", self.drop_rate), ("reorder", self.reorder_rate), ("duplicate", self.duplicate_rate)):
+        for name, rate in (
+            ("drop", self.drop_rate),
+            ("reorder", self.reorder_rate),
+            ("duplicate", self.duplicate_rate),
+        ):
             if roll < rate:
                 return name
             roll -= rate

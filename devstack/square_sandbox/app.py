@@ -320,7 +320,7 @@ class SquareSandbox:
         return self._faults_view()
 
     def _set_chaos(self, call: Call) -> dict[str, Any]:
-        """`{rate, seed?, path?, kinds?, timeoutMs?}`: a seeded share of API requests fail (devstack/faults.py Chaos)."""
+        """`{rate, seed?, path?, kinds?, timeoutMs?}`: a seeded share of API requests fails (faults.Chaos)."""
         self.faults.set_chaos(Chaos.from_json(call.body))
         return self.faults.chaos_view()
 

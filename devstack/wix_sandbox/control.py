@@ -162,7 +162,7 @@ class ControlApi:
         return self.list_faults(call)
 
     def set_chaos(self, call: Call) -> dict[str, Any]:
-        """`{rate, seed?, path?, kinds?, timeoutMs?}`: a seeded share of API requests fail (devstack/faults.py Chaos)."""
+        """`{rate, seed?, path?, kinds?, timeoutMs?}`: a seeded share of API requests fails (faults.Chaos)."""
         try:
             chaos = Chaos.from_json(call.json())
         except (TypeError, ValueError) as exc:
