@@ -63,6 +63,9 @@ class SoakConfig:
     reconcile_every_s: float = 15.0
     max_seconds: float = 900.0  # the whole soak, load included; then it reports what has not converged
     load_threads: int = 3
+    # Customers wait while this many messages are queued: moto's SQS scans the whole queue per call, so a backlog of
+    # thousands slows every call of the bridge; a real restaurant's orders come at their own pace anyway.
+    max_backlog: int = 40
     poison: int = 0  # true poison sent (Wix order events without an order); 0: one per 250 online orders, 2 at least
 
     @property
@@ -125,6 +128,8 @@ class Soak:
         self.reconcile_runs: Counter[str] = Counter()
         self._stop_reconciler = threading.Event()
         self._lock = threading.Lock()
+        self._depth, self._depth_at = 0, 0.0
+        self.reconcile_errors: Counter[str] = Counter()
 
     # -- set-up ------------------------------------------------------------------------------------------------------
 
@@ -183,7 +188,18 @@ class Soak:
         self.rng.shuffle(actions)
         return actions
 
+    def _wait_for_room(self) -> None:
+        while True:
+            with self._lock:
+                if time.monotonic() - self._depth_at > 0.5:
+                    self._depth, self._depth_at = self.queue_depth(), time.monotonic()
+                if self._depth < self.config.max_backlog:
+                    self._depth += 1
+                    return
+            time.sleep(0.25)
+
     def place(self, site: Site, kind: str, lines: list[tuple[str, int, int]]) -> None:
+        self._wait_for_room()
         kitchen = site.kitchen
         if kind == "online":
             order = kitchen.checkout(
@@ -249,8 +265,14 @@ class Soak:
                 payload, error = self.devstack.stack.invoke("ReconcilerFunction", SCHEDULED_EVENT)
                 ok = not error and bool((payload or {}).get("ok"))
                 self.reconcile_runs["ok" if ok else "failed"] += 1
-            except Exception:  # a moto hiccup: the next run of the schedule tries again
+                if error:
+                    self.reconcile_errors[f"{error}: {(payload or {}).get('errorType')!s}"] += 1
+                for tenant in (payload or {}).get("tenants") or [] if not error else []:
+                    if not tenant.get("ok"):
+                        self.reconcile_errors[str(tenant.get("error"))[:120]] += 1
+            except Exception as exc:  # a moto hiccup: the next run of the schedule tries again
                 self.reconcile_runs["failed"] += 1
+                self.reconcile_errors[type(exc).__name__] += 1
 
     # -- what is true ------------------------------------------------------------------------------------------------
 
@@ -407,6 +429,7 @@ class Soak:
             "load_s": round(load_s, 1),
             "converge_s": round(converge_s, 1),
             "reconcile_runs": dict(self.reconcile_runs),
+            "reconcile_errors": dict(self.reconcile_errors),
             "partner_calls": partner,
             "partner_calls_per_order": {k: round(v / max(placed, 1), 2) for k, v in partner.items()},
             "aws": aws_usage(usage, invocations, self.devstack),
