@@ -281,6 +281,7 @@ class Soak:
         lost: Counter[str] = Counter()
         behind: Counter[str] = Counter()
         examples: list[str] = []
+        doubled: list[str] = []  # listed first: the worst
         for site in self.sites:
             kitchen = site.kitchen
             pos_orders = kitchen.pos_state()["orders"]
@@ -294,14 +295,14 @@ class Soak:
             for wix_id in site.online:
                 if pos_by_ref[wix_id] > 1:
                     duplicates["POS orders for one Wix order"] += pos_by_ref[wix_id] - 1
-                    examples.append(f"{kitchen.instance_id}: {pos_by_ref[wix_id]} POS orders for Wix {wix_id}")
+                    doubled.append(f"{kitchen.instance_id}: {pos_by_ref[wix_id]} POS orders for Wix {wix_id}")
                 elif pos_by_ref[wix_id] == 0:
                     lost["Wix orders never on the POS"] += 1
                     examples.append(f"{kitchen.instance_id}: Wix {wix_id} not on the POS")
             for pos_id in site.rung_up:
                 if wix_by_ext[pos_id] > 1:
                     duplicates["Wix orders for one POS order"] += wix_by_ext[pos_id] - 1
-                    examples.append(f"{kitchen.instance_id}: {wix_by_ext[pos_id]} Wix orders for POS {pos_id}")
+                    doubled.append(f"{kitchen.instance_id}: {wix_by_ext[pos_id]} Wix orders for POS {pos_id}")
                 elif wix_by_ext[pos_id] == 0:
                     lost["POS orders never in Wix"] += 1
                     examples.append(f"{kitchen.instance_id}: POS {pos_id} not in Wix")
@@ -318,7 +319,7 @@ class Soak:
             {k: v for k, v in duplicates.items() if v},
             {k: v for k, v in lost.items() if v},
             {k: v for k, v in behind.items() if v},
-            examples[:10],
+            (doubled + examples)[:10],
         )
 
     def dlq(self) -> Counter[str]:
