@@ -18,8 +18,11 @@ Prices (US East (N. Virginia), read 2026-12-06):
 - Secrets Manager: $0.05 per 10,000 API calls (https://aws.amazon.com/secrets-manager/pricing/); the $0.40 per secret
   and month is per tenant, not per order.
 - S3 Standard: $0.005 per 1,000 PUT/COPY/POST/LIST, $0.0004 per 1,000 GET and others (https://aws.amazon.com/s3/pricing/).
-Not priced: CloudWatch Logs ingestion ($0.50/GB, https://aws.amazon.com/cloudwatch/pricing/: not measured here),
-X-Ray traces, KMS requests, storage, data transfer, and the idle cost of Lambda's SQS pollers (empty long polls).
+- CloudWatch Logs: $0.50 per GB ingested (standard logs, https://aws.amazon.com/cloudwatch/pricing/), on the bytes the
+  functions write at the template's default LogLevel (INFO) in the soak; Lambda's own START/END/REPORT lines are not
+  counted, and the catalog import is measured at the bench's log level (ERROR): its log line is a lower bound.
+Not priced: X-Ray traces, KMS requests, storage, data transfer, the idle cost of Lambda's SQS pollers (empty long
+polls).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ PRICES = {
     "secrets_call": Decimal("0.05") / 10_000,
     "s3_write": Decimal("0.005") / 1_000,
     "s3_read": Decimal("0.0004") / 1_000,
+    "logs_ingested_gb": Decimal("0.50"),
 }
 S3_WRITES = {"PutObject", "CopyObject", "PostObject", "ListObjects", "ListObjectsV2", "CreateMultipartUpload"}
 CATALOG_ITEMS = 1_000
@@ -66,6 +70,7 @@ def price(aws: dict[str, Any]) -> dict[str, Decimal]:
         "API Gateway": aws["api_requests"] * PRICES["api_rest_request"],
         "Secrets Manager": aws["secretsmanager_requests"] * PRICES["secrets_call"],
         "S3": s3_writes * PRICES["s3_write"] + (sum(s3.values()) - s3_writes) * PRICES["s3_read"],
+        "CloudWatch Logs": Decimal(aws.get("log_bytes") or 0) / 2**30 * PRICES["logs_ingested_gb"],
     }
 
 

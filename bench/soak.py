@@ -22,6 +22,7 @@ python -m bench.soak [--orders 1000] [--seed 13] [--max-seconds 900] [--json ben
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
@@ -41,7 +42,7 @@ from devstack.app import Devstack, DevstackOptions
 from devstack.kitchen import Kitchen
 from devstack.meter import EMPTY_RECEIVE, AwsMeter, Usage
 from devstack.pollers import EVENT_SOURCE_PREFIX
-from devstack.runtime import RUNTIME, Invocation
+from devstack.runtime import RUNTIME, Invocation, current_caller
 
 SOAK_JSON = Path(__file__).resolve().parent / "soak.json"
 MOVES = (("RESERVED", "Accepted"), ("PREPARED", "Ready"), ("COMPLETED", "Fulfilled"))
@@ -376,12 +377,13 @@ class Soak:
 
     # -- the run -----------------------------------------------------------------------------------------------------
 
-    def run(self) -> dict[str, Any]:
+    def run(self, logs: LogMeter | None = None) -> dict[str, Any]:
         c = self.config
         started = time.monotonic()
         deadline = started + c.max_seconds
         self.open_sites()
         first_invocation = len(RUNTIME.invocations)
+        log_bytes = logs.bytes if logs else 0
         with AwsMeter.measure() as usage:
             poison = self.send_poison()
             self.unleash_chaos()
@@ -433,7 +435,8 @@ class Soak:
             "reconcile_errors": dict(self.reconcile_errors),
             "partner_calls": partner,
             "partner_calls_per_order": {k: round(v / max(placed, 1), 2) for k, v in partner.items()},
-            "aws": aws_usage(usage, invocations, self.devstack),
+            "aws": {**aws_usage(usage, invocations, self.devstack),
+                    "log_bytes": (logs.bytes - log_bytes) if logs else None},
         }  # fmt: skip
 
 
@@ -478,11 +481,38 @@ def _by_operation(usage: Usage) -> Counter[tuple[str, str, str]]:
     return merged
 
 
+class LogMeter(io.TextIOBase):
+    """Stands in for stdout: what the functions write (their JSON logs, what CloudWatch Logs would ingest) is counted
+    and dropped; everything else goes through. Powertools binds a logger's stream at its first import, so only
+    functions first imported after `install` are counted (all of them, in a process of its own like `make soak`)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.bytes = 0
+
+    def write(self, text: str) -> int:
+        if current_caller() is not None:
+            self.bytes += len(text.encode())
+            return len(text)
+        return int(self.inner.write(text))
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+
 def run_soak(config: SoakConfig) -> dict[str, Any]:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     logging.getLogger("posbridge").setLevel(logging.ERROR)  # each retried fault would print a line
-    with Devstack(DevstackOptions(log_level="ERROR")) as devstack, httpx.Client(timeout=60) as http:
-        return Soak(devstack, http, config).run()
+    meter, stdout = LogMeter(sys.stdout), sys.stdout
+    sys.stdout = meter
+    try:
+        # INFO, the template's default LogLevel: the log volume is part of the cost.
+        with Devstack(DevstackOptions(log_level="INFO")) as devstack, httpx.Client(timeout=60) as http:
+            soak = Soak(devstack, http, config)
+            result = soak.run(meter)
+    finally:
+        sys.stdout = stdout
+    return result
 
 
 def table(result: dict[str, Any]) -> list[tuple[str, str]]:
@@ -507,6 +537,7 @@ def table(result: dict[str, Any]) -> list[tuple[str, str]]:
         ("Lambda invocations / GB-s", f"{aws['lambda_invocations']} / {aws['lambda_gb_s']}"),
         ("DynamoDB RRU / WRU", f"{aws['dynamodb_read_units']} / {aws['dynamodb_write_units']}"),
         ("SQS requests (of which Lambda's poller)", f"{aws['sqs_requests']} ({aws['sqs_requests_by_event_source']})"),
+        ("function log bytes (LogLevel INFO)", str(aws.get("log_bytes"))),
     ]  # fmt: skip
 
 
