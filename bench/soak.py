@@ -61,8 +61,8 @@ class SoakConfig:
     duplicate_rate: float = 0.10
     reorder_rate: float = 0.05
     drop_rate: float = 0.05
-    reconcile_every_s: float = 15.0
-    max_seconds: float = 900.0  # the whole soak, load included; then it reports what has not converged
+    reconcile_every_s: float = 20.0
+    max_seconds: float = 2400.0  # the whole soak, load included; then it reports what has not converged
     load_threads: int = 3
     # Customers wait while this many messages are queued: moto's SQS scans the whole queue per call, so a backlog of
     # thousands slows every call of the bridge; a real restaurant's orders come at their own pace anyway.
@@ -130,6 +130,9 @@ class Soak:
         self._stop_reconciler = threading.Event()
         self._lock = threading.Lock()
         self._depth, self._depth_at = 0, 0.0
+        self._deadline = time.monotonic() + config.max_seconds
+        # The load stops early enough to leave the bridge a quarter of the time (5 minutes at most) to converge.
+        self._load_deadline = self._deadline - min(300.0, config.max_seconds / 4)
         self.reconcile_errors: Counter[str] = Counter()
 
     # -- set-up ------------------------------------------------------------------------------------------------------
@@ -189,18 +192,21 @@ class Soak:
         self.rng.shuffle(actions)
         return actions
 
-    def _wait_for_room(self) -> None:
-        while True:
+    def _wait_for_room(self) -> bool:
+        """False once the soak's time is up: the orders not placed by then are not placed (the counts say so)."""
+        while time.monotonic() < self._load_deadline:
             with self._lock:
                 if time.monotonic() - self._depth_at > 0.5:
                     self._depth, self._depth_at = self.queue_depth(), time.monotonic()
                 if self._depth < self.config.max_backlog:
                     self._depth += 1
-                    return
+                    return True
             time.sleep(0.25)
+        return False
 
     def place(self, site: Site, kind: str, lines: list[tuple[str, int, int]]) -> None:
-        self._wait_for_room()
+        if not self._wait_for_room():
+            return
         kitchen = site.kitchen
         if kind == "online":
             order = kitchen.checkout(
@@ -379,8 +385,7 @@ class Soak:
 
     def run(self, logs: LogMeter | None = None) -> dict[str, Any]:
         c = self.config
-        started = time.monotonic()
-        deadline = started + c.max_seconds
+        deadline = self._deadline
         self.open_sites()
         first_invocation = len(RUNTIME.invocations)
         log_bytes = logs.bytes if logs else 0
@@ -392,7 +397,7 @@ class Soak:
             load_started = time.monotonic()
             self.place_all()
             self.plan_moves()
-            self.make_moves(deadline)
+            self.make_moves(self._load_deadline)
             for sandbox in (self.devstack.wix, self.devstack.square):
                 if sandbox is not None:
                     sandbox.dispatcher.flush_late()
@@ -546,7 +551,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=1000, help="online (Wix) orders; POS orders and status "
                         "changes scale with it (30%%, 20%%)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--max-seconds", type=float, default=900.0, help="stop and report after this long")
+    parser.add_argument("--max-seconds", type=float, default=2400.0, help="stop and report after this long")
     parser.add_argument("--json", type=Path, default=SOAK_JSON, help="where to write the results")
     args = parser.parse_args(argv)
     config = SoakConfig(orders=args.orders, seed=args.seed, max_seconds=args.max_seconds)
