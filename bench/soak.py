@@ -229,21 +229,29 @@ class Soak:
             for future in [pool.submit(self.place, *action) for action in self.plan()]:
                 future.result()
 
-    def plan_moves(self) -> None:
-        """Status changes, seeded: the kitchens move some online orders one step or more (3 at most)."""
-        left = self.config.status_changes
-        candidates = [(site, wix_id) for site in self.sites for wix_id in site.online]
+    def _plan_moves(self) -> int:
+        """Status changes, seeded, spread over the load: as online orders are placed, the kitchens pick some of them
+        to move one to three steps, up to `status_changes` in all. Answers the changes still to plan."""
+        c = self.config
+        with self._lock:
+            placed = sum(len(site.online) for site in self.sites)
+            candidates = [(site, w) for site in self.sites for w in site.online if w not in site.moves]
+        planned = sum(sum(site.moves.values()) for site in self.sites)
+        due = min(c.status_changes, round(c.status_changes * placed / max(c.orders, 1))) - planned
         self.rng.shuffle(candidates)
         for site, wix_id in candidates:
-            if left <= 0:
+            if due <= 0:
                 break
-            steps = min(left, self.rng.randint(1, 3))
+            steps = min(due, self.rng.randint(1, 3))
             site.moves[wix_id] = steps
-            left -= steps
+            due -= steps
+            planned += steps
+        return c.status_changes - planned
 
-    def make_moves(self, deadline: float) -> None:
+    def make_moves(self, deadline: float, load_done: threading.Event) -> None:
         """The kitchens move each planned order one step per round, once the bridge has put it on the POS."""
         while time.monotonic() < deadline:
+            unplanned = self._plan_moves()
             pending = 0
             for site in self.sites:
                 wanted = {w: n for w, n in site.moves.items() if site.moved.get(w, 0) < n}
@@ -259,9 +267,9 @@ class Soak:
                     site.kitchen.move(pos["id"], MOVES[done][0])
                     site.moved[wix_id] = done + 1
                     pending += int(done + 1 < steps)
-            if not pending:
+            if load_done.is_set() and not pending and not unplanned:
                 return
-            time.sleep(0.5)
+            time.sleep(1.0)
 
     # -- the schedule ------------------------------------------------------------------------------------------------
 
@@ -395,19 +403,24 @@ class Soak:
             reconciler = threading.Thread(target=self.reconcile_on_schedule, name="soak-schedule", daemon=True)
             reconciler.start()
             load_started = time.monotonic()
+            load_done = threading.Event()
+            kitchens = threading.Thread(
+                target=self.make_moves, args=(self._load_deadline, load_done), name="soak-kitchens", daemon=True
+            )
+            kitchens.start()
             self.place_all()
-            self.plan_moves()
-            self.make_moves(self._load_deadline)
+            load_done.set()
+            kitchens.join()
             for sandbox in (self.devstack.wix, self.devstack.square):
                 if sandbox is not None:
                     sandbox.dispatcher.flush_late()
             load_s = time.monotonic() - load_started
-            load_done = time.monotonic()
+            load_ended = time.monotonic()
             outcome = self.check()
             while time.monotonic() < deadline and not (outcome.converged and self.queue_depth() == 0):
                 time.sleep(2)
                 outcome = self.check()
-            converge_s = time.monotonic() - load_done
+            converge_s = time.monotonic() - load_ended
             self._stop_reconciler.set()
             reconciler.join(timeout=c.reconcile_every_s + 60)
             partner = self.partner_calls()
