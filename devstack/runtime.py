@@ -9,6 +9,7 @@ No global lock is held around a handler: nested chains run on other threads and 
 
 from __future__ import annotations
 
+import contextvars
 import importlib.util
 import json
 import os
@@ -46,6 +47,11 @@ def attributed(name: str) -> Iterator[None]:
         yield
     finally:
         _caller.name = outer
+
+
+# The template's logical id of the function whose handler runs in this context (None outside handlers): lets a test
+# attribute each AWS call a handler makes to its function (tests/e2e/test_table_access.py).
+CURRENT_FUNCTION: contextvars.ContextVar[str | None] = contextvars.ContextVar("devstack_function", default=None)
 
 
 @dataclass
@@ -111,8 +117,12 @@ class InProcessRuntime:
             with self._env_lock:
                 os.environ.update(env)
             started = time.perf_counter()
-            with attributed(fn.function_name):
-                result = handler(event if event is not None else {}, context)
+            running = CURRENT_FUNCTION.set(source.logical_id)
+            try:
+                with attributed(fn.function_name):
+                    result = handler(event if event is not None else {}, context)
+            finally:
+                CURRENT_FUNCTION.reset(running)
         except Exception as exc:
             elapsed = (time.perf_counter() - started) * 1000 if handler is not None else 0.0
             self.invocations.append(Invocation(fn.function_name, type(exc).__name__, elapsed, int(fn.memory_size)))

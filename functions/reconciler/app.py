@@ -28,6 +28,7 @@ from posbridge.flows.reconcile import PassResult, reconcile_tenant, reconcile_te
 from posbridge.messaging import WorkQueue
 from posbridge.pos.gateways import PosGateways
 from posbridge.secrets import TenantSecrets
+from posbridge.store.awaiting_pos import AwaitingPosOrders
 from posbridge.store.lifecycle import LifecycleStore
 from posbridge.store.order_sync import OrderSyncStore
 from posbridge.store.pos_links import PosLinks
@@ -43,6 +44,7 @@ tenants = TenantStore(settings.mappings_table)
 links = PosLinks(settings.mappings_table)
 syncs = OrderSyncStore(settings.mappings_table)
 state = ReconcileState(settings.mappings_table)
+awaiting_pos = AwaitingPosOrders(settings.mappings_table)
 queue = WorkQueue(settings.work_queue_url)
 vault = TenantSecrets(settings.tenant_secret_prefix)
 gateways = PosGateways(settings.pos_api_base_url, vault)
@@ -71,6 +73,7 @@ def reconcile(instance_id: str) -> PassResult:
         datetime.now(UTC),
         lookback=timedelta(minutes=settings.reconcile_lookback_minutes),
         overlap=timedelta(seconds=settings.reconcile_overlap_seconds),
+        awaiting=awaiting_pos,
     )
 
 

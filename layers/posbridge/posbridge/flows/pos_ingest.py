@@ -34,6 +34,10 @@ HANDLED_EVENT_TYPES = frozenset({"order.created", "order.updated", "order.fulfil
 CATALOG_EVENT_TYPES = frozenset({"catalog.version.updated", "inventory.count.updated"})
 CATALOG_ENTITY = "catalog"
 INVENTORY_BUCKET_S = 10
+# squareup 46 square/types/oauth_authorization_revoked_event.py: data {type: "revocation", object: {revocation:
+# {revoked_at, revoker_type: APPLICATION | MERCHANT | SQUARE}}}
+OAUTH_REVOKED = "oauth.authorization.revoked"
+OAUTH_ENTITY = "oauth"
 
 
 # Why a webhook was refused: the `reason` dimension of the WebhooksRejected metric (a closed set, so few metrics).
@@ -113,6 +117,18 @@ def ingest_square_webhook(
                 )
             )
         return IngestOutcome("queued", notification.type, notification.event_id, tenant.instance_id)
+    if notification.type == OAUTH_REVOKED:  # the seller (or Square) ended the app's access: the worker pauses
+        queue.send(
+            WorkMessage(
+                source=PROVIDER,
+                event_type=notification.type,
+                event_id=notification.event_id,
+                tenant_id=tenant.instance_id,
+                entity_id=OAUTH_ENTITY,
+                payload={"merchant_id": notification.merchant_id, "revoker_type": _revoker(notification)},
+            )
+        )
+        return IngestOutcome("queued", notification.type, notification.event_id, tenant.instance_id)
     if notification.type not in HANDLED_EVENT_TYPES:
         return ignored
     try:
@@ -132,6 +148,13 @@ def ingest_square_webhook(
         )
     )
     return IngestOutcome("queued", notification.type, notification.event_id, tenant.instance_id, summary.order_id)
+
+
+def _revoker(notification: SquareNotification) -> str:
+    obj = notification.data.get("object")
+    revocation = obj.get("revocation") if isinstance(obj, dict) else None
+    revoker = revocation.get("revoker_type") if isinstance(revocation, dict) else None
+    return revoker if isinstance(revoker, str) and revoker.isalpha() and len(revoker) <= 32 else "UNKNOWN"
 
 
 def _inventory_counts(notification: SquareNotification) -> list[dict[str, object]]:

@@ -10,9 +10,17 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from posbridge.flows.lifecycle import LIFECYCLE_EVENTS, OCCURRED_AT, iso
 from posbridge.messaging import WorkMessage
-from posbridge.wix.webhooks import ORDER_APPROVED, ORDER_CANCELED, ORDER_CREATED, parse_webhook
+from posbridge.wix.webhooks import (
+    ORDER_APPROVED,
+    ORDER_CANCELED,
+    ORDER_CREATED,
+    ORDER_PAYMENT_STATUS_UPDATED,
+    parse_webhook,
+)
 
-HANDLED_EVENT_TYPES = frozenset({ORDER_CREATED, ORDER_APPROVED, ORDER_CANCELED}) | LIFECYCLE_EVENTS
+HANDLED_EVENT_TYPES = (
+    frozenset({ORDER_CREATED, ORDER_APPROVED, ORDER_CANCELED, ORDER_PAYMENT_STATUS_UPDATED}) | LIFECYCLE_EVENTS
+)
 LIFECYCLE_ENTITY = "app"  # one message group per instance for its lifecycle events, so they apply in order
 
 

@@ -49,6 +49,16 @@ class OrderPayment(BaseModel):
     to_collect: Money | None = None  # None: Wix collected it; else what the staff take at pickup or on delivery
 
 
+class PosRefund(BaseModel):
+    """A payment refunded on the POS: the refund that settled it and how much of the payment is refunded in all."""
+
+    model_config = ConfigDict(frozen=True)
+
+    refund_id: str | None  # None: the payment was fully refunded before, by a refund the POS does not name
+    refunded: Money  # the payment's refunded total now (what it took, tip included, once fully refunded)
+    new: bool  # this call refunded it; False: it was fully refunded already (a replay, or an operator did it)
+
+
 class PosOrderPage(BaseModel):
     """One page of a search for changed orders, and the cursor of the next page (None: this was the last)."""
 
@@ -87,8 +97,15 @@ class PosGateway(Protocol):
         ...
 
     def cancel_order(self, order: PosOrderSnapshot, idempotency_key: str) -> None:
-        """Cancel the order as `order` shows it (its version, its open fulfillments). Raises TransientError when the
-        order changed on the POS since that snapshot (read it again), PermanentError when the POS refuses."""
+        """Cancel the order as `order` shows it (its version, its open fulfillments; an order with payments applied,
+        `tendered`, keeps its state and only its fulfillments are canceled, as the POS refuses more). Raises
+        TransientError when the order changed on the POS since that snapshot (read it again), PermanentError when the
+        POS refuses."""
+        ...
+
+    def refund_payment(self, payment_id: str, idempotency_key: str, reason: str) -> PosRefund:
+        """Refund what is left of the payment (all it took, tip included, unless part was refunded already); a
+        payment with nothing left is not refunded again. The same key replays the same refund."""
         ...
 
     def orders_updated_since(self, since: str, cursor: str | None = None) -> PosOrderPage:

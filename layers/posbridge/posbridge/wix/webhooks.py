@@ -38,6 +38,9 @@ ORDER_APPROVED = "wix.ecom.v1.order_approved"
 # @wix/auto_sdk_ecom_orders 1.0.300 onOrderCanceled: @eventType wix.ecom.v1.order_canceled, an action event whose body
 # is OrderCanceledEventOrderCanceled {order, restockAllItems, sendOrderCanceledEmail, customMessage}.
 ORDER_CANCELED = "wix.ecom.v1.order_canceled"
+# @wix/auto_sdk_ecom_orders 1.0.300 onOrderPaymentStatusUpdated: @eventType wix.ecom.v1.order_payment_status_updated,
+# @slug payment_status_updated, an action event whose body is PaymentStatusUpdated {order, previousPaymentStatus}.
+ORDER_PAYMENT_STATUS_UPDATED = "wix.ecom.v1.order_payment_status_updated"
 
 
 # Why a webhook was refused: the `reason` dimension of the WebhooksRejected metric (a closed set, so few metrics).
