@@ -23,13 +23,14 @@ import httpx
 from bench.stack import quiet_devstack
 from devstack.app import Devstack
 from devstack.kitchen import Kitchen, wait_for
+from posbridge.domain.order_sync import PosOrderSync
 from posbridge.domain.pos_order import PosPosition
+from posbridge.domain.work_message import WorkMessage
 from posbridge.flows.reconcile import PassResult, reconcile_tenant
-from posbridge.messaging import WorkMessage
 from posbridge.pos.gateways import PosGateways
 from posbridge.pos.square.order_snapshot import parse_time
 from posbridge.secrets import TenantSecrets
-from posbridge.store.order_sync import OrderSyncStore, PosOrderSync
+from posbridge.store.order_sync import OrderSyncStore
 from posbridge.store.reconcile_state import ReconcileState
 from posbridge.store.tenants import TenantStore
 from posbridge.wix.client import DynamoRateLimiter, WixClients

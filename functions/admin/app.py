@@ -38,7 +38,7 @@ from posbridge.domain.admin import (
     TenantPage,
     TenantSummary,
 )
-from posbridge.domain.catalog_job import JOB_ID, ImportOptions
+from posbridge.domain.catalog_job import JOB_ID, ImportAlreadyRunning, ImportOptions
 from posbridge.domain.tenant import Tenant, TenantRegistration
 from posbridge.errors import PermanentError, TransientError
 from posbridge.executions import StepFunctionsExecutions
@@ -46,7 +46,7 @@ from posbridge.flows.catalog_publish import start_import
 from posbridge.flows.lifecycle import NotAllowed, set_paused
 from posbridge.flows.tenants import register_tenant
 from posbridge.secrets import TenantSecrets
-from posbridge.store.catalog_jobs import CatalogJobs, ImportAlreadyRunning
+from posbridge.store.catalog_jobs import CatalogJobs
 from posbridge.store.lifecycle import LifecycleStore, Listed
 from posbridge.store.order_sync import OrderSyncStore
 from posbridge.store.orders import OrderMappings

@@ -23,12 +23,13 @@ from pydantic import ValidationError
 
 from posbridge.config import CatalogSyncSettings
 from posbridge.domain.catalog_job import ImportOptions
+from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import PermanentError, TransientError
 from posbridge.executions import StepFunctionsExecutions
 from posbridge.flows.catalog_publish import start_import
 from posbridge.flows.catalog_reconcile import DEFERRED, reconcile_catalogs
 from posbridge.flows.catalog_sync import SyncDeferred, SyncPorts, SyncResult, sync_catalog
-from posbridge.messaging import DeadLetters, WorkMessage
+from posbridge.messaging import DeadLetters
 from posbridge.pos.catalogs import PosCatalogs
 from posbridge.secrets import TenantSecrets
 from posbridge.store.catalog_jobs import CatalogJobs

@@ -28,6 +28,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from posbridge.config import OrderWorkerSettings, WixApiSettings
+from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import EventIgnored, PermanentError
 from posbridge.flows.apply_status import SyncResult
 from posbridge.flows.cancel_order import CancelResult, cancel_wix_order
@@ -41,7 +42,7 @@ from posbridge.flows.lifecycle import (
     occurred_at,
 )
 from posbridge.flows.pos_sync import PosSyncPorts, sync_pos_order
-from posbridge.messaging import IDEMPOTENCY_KEY_JMESPATH, DeadLetters, WorkMessage
+from posbridge.messaging import IDEMPOTENCY_KEY_JMESPATH, DeadLetters
 from posbridge.pos.gateways import PosGateways
 from posbridge.secrets import TenantSecrets
 from posbridge.store.catalog_lookup import CatalogLookup

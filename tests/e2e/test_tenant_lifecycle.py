@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from devstack.app import Devstack
 from devstack.wix_sandbox import sign_webhook
+from posbridge.domain.work_message import WorkMessage
 from posbridge.flows.wix_ingest import ingest_wix_webhook
-from posbridge.messaging import WorkMessage
 from tests.e2e.conftest import Restaurant, wait_for
 
 SOUP = {"kind": "restaurant", "name": "Minestrone", "price": "7.25", "quantity": 1}

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 
 from devstack.app import Devstack
-from posbridge.domain.catalog_job import ImportOptions
+from posbridge.domain.catalog_job import ImportAlreadyRunning, ImportOptions
 from posbridge.errors import PermanentError, TransientError
 from posbridge.flows import catalog_publish as flow
-from posbridge.store.catalog_jobs import ImportAlreadyRunning
 from posbridge.store.catalog_mappings import CatalogMappings
 from posbridge.store.catalog_sync_state import CatalogSyncState
 from tests.catalog_support import (

@@ -18,16 +18,16 @@ import pytest
 from devstack.httpserver import BackgroundServer
 from devstack.square_sandbox import SquareSandbox
 from posbridge.domain.money import Money
+from posbridge.domain.order_mapping import OrderMapping
 from posbridge.domain.pos_order import PosFulfillment, PosOrderSnapshot, PosOrderState, PosPosition
 from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
+from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import PermanentError, TransientError
 from posbridge.flows.cancel_order import CancelResult, cancel_wix_order
 from posbridge.flows.export_order import CANCELED_BEFORE_EXPORT, export_wix_order
 from posbridge.idempotency import idempotency_key
-from posbridge.messaging import WorkMessage
 from posbridge.pos.port import PosGateway
 from posbridge.pos.square import SquareClient, SquarePos
-from posbridge.store.orders import OrderMapping
 from posbridge.wix.webhooks import ORDER_APPROVED, ORDER_CANCELED
 from tests.unit.pos_fakes import FakeTenants
 

@@ -10,9 +10,9 @@ import json
 
 import pytest
 
+from posbridge.domain.tenant_records import PosLink
+from posbridge.domain.work_message import WorkMessage
 from posbridge.flows.pos_ingest import WebhookRejected, ingest_square_webhook
-from posbridge.messaging import WorkMessage
-from posbridge.store.pos_links import PosLink
 
 URL = "https://bridge.example/webhooks/pos/square"
 

@@ -19,15 +19,15 @@ from devstack.square_sandbox import SquareSandbox
 from posbridge.domain.money import Money
 from posbridge.domain.order import Buyer, Order
 from posbridge.domain.order_catalog import CatalogLine, WixSoldAs
+from posbridge.domain.order_mapping import OrderMapping
 from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
+from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import IdempotencyKeyReused, PermanentError, TransientError
 from posbridge.flows.export_order import CANCELED_BEFORE_EXPORT, ExportResult, export_wix_order
 from posbridge.idempotency import idempotency_key
-from posbridge.messaging import WorkMessage
 from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, OrderPayment, PosGateway, PosOrder
 from posbridge.pos.square import SquareClient, SquarePos
 from posbridge.pos.square.orders import to_square_order
-from posbridge.store.orders import OrderMapping
 from posbridge.wix.webhooks import ORDER_APPROVED, ORDER_CREATED
 from tests.unit.pos_fakes import FakeCatalog, FakeTenants
 

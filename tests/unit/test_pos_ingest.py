@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from posbridge.domain.tenant_records import PosLink
 from posbridge.errors import PermanentError, TransientError
 from posbridge.flows.pos_ingest import WebhookRejected, ingest_square_webhook
 from posbridge.pos.square.webhooks import signature
-from posbridge.store.pos_links import PosLink
 from tests.unit.pos_fakes import FakeQueue
 
 URL = "https://bridge.example/v1/webhooks/pos/square"

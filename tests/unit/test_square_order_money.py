@@ -18,8 +18,8 @@ from devstack.wix_sandbox.state import Instance
 from posbridge.domain.money import Money
 from posbridge.domain.order import LineItem, Order
 from posbridge.domain.order_money import AppliedDiscount, LineMoney, OrderMoney, PriceSummary, Shipping
+from posbridge.domain.work_message import WorkMessage
 from posbridge.flows.export_order import export_wix_order
-from posbridge.messaging import WorkMessage
 from posbridge.pos.square.order_money import ADJUSTMENT_NAME, adjustment, total_without_tip
 from posbridge.pos.square.orders import to_square_order
 from posbridge.wix.orders import restaurant_order

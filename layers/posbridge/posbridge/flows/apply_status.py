@@ -26,10 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from posbridge.domain.order_sync import PosOrderSync
 from posbridge.domain.pos_order import PosOrderSnapshot
 from posbridge.domain.tenant import Tenant
 from posbridge.errors import PermanentError
-from posbridge.store.order_sync import PosOrderSync
 
 FULFILLMENT_STATUS: dict[str, str] = {
     "PROPOSED": "Pending",

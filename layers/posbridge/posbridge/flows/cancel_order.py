@@ -24,14 +24,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from posbridge.domain.order_mapping import OrderMapping
 from posbridge.domain.tenant import Tenant
+from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import PermanentError
 from posbridge.flows.export_order import CANCELED_BEFORE_EXPORT
 from posbridge.flows.lifecycle import require_active
 from posbridge.idempotency import idempotency_key
-from posbridge.messaging import WorkMessage
 from posbridge.pos.port import PosGateway
-from posbridge.store.orders import OrderMapping
 from posbridge.wix.webhooks import ORDER_CANCELED
 
 CancelOutcome = Literal["canceled", "already_canceled", "completed_on_pos", "not_exported", "placed_on_pos"]

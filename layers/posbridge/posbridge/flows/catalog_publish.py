@@ -42,13 +42,22 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from posbridge.domain.catalog import Catalog, PosKind
-from posbridge.domain.catalog_job import ERRORS_KEPT, JOB_ID, EntityError, ImportJob, ImportOptions, Inflight, Progress
+from posbridge.domain.catalog_job import (
+    ERRORS_KEPT,
+    JOB_ID,
+    EntityError,
+    ImportAlreadyRunning,
+    ImportJob,
+    ImportOptions,
+    Inflight,
+    JobConflict,
+    Progress,
+)
+from posbridge.domain.catalog_mapping import CatalogMapping
 from posbridge.domain.tenant import Tenant
 from posbridge.errors import PermanentError, TransientError
 from posbridge.flows.catalog_plan import BUILD_ORDER, Plan, PlanNode, build_plan, resolve
 from posbridge.pos.square.catalog import LayoutOptions
-from posbridge.store.catalog_jobs import ImportAlreadyRunning, JobConflict
-from posbridge.store.catalog_mappings import CatalogMapping
 from posbridge.wix.menus_api import BULK_MAX, MenusApi, Outcome, Rejected, WixKind
 
 DELETE_ORDER: tuple[WixKind, ...] = ("menu", "section", "item", "modifierGroup", "modifier", "variant")

@@ -42,12 +42,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from posbridge.domain.catalog import Catalog, CatalogChanges, PosKind, source_group
+from posbridge.domain.catalog_mapping import CatalogMapping
 from posbridge.domain.tenant import Tenant
 from posbridge.errors import TransientError
 from posbridge.flows.catalog_plan import BUILD_ORDER, Plan, PlanNode, build_plan, resolve
 from posbridge.flows.catalog_publish import DELETE_ORDER, build_mapping, iso, wix_entities_by_kind
 from posbridge.pos.square.catalog import LayoutOptions
-from posbridge.store.catalog_mappings import CatalogMapping
 from posbridge.wix.menus_api import BULK_MAX, ENTITIES, MenusApi, Outcome, WixKind
 
 CREATE_KINDS: tuple[WixKind, ...] = ("variant", "modifier", "modifierGroup", "item")

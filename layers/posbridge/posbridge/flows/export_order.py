@@ -33,13 +33,13 @@ from typing import Any, Literal, Protocol
 from posbridge.domain.money import Money
 from posbridge.domain.order import LineItem, Order
 from posbridge.domain.order_catalog import CatalogIds, CatalogLine, LineSource, WixSoldAs
+from posbridge.domain.order_mapping import OrderMapping
 from posbridge.domain.tenant import Tenant
+from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import IdempotencyKeyReused, PermanentError
 from posbridge.flows.lifecycle import require_active
 from posbridge.idempotency import idempotency_key
-from posbridge.messaging import WorkMessage
 from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, OrderPayment, PosGateway
-from posbridge.store.orders import OrderMapping
 from posbridge.wix.orders import restaurant_order
 from posbridge.wix.webhooks import ORDER_APPROVED, ORDER_CREATED
 

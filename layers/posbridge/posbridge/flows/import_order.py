@@ -24,14 +24,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
+from posbridge.domain.order_catalog import CatalogPlacement
+from posbridge.domain.order_mapping import OrderMapping
+from posbridge.domain.order_sync import PosOrderSync, SiteIds
 from posbridge.domain.pos_order import PosOrderSnapshot
 from posbridge.domain.tenant import Tenant
 from posbridge.errors import PermanentError
 from posbridge.flows.apply_status import SyncResult, WixLink, WixStatusApi, ensure_fulfillment, wix_target
-from posbridge.store.catalog_lookup import CatalogPlacement
-from posbridge.store.order_sync import PosOrderSync
-from posbridge.store.orders import OrderMapping
-from posbridge.store.reconcile_state import SiteIds
 from posbridge.wix.order_import import ImportLine, WixPlacement, create_order_body, whole_quantity
 
 REPORTED_IDS_MAX = 10  # ids named in a parked order's reason

@@ -26,8 +26,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from posbridge.domain.tenant import Tenant
+from posbridge.domain.tenant_records import Installation
 from posbridge.errors import EventIgnored, PermanentError
-from posbridge.store.lifecycle import Installation
 
 APP_INSTALLED = "AppInstalled"
 APP_REMOVED = "AppRemoved"

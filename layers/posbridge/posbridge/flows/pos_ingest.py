@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
+from posbridge.domain.tenant_records import PosLink
+from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import PermanentError, TransientError, WebhookRejected
-from posbridge.messaging import WorkMessage
 from posbridge.pos.square.notifications import SquareNotification, parse_notification
 from posbridge.pos.square.order_snapshot import summary_from_event
 from posbridge.pos.square.webhooks import is_valid
-from posbridge.store.pos_links import PosLink
 
 PROVIDER = "square"
 HANDLED_EVENT_TYPES = frozenset({"order.created", "order.updated", "order.fulfillment.updated"})

@@ -21,16 +21,16 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from posbridge.domain.order_mapping import OrderMapping
+from posbridge.domain.order_sync import PosOrderSync
 from posbridge.domain.pos_order import PosOrderSnapshot, PosOrderSummary
 from posbridge.domain.tenant import Tenant
+from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import PermanentError, TransientError
 from posbridge.flows.apply_status import SyncResult, WixLink, apply_status
 from posbridge.flows.import_order import Catalog, ImportRecords, MappingWriter, Site, WixImportApi, import_pos_order
 from posbridge.flows.lifecycle import require_active
-from posbridge.messaging import WorkMessage
 from posbridge.pos.port import PosGateway
-from posbridge.store.order_sync import PosOrderSync
-from posbridge.store.orders import OrderMapping
 
 POS_ORDER_EVENTS = frozenset({"order.created", "order.updated", "order.fulfillment.updated"})
 

@@ -23,13 +23,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from posbridge.domain.order_sync import Cursors, Known
 from posbridge.domain.pos_order import PosPosition
 from posbridge.domain.tenant import Tenant
+from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import PermanentError, TransientError
-from posbridge.messaging import WorkMessage
 from posbridge.pos.port import PosGateway
-from posbridge.store.order_sync import Known
-from posbridge.store.reconcile_state import Cursors
 from posbridge.wix.orders_api import WixOrdersPage
 from posbridge.wix.webhooks import ORDER_CREATED
 

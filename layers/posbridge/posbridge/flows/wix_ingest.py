@@ -8,8 +8,8 @@ from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+from posbridge.domain.work_message import WorkMessage
 from posbridge.flows.lifecycle import LIFECYCLE_EVENTS, OCCURRED_AT, iso
-from posbridge.messaging import WorkMessage
 from posbridge.wix.webhooks import ORDER_APPROVED, ORDER_CANCELED, ORDER_CREATED, parse_webhook
 
 HANDLED_EVENT_TYPES = frozenset({ORDER_CREATED, ORDER_APPROVED, ORDER_CANCELED}) | LIFECYCLE_EVENTS
