@@ -13,7 +13,7 @@ help:
 	@echo "make up         start the devstack and keep it running (endpoints in .devstack/endpoints.json)"
 	@echo "make test       run the test suite (contracts included)"
 	@echo "make contracts  only the wire-contract suite: our Wix and Square calls against the vendors' official SDKs"
-	@echo "make lint       ruff, mypy, cfn-lint, sam validate --lint"
+	@echo "make lint       ruff, mypy, import contracts (lint-imports), cfn-lint, sam validate --lint"
 	@echo "make bench      run the benchmarks (table + bench/results.json)"
 	@echo "make openapi    regenerate docs/openapi.json from the admin API's routes"
 	@echo "make lock       re-pin the Lambda layer's dependencies with hashes (layers/posbridge/requirements.txt)"
@@ -52,6 +52,7 @@ contracts: $(VENV)/.installed $(CONTRACTS_NPM)
 lint: $(VENV)/.installed $(SAM_VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy layers/posbridge/posbridge functions devstack bench cli
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint
 

@@ -23,8 +23,8 @@ from posbridge.config import CatalogPublishSettings
 from posbridge.errors import PermanentError, TransientError
 from posbridge.flows import catalog_publish as flow
 from posbridge.metric import emit_metric
+from posbridge.ports.wix import WixKind
 from posbridge.wiring import catalog_publish_deps
-from posbridge.wix.menus_api import WixKind
 
 settings = CatalogPublishSettings.from_env()
 deps = catalog_publish_deps(settings)

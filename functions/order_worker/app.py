@@ -28,6 +28,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from posbridge.config import OrderWorkerSettings, WixApiSettings
+from posbridge.domain.events import ORDER_CANCELED
 from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import EventIgnored, PermanentError
 from posbridge.flows.apply_status import SyncResult
@@ -51,10 +52,11 @@ from posbridge.store.order_sync import OrderSyncStore
 from posbridge.store.orders import MappingConflict, OrderMappings
 from posbridge.store.reconcile_state import ReconcileState
 from posbridge.store.tenants import TenantStore
+from posbridge.wix import order_import
+from posbridge.wix import orders as wix_order_events
 from posbridge.wix.client import DynamoRateLimiter, WixApiError, WixClients
 from posbridge.wix.orders_api import WixOrders
 from posbridge.wix.site import SiteIdsCache
-from posbridge.wix.webhooks import ORDER_CANCELED
 
 WIX_RATE_WAIT_MAX_S = 15.0
 
@@ -83,6 +85,7 @@ pos_sync_ports = PosSyncPorts(
     catalog=catalog_lookup,
     site=SiteIdsCache(ReconcileState(settings.mappings_table)),
     bridge_app_id=wix_settings.wix_app_id,
+    wix_format=order_import,
 )
 logger = Logger()
 metrics = Metrics()
@@ -97,7 +100,8 @@ persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
     data_keyword_argument="message", config=idempotency, persistence_store=persistence
 )
 def export(message: dict[str, Any]) -> dict[str, Any]:
-    return asdict(export_wix_order(WorkMessage.model_validate(message), tenants, mappings, gateways, catalog_lookup))
+    work = WorkMessage.model_validate(message)
+    return asdict(export_wix_order(work, tenants, mappings, gateways, catalog_lookup, wix_orders=wix_order_events))
 
 
 @idempotent_function(  # type: ignore[untyped-decorator]

@@ -13,17 +13,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from posbridge.config import SquareWebhookSettings
 from posbridge.errors import WebhookRejected
-from posbridge.flows.pos_ingest import ingest_square_webhook
+from posbridge.flows.pos_ingest import ingest_pos_webhook
 from posbridge.messaging import WorkQueue
+from posbridge.pos.square.webhooks import SIGNATURE_HEADER, SquareWebhooks
 from posbridge.secrets import TenantSecrets
 from posbridge.store.pos_links import PosLinks
 from posbridge.webhook_ack import json_response, rejected, too_large
 
-SIGNATURE_HEADER = "x-square-hmacsha256-signature"
 # A Square order webhook is a few KB; anything near this is not Square. Refused before verifying or parsing.
 MAX_BODY_BYTES = 1024 * 1024
 
 settings = SquareWebhookSettings.from_env()
+webhooks = SquareWebhooks(settings.square_notification_url)
 links = PosLinks(settings.mappings_table)
 vault = TenantSecrets(settings.tenant_secret_prefix)
 queue = WorkQueue(settings.work_queue_url)
@@ -49,9 +50,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return rejected(logger, "square", too_large(MAX_BODY_BYTES))
     headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
     try:
-        outcome = ingest_square_webhook(
-            raw, headers.get(SIGNATURE_HEADER), settings.square_notification_url, links, keys, queue, catalog_queue
-        )
+        outcome = ingest_pos_webhook(raw, headers.get(SIGNATURE_HEADER), webhooks, links, keys, queue, catalog_queue)
     except WebhookRejected as rejection:
         return rejected(logger, "square", rejection)
     logger.info(

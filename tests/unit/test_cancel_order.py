@@ -17,6 +17,7 @@ import pytest
 
 from devstack.httpserver import BackgroundServer
 from devstack.square_sandbox import SquareSandbox
+from posbridge.domain.events import ORDER_APPROVED, ORDER_CANCELED
 from posbridge.domain.money import Money
 from posbridge.domain.order_mapping import OrderMapping
 from posbridge.domain.pos_order import PosFulfillment, PosOrderSnapshot, PosOrderState, PosPosition
@@ -26,9 +27,9 @@ from posbridge.errors import PermanentError, TransientError
 from posbridge.flows.cancel_order import CancelResult, cancel_wix_order
 from posbridge.flows.export_order import CANCELED_BEFORE_EXPORT, export_wix_order
 from posbridge.idempotency import idempotency_key
-from posbridge.pos.port import PosGateway
+from posbridge.ports.pos import PosGateway
 from posbridge.pos.square import SquareClient, SquarePos
-from posbridge.wix.webhooks import ORDER_APPROVED, ORDER_CANCELED
+from posbridge.wix import orders as wix_order_events
 from tests.unit.pos_fakes import FakeTenants
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "wix_webhook"
@@ -220,7 +221,8 @@ def test_a_cancel_that_overtakes_the_approval_keeps_the_order_off_the_pos() -> N
         entity_id=WIX_ID,
         payload=event,
     )
-    result = export_wix_order(approved, FakeTenants({TENANT_ID: _tenant()}), mappings, pos)  # type: ignore[arg-type]
+    tenants = FakeTenants({TENANT_ID: _tenant()})
+    result = export_wix_order(approved, tenants, mappings, pos, wix_orders=wix_order_events)  # type: ignore[arg-type]
     # Then it is not exported: the POS is never reached
     assert result.outcome == "canceled_before_export"
     assert pos.tenants_seen == [] and mappings.saved == {}

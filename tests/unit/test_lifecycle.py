@@ -318,6 +318,7 @@ def test_ingest_passes_a_lifecycle_events_signing_time_to_the_worker() -> None:
     from posbridge.domain.work_message import WorkMessage
     from posbridge.flows.lifecycle import occurred_at
     from posbridge.flows.wix_ingest import ingest_wix_webhook
+    from posbridge.wix.webhooks import WixWebhookVerifier
 
     # Given a legacy AppRemoved webhook signed at a known second
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -336,7 +337,7 @@ def test_ingest_passes_a_lifecycle_events_signing_time_to_the_worker() -> None:
         key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     assert isinstance(public, rsa.RSAPublicKey)
-    ingest_wix_webhook(body, public, "app-1", Queue())
+    ingest_wix_webhook(body, WixWebhookVerifier(public, "app-1"), Queue())
     # Then the queued message carries Wix's data and that time, which the worker reads back
     [message] = sent
     assert message.payload["appId"] == "app-1"

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from posbridge.domain.tenant_records import PosLink
-from posbridge.errors import PermanentError, TransientError
-from posbridge.flows.pos_ingest import WebhookRejected, ingest_square_webhook
-from posbridge.pos.square.webhooks import signature
+from posbridge.errors import PermanentError, TransientError, WebhookRejected
+from posbridge.flows.pos_ingest import ingest_pos_webhook
+from posbridge.pos.square.webhooks import SquareWebhooks, signature
 from tests.unit.pos_fakes import FakeQueue
 
 URL = "https://bridge.example/v1/webhooks/pos/square"
@@ -56,7 +56,7 @@ def _event(event_type: str = "order.updated", location: str = "L-A", merchant: s
 
 
 def _ingest(body: bytes, sig: str | None, queue: FakeQueue, keys: FakeKeys | None = None, url: str = URL) -> Any:
-    return ingest_square_webhook(body, sig, url, FakeLinks(), keys or FakeKeys(), queue)
+    return ingest_pos_webhook(body, sig, SquareWebhooks(url), FakeLinks(), keys or FakeKeys(), queue)
 
 
 def test_a_signed_order_event_is_queued_for_its_tenant_grouped_by_order_deduplicated_by_event() -> None:

@@ -22,33 +22,19 @@ Refunding the external payment is not part of this flow yet (the POS payments ar
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
-from posbridge.domain.order_mapping import OrderMapping
-from posbridge.domain.tenant import Tenant
+from posbridge.domain.events import ORDER_CANCELED
 from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import PermanentError
 from posbridge.flows.export_order import CANCELED_BEFORE_EXPORT
 from posbridge.flows.lifecycle import require_active
 from posbridge.idempotency import idempotency_key
-from posbridge.pos.port import PosGateway
-from posbridge.wix.webhooks import ORDER_CANCELED
+from posbridge.ports.pos import PosGateways
+from posbridge.ports.stores import OrderMappingStore, TenantReader
 
 CancelOutcome = Literal["canceled", "already_canceled", "completed_on_pos", "not_exported", "placed_on_pos"]
 CANCEL_STEP = "cancel_order"
-
-
-class Tenants(Protocol):
-    def get(self, instance_id: str) -> Tenant | None: ...
-
-
-class Mappings(Protocol):
-    def by_wix_order(self, tenant_id: str, wix_order_id: str) -> OrderMapping | None: ...
-    def record_skip(self, tenant_id: str, wix_order_id: str, reason: str) -> None: ...
-
-
-class PosFactory(Protocol):
-    def for_tenant(self, tenant: Tenant) -> PosGateway: ...
 
 
 @dataclass(frozen=True)
@@ -58,7 +44,9 @@ class CancelResult:
     pos_order_id: str | None = None
 
 
-def cancel_wix_order(message: WorkMessage, tenants: Tenants, mappings: Mappings, pos: PosFactory) -> CancelResult:
+def cancel_wix_order(
+    message: WorkMessage, tenants: TenantReader, mappings: OrderMappingStore, pos: PosGateways
+) -> CancelResult:
     if message.event_type != ORDER_CANCELED:
         raise PermanentError("unhandled_event", f"{message.event_type} is not an order cancel event")
     tenant = tenants.get(message.tenant_id)

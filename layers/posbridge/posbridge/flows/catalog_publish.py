@@ -39,9 +39,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from posbridge.domain.catalog import Catalog, PosKind
+from posbridge.domain.catalog import Catalog, LayoutOptions, PosKind
 from posbridge.domain.catalog_job import (
     ERRORS_KEPT,
     JOB_ID,
@@ -54,11 +54,12 @@ from posbridge.domain.catalog_job import (
     Progress,
 )
 from posbridge.domain.catalog_mapping import CatalogMapping
-from posbridge.domain.tenant import Tenant
 from posbridge.errors import PermanentError, TransientError
 from posbridge.flows.catalog_plan import BUILD_ORDER, Plan, PlanNode, build_plan, resolve
-from posbridge.pos.square.catalog import LayoutOptions
-from posbridge.wix.menus_api import BULK_MAX, MenusApi, Outcome, Rejected, WixKind
+from posbridge.ports.pos import CatalogSources
+from posbridge.ports.stores import BlobStore, CatalogJobStore, CatalogMappingStore, CatalogSyncCursor, TenantReader
+from posbridge.ports.wix import BULK_MAX, Outcome, Rejected, WixKind, WixMenus, WixMenusApi
+from posbridge.ports.work import Executions
 
 DELETE_ORDER: tuple[WixKind, ...] = ("menu", "section", "item", "modifierGroup", "modifier", "variant")
 CREATE_STEPS: dict[WixKind, str] = {
@@ -77,79 +78,19 @@ THROTTLED_WAITS = 3  # ... this many times per batch before it counts as a faile
 # --- ports ------------------------------------------------------------------------------------------------------------
 
 
-class Jobs(Protocol):
-    def start(self, job: ImportJob) -> None: ...
-    def get(self, job_id: str) -> ImportJob | None: ...
-    def save(self, job: ImportJob) -> None: ...
-    def release(self, job: ImportJob) -> None: ...
-    def active(self) -> list[str]: ...
-    def lock_holder(self, instance_id: str) -> str | None: ...
-    def set_pending_cleanup(self, instance_id: str, job_id: str, key: str) -> None: ...
-    def pending_cleanup(self, instance_id: str) -> tuple[str, str] | None: ...
-    def clear_pending_cleanup(self, instance_id: str, job_id: str) -> None: ...
-
-
-class Blobs(Protocol):
-    def put_json(self, key: str, value: Any) -> None: ...
-    def get_json(self, key: str) -> Any | None: ...
-    def list_keys(self, prefix: str) -> list[str]: ...
-
-
-class Mappings(Protocol):
-    def load(self, tenant_id: str) -> list[CatalogMapping]: ...
-    def replace(self, tenant_id: str, new: list[CatalogMapping]) -> None: ...
-    def save_layout(self, tenant_id: str, menu_name: str, uncategorized_name: str) -> None: ...
-    def layout(self, tenant_id: str) -> tuple[str, str] | None: ...
-    def restore_layout(self, tenant_id: str, layout: tuple[str, str] | None) -> None: ...
-
-
-class Tenants(Protocol):
-    def get(self, instance_id: str) -> Tenant | None: ...
-
-
-class CatalogSource(Protocol):
-    def load_catalog(self, options: LayoutOptions) -> Catalog: ...
-
-
-class CatalogSources(Protocol):
-    def for_tenant(self, tenant: Tenant) -> CatalogSource: ...
-
-
-class SyncCursors(Protocol):
-    def advance(self, tenant_id: str, cursor: str) -> None:
-        """Flow 5's cursor set to `cursor` unless it is already later (store/catalog_sync_state.py)."""
-        ...
-
-
-class WixMenus(Protocol):
-    def reads(self, instance_id: str) -> MenusApi:
-        """For reads, updates and deletes: the client retries 429/5xx/timeouts itself (all idempotent here)."""
-        ...
-
-    def creates(self, instance_id: str) -> MenusApi:
-        """For bulk creates: no retry below the journal, which decides what an unknown outcome means."""
-        ...
-
-
-class Executions(Protocol):
-    def start(self, name: str, execution_input: dict[str, Any]) -> str: ...
-    def status(self, execution_arn: str) -> str: ...
-    def stop(self, execution_arn: str, cause: str) -> None: ...
-
-
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
 @dataclass
 class Deps:
-    jobs: Jobs
-    blobs: Blobs
-    mappings: Mappings
-    tenants: Tenants
+    jobs: CatalogJobStore
+    blobs: BlobStore
+    mappings: CatalogMappingStore
+    tenants: TenantReader
     catalogs: CatalogSources
     wix: WixMenus
-    cursors: SyncCursors
+    cursors: CatalogSyncCursor
     clock: Callable[[], datetime] = _utcnow
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic
@@ -196,7 +137,7 @@ class Step:
         self.update(lambda j: setattr(j, "step", name))
 
     @property
-    def api(self) -> MenusApi:
+    def api(self) -> WixMenusApi:
         return self.deps.wix.reads(self.job.instance_id)
 
     def update(self, change: Callable[[ImportJob], None]) -> None:
@@ -250,8 +191,8 @@ class Step:
 
 
 def start_import(
-    tenants: Tenants,
-    jobs: Jobs,
+    tenants: TenantReader,
+    jobs: CatalogJobStore,
     executions: Executions,
     instance_id: str,
     options: ImportOptions,
@@ -282,7 +223,9 @@ def _new_job(job_id: str, instance_id: str, options: ImportOptions, now: datetim
     )
 
 
-def _save(jobs: Jobs, clock: Callable[[], datetime], job: ImportJob, change: Callable[[ImportJob], None]) -> ImportJob:
+def _save(
+    jobs: CatalogJobStore, clock: Callable[[], datetime], job: ImportJob, change: Callable[[ImportJob], None]
+) -> ImportJob:
     """Apply `change` and save; on a concurrent write, re-read and re-apply (a few times)."""
     for _ in range(5):
         change(job)
@@ -629,7 +572,7 @@ def _sweep_all(step: Step, plan: Plan) -> int:
     return removed
 
 
-def _delete(api: MenusApi, kind: WixKind, ids: list[str], strict: bool) -> list[Outcome]:
+def _delete(api: WixMenusApi, kind: WixKind, ids: list[str], strict: bool) -> list[Outcome]:
     """Delete in bulk calls of 100; with `strict`, an entity Wix would not delete is a TransientError (try again)."""
     failed: list[Outcome] = []
     for start in range(0, len(ids), BULK_MAX):
@@ -700,7 +643,7 @@ def _start_sync_at_snapshot(deps: Deps, job: ImportJob) -> None:
 
 
 def _flip(
-    api: MenusApi, ids: list[str], visible: bool, revisions: dict[str, Any]
+    api: WixMenusApi, ids: list[str], visible: bool, revisions: dict[str, Any]
 ) -> tuple[dict[str, str | None], list[dict[str, str]]]:
     """Set `visible` on menus (100 per call). A failure (a stale revision, mostly) is re-read: done if the menu is
     already as wanted, else tried once more with its current revision; a menu that no longer exists is left alone.
@@ -729,7 +672,7 @@ def _flip(
     return done, failed
 
 
-def _update_visible(api: MenusApi, ids: list[str], visible: bool, revisions: dict[str, Any]) -> list[Outcome]:
+def _update_visible(api: WixMenusApi, ids: list[str], visible: bool, revisions: dict[str, Any]) -> list[Outcome]:
     if not ids:
         return []
     return api.bulk_update(
@@ -868,7 +811,7 @@ def _doomed(step: Step, target: dict[str, Any]) -> dict[str, list[str]]:
     return doomed
 
 
-def _still_live(api: MenusApi, doomed: dict[str, list[str]]) -> set[str]:
+def _still_live(api: WixMenusApi, doomed: dict[str, list[str]]) -> set[str]:
     """Old sections and items that a visible menu (not one Cleanup deletes) still lists."""
     doomed_menus = set(doomed.get("menu", []))
     menus = [m for m in api.query("menu", {"visible": True}) if m.get("id") not in doomed_menus]
@@ -888,7 +831,7 @@ def _finish(deps: Deps, job: ImportJob, status: str, reason: str | None, warning
 
 
 def _finish_job(
-    jobs: Jobs,
+    jobs: CatalogJobStore,
     clock: Callable[[], datetime],
     job: ImportJob,
     status: str,

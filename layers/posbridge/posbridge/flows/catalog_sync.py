@@ -36,19 +36,20 @@ No update loop: the bridge subscribes to no Wix menu webhook, so its own writes 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from posbridge.domain.catalog import Catalog, CatalogChanges, PosKind, source_group
+from posbridge.domain.catalog import CatalogChanges, LayoutOptions, PosKind, source_group
 from posbridge.domain.catalog_mapping import CatalogMapping
 from posbridge.domain.tenant import Tenant
 from posbridge.errors import TransientError
 from posbridge.flows.catalog_plan import BUILD_ORDER, Plan, PlanNode, build_plan, resolve
 from posbridge.flows.catalog_publish import DELETE_ORDER, build_mapping, iso, wix_entities_by_kind
-from posbridge.pos.square.catalog import LayoutOptions
-from posbridge.wix.menus_api import BULK_MAX, ENTITIES, MenusApi, Outcome, WixKind
+from posbridge.ports.pos import CatalogSource, CatalogSources
+from posbridge.ports.stores import CatalogMappingStore, CatalogSyncCursor, ImportLocks, TenantReader
+from posbridge.ports.wix import BULK_MAX, NO_BULK_DELETE, Outcome, WixKind, WixMenus, WixMenusApi
 
 CREATE_KINDS: tuple[WixKind, ...] = ("variant", "modifier", "modifierGroup", "item")
 CONFLICTS = frozenset({"REVISION_MISMATCH", "CONFLICT", "ALREADY_EXISTS"})  # a per-entity 409
@@ -71,56 +72,17 @@ class SyncDeferred(TransientError):
 # --- ports ------------------------------------------------------------------------------------------------------------
 
 
-class CatalogSource(Protocol):
-    def load_catalog(self, options: LayoutOptions) -> Catalog: ...
-    def load_items(self, item_ids: Iterable[str], group_ids: Iterable[str], options: LayoutOptions) -> Catalog: ...
-    def changes_since(self, begin_time: str | None) -> CatalogChanges: ...
-
-
-class CatalogSources(Protocol):
-    def for_tenant(self, tenant: Tenant) -> CatalogSource: ...
-
-
-class Tenants(Protocol):
-    def get(self, instance_id: str) -> Tenant | None: ...
-
-
-class Mappings(Protocol):
-    def load(self, tenant_id: str) -> list[CatalogMapping]: ...
-    def get(self, tenant_id: str, keys: list[tuple[PosKind, str]]) -> list[CatalogMapping]: ...
-    def derived_groups(self, tenant_id: str, group_id: str) -> list[CatalogMapping]: ...
-    def layout(self, tenant_id: str) -> tuple[str, str] | None: ...
-    def put(self, tenant_id: str, entries: list[CatalogMapping]) -> None: ...
-    def remove(self, tenant_id: str, entries: list[CatalogMapping]) -> None: ...
-
-
-class Locks(Protocol):
-    def lock_holder(self, instance_id: str) -> str | None: ...
-
-
-class SyncState(Protocol):
-    def get(self, tenant_id: str) -> dict[str, Any]: ...
-    def advance(self, tenant_id: str, cursor: str, summary: dict[str, Any]) -> None: ...
-    def record(self, tenant_id: str, summary: dict[str, Any]) -> None: ...
-    def set_inflight(self, tenant_id: str, inflight: dict[str, Any] | None) -> None: ...
-
-
-class WixMenus(Protocol):
-    def reads(self, instance_id: str) -> MenusApi: ...
-    def creates(self, instance_id: str) -> MenusApi: ...
-
-
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
 @dataclass
 class SyncPorts:
-    tenants: Tenants
+    tenants: TenantReader
     catalogs: CatalogSources
-    mappings: Mappings
-    locks: Locks
-    state: SyncState
+    mappings: CatalogMappingStore
+    locks: ImportLocks
+    state: CatalogSyncCursor
     wix: WixMenus
     start_publish: Callable[[str], str]  # instance id -> the started import's job id
     max_changes: int = 500  # more entity writes than this: the draft publish instead
@@ -164,7 +126,7 @@ class SyncResult:
 class _Counting:
     """Counts the Wix calls a sync makes (every MenusApi call is one request, queries one per page)."""
 
-    def __init__(self, api: MenusApi) -> None:
+    def __init__(self, api: WixMenusApi) -> None:
         self.api = api
         self.calls = 0
 
@@ -177,7 +139,7 @@ class _Counting:
         return self.api.bulk_update(kind, updates)
 
     def delete_many(self, kind: WixKind, ids: list[str]) -> list[Outcome]:
-        self.calls += 1 if ENTITIES[kind].has_bulk_delete else len(ids)
+        self.calls += len(ids) if kind in NO_BULK_DELETE else 1
         return self.api.delete_many(kind, ids)
 
     def query(self, kind: WixKind, flt: dict[str, Any]) -> list[dict[str, Any]]:

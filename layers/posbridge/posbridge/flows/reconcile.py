@@ -18,44 +18,24 @@ position, so the same unchanged order queued twice within five minutes is one me
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from posbridge.domain.order_sync import Cursors, Known
+from posbridge.domain.events import ORDER_CREATED, POS_ORDER_RECONCILED
+from posbridge.domain.order_sync import Cursors
 from posbridge.domain.pos_order import PosPosition
 from posbridge.domain.tenant import Tenant
 from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import PermanentError, TransientError
-from posbridge.pos.port import PosGateway
-from posbridge.wix.orders_api import WixOrdersPage
-from posbridge.wix.webhooks import ORDER_CREATED
+from posbridge.ports.pos import PosGateways
+from posbridge.ports.stores import KnownOrders, ReconcileCursors
+from posbridge.ports.wix import WixSearch
+from posbridge.ports.work import BatchEnqueuer
 
 DEFAULT_LOOKBACK = timedelta(hours=24)  # the first pass of a tenant looks this far back
 DEFAULT_OVERLAP = timedelta(minutes=2)
-
-
-class WixSearch(Protocol):
-    def search_restaurant_orders(self, updated_since: str, cursor: str | None = None) -> WixOrdersPage: ...
-
-
-class PosFactory(Protocol):
-    def for_tenant(self, tenant: Tenant) -> PosGateway: ...
-
-
-class KnownOrders(Protocol):
-    def known(self, tenant_id: str, pos_order_ids: Iterable[str]) -> dict[str, Known]: ...
-    def known_wix_orders(self, tenant_id: str, wix_order_ids: Iterable[str]) -> set[str]: ...
-
-
-class CursorStore(Protocol):
-    def cursors(self, tenant_id: str) -> Cursors: ...
-    def advance(self, tenant_id: str, cursors: Cursors) -> bool: ...
-
-
-class Enqueuer(Protocol):
-    def send_many(self, messages: Sequence[WorkMessage]) -> None: ...
 
 
 @dataclass
@@ -110,10 +90,10 @@ def reconcile_tenants(
 def reconcile_tenant(
     tenant: Tenant,
     wix: WixSearch,
-    pos: PosFactory,
+    pos: PosGateways,
     known: KnownOrders,
-    cursors: CursorStore,
-    queue: Enqueuer,
+    cursors: ReconcileCursors,
+    queue: BatchEnqueuer,
     now: datetime,
     lookback: timedelta = DEFAULT_LOOKBACK,
     overlap: timedelta = DEFAULT_OVERLAP,
@@ -142,7 +122,13 @@ def reconcile_tenant(
 
 
 def _wix_walk(
-    tenant_id: str, wix: WixSearch, known: KnownOrders, queue: Enqueuer, since: str, cursor: str, result: PassResult
+    tenant_id: str,
+    wix: WixSearch,
+    known: KnownOrders,
+    queue: BatchEnqueuer,
+    since: str,
+    cursor: str,
+    result: PassResult,
 ) -> str:
     latest = cursor
     page_cursor: str | None = None
@@ -174,7 +160,13 @@ def _wix_message(tenant_id: str, order: dict[str, Any]) -> WorkMessage:
 
 
 def _pos_walk(
-    tenant: Tenant, pos: PosFactory, known: KnownOrders, queue: Enqueuer, since: str, cursor: str, result: PassResult
+    tenant: Tenant,
+    pos: PosGateways,
+    known: KnownOrders,
+    queue: BatchEnqueuer,
+    since: str,
+    cursor: str,
+    result: PassResult,
 ) -> str:
     gateway = pos.for_tenant(tenant)
     latest = cursor
@@ -194,7 +186,7 @@ def _pos_walk(
             queued.append(
                 WorkMessage(
                     source=tenant.pos.provider,
-                    event_type="order.updated",
+                    event_type=POS_ORDER_RECONCILED,
                     event_id=f"reconcile:{summary.order_id}:{position_key(summary.position)}",
                     tenant_id=tenant.instance_id,
                     entity_id=summary.order_id,

@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Protocol
-
 import httpx
 
-from posbridge.domain.catalog import Catalog, CatalogChanges
 from posbridge.domain.tenant import Tenant
-from posbridge.pos.square.catalog import LayoutOptions, SquareCatalogSource
+from posbridge.ports.pos import CatalogSource
+from posbridge.pos.square.catalog import SquareCatalogSource
 from posbridge.pos.square.client import SquareClient
 from posbridge.secrets import TenantSecrets
-
-
-class CatalogSource(Protocol):
-    def load_catalog(self, options: LayoutOptions) -> Catalog:
-        """The POS catalog of the tenant's location, as the canonical model (POS ids kept), with `as_of`: the POS
-        catalog time it is complete up to (where an incremental sync may start after an import)."""
-        ...
-
-    def load_items(self, item_ids: Iterable[str], group_ids: Iterable[str], options: LayoutOptions) -> Catalog:
-        """Just these items and modifier groups (with the groups the items use), without menus."""
-        ...
-
-    def changes_since(self, begin_time: str | None) -> CatalogChanges:
-        """What changed after `begin_time`, deleted objects included: the incremental sync's scope."""
-        ...
 
 
 class PosCatalogs:

@@ -7,7 +7,7 @@ import hashlib
 import httpx
 
 from posbridge.domain.tenant import Tenant
-from posbridge.pos.port import PosGateway
+from posbridge.ports.pos import PosGateway
 from posbridge.pos.square import SquareClient, SquarePos
 from posbridge.secrets import TenantSecrets
 

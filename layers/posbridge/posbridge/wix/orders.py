@@ -11,6 +11,7 @@ from iso4217 import Currency
 from pydantic import ValidationError
 
 from posbridge import RESTAURANTS_APP_ID
+from posbridge.domain.events import ORDER_APPROVED, ORDER_CREATED
 from posbridge.domain.money import Money, minor_digits
 from posbridge.domain.order import Address, Buyer, Fulfillment, LineItem, Modifier, Order
 from posbridge.domain.order_money import (
@@ -28,7 +29,29 @@ from posbridge.domain.order_money import (
     Shipping,
     Tax,
 )
+from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import PermanentError
+from posbridge.ports.wix import WixOrderEvent
+
+
+def order_event(message: WorkMessage) -> WixOrderEvent:
+    """The WixOrderEvents port (ports/wix.py; this module implements it): the order an order_created or
+    order_approved work message carries, read as the canonical order."""
+    order = _order_json(message)
+    return WixOrderEvent(restaurant_order(order), (order.get("channelInfo") or {}).get("type") == "POS")
+
+
+def _order_json(message: WorkMessage) -> dict[str, Any]:
+    event = message.payload
+    if message.event_type == ORDER_CREATED:
+        order = (event.get("createdEvent") or {}).get("entity")
+    elif message.event_type == ORDER_APPROVED:
+        order = ((event.get("actionEvent") or {}).get("body") or {}).get("order")
+    else:
+        raise PermanentError("unhandled_event", f"{message.event_type} is not an order export event")
+    if not isinstance(order, dict):
+        raise PermanentError("invalid_wix_event", f"{message.event_type} carries no order")
+    return order
 
 
 def is_restaurant_line(line: dict[str, Any]) -> bool:
