@@ -27,7 +27,7 @@ from posbridge.domain.order_sync import PosOrderSync
 from posbridge.domain.pos_order import PosPosition
 from posbridge.domain.work_message import WorkMessage
 from posbridge.flows.reconcile import PassResult, reconcile_tenant
-from posbridge.pos.gateways import PosGateways
+from posbridge.pos.registry import PosGateways
 from posbridge.pos.square.order_snapshot import parse_time
 from posbridge.secrets import TenantSecrets
 from posbridge.store.order_sync import OrderSyncStore
@@ -70,7 +70,7 @@ def _timed_pass(devstack: Devstack, kitchen: Kitchen) -> tuple[float, PassResult
         f"posbridge/{stack_name}/wix-app-secret",
         DynamoRateLimiter(table),
     )
-    pos = PosGateways(devstack.pos_url, TenantSecrets(f"posbridge/{stack_name}/tenants"))
+    pos = PosGateways({"square": devstack.pos_url}, TenantSecrets(f"posbridge/{stack_name}/tenants"))
     started = time.perf_counter()
     result = reconcile_tenant(
         tenant,

@@ -30,7 +30,7 @@ from posbridge.flows.catalog_publish import start_import
 from posbridge.flows.catalog_reconcile import DEFERRED, reconcile_catalogs
 from posbridge.flows.catalog_sync import SyncDeferred, SyncPorts, SyncResult, sync_catalog
 from posbridge.messaging import DeadLetters
-from posbridge.pos.catalogs import PosCatalogs
+from posbridge.pos.registry import PosCatalogs
 from posbridge.secrets import TenantSecrets
 from posbridge.store.catalog_jobs import CatalogJobs
 from posbridge.store.catalog_mappings import CatalogMappings
@@ -57,7 +57,7 @@ def _start_publish(instance_id: str) -> str:
 
 ports = SyncPorts(
     tenants=tenants,
-    catalogs=PosCatalogs(settings.pos_api_base_url, TenantSecrets(settings.tenant_secret_prefix)),
+    catalogs=PosCatalogs(settings.pos_base_urls(), TenantSecrets(settings.tenant_secret_prefix)),
     mappings=CatalogMappings(settings.mappings_table),
     locks=jobs,
     state=CatalogSyncState(settings.mappings_table),

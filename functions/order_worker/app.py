@@ -44,7 +44,7 @@ from posbridge.flows.lifecycle import (
 )
 from posbridge.flows.pos_sync import PosSyncPorts, sync_pos_order
 from posbridge.messaging import IDEMPOTENCY_KEY_JMESPATH, DeadLetters
-from posbridge.pos.gateways import PosGateways
+from posbridge.pos.registry import PosGateways
 from posbridge.secrets import TenantSecrets
 from posbridge.store.catalog_lookup import CatalogLookup
 from posbridge.store.lifecycle import LifecycleStore
@@ -64,7 +64,7 @@ settings = OrderWorkerSettings.from_env()
 tenants = TenantStore(settings.mappings_table)
 mappings = OrderMappings(settings.mappings_table)
 vault = TenantSecrets(settings.tenant_secret_prefix)
-gateways = PosGateways(settings.pos_api_base_url, vault)
+gateways = PosGateways(settings.pos_base_urls(), vault)
 lifecycle = LifecyclePorts(tenants, LifecycleStore(settings.mappings_table), vault)
 dead_letters = DeadLetters(settings.dead_letter_queue_url)
 wix_settings = WixApiSettings.from_env()

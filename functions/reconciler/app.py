@@ -26,7 +26,7 @@ from posbridge.errors import PermanentError, TransientError
 from posbridge.flows.lifecycle import LifecyclePorts, purge_removed
 from posbridge.flows.reconcile import PassResult, reconcile_tenant, reconcile_tenants
 from posbridge.messaging import WorkQueue
-from posbridge.pos.gateways import PosGateways
+from posbridge.pos.registry import PosGateways
 from posbridge.secrets import TenantSecrets
 from posbridge.store.lifecycle import LifecycleStore
 from posbridge.store.order_sync import OrderSyncStore
@@ -45,7 +45,7 @@ syncs = OrderSyncStore(settings.mappings_table)
 state = ReconcileState(settings.mappings_table)
 queue = WorkQueue(settings.work_queue_url)
 vault = TenantSecrets(settings.tenant_secret_prefix)
-gateways = PosGateways(settings.pos_api_base_url, vault)
+gateways = PosGateways(settings.pos_base_urls(), vault)
 lifecycle = LifecyclePorts(tenants, LifecycleStore(settings.mappings_table), vault)
 wix_clients = WixClients.from_settings(WixApiSettings.from_env())
 logger = Logger()

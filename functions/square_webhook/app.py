@@ -15,7 +15,8 @@ from posbridge.config import SquareWebhookSettings
 from posbridge.errors import WebhookRejected
 from posbridge.flows.pos_ingest import ingest_pos_webhook
 from posbridge.messaging import WorkQueue
-from posbridge.pos.square.webhooks import SIGNATURE_HEADER, SquareWebhooks
+from posbridge.pos import registry
+from posbridge.pos.square.webhooks import SIGNATURE_HEADER
 from posbridge.secrets import TenantSecrets
 from posbridge.store.pos_links import PosLinks
 from posbridge.webhook_ack import json_response, rejected, too_large
@@ -24,7 +25,7 @@ from posbridge.webhook_ack import json_response, rejected, too_large
 MAX_BODY_BYTES = 1024 * 1024
 
 settings = SquareWebhookSettings.from_env()
-webhooks = SquareWebhooks(settings.square_notification_url)
+webhooks = registry.webhooks("square", settings.square_notification_url)
 links = PosLinks(settings.mappings_table)
 vault = TenantSecrets(settings.tenant_secret_prefix)
 queue = WorkQueue(settings.work_queue_url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from posbridge.config import CatalogPublishSettings
 from posbridge.flows import catalog_publish
-from posbridge.pos.catalogs import PosCatalogs
+from posbridge.pos.registry import PosCatalogs
 from posbridge.secrets import TenantSecrets
 from posbridge.store.blobs import S3Blobs
 from posbridge.store.catalog_jobs import CatalogJobs
@@ -21,7 +21,7 @@ def catalog_publish_deps(settings: CatalogPublishSettings) -> catalog_publish.De
         blobs=S3Blobs(settings.snapshot_bucket),
         mappings=CatalogMappings(settings.mappings_table),
         tenants=TenantStore(settings.mappings_table),
-        catalogs=PosCatalogs(settings.pos_api_base_url, TenantSecrets(settings.tenant_secret_prefix)),
+        catalogs=PosCatalogs(settings.pos_base_urls(), TenantSecrets(settings.tenant_secret_prefix)),
         wix=MenusApis(settings),
         cursors=CatalogSyncState(settings.mappings_table),
         budget_s=settings.catalog_step_budget_seconds,
