@@ -27,6 +27,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from posbridge import wiring
 from posbridge.config import OrderWorkerSettings, WixApiSettings
 from posbridge.domain.events import ORDER_CANCELED
 from posbridge.domain.work_message import WorkMessage
@@ -37,56 +38,24 @@ from posbridge.flows.export_order import ExportResult, export_wix_order
 from posbridge.flows.lifecycle import (
     APP_INSTALLED,
     LIFECYCLE_EVENTS,
-    LifecyclePorts,
     app_installed,
     app_removed,
     occurred_at,
 )
-from posbridge.flows.pos_sync import PosSyncPorts, sync_pos_order
-from posbridge.messaging import IDEMPOTENCY_KEY_JMESPATH, DeadLetters
-from posbridge.pos.registry import PosGateways
-from posbridge.secrets import TenantSecrets
-from posbridge.store.catalog_lookup import CatalogLookup
-from posbridge.store.lifecycle import LifecycleStore
-from posbridge.store.order_sync import OrderSyncStore
-from posbridge.store.orders import MappingConflict, OrderMappings
-from posbridge.store.reconcile_state import ReconcileState
-from posbridge.store.tenants import TenantStore
-from posbridge.wix import order_import
+from posbridge.flows.pos_sync import sync_pos_order
+from posbridge.messaging import IDEMPOTENCY_KEY_JMESPATH
+from posbridge.store.orders import MappingConflict
 from posbridge.wix import orders as wix_order_events
-from posbridge.wix.client import DynamoRateLimiter, WixApiError, WixClients
-from posbridge.wix.orders_api import WixOrders
-from posbridge.wix.site import SiteIdsCache
+from posbridge.wix.client import WixApiError
 
 WIX_RATE_WAIT_MAX_S = 15.0
 
 settings = OrderWorkerSettings.from_env()
-tenants = TenantStore(settings.mappings_table)
-mappings = OrderMappings(settings.mappings_table)
-vault = TenantSecrets(settings.tenant_secret_prefix)
-gateways = PosGateways(settings.pos_base_urls(), vault)
-lifecycle = LifecyclePorts(tenants, LifecycleStore(settings.mappings_table), vault)
-dead_letters = DeadLetters(settings.dead_letter_queue_url)
 wix_settings = WixApiSettings.from_env()
 # A full rate window is waited out only while the 30 s timeout allows; otherwise the message returns to the queue.
-wix_clients = WixClients(
-    wix_settings.wix_api_base_url,
-    wix_settings.wix_app_id,
-    wix_settings.wix_app_secret_name,
-    DynamoRateLimiter(wix_settings.mappings_table, max_wait_s=WIX_RATE_WAIT_MAX_S),
-)
-catalog_lookup = CatalogLookup(settings.mappings_table)  # the catalog mapping, read by Flows 1 and 2
-pos_sync_ports = PosSyncPorts(
-    tenants=tenants,
-    pos=gateways,
-    wix=lambda instance_id: WixOrders(wix_clients.for_instance(instance_id)),
-    mappings=mappings,
-    syncs=OrderSyncStore(settings.mappings_table),
-    catalog=catalog_lookup,
-    site=SiteIdsCache(ReconcileState(settings.mappings_table)),
-    bridge_app_id=wix_settings.wix_app_id,
-    wix_format=order_import,
-)
+wired = wiring.order_worker(settings, wix_settings, WIX_RATE_WAIT_MAX_S)
+tenants, mappings, gateways, catalog_lookup = wired.tenants, wired.mappings, wired.gateways, wired.catalog_lookup
+lifecycle, dead_letters, pos_sync_ports = wired.lifecycle, wired.dead_letters, wired.pos_sync
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()  # X-Ray: patches botocore and httpx, so each AWS, POS and Wix call is a subsegment

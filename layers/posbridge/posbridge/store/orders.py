@@ -21,6 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from posbridge.aws_errors import transient_cancellations
 from posbridge.domain.order_mapping import OrderMapping
 from posbridge.errors import TransientError
 from posbridge.store.table import TableStore
@@ -106,7 +107,7 @@ class OrderMappings(TableStore):
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
             reasons = exc.response.get("CancellationReasons", [])
-            busy = sorted({str(r.get("Code")) for r in reasons} & _TRANSIENT_CANCELLATIONS)
+            busy = transient_cancellations(exc)
             if busy:  # nothing was written: the same write succeeds later (the message comes back)
                 order = mapping.wix_order_id
                 raise TransientError(f"mapping write of order {order} cancelled: {', '.join(busy)}") from exc
@@ -126,13 +127,6 @@ class OrderMappings(TableStore):
     def skip_reason(self, tenant_id: str, wix_order_id: str) -> str | None:
         item = self._table.get_item(Key={"PK": tenant_pk(tenant_id), "SK": f"ORDERSKIP#WIX#{wix_order_id}"}).get("Item")
         return None if item is None else str(item["reason"])
-
-
-# TransactWriteItems cancellation reasons that say "not now" rather than "not this" (DynamoDB API reference,
-# TransactionCanceledException): another transaction on the same items, throttling, capacity.
-_TRANSIENT_CANCELLATIONS = frozenset(
-    {"TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError", "RequestLimitExceeded"}
-)
 
 
 def _put_once(table: str, pk: str, sk: str, attributes: dict[str, Any]) -> dict[str, Any]:
