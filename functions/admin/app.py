@@ -39,11 +39,12 @@ from posbridge.domain.admin import (
     TenantSummary,
 )
 from posbridge.domain.catalog_job import JOB_ID, ImportAlreadyRunning, ImportOptions
-from posbridge.domain.tenant import Tenant, TenantRegistration
+from posbridge.domain.tenant import PosRegistration, Tenant, TenantRegistration
 from posbridge.errors import PermanentError, TransientError
 from posbridge.flows.catalog_publish import start_import
 from posbridge.flows.lifecycle import NotAllowed, set_paused
 from posbridge.flows.tenants import register_tenant
+from posbridge.pos.registry import RegisteredProvider
 from posbridge.store.lifecycle import Listed
 from posbridge.store.pos_links import PosLocationTaken
 
@@ -76,6 +77,18 @@ def conflict(exc: PosLocationTaken | NotAllowed) -> Response[dict[str, Any]]:
     return _json(409, {"message": str(exc)})
 
 
+class PosRegistrationRequest(PosRegistration):
+    """The `pos` object of PUT /admin/tenants/{instanceId}: a provider posbridge has an adapter for."""
+
+    provider: RegisteredProvider
+
+
+class TenantRegistrationRequest(TenantRegistration):
+    pos: PosRegistrationRequest
+
+
+TenantRegistrationRequest.model_rebuild()  # the annotations are strings here: resolve them while this module is whole
+
 @app.put(
     "/admin/tenants/<instanceId>",
     responses={
@@ -88,7 +101,9 @@ def conflict(exc: PosLocationTaken | NotAllowed) -> Response[dict[str, Any]]:
         ),
     },
 )
-def put_tenant(instanceId: InstanceId, registration: Annotated[TenantRegistration, Body()]) -> Response[dict[str, Any]]:
+def put_tenant(
+    instanceId: InstanceId, registration: Annotated[TenantRegistrationRequest, Body()]
+) -> Response[dict[str, Any]]:
     """Connect a Wix site to its POS (or update it); the POS credentials go to Secrets Manager, never to the table."""
     tenant, created = register_tenant(instanceId, registration, tenants, vault)
     logger.info("tenant registered", extra={"instance_id": instanceId, "new_tenant": created})

@@ -84,3 +84,18 @@ def test_base_urls_are_per_provider_with_squares_parameter_unchanged() -> None:
     # And another provider's URL is held to the same rule: TLS, or loopback
     with pytest.raises(ValidationError, match="https"):
         _settings(POS_API_BASE_URL="https://connect.squareup.com", POS_API_BASE_URLS='{"other": "http://10.0.0.1"}')
+
+
+def test_the_admin_api_accepts_exactly_the_registered_providers_and_the_domain_any_well_formed_name() -> None:
+    from typing import get_args
+
+    from posbridge.domain.tenant import PosConnection as Connection
+    from posbridge.pos.registry import ADAPTERS, RegisteredProvider
+
+    # Given the registry's adapters and the names the admin API's schema lists
+    # Then they are the same names
+    assert set(get_args(RegisteredProvider)) == set(ADAPTERS)
+    # And a stored connection of any well-formed provider name reads back (the core names none), a malformed one not
+    assert Connection(provider="another_pos", merchantId="M", locationId="L").provider == "another_pos"
+    with pytest.raises(ValidationError):
+        Connection(provider="Not A Name", merchantId="M", locationId="L")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from typing import Literal
 
 import httpx
 
@@ -19,6 +20,9 @@ from posbridge.pos.square.provider import SQUARE
 from posbridge.secrets import TenantSecrets
 
 ADAPTERS: dict[str, PosAdapter] = {adapter.name: adapter for adapter in (SQUARE,)}
+# The names a tenant may be registered with (the admin API's schema, an enum in docs/openapi.json): ADAPTERS' keys
+# (tests/unit/test_pos_registry.py holds them equal).
+RegisteredProvider = Literal["square"]
 
 
 def adapter(provider: str) -> PosAdapter:
