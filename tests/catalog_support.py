@@ -142,7 +142,7 @@ class Sabotage:
 
 @dataclass
 class SandboxWix:
-    """flow.WixMenus on the devstack's Wix sandbox: no rate limit, short timeouts, optional sabotage."""
+    """The WixMenus port (ports/wix.py) on the devstack's Wix sandbox: no rate limit, short timeouts, sabotage."""
 
     settings: WixApiSettings
     timeout_s: float = 5.0
