@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from posbridge.domain.catalog import Catalog, CatalogChanges, LayoutOptions
+from posbridge.domain.catalog import DERIVED_SEPARATOR, Catalog, CatalogChanges, LayoutOptions, PosKind
 from posbridge.domain.catalog_job import ImportAlreadyRunning, ImportJob, JobConflict
 from posbridge.domain.catalog_mapping import CatalogMapping
 from posbridge.domain.tenant import Tenant
 from posbridge.errors import TransientError
 from posbridge.flows import catalog_publish as flow
+from posbridge.flows.catalog_sync import SyncPorts
 from posbridge.ports.wix import Outcome, WixKind
 
 KINDS: tuple[WixKind, ...] = ("variant", "modifier", "modifierGroup", "item", "section", "menu")
@@ -117,6 +118,23 @@ class FakeMappings:
             raise TransientError("injected: the mapping table is unavailable")
         self.entries[tenant_id] = list(new)
 
+    def get(self, tenant_id: str, keys: list[tuple[PosKind, str]]) -> list[CatalogMapping]:
+        wanted = set(keys)
+        return [m for m in self.load(tenant_id) if (m.pos_kind, m.pos_id) in wanted]
+
+    def derived_groups(self, tenant_id: str, group_id: str) -> list[CatalogMapping]:
+        prefix = f"{group_id}{DERIVED_SEPARATOR}"
+        return [m for m in self.load(tenant_id) if m.pos_kind == "MODIFIER_LIST" and m.pos_id.startswith(prefix)]
+
+    def put(self, tenant_id: str, entries: list[CatalogMapping]) -> None:
+        replaced = {(m.pos_kind, m.pos_id) for m in entries}
+        kept = [m for m in self.load(tenant_id) if (m.pos_kind, m.pos_id) not in replaced]
+        self.entries[tenant_id] = kept + list(entries)
+
+    def remove(self, tenant_id: str, entries: list[CatalogMapping]) -> None:
+        gone = {(m.pos_kind, m.pos_id) for m in entries}
+        self.entries[tenant_id] = [m for m in self.load(tenant_id) if (m.pos_kind, m.pos_id) not in gone]
+
     def save_layout(self, tenant_id: str, menu_name: str, uncategorized_name: str) -> None:
         self.layouts[tenant_id] = (menu_name, uncategorized_name)
 
@@ -141,15 +159,16 @@ class FakeTenants:
 @dataclass
 class FakeSource:
     catalog: Catalog
+    changes: CatalogChanges = field(default_factory=CatalogChanges)  # what changes_since answers (Flow 5)
 
     def load_catalog(self, options: LayoutOptions) -> Catalog:
         return self.catalog
 
     def load_items(self, item_ids: Any, group_ids: Any, options: LayoutOptions) -> Catalog:
-        raise NotImplementedError
+        raise NotImplementedError  # the tests' changes are `whole`: the sync reads the whole catalog
 
     def changes_since(self, begin_time: str | None) -> CatalogChanges:
-        raise NotImplementedError
+        return self.changes
 
 
 @dataclass
@@ -163,16 +182,26 @@ class FakeCatalogs:
 @dataclass
 class FakeCursors:
     cursors: dict[str, str] = field(default_factory=dict)
+    inflight: dict[str, dict[str, Any]] = field(default_factory=dict)
+    summaries: list[dict[str, Any]] = field(default_factory=list)
 
     def get(self, tenant_id: str) -> dict[str, Any]:
-        return {"cursor": self.cursors.get(tenant_id)}
+        return {"cursor": self.cursors.get(tenant_id), "inflight": self.inflight.get(tenant_id)}
 
     def advance(self, tenant_id: str, cursor: str, summary: dict[str, Any] | None = None) -> None:
         if cursor > self.cursors.get(tenant_id, ""):
             self.cursors[tenant_id] = cursor
+        if summary is not None:
+            self.summaries.append(summary)
 
-    def record(self, tenant_id: str, summary: dict[str, Any]) -> None: ...
-    def set_inflight(self, tenant_id: str, inflight: dict[str, Any] | None) -> None: ...
+    def record(self, tenant_id: str, summary: dict[str, Any]) -> None:
+        self.summaries.append(summary)
+
+    def set_inflight(self, tenant_id: str, inflight: dict[str, Any] | None) -> None:
+        if inflight is None:
+            self.inflight.pop(tenant_id, None)
+        else:
+            self.inflight[tenant_id] = inflight
 
 
 @dataclass
@@ -300,6 +329,29 @@ class Shop:
     mappings: FakeMappings = field(default_factory=FakeMappings)
     cursors: FakeCursors = field(default_factory=FakeCursors)
     sleeps: list[float] = field(default_factory=list)
+    source: FakeSource | None = None
+    publishes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.source = FakeSource(self.catalog)
+
+    def sync_ports(self, max_changes: int = 500) -> SyncPorts:
+        """Flow 5's ports over the same fakes (a sync after an import sees what the import left)."""
+        assert self.source is not None
+        return SyncPorts(
+            tenants=FakeTenants({self.tenant.instance_id: self.tenant}),
+            catalogs=FakeCatalogs(self.source),
+            mappings=self.mappings,
+            locks=self.jobs,
+            state=self.cursors,
+            wix=self.wix,
+            start_publish=self._start_publish,
+            max_changes=max_changes,
+        )
+
+    def _start_publish(self, instance_id: str) -> str:
+        self.publishes.append(instance_id)
+        return f"job-started-{len(self.publishes)}"
 
     def deps(self) -> flow.Deps:
         return flow.Deps(
@@ -307,7 +359,7 @@ class Shop:
             blobs=self.blobs,
             mappings=self.mappings,
             tenants=FakeTenants({self.tenant.instance_id: self.tenant}),
-            catalogs=FakeCatalogs(FakeSource(self.catalog)),
+            catalogs=FakeCatalogs(FakeSource(self.catalog)),  # the import reads the catalog it was given
             wix=self.wix,
             cursors=self.cursors,
             sleep=self.sleeps.append,
