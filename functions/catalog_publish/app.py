@@ -2,7 +2,7 @@
 
 template.yaml points each step's function at its handler (Handler: app.<step>); statemachine/catalog_publish.asl.json
 passes `jobId` (the execution name) and, to LoadPosCatalog, the execution input. The business rules are in
-posbridge/flows/catalog_publish.py; here errors are only normalised for Step Functions, whose Retry and Catch match
+posbridge/flows/catalog_publish/; here errors are only normalised for Step Functions, whose Retry and Catch match
 the exception class name: TransientError (retried), PermanentError (caught: Rollback), nothing more specific.
 """
 
