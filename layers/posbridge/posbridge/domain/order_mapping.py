@@ -22,7 +22,7 @@ class OrderMapping(BaseModel):
     origin: Literal["wix", "pos"] = "wix"  # where the order was placed: online (Flow 1) or on the POS (Flow 2)
     # Flow 1: how each Wix line went to the POS, "catalog:<reason>" or "ad_hoc:<reason>" (domain.order_catalog)
     line_sources: dict[str, str] = {}
-    # Flow 1: the named adjustment that made the POS total Wix's (minor units, signed; 0 = none), domain/pos_export.py PosOrder
+    # Flow 1: the named adjustment that made the POS total Wix's (minor units, signed; 0 = none), domain.pos_export
     adjustment_minor: int = 0
     adjustment_name: str | None = None
     # Flow 1: the POS payment that settled the order (None on mappings written before orders were paid, and for a
