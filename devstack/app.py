@@ -21,6 +21,7 @@ ENDPOINTS_FILE = ROOT / ".devstack" / "endpoints.json"
 
 WIX_WEBHOOK_ROUTE = "/webhooks/wix"
 SQUARE_WEBHOOK_ROUTE = "/webhooks/pos/square"
+SQUARE_OAUTH_CALLBACK_ROUTE = "/oauth/square/callback"
 
 
 class _LateApp:
@@ -44,10 +45,17 @@ class DevstackOptions:
     wix_app_id: str = "devstack-wix-app"
     wix_app_secret: str = "devstack-wix-secret"  # a local stand-in; real secrets come from --wix-app-secret
     wix_public_key_pem: str | None = None  # defaults to the Wix sandbox's own key
+    # The Square application restaurants connect through (OAuth); registered in the Square sandbox with the gateway's
+    # callback as its Redirect URL and the gateway's Square webhook route as its subscription.
+    square_application_id: str = "sandbox-sq0idb-devstack"
+    square_application_secret: str = "sandbox-sq0csb-devstack-secret"
+    square_webhook_signature_key: str = "devstack-square-app-signature-key"
     gateway_port: int = 0
     wix_port: int = 0
     pos_port: int = 0
     retry_delay_s: int = 1
+    # A worker's visibility delays run at a tenth locally (30 s of backoff: 3 s); 1.0 is AWS's timing.
+    visibility_scale: float = 0.1
     log_level: str = "INFO"  # the template's LogLevel parameter
 
 
@@ -87,12 +95,25 @@ class Devstack:
                 "PosApiBaseUrl": self.pos_url,
                 "LogLevel": opts.log_level,
                 "SquareNotificationUrl": self.square_webhook_url,
+                "SquareApplicationId": opts.square_application_id,
+                "SquareApplicationSecret": opts.square_application_secret,
+                "SquareWebhookSignatureKey": opts.square_webhook_signature_key,
+                "SquareTokenRefreshSchedule": "rate(1 day)",
             },
             retry_delay_s=opts.retry_delay_s,
+            visibility_scale=opts.visibility_scale,
         ).start()
         gateway.app = LocalGateway(self.stack.routes, self.stack.invoke, _stage_name())
         if self.wix is not None:
             self.wix.webhook_url = self.gateway_url + WIX_WEBHOOK_ROUTE
+        if self.square is not None:
+            self.square.add_application(
+                opts.square_application_id,
+                opts.square_application_secret,
+                self.gateway_url + SQUARE_OAUTH_CALLBACK_ROUTE,
+                self.square_webhook_url,
+                opts.square_webhook_signature_key,
+            )
         self.timings = {"startup_s": time.perf_counter() - started, **self.stack.timings}
         return self
 

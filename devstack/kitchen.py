@@ -62,10 +62,11 @@ class Kitchen:
         )
         return kitchen.set_up(notify=True, settings=settings or {})
 
-    def set_up(self, notify: bool = False, settings: dict[str, Any] | None = None) -> Kitchen:
+    def set_up(self, notify: bool = False, settings: dict[str, Any] | None = None, connect: bool = True) -> Kitchen:
         """Create the Wix site and the Square merchant on the sandboxes and connect them through the admin API.
 
-        `notify`: the merchant's webhooks go to the bridge (else the merchant has no notification URL).
+        `notify`: the merchant's webhooks go to the bridge (else the merchant has no notification URL); `connect`
+        False: the site has installed the app but not connected its POS yet (`connect()` does it later).
         """
         self.http.post(
             f"{self.devstack.wix_url}/_sandbox/instances", json={"instanceId": self.instance_id}
@@ -79,7 +80,8 @@ class Kitchen:
         if notify:
             merchant["notificationUrl"] = self.devstack.square_webhook_url
         self.http.post(f"{self.devstack.pos_url}/_sandbox/merchants", json=merchant).raise_for_status()
-        self.connect(settings)
+        if connect:
+            self.connect(settings)
         return self
 
     def connect(self, settings: dict[str, Any] | None = None) -> httpx.Response:

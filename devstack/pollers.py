@@ -3,14 +3,19 @@
 moto's own mapping invokes the function inside `SendMessage` (so a webhook's ack would wait for the worker) and ignores
 `batchItemFailures`. This poller behaves like Lambda: it receives batches (moto keeps FIFO group order, receive counts
 and the redrive to the DLQ), invokes the function through moto, deletes what succeeded and leaves failures to come
-back. The one liberty: a failed message becomes visible again after `retry_delay_s` rather than the queue's full
-visibility timeout, so a local retry takes a second, not three minutes.
+back when their visibility timeout runs out, including one the function set itself (ChangeMessageVisibility: the
+workers send back what cannot finish with a delay matched to the cause).
+Two liberties, both for local speed: a failed message whose visibility the function did not change (a crash) becomes
+visible after `retry_delay_s` rather than the queue's full visibility timeout; and a delay the function did set is
+scaled by `visibility_scale` (1.0, the default: exactly as set, as in AWS; the devstack runs faster with less).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,11 +32,19 @@ class SqsMapping:
 
 
 class SqsPoller:
-    def __init__(self, mapping: SqsMapping, sqs: Any, lambda_client: Any, retry_delay_s: int = 1) -> None:
+    def __init__(
+        self,
+        mapping: SqsMapping,
+        sqs: Any,
+        lambda_client: Any,
+        retry_delay_s: int = 1,
+        visibility_scale: float = 1.0,
+    ) -> None:
         self.mapping = mapping
         self._sqs = sqs
         self._lambda = lambda_client
         self._retry_delay_s = retry_delay_s
+        self.visibility_scale = visibility_scale  # public: a test may ask for AWS's exact timing
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"sqs-poller-{mapping.function_name}", daemon=True)
         self.batches = 0
@@ -62,21 +75,37 @@ class SqsPoller:
         if not received:
             return 0
         self.batches += 1
+        received_visibility = self._visible_at(received)
         response = self._lambda.invoke(
             FunctionName=self.mapping.function_name, Payload=json.dumps(self._event(received)).encode()
         )
         payload = response["Payload"].read()
         failed = self._failed_ids(received, response.get("FunctionError"), payload)
+        now_visible_at = self._visible_at(received)
         for message in received:
-            if message["MessageId"] in failed:
-                self._sqs.change_message_visibility(
-                    QueueUrl=self.mapping.queue_url,
-                    ReceiptHandle=message["ReceiptHandle"],
-                    VisibilityTimeout=self._retry_delay_s,
-                )
-            else:
+            message_id = message["MessageId"]
+            if message_id not in failed:
                 self._sqs.delete_message(QueueUrl=self.mapping.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                continue
+            set_by_function = now_visible_at.get(message_id) != received_visibility.get(message_id)
+            if set_by_function and self.visibility_scale == 1.0:
+                continue  # as Lambda: it comes back when the visibility the function set runs out
+            if set_by_function:
+                left_s = max(0.0, now_visible_at[message_id] / 1000 - time.time())
+                delay = math.ceil(left_s * self.visibility_scale)
+            else:
+                delay = self._retry_delay_s
+            self._sqs.change_message_visibility(
+                QueueUrl=self.mapping.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=delay
+            )
         return len(received)
+
+    def _visible_at(self, messages: list[dict[str, Any]]) -> dict[str, float]:
+        """Each received message's visibility deadline (epoch ms) as moto holds it: no SQS API reads it back."""
+        _, _, _, region, account, name = self.mapping.queue_arn.split(":")
+        queue = sqs_backends[account][region].queues[name]
+        wanted = {m["MessageId"] for m in messages}
+        return {m.id: m.visible_at for m in list(queue._messages) if m.id in wanted}
 
     def _failed_ids(self, received: list[dict[str, Any]], function_error: str | None, payload: bytes) -> set[str]:
         all_ids = {m["MessageId"] for m in received}

@@ -9,6 +9,7 @@ No global lock is held around a handler: nested chains run on other threads and 
 
 from __future__ import annotations
 
+import contextvars
 import importlib.util
 import json
 import os
@@ -27,6 +28,10 @@ from moto.awslambda.models import LambdaFunction
 from devstack.template import FunctionSource
 
 Handler = Callable[[Any, Any], Any]
+
+# The template's logical id of the function whose handler runs in this context (None outside handlers): lets a test
+# attribute each AWS call a handler makes to its function (tests/e2e/test_table_access.py).
+CURRENT_FUNCTION: contextvars.ContextVar[str | None] = contextvars.ContextVar("devstack_function", default=None)
 
 
 @dataclass
@@ -87,7 +92,11 @@ class InProcessRuntime:
             handler = self._handler(fn.function_name, source, env)
             with self._env_lock:
                 os.environ.update(env)
-            result = handler(event if event is not None else {}, context)
+            running = CURRENT_FUNCTION.set(source.logical_id)
+            try:
+                result = handler(event if event is not None else {}, context)
+            finally:
+                CURRENT_FUNCTION.reset(running)
         except Exception as exc:
             self.invocations.append(Invocation(fn.function_name, type(exc).__name__))
             payload = {

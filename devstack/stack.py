@@ -79,12 +79,14 @@ class LocalStack:
         stack_name: str = "posbridge",
         region: str = "us-east-1",
         retry_delay_s: int = 1,
+        visibility_scale: float = 1.0,
     ) -> None:
         self.template_path = template_path
         self.parameters = parameters
         self.stack_name = stack_name
         self.region = region
         self.retry_delay_s = retry_delay_s
+        self.visibility_scale = visibility_scale  # SqsPoller: a delay a worker set, scaled (1.0: as in AWS)
         self.runtime = RUNTIME
         self.pollers: list[SqsPoller] = []
         self.outputs: dict[str, str] = {}
@@ -141,7 +143,9 @@ class LocalStack:
         detach_moto_sqs_triggers()
         own_functions = {self.physical_ids[logical_id] for logical_id in prepared.functions}
         for mapping in sqs_mappings(self.client("lambda"), self.client("sqs"), own_functions):
-            poller = SqsPoller(mapping, self.client("sqs"), self.client("lambda"), self.retry_delay_s)
+            poller = SqsPoller(
+                mapping, self.client("sqs"), self.client("lambda"), self.retry_delay_s, self.visibility_scale
+            )
             poller.start()
             self.pollers.append(poller)
 

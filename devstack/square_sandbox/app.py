@@ -6,17 +6,20 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
+from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from devstack.faults import Fault, FaultInjector
 from devstack.square_sandbox import catalog, customers, inventory, orders, payments, pos_screen, sdk_schema, seed
 from devstack.square_sandbox import errors as err
+from devstack.square_sandbox.oauth import Application, revocation_object
 from devstack.square_sandbox.state import Merchant, SandboxState
-from devstack.square_sandbox.webhooks import deliver
+from devstack.square_sandbox.webhooks import Outgoing, deliver, envelope
 from devstack.webhooks import DeliveryPlan, WebhookDispatcher
 
 _BEARER = re.compile(r"^Bearer (\S+)$")
@@ -81,6 +84,12 @@ class SquareSandbox:
             "POST /v2/customers/search": lambda m, c: customers.search(m, c.body),
             "GET /v2/customers/{customer_id}": lambda m, c: customers.retrieve(m, c.params["customer_id"]),
         }
+        self._oauth_routes = [
+            "GET /oauth2/authorize",
+            "POST /oauth2/token",
+            "POST /oauth2/revoke",
+            "POST /oauth2/token/status",
+        ]
         unknown = sorted(set(self._api) - set(sdk_schema.SDK_ROUTES))
         if unknown:  # every /v2 route is one of Square's, keyed as the official SDK names it (its request type applies)
             raise RuntimeError(f"the Square sandbox serves routes the official SDK does not have: {unknown}")
@@ -106,11 +115,16 @@ class SquareSandbox:
             "GET /_sandbox/webhooks/deliveries": lambda c: {
                 "deliveries": [_camel(asdict(d)) for d in self.dispatcher.deliveries]
             },
+            "POST /_sandbox/oauth/applications": self._add_application,
+            "PUT /_sandbox/oauth/signed-in": self._sign_in,
+            "POST /_sandbox/oauth/revoke": self._seller_revokes,
+            "POST /_sandbox/clock": self._advance_clock,
             "POST /_sandbox/faults": self._add_fault,
             "GET /_sandbox/faults": lambda c: self._faults_view(),
             "DELETE /_sandbox/faults": self._clear_faults,
         }
-        self._routes = Map([_rule(key) for key in (*self._api, *self._control)], strict_slashes=False)
+        routes = (*self._api, *self._oauth_routes, *self._control)
+        self._routes = Map([_rule(key) for key in routes], strict_slashes=False)
         self.wsgi_app: Callable[..., Iterable[bytes]] = self.faults.wrap(self._wsgi)
 
     @property
@@ -122,6 +136,14 @@ class SquareSandbox:
         self, merchant_id: str, location_id: str, access_token: str, signature_key: str, notification_url: str | None
     ) -> None:
         self.state.add_merchant(merchant_id, location_id, access_token, signature_key, notification_url)
+
+    def add_application(
+        self, application_id: str, secret: str, redirect_url: str, notification_url: str | None, signature_key: str
+    ) -> None:
+        with self.state.lock:
+            self.state.oauth.applications[application_id] = Application(
+                application_id, secret, redirect_url, notification_url, signature_key
+            )
 
     # ---- dispatch ------------------------------------------------------------------------------------------------
 
@@ -149,6 +171,8 @@ class SquareSandbox:
             return _json(exc.code or 400, {"error": exc.description})
         if control:
             return self._control_call(route, request, dict(params))
+        if route in self._oauth_routes:
+            return self._oauth_call(route, request)
         return self._api_call(route, request, dict(params))
 
     @staticmethod
@@ -158,7 +182,7 @@ class SquareSandbox:
     def _api_call(self, route: str, request: Request, params: dict[str, str]) -> Response:
         try:
             with self.state.lock:
-                merchant = self._authenticate(request)
+                merchant = self._authenticate(request, route)
                 merchant.calls[route] += 1
                 version = request.headers.get("Square-Version")
                 if version is not None:
@@ -177,7 +201,43 @@ class SquareSandbox:
         status, payload = answer if isinstance(answer, tuple) else (200, answer)
         return _json(status, payload)
 
-    def _authenticate(self, request: Request) -> Merchant:
+    def _oauth_call(self, route: str, request: Request) -> Response:
+        """The OAuth API (devstack/square_sandbox/oauth.py): bodies checked against the SDK like every other."""
+        oauth = self.state.oauth
+        try:
+            with self.state.lock:
+                if route == "GET /oauth2/authorize":
+                    return redirect(oauth.authorize(dict(request.args), set(self.state.merchants)), code=302)
+                body = self._api_body(request) if route != "POST /oauth2/token/status" else {}
+                _conform(route, body)
+                if route == "POST /oauth2/token":
+                    return _json(200, oauth.obtain_token(body))
+                if route == "POST /oauth2/revoke":
+                    answer, grant = oauth.revoke(request.headers.get("Authorization"), body)
+                    if grant is not None:
+                        self._revoked(grant.application_id, grant.merchant_id, "APPLICATION")
+                    return _json(200, answer)
+                match = _BEARER.match(request.headers.get("Authorization") or "")
+                if match is None:
+                    raise err.unauthorized("The `Authorization` http header must be `Bearer ACCESS_TOKEN`.")
+                return _json(200, oauth.token_status(match.group(1)))
+        except err.SquareError as error:
+            return self._square_error(error)
+
+    def _revoked(self, application_id: str, merchant_id: str, revoker: str) -> None:
+        """oauth.authorization.revoked to the application's webhook subscription (squareup
+        OauthAuthorizationRevokedEvent: data {type: "revocation", object: {revocation}}, no data id)."""
+        app = self.state.oauth.applications[application_id]
+        merchant = self.state.merchants.get(merchant_id)
+        if merchant is None:
+            return
+        data = {"type": "revocation", "object": revocation_object(revoker, self.state.oauth.now())}
+        event = envelope(merchant_id, "oauth.authorization.revoked", merchant.now(), data)
+        merchant.events.append(event)
+        if app.notification_url:
+            merchant.outbox.append(Outgoing(app.notification_url, app.signature_key, event))
+
+    def _authenticate(self, request: Request, route: str | None = None) -> Merchant:
         header = request.headers.get("Authorization")
         if header is None:
             raise err.unauthorized("The `Authorization` http header of your request was missing.")
@@ -187,9 +247,13 @@ class SquareSandbox:
                 "The `Authorization` http header of your request was malformed: expected `Bearer TOKEN`."
             )
         merchant = self.state.for_token(match.group(1))
-        if merchant is None:
+        if merchant is not None:
+            return merchant
+        held = self.state.oauth.tokens.get(match.group(1))
+        if held is None or held.grant.merchant_id not in self.state.merchants:
             raise err.unauthorized()
-        return merchant
+        self.state.oauth.check(held, route)
+        return self.state.merchants[held.grant.merchant_id]
 
     @staticmethod
     def _api_body(request: Request) -> dict[str, Any]:
@@ -300,6 +364,57 @@ class SquareSandbox:
         sold-out catalog version)."""
         variation_id, quantity = _string(call.body, "variationId"), call.body.get("quantity")
         return {"count": self._merchant_op(call, lambda m: inventory.set_count(m, variation_id, quantity))}
+
+    def _add_application(self, call: Call) -> dict[str, Any]:
+        """A Square application: {applicationId, applicationSecret, redirectUrl, notificationUrl?, signatureKey?}."""
+        url = call.body.get("redirectUrl")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ValueError("'redirectUrl' must be an http(s) URL")
+        app = Application(
+            _string(call.body, "applicationId"),
+            _string(call.body, "applicationSecret"),
+            url,
+            _optional_url(call.body.get("notificationUrl")),
+            str(call.body.get("signatureKey") or ""),
+        )
+        with self.state.lock:
+            self.state.oauth.applications[app.application_id] = app
+        return {"applicationId": app.application_id, "redirectUrl": app.redirect_url}
+
+    def _sign_in(self, call: Call) -> dict[str, Any]:
+        """{merchantId}: the seller signed in to the Seller Dashboard in the browser that will approve."""
+        merchant_id = _string(call.body, "merchantId")
+        with self.state.lock:
+            if merchant_id not in self.state.merchants:
+                raise err.ControlNotFound(f"merchant {merchant_id!r} not found")
+            self.state.oauth.signed_in = merchant_id
+        return {"signedIn": merchant_id}
+
+    def _seller_revokes(self, call: Call) -> dict[str, Any]:
+        """{applicationId, merchantId}: the seller revokes the application in the Square Dashboard."""
+        application_id, merchant_id = _string(call.body, "applicationId"), _string(call.body, "merchantId")
+        with self.state.lock:
+            grants = [
+                g
+                for g in self.state.oauth.grants
+                if g.application_id == application_id and g.merchant_id == merchant_id and not g.revoked
+            ]
+            if not grants:
+                raise err.ControlNotFound("no authorization of that application by that seller")
+            for grant in grants:
+                grant.revoked = True
+            self._revoked(application_id, merchant_id, "MERCHANT")
+        return {"revoked": len(grants)}
+
+    def _advance_clock(self, call: Call) -> dict[str, Any]:
+        """{advanceSeconds}: move the sandbox's OAuth clock forward (token and code expiry)."""
+        seconds = call.body.get("advanceSeconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+            raise ValueError("'advanceSeconds' must be a non-negative integer")
+        with self.state.lock:
+            self.state.oauth.clock_offset += timedelta(seconds=seconds)
+            now = self.state.oauth.now()
+        return {"now": now.isoformat()}
 
     def _plan_deliveries(self, call: Call) -> dict[str, Any]:
         plan = DeliveryPlan.from_json(call.body)

@@ -852,9 +852,14 @@ def _pre_tip_total(order: dict[str, Any]) -> int:
 
 def _check_paid_rules(previous: dict[str, Any], order: dict[str, Any]) -> None:
     """ "You cannot set the fulfillment.state of any order fulfillment to COMPLETED until after you call PayOrder"
-    (developer.squareup.com/docs/orders-api/pay-for-orders); once paid, the amounts the payments add up to stay."""
+    (developer.squareup.com/docs/orders-api/pay-for-orders); once paid, the amounts the payments add up to stay, and
+    the order is never CANCELED: "Canceled orders are not paid" (OrderState, square-php-sdk doc/models/order-state.md),
+    Square's answer quoted on its developer forum (forums/t/best-method-to-cancel-order-after-refund/922, even after a
+    refund); its fulfillments can still be canceled."""
     if previous.get("tenders") and _pre_tip_total(order) != _pre_tip_total(previous):
         raise bad_request("BAD_REQUEST", "A paid order's total cannot change.", "order")
+    if previous.get("tenders") and order["state"] == "CANCELED":
+        raise bad_request("BAD_REQUEST", "Orders cannot be canceled after payments have been processed.", "order.state")
     if order["net_amount_due_money"]["amount"] > 0:
         earlier = _by_uid(previous.get("fulfillments"))
         for k, fulfillment in enumerate(order.get("fulfillments", [])):

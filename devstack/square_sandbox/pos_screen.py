@@ -115,6 +115,12 @@ def _ticket(m: Merchant, order: dict[str, Any]) -> dict[str, Any]:
             {"type": t["type"], "amount": _money(t, "amount_money"), "tip": _money(t, "tip_money")}
             for t in order.get("tenders", [])
         ],
+        # what the seller sees refunded on the order (Order.refunds), and in all
+        "refunds": [
+            {"amount": _money(r, "amount_money"), "status": r["status"], "reason": r.get("reason")}
+            for r in order.get("refunds", [])
+        ],
+        "refunded": sum(_money(r, "amount_money") for r in order.get("refunds", []) if r["status"] == "COMPLETED"),
         "totals": {
             "total": _money(order, "total_money"),
             "tax": _money(order, "total_tax_money"),

@@ -31,7 +31,7 @@ from square.core.serialization import FieldMetadata
 
 _RAW_CLASS = re.compile(r"^class (Raw\w+Client):", re.MULTILINE)
 _RAW_METHOD = re.compile(r"^    def (\w+)\(", re.MULTILINE)
-_RAW_PATH = re.compile(r'^\s+f?"(v2/[^"]*)",\s*$', re.MULTILINE)
+_RAW_PATH = re.compile(r'^\s+f?"((?:v2|oauth2)/[^"]*)",\s*$', re.MULTILINE)  # oauth2/: the OAuth API
 _RAW_VERB = re.compile(r'^\s+method="(\w+)",', re.MULTILINE)
 _PATH_PARAM = re.compile(r"\{jsonable_encoder\((\w+)\)\}")
 

@@ -132,8 +132,11 @@ class SandboxState:
     """All merchants behind one lock: handlers run whole under it, so each request is atomic."""
 
     def __init__(self) -> None:
+        from devstack.square_sandbox.oauth import OAuthState  # (oauth imports this module's helpers)
+
         self.lock = threading.RLock()
         self.merchants: dict[str, Merchant] = {}
+        self.oauth = OAuthState()
 
     def add_merchant(
         self, merchant_id: str, location_id: str, access_token: str, signature_key: str, notification_url: str | None

@@ -5,7 +5,11 @@ No token needed. Bad input is a 400 with a message. Routes that fire webhooks an
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
+import hmac
+import json
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +31,15 @@ if TYPE_CHECKING:
 P = "/_sandbox"
 
 
+def dashboard_instance(data: dict[str, Any], app_secret: str) -> str:
+    """Wix's signed app instance: base64url(HMAC-SHA256(app secret, data part)) + "." + base64url(JSON), both
+    without padding (dev.wix.com/docs/build-apps/develop-your-app/access/app-instances/
+    parse-the-app-instance-query-parameter; devforum.wix.com/en/article/app-instance-client-side)."""
+    payload = base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+    digest = hmac.new(app_secret.encode(), payload.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=") + "." + payload
+
+
 def instance_summary(inst: Instance) -> dict[str, Any]:
     return {
         "instanceId": inst.instance_id,
@@ -44,7 +57,9 @@ def control_map() -> Map:
             route(f"{P}/instances", "POST", "add_instance"),
             route(f"{P}/instances/<instance_id>/state", "GET", "state"),
             route(f"{P}/instances/<instance_id>/checkout", "POST", "checkout"),
+            route(f"{P}/instances/<instance_id>/dashboard", "POST", "open_dashboard"),
             route(f"{P}/instances/<instance_id>/orders/<order_id>/approve", "POST", "approve"),
+            route(f"{P}/instances/<instance_id>/orders/<order_id>/refund", "POST", "refund"),
             route(f"{P}/webhooks/send", "POST", "send_webhook"),
             route(f"{P}/webhooks/delivery", "POST", "delivery_plan"),
             route(f"{P}/webhooks/release", "POST", "release", locked=False),
@@ -93,6 +108,27 @@ class ControlApi:
             "events": inst.events,
         }
 
+    def open_dashboard(self, call: Call, instance_id: str) -> dict[str, Any]:
+        """The site's owner opens the app's dashboard page: the signed `instance` query parameter Wix adds to the
+        page's URL (and, for tests, the same instance with its data changed to another site: a tampered one).
+        `{"uid"?, "aid"?}` choose the user (an `aid` is an anonymous visitor)."""
+        inst = self.store.instance(instance_id)
+        body = call.json()
+        data: dict[str, Any] = {
+            "instanceId": inst.instance_id,
+            "appDefId": self.sandbox.app_id,
+            "signDate": self.clock.iso(),
+            "uid": body.get("uid", "owner-" + inst.instance_id),
+            "permissions": "OWNER",
+            "siteOwnerId": "owner-" + inst.instance_id,
+        }
+        if body.get("aid"):
+            data = {k: v for k, v in data.items() if k != "uid"} | {"aid": body["aid"], "permissions": ""}
+        signed = dashboard_instance(data, self.sandbox.app_secret)
+        signature = signed.split(".")[0]
+        forged = dashboard_instance({**data, "instanceId": "another-site"}, self.sandbox.app_secret).split(".")[1]
+        return {"instance": signed, "tampered": f"{signature}.{forged}"}
+
     def checkout(self, call: Call, instance_id: str) -> dict[str, Any]:
         order, events = orders.checkout(self.store.instance(instance_id), self.clock, call.json())
         call.outbox.extend(events)
@@ -103,6 +139,14 @@ class ControlApi:
         inst = self.store.instance(instance_id)
         identity = {"identityType": "WIX_USER", "wixUserId": inst.owner_user_id}
         order, events = orders.approve_order(inst, self.clock, order_id, identity)
+        call.outbox.extend(events)
+        return {"order": order}
+
+    def refund(self, call: Call, instance_id: str, order_id: str) -> dict[str, Any]:
+        """The restaurant refunds a paid order in its dashboard: `{"amount": "5.25"}`, or `{}` for all of it."""
+        inst = self.store.instance(instance_id)
+        identity = {"identityType": "WIX_USER", "wixUserId": inst.owner_user_id}
+        order, events = orders.refund_order(inst, self.clock, order_id, call.json(), identity)
         call.outbox.extend(events)
         return {"order": order}
 

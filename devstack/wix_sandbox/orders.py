@@ -274,6 +274,34 @@ def cancel_order(
     return order, [event]
 
 
+def refund_order(
+    inst: Instance, clock: Clock, order_id: str, body: dict[str, Any], identity: dict[str, Any]
+) -> tuple[dict[str, Any], list[OutgoingEvent]]:
+    """The restaurant refunds a paid order in its dashboard, fully or by `amount` (a decimal string; absent: all that
+    is left). The order's `paymentStatus` becomes FULLY_REFUNDED or PARTIALLY_REFUNDED and `balanceSummary.refunded`
+    the sum refunded ("Sum of all successfully refunded payments", meta.d.ts BalanceSummary); Wix sends
+    `wix.ecom.v1.order_payment_status_updated` (onOrderPaymentStatusUpdated, slug payment_status_updated), whose
+    body is PaymentStatusUpdated {order, previousPaymentStatus}."""
+    c = Checker()
+    amount = c.decimal(body, "amount", "amount", max_places=2)
+    c.done()
+    order = inst.get_order(order_id)
+    previous = order.get("paymentStatus")
+    if previous not in ("PAID", "PARTIALLY_REFUNDED"):
+        raise bad_request(f"only a PAID or PARTIALLY_REFUNDED order can be refunded, order {order_id} is {previous}")
+    summary = order.get("balanceSummary") or {}
+    paid = Decimal((summary.get("paid") or {}).get("amount", order["priceSummary"]["total"]["amount"]))
+    done = Decimal((summary.get("refunded") or {}).get("amount", "0"))
+    amount = paid - done if amount is None else amount
+    if amount <= 0 or done + amount > paid:
+        raise bad_request(f"the refund must be positive and at most the {paid - done} left to refund")
+    status = "FULLY_REFUNDED" if done + amount == paid else "PARTIALLY_REFUNDED"
+    currency = order.get("currency", "USD")
+    order.update(paymentStatus=status, updatedDate=clock.iso())
+    order["balanceSummary"] = {**summary, "paid": money(paid, currency), "refunded": money(done + amount, currency)}
+    return order, [order_event(inst, clock, "payment_status_updated", order, identity, previousPaymentStatus=previous)]
+
+
 def approve_order(
     inst: Instance, clock: Clock, order_id: str, identity: dict[str, Any]
 ) -> tuple[dict[str, Any], list[OutgoingEvent]]:

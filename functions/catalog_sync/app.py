@@ -1,8 +1,9 @@
 """Flow 5: the incremental catalog sync (posbridge/flows/catalog_sync.py), from two sources.
 
-- The catalog queue (FIFO, group = tenant + "catalog"): one POS catalog event -> one sync of that tenant. A transient
-  failure (throttling, 5xx, the tenant's import holding the lock) fails the record so SQS brings it back; a permanent
-  one is parked in the catalog DLQ with its reason.
+- The catalog queue (FIFO, group = tenant + "catalog"): one POS catalog event -> one sync of that tenant, worked to a
+  deadline (posbridge/work_batch.py). A transient failure (throttling, 5xx, the tenant's import holding the lock)
+  sends the record back with a delay matched to the cause; a permanent one is parked in the catalog DLQ with its
+  reason.
 - The daily schedule (EventBridge), or an on-demand invoke `{"reconcile": true, "instanceId"?: "..."}`: the
   reconciliation, a full diff of every tenant's POS catalog against its mapping and Wix, repairing drift through the
   same path. One tenant's failure is reported and does not stop the others.
@@ -16,17 +17,18 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSEvent, SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from posbridge import wiring
 from posbridge.config import CatalogSyncSettings
+from posbridge.deadline import Deadline
 from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import PermanentError, TransientError
 from posbridge.flows.catalog_reconcile import DEFERRED, reconcile_catalogs
 from posbridge.flows.catalog_sync import SyncDeferred, SyncResult, sync_catalog
+from posbridge.work_batch import SqsVisibility, process_batch
 
 settings = CatalogSyncSettings.from_env()
 wired = wiring.catalog_sync(settings)
@@ -34,7 +36,7 @@ links, dead_letters, ports = wired.links, wired.dead_letters, wired.ports
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
-processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+visibility = SqsVisibility(settings.catalog_sync_queue_url)
 
 
 def _log(result: SyncResult, instance_id: str, trigger: str) -> None:
@@ -115,6 +117,9 @@ def _reconcile_one(tenant_id: str) -> str:
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> Any:
     if "Records" in event:
-        return process_partial_response(event=event, record_handler=process, processor=processor, context=context)
+        result = process_batch(list(SQSEvent(event).records), process, Deadline.from_context(context), visibility)
+        for cause, count in result.causes.items():
+            metrics.add_metric(name=f"CatalogSyncReturned_{cause}", unit=MetricUnit.Count, value=count)
+        return result.response()
     instance_id = event.get("instanceId")
     return reconcile(instance_id if isinstance(instance_id, str) and instance_id else None, context)

@@ -34,6 +34,7 @@ settings = ReconcilerSettings.from_env()
 wired = wiring.reconciler(settings, WixApiSettings.from_env())
 tenants, links, syncs, state = wired.tenants, wired.links, wired.syncs, wired.state
 queue, gateways, lifecycle, wix_clients = wired.queue, wired.gateways, wired.lifecycle, wired.wix_clients
+awaiting_pos = wired.awaiting_pos
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
@@ -57,6 +58,7 @@ def reconcile(instance_id: str) -> PassResult:
         datetime.now(UTC),
         lookback=timedelta(minutes=settings.reconcile_lookback_minutes),
         overlap=timedelta(seconds=settings.reconcile_overlap_seconds),
+        awaiting=awaiting_pos,
     )
 
 

@@ -235,6 +235,9 @@ ADAPTER_ROUTES = {
     "POST /v2/catalog/search",
     "POST /v2/catalog/batch-retrieve",
     "POST /v2/inventory/counts/batch-retrieve",
+    "PUT /v2/orders/{order_id}",
+    "GET /v2/payments/{payment_id}",
+    "POST /v2/refunds",
 }
 
 
@@ -308,7 +311,8 @@ def drive_the_adapter(seller: SandboxSeller, monkeypatch: pytest.MonkeyPatch) ->
     ]
     # Payments: paid on Wix with a tip (EXTERNAL), to collect at pickup (OTHER, with a note), and a delivery sent as
     # DELIVERY for a partner seller, each settled by PayOrder
-    pos.pay_order(created[0], OrderPayment(wix_order_id="wix-order-1", tip=_usd("2.00")), "pay-1:p", "pay-1:o")
+    tipped = OrderPayment(wix_order_id="wix-order-1", tip=_usd("2.00"))
+    paid_id = pos.pay_order(created[0], tipped, "pay-1:p", "pay-1:o")
     owed = OrderPayment(wix_order_id="wix-order-2", to_collect=_usd("26.99"))
     pos.pay_order(created[1], owed, "pay-2:p", "pay-2:o")
     partner = SquarePos(client, seller.location_id, delivery_partner=True)
@@ -328,6 +332,13 @@ def drive_the_adapter(seller: SandboxSeller, monkeypatch: pytest.MonkeyPatch) ->
             break
     assert set(seen) == {placed.id for placed in created}
 
+    # Canceled on Wix: the paid order's pickup canceled (Square cancels no paid order), its payment refunded in full
+    # (GetPayment, RefundPayment), and a second refund finds nothing left to refund
+    pos.cancel_order(pos.order_snapshot(created[0].id), "wix-order-1:cancel")
+    assert paid_id is not None
+    assert pos.refund_payment(paid_id, "wix-order-1:refund", "Canceled or refunded on Wix (posbridge)").new
+    assert not pos.refund_payment(paid_id, "wix-order-1:refund", "Canceled or refunded on Wix (posbridge)").new
+
     # Catalog: the whole catalog page by page, some items with their lists, and the changes since a time
     seller.seller("/seed-catalog")
     source = SquareCatalogSource(client, seller.location_id)
@@ -346,6 +357,7 @@ def drive_the_adapter(seller: SandboxSeller, monkeypatch: pytest.MonkeyPatch) ->
     catalog = {itemized.line_items[0].id: CatalogLine(variation_id=variation, modifier_ids=(modifier, None))}
     placed_itemized = pos.create_order(itemized, None, "wix-order-4", catalog)
     assert pos.order_snapshot(placed_itemized.id).lines[0].variation_id == variation
+    pos.cancel_order(pos.order_snapshot(placed_itemized.id), "wix-order-4:cancel")  # unpaid: the order is CANCELED
 
     # An order with its money itemized as Wix priced it: a LINE_ITEM tax, discount shares, a taxed delivery fee and
     # service fee, and the rounding adjustment (here a discount: Square's single rounding is a cent over Wix's)

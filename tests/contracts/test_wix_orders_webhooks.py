@@ -25,9 +25,10 @@ pytestmark = pytest.mark.contracts
 SAMPLES = Path(__file__).resolve().parents[2] / "events" / "wix_webhook"
 # The domain event's body, by kind: what the SDK's handler reads (event-handlers-modules.js runHandler)
 BODY_KEYS = {"createdEvent": {"entity"}, "updatedEvent": {"currentEntity", "modifiedFields"}, "actionEvent": {"body"}}
-ACTION_BODIES = {"approved": "OrderApproved", "canceled": "OrderCanceledEventOrderCanceled"}
+ACTION_BODIES = {"approved": "OrderApproved", "canceled": "OrderCanceledEventOrderCanceled",
+                 "payment_status_updated": "PaymentStatusUpdated"}  # fmt: skip
 HANDLERS = {"created": "onOrderCreated", "approved": "onOrderApproved", "canceled": "onOrderCanceled",
-            "updated": "onOrderUpdated"}  # fmt: skip
+            "updated": "onOrderUpdated", "payment_status_updated": "onOrderPaymentStatusUpdated"}  # fmt: skip
 
 
 class Receiver:
@@ -148,6 +149,41 @@ def test_a_site_visitors_order_approved_by_the_restaurant_sends_the_sdks_webhook
         assert_the_sdk_reads(wix_sdk, body, box.public_key_pem, event, site.instance_id)
         slugs.append(event["slug"])
     assert slugs == ["created", "approved"]
+
+
+def test_a_refund_in_the_dashboard_sends_the_sdks_payment_status_webhook(
+    site: Site, wix: tuple[WixSandbox, str, Receiver], wix_sdk: WixSdk
+) -> None:
+    box, url, receiver = wix
+    # Given a visitor's paid order of 11.00
+    line = {"kind": "restaurant", "name": "Pizza", "price": "11.00", "quantity": 1}
+    with httpx.Client(base_url=url, timeout=5) as http:
+        checkout = {"lines": [line], "buyer": {"email": "ada@example.com"}}
+        placed = http.post(f"/_sandbox/instances/{site.instance_id}/checkout", json=checkout)
+        order_id = placed.json()["order"]["id"]
+        receiver.take()
+        # When the restaurant refunds 4.25 of it, then the rest, in its dashboard
+        partly = http.post(f"/_sandbox/instances/{site.instance_id}/orders/{order_id}/refund", json={"amount": "4.25"})
+        fully = http.post(f"/_sandbox/instances/{site.instance_id}/orders/{order_id}/refund", json={})
+        # And a refund of more than is left is refused
+        more = http.post(f"/_sandbox/instances/{site.instance_id}/orders/{order_id}/refund", json={"amount": "0.01"})
+    assert (partly.status_code, fully.status_code, more.status_code) == (200, 200, 400)
+    # Then each sends wix.ecom.v1.order_payment_status_updated, whose every layer is the SDK's (PaymentStatusUpdated
+    # {order, previousPaymentStatus}), and the SDK's onOrderPaymentStatusUpdated reads the order from it
+    events = []
+    for body in receiver.take():
+        errors, event = body_errors(wix_sdk, body, box.public_key_pem)
+        assert errors == [], event["slug"]
+        assert_the_sdk_reads(wix_sdk, body, box.public_key_pem, event, site.instance_id)
+        events.append(event)
+    assert [e["slug"] for e in events] == ["payment_status_updated", "payment_status_updated"]
+    bodies = [e["actionEvent"]["body"] for e in events]
+    assert [(b["previousPaymentStatus"], b["order"]["paymentStatus"]) for b in bodies] == [
+        ("PAID", "PARTIALLY_REFUNDED"),
+        ("PARTIALLY_REFUNDED", "FULLY_REFUNDED"),
+    ]
+    # And the order says what was refunded in all, exactly
+    assert [b["order"]["balanceSummary"]["refunded"]["amount"] for b in bodies] == ["4.25", "11.00"]
 
 
 @pytest.mark.parametrize("sample", sorted(SAMPLES.glob("*.json")), ids=lambda path: path.stem)

@@ -8,8 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
+import boto3
 import httpx
 
+from devstack.kitchen import Kitchen
 from devstack.wix_sandbox import sign_webhook
 from tests.e2e.conftest import Restaurant, wait_for
 
@@ -185,19 +187,31 @@ def test_a_permanent_pos_rejection_is_parked_in_the_dlq_with_its_reason(restaura
     assert restaurant.mapping(placed["order"]["id"]) is None and restaurant.pos_orders(placed["order"]["id"]) == []
 
 
-def test_an_event_for_an_unknown_tenant_is_parked_with_a_clear_reason(restaurant: Restaurant) -> None:
-    # Given a Wix site that never connected a POS
-    stranger = Restaurant(
-        restaurant.devstack, restaurant.instance_id + "-unknown", restaurant.merchant_id, restaurant.http
-    )
-    restaurant.http.post(
-        f"{restaurant.devstack.wix_url}/_sandbox/instances", json={"instanceId": stranger.instance_id}
-    ).raise_for_status()
+def test_an_order_of_a_site_not_yet_connected_waits_out_of_the_dlq_and_is_exported_once_connected(
+    restaurant: Restaurant,
+) -> None:
+    # Given a Wix site that installed the app, and its Square merchant, but no POS connection yet
+    devstack, http = restaurant.devstack, restaurant.http
+    suffix = uuid.uuid4().hex[:10]
+    ids = (f"inst-{suffix}", f"M{suffix.upper()}", f"L{suffix.upper()}", f"tok-{suffix}", f"sig-{suffix}")
+    kitchen = Kitchen(devstack, *ids, http).set_up(connect=False)
+    site = Restaurant(devstack, kitchen.instance_id, kitchen.merchant_id, http)
     # When it sends an order
-    stranger.checkout([SOUP])
-    # Then the event is parked with reason unknown_tenant (no crash loop)
-    parked = wait_for(stranger.parked)
-    assert {m["MessageAttributes"]["reason"]["StringValue"] for m in parked} == {"unknown_tenant"}
+    order_id = site.checkout([SOUP])["order"]["id"]
+    # Then the order waits as its id only (no buyer data in the DLQ, no alarm) ...
+    table = boto3.resource("dynamodb").Table(devstack.stack.output("MappingsTableName"))
+    key = {"PK": f"TENANT#{site.instance_id}", "SK": f"AWAITPOS#WIX#{order_id}"}
+    waiting = wait_for(lambda: table.get_item(Key=key).get("Item"))
+    assert set(waiting) == {"PK", "SK", "since", "recorded_at", "expires_at"}
+    assert site.parked() == [] and site.pos_orders(order_id) == []
+    # When the site connects its POS and the reconciliation runs
+    kitchen.connect()
+    assert kitchen.reconcile().status_code == 200
+    # Then the order reaches the POS, once; the next pass sees it done and forgets that it waited
+    assert site.wait_mapping(order_id)["status"] == "exported"
+    assert len(site.pos_orders(order_id)) == 1
+    assert kitchen.reconcile().status_code == 200
+    assert "Item" not in table.get_item(Key=key)
 
 
 def test_one_tenants_order_never_touches_another_tenants_mappings(restaurant: Restaurant, devstack: Any) -> None:
@@ -277,10 +291,11 @@ def test_a_lost_mapping_write_and_an_edited_order_requeued_make_no_second_pos_or
     assert _pos_calls(restaurant)["POST /v2/orders"] == 2
 
 
-def test_an_order_canceled_on_wix_is_canceled_on_the_pos_once(restaurant: Restaurant) -> None:
-    # Given an order placed for pickup and exported to the POS
-    placed = restaurant.checkout([PIZZA], fulfillment={"type": "PICKUP"})
+def test_a_paid_order_canceled_on_wix_is_canceled_and_refunded_on_the_pos_once(restaurant: Restaurant) -> None:
+    # Given an order paid on Wix with a 2.00 tip, placed for pickup and exported (paid on the POS)
+    placed = restaurant.checkout([PIZZA], fulfillment={"type": "PICKUP"}, tip="2.00")
     wix_id = placed["order"]["id"]
+    wix_total = round(Decimal(placed["order"]["priceSummary"]["total"]["amount"]) * 100)
     restaurant.wait_mapping(wix_id)
     # When the restaurant cancels it on Wix (Cancel Order), and Wix delivers its order_canceled webhook twice
     opts = restaurant.devstack.options
@@ -301,17 +316,48 @@ def test_an_order_canceled_on_wix_is_canceled_on_the_pos_once(restaurant: Restau
     )
     canceled.raise_for_status()
     restaurant.http.post(f"{restaurant.devstack.wix_url}/_sandbox/webhooks/delivery", json={"duplicate": 1})
-    # Then the POS order is CANCELED, and so is its pickup
-    pos = wait_for(lambda: next((o for o in restaurant.pos_orders(wix_id) if o["state"] == "CANCELED"), None))
-    assert [f["state"] for f in pos["fulfillments"]] == ["CANCELED"]
-    # When the same cancel comes once more under another event id (no queue dedup can drop it)
+    # Then the POS screen shows its pickup CANCELED (Square cancels no paid order: the order stays OPEN) and the
+    # payment refunded to the cent of what Wix charged, tip included
+    [ticket] = wait_for(lambda: [t for t in _pos_screen(restaurant, wix_id) if t["refunded"]] or None)
+    assert [f["state"] for f in ticket["fulfillments"]] == ["CANCELED"] and ticket["state"] == "OPEN"
+    assert ticket["refunded"] == wix_total == sum(t["amount"] + t["tip"] for t in ticket["tenders"])
+    assert [r["status"] for r in ticket["refunds"]] == ["COMPLETED"]
+    # When the restaurant then refunds it in full on Wix too (order_payment_status_updated, FULLY_REFUNDED), and the
+    # same cancel comes once more under another event id (no queue dedup can drop it)
+    refunded = restaurant.http.post(
+        f"{restaurant.devstack.wix_url}/_sandbox/instances/{restaurant.instance_id}/orders/{wix_id}/refund", json={}
+    )
+    refunded.raise_for_status()
     again = {"actionEvent": {"body": {"order": canceled.json()["order"]}}}
     _send_wix_event(restaurant, "wix.ecom.v1.order_canceled", placed["order"], again)
     wait_for(lambda: _work_queue_idle(restaurant))
-    # Then the POS order was updated once, and nothing was parked
-    assert _pos_calls(restaurant).get("PUT /v2/orders/{order_id}") == 1
+    # Then the POS order was updated once and refunded once, and nothing was parked
+    calls = _pos_calls(restaurant)
+    assert calls.get("PUT /v2/orders/{order_id}") == 1 and calls.get("POST /v2/refunds") == 1
     assert restaurant.parked() == []
-    assert [o["state"] for o in restaurant.pos_orders(wix_id)] == ["CANCELED"]
+    [ticket] = _pos_screen(restaurant, wix_id)
+    assert ticket["refunded"] == wix_total and len(ticket["refunds"]) == 1
+    # And the operator's view of the order (admin API, `posbridge order`) shows both refunds, exactly
+    mapping = wait_for(lambda: (m := restaurant.mapping(wix_id)) and m.get("wixRefundedMinor") and m)
+    assert (mapping["posRefundedMinor"], mapping["wixRefundedMinor"]) == (wix_total, wix_total)
+    assert mapping["wixPaymentStatus"] == "FULLY_REFUNDED" and mapping["posRefundId"]
+
+
+def test_a_partial_refund_on_wix_is_shown_to_operators_and_not_applied_on_the_pos(restaurant: Restaurant) -> None:
+    # Given an order paid on Wix and exported
+    placed = restaurant.checkout([PIZZA], fulfillment={"type": "PICKUP"})
+    wix_id = placed["order"]["id"]
+    restaurant.wait_mapping(wix_id)
+    # When the restaurant refunds 3.40 of it on Wix
+    refund_url = f"{restaurant.devstack.wix_url}/_sandbox/instances/{restaurant.instance_id}/orders/{wix_id}/refund"
+    restaurant.http.post(refund_url, json={"amount": "3.40"}).raise_for_status()
+    # Then the operator's view of the order shows the refunded amount, exactly, and the POS was not refunded
+    mapping = wait_for(lambda: (m := restaurant.mapping(wix_id)) and m.get("wixRefundedMinor") and m)
+    assert (mapping["wixPaymentStatus"], mapping["wixRefundedMinor"]) == ("PARTIALLY_REFUNDED", 340)
+    assert mapping.get("posRefundedMinor") is None
+    wait_for(lambda: _work_queue_idle(restaurant))
+    [ticket] = _pos_screen(restaurant, wix_id)
+    assert ticket["refunded"] == 0 and [f["state"] for f in ticket["fulfillments"]] != ["CANCELED"]
 
 
 # ---- paid and visible on the POS (issue 12 points 1 and 2) ---------------------------------------------------------

@@ -309,3 +309,27 @@ def test_the_payment_and_the_amount_to_collect_read_back_and_old_items_stay_read
     assert read_paid is not None and (read_paid.pos_payment_id, read_paid.to_collect_minor) == ("PAY-1", 3375)
     assert type(read_paid.to_collect_minor) is int
     assert read_old is not None and (read_old.pos_payment_id, read_old.to_collect_minor) == (None, None)
+
+
+def test_refunds_are_recorded_on_the_mapping_and_wix_refunds_only_grow(mappings: OrderMappings, tenant: str) -> None:
+    # Given an exported order's mapping
+    mapping = _mapping()
+    mappings.save(tenant, mapping)
+    order_id = mapping.wix_order_id
+    # When Wix reports 12.00 refunded, then a stale 5.25 (delivered late) and the 12.00 again (a duplicate)
+    recorded = [
+        mappings.record_wix_refund(tenant, order_id, "PARTIALLY_REFUNDED", 1200),
+        mappings.record_wix_refund(tenant, order_id, "PARTIALLY_REFUNDED", 525),
+        mappings.record_wix_refund(tenant, order_id, "PARTIALLY_REFUNDED", 1200),
+    ]
+    # And the POS refund of the payment is recorded
+    mappings.record_pos_refund(tenant, order_id, "REFUND-1", 3875)
+    # Then only the first Wix report was written, and the mapping reads back both, exactly
+    assert recorded == [True, False, False]
+    read = mappings.by_wix_order(tenant, order_id)
+    assert read is not None
+    assert (read.wix_payment_status, read.wix_refunded_minor) == ("PARTIALLY_REFUNDED", 1200)
+    assert (read.pos_refund_id, read.pos_refunded_minor) == ("REFUND-1", 3875)
+    # And an order with no mapping gets no half-written item
+    assert mappings.record_wix_refund(tenant, "never-exported", "PARTIALLY_REFUNDED", 100) is False
+    assert mappings.by_wix_order(tenant, "never-exported") is None

@@ -13,7 +13,8 @@ from boto3.dynamodb.conditions import Key
 
 from devstack.app import Devstack
 from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
-from posbridge.flows.lifecycle import LifecyclePorts, app_removed, purge_removed
+from posbridge.errors import StaleWrite
+from posbridge.flows.lifecycle import LifecyclePorts, NotAllowed, app_removed, purge_removed, set_paused
 from posbridge.store.lifecycle import LifecycleStore
 from posbridge.store.pos_links import PosLinks
 from posbridge.store.tenants import TenantStore
@@ -85,3 +86,55 @@ def test_the_scheduled_purge_keeps_a_recently_removed_tenant(devstack: Devstack,
     assert error is None and answer["ok"] is True
     assert all(p["instance_id"] != a.instance_id for p in answer["purged"])
     assert "ORDER#WIX#o1" in _keys(table_name, a.instance_id)
+
+
+class _UninstallAfterRead:
+    """The tenants a pause reads, with the Wix uninstall landing between the pause's read and its write (the race)."""
+
+    def __init__(self, table_name: str, ports: LifecyclePorts) -> None:
+        self._store = TenantStore(table_name)
+        self._ports = ports
+        self.uninstalled = False
+
+    def get(self, instance_id: str) -> Tenant | None:
+        tenant = self._store.get(instance_id)
+        if not self.uninstalled:
+            self.uninstalled = True
+            assert app_removed(instance_id, self._ports, NOW) == "removed"
+        return tenant
+
+    def put(self, tenant: Tenant) -> None:
+        self._store.put(tenant)
+
+
+def test_a_pause_racing_an_uninstall_never_resurrects_the_tenant(table_name: str) -> None:
+    # Given an active tenant
+    a = _tenant(table_name, uuid.uuid4().hex[:8])
+    ports = LifecyclePorts(TenantStore(table_name), LifecycleStore(table_name), NoVault())
+    racing = _UninstallAfterRead(table_name, ports)
+
+    # When an operator pauses it and the app is uninstalled after the pause read the tenant (still active)
+    with pytest.raises(NotAllowed):
+        set_paused(a.instance_id, True, racing, NOW)
+
+    # Then the pause's write is refused and, re-reading, it sees the removal: the tenant stays removed, its POS
+    # location released (the pause did not link it again)
+    assert racing.uninstalled
+    stored = TenantStore(table_name).get(a.instance_id)
+    assert stored is not None and stored.status == "removed"
+    assert PosLinks(table_name).tenants_for("square", a.pos.merchant_id) == []
+
+
+def test_a_write_of_a_tenant_read_before_another_write_is_refused(table_name: str) -> None:
+    # Given a tenant read twice at the same revision
+    a = _tenant(table_name, uuid.uuid4().hex[:8])
+    store = TenantStore(table_name)
+    first, second = store.get(a.instance_id), store.get(a.instance_id)
+    assert first is not None and second is not None and first.version == second.version
+    # When the first reader writes, then the second
+    store.put(first.model_copy(update={"status": "paused"}))
+    # Then the second is refused (StaleWrite: re-read and decide again), and the first's write stands
+    with pytest.raises(StaleWrite):
+        store.put(second.model_copy(update={"updated_at": "2026-02-02T00:00:00Z"}))
+    stored = store.get(a.instance_id)
+    assert stored is not None and stored.status == "paused" and stored.version == (first.version or 0) + 1

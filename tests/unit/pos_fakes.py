@@ -287,6 +287,7 @@ class FakeSyncs:
     skips: dict[str, str] = field(default_factory=dict)
     stale: Counter[str] = field(default_factory=Counter)
     wix_known: set[str] = field(default_factory=set)
+    parked: set[str] = field(default_factory=set)  # POS orders whose work is parked in the DLQ
 
     def get(self, tenant_id: str, pos_order_id: str) -> PosOrderSync | None:
         return self.records.get(pos_order_id)
@@ -313,8 +314,10 @@ class FakeSyncs:
         found = {}
         for order_id in pos_order_ids:
             record = self.records.get(order_id)
-            if record is not None or order_id in self.skips:
-                found[order_id] = Known(record.position if record else None, order_id in self.skips)
+            if record is not None or order_id in self.skips or order_id in self.parked:
+                found[order_id] = Known(
+                    record.position if record else None, order_id in self.skips, order_id in self.parked
+                )
         return found
 
     def known_wix_orders(self, tenant_id: str, wix_order_ids: Iterable[str]) -> set[str]:

@@ -17,13 +17,14 @@ import pytest
 
 from devstack.httpserver import BackgroundServer
 from devstack.square_sandbox import SquareSandbox
-from posbridge.domain.events import ORDER_APPROVED, ORDER_CANCELED
+from posbridge.domain.events import ORDER_APPROVED, ORDER_CANCELED, ORDER_PAYMENT_STATUS_UPDATED
 from posbridge.domain.money import Money
 from posbridge.domain.order_mapping import OrderMapping
+from posbridge.domain.pos_export import PosRefund
 from posbridge.domain.pos_order import PosFulfillment, PosOrderSnapshot, PosOrderState, PosPosition
 from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
 from posbridge.domain.work_message import WorkMessage
-from posbridge.errors import PermanentError, TransientError
+from posbridge.errors import EventIgnored, PermanentError, TransientError
 from posbridge.flows.cancel_order import CancelResult, cancel_wix_order
 from posbridge.flows.export_order import CANCELED_BEFORE_EXPORT, export_wix_order
 from posbridge.idempotency import idempotency_key
@@ -42,8 +43,11 @@ USD0 = Money(amount=Decimal(0), currency="USD")
 # ---- fakes ---------------------------------------------------------------------------------------------------------
 
 
-def _snapshot(state: PosOrderState = "OPEN", version: int = 3, fulfillment: str = "PROPOSED") -> PosOrderSnapshot:
+def _snapshot(
+    state: PosOrderState = "OPEN", version: int = 3, fulfillment: str = "PROPOSED", tendered: bool = False
+) -> PosOrderSnapshot:
     return PosOrderSnapshot(
+        tendered=tendered,
         id=POS_ID,
         location_id="L1",
         state=state,
@@ -71,6 +75,9 @@ class FakePos:
     reads: int = 0
     kitchen_moves_first: int = 0  # times the kitchen changes the order between our read and our update
     tenants_seen: list[str] = field(default_factory=list)
+    # RefundPayment as Square takes it: payment id -> (total_money incl. tip, refunded so far), minor units
+    payments: dict[str, tuple[int, int]] = field(default_factory=dict)
+    refunds: list[tuple[str, int, str]] = field(default_factory=list)  # (payment id, amount, key) per refund made
     _keys: set[str] = field(default_factory=set)
 
     def for_tenant(self, tenant: Tenant) -> PosGateway:
@@ -93,11 +100,23 @@ class FakePos:
             raise TransientError("version conflict")
         assert self.current.state not in ("CANCELED", "COMPLETED"), "a final order cannot be updated"
         self._keys.add(key)
-        self._bump("CANCELED", "CANCELED")
+        # Square refuses to cancel an order with payments applied: only its fulfillments are canceled
+        self._bump("OPEN" if self.current.tendered else "CANCELED", "CANCELED")
+
+    def refund_payment(self, payment_id: str, key: str, reason: str) -> PosRefund:
+        total, refunded = self.payments[payment_id]
+        currency = "USD"
+        if total - refunded <= 0:
+            return PosRefund(refund_id=f"R-{payment_id}", refunded=Money.from_minor_units(total, currency), new=False)
+        if key not in self._keys:  # a key seen before replays the first refund
+            self._keys.add(key)
+            self.refunds.append((payment_id, total - refunded, key))
+            self.payments[payment_id] = (total, total)
+        return PosRefund(refund_id=f"R-{payment_id}", refunded=Money.from_minor_units(total, currency), new=True)
 
     def _bump(self, state: PosOrderState, fulfillment: str) -> None:
         version = (self.current.position.version or 0) + 1
-        self.current = _snapshot(state, version, fulfillment)
+        self.current = _snapshot(state, version, fulfillment, self.current.tendered)
 
 
 @dataclass
@@ -118,6 +137,18 @@ class FakeMappings:
 
     def skip_reason(self, tenant_id: str, wix_order_id: str) -> str | None:
         return self.skips.get(wix_order_id)
+
+    def record_wix_refund(self, tenant_id: str, wix_order_id: str, payment_status: str, refunded_minor: int) -> bool:
+        mapping = self.saved.get(wix_order_id)
+        if mapping is None or (mapping.wix_refunded_minor or -1) >= refunded_minor:  # refunds only grow
+            return False
+        update = {"wix_payment_status": payment_status, "wix_refunded_minor": refunded_minor}
+        self.saved[wix_order_id] = mapping.model_copy(update=update)
+        return True
+
+    def record_pos_refund(self, tenant_id: str, wix_order_id: str, refund_id: str | None, refunded_minor: int) -> None:
+        update = {"pos_refund_id": refund_id, "pos_refunded_minor": refunded_minor}
+        self.saved[wix_order_id] = self.saved[wix_order_id].model_copy(update=update)
 
 
 def _tenant(status: Literal["active", "paused"] = "active") -> Tenant:
@@ -150,8 +181,46 @@ def _canceled(event_id: str = "evt-cancel-1") -> WorkMessage:
     )
 
 
+PAYMENT_ID = "PAYMENT-1"
+PAID_TOTAL = 3375 + 500  # what the payment took: the order's total (the sample order's 33.75) and a 5.00 tip
+
+
+def _paid(to_collect_minor: int | None = None) -> tuple[FakeMappings, FakePos]:
+    """An order exported and paid on the POS (Flow 1: an EXTERNAL payment, or OTHER for one not paid on Wix): its
+    Square order has the payment applied (tendered), its pickup not started."""
+    mapping = OrderMapping(
+        wix_order_id=WIX_ID,
+        pos_order_id=POS_ID,
+        lines={},
+        pos_payment_id=PAYMENT_ID,
+        to_collect_minor=to_collect_minor,
+    )
+    pos = FakePos(current=_snapshot(tendered=True), payments={PAYMENT_ID: (PAID_TOTAL, 0)})
+    return FakeMappings(saved={WIX_ID: mapping}), pos
+
+
+def _payment_status(
+    status: str = "FULLY_REFUNDED", refunded: str = "33.75", event_id: str = "evt-refund-1"
+) -> WorkMessage:
+    """The sample wix.ecom.v1.order_payment_status_updated (events/wix_webhook, checked against the SDK's
+    OrderPaymentStatusUpdatedEnvelope) with the order's payment status and balanceSummary.refunded set."""
+    event = json.loads((EVENTS / "order_payment_status_updated.json").read_text())["event"]
+    order = event["actionEvent"]["body"]["order"]
+    order["paymentStatus"] = status
+    order["balanceSummary"]["refunded"] = {"amount": refunded}
+    return WorkMessage(
+        source="wix",
+        event_type=ORDER_PAYMENT_STATUS_UPDATED,
+        event_id=event_id,
+        tenant_id=TENANT_ID,
+        entity_id=event["entityId"],
+        payload={**event, "id": event_id},
+    )
+
+
 def _run(message: WorkMessage, mappings: FakeMappings, pos: FakePos, tenant: Tenant | None = None) -> CancelResult:
-    return cancel_wix_order(message, FakeTenants({TENANT_ID: tenant or _tenant()}), mappings, pos)
+    tenants = FakeTenants({TENANT_ID: tenant or _tenant()})
+    return cancel_wix_order(message, tenants, mappings, pos, wix_orders=wix_order_events)
 
 
 # ---- the rule ------------------------------------------------------------------------------------------------------
@@ -249,13 +318,112 @@ def test_bad_cancel_events_are_poison_with_a_reason() -> None:
         with pytest.raises(PermanentError) as caught:
             _run(message, mappings, pos)
         assert caught.value.reason == reason
-    with pytest.raises(PermanentError) as caught:
+    # (a site with no POS connected: acknowledged, never parked with the order's buyer data)
+    with pytest.raises(EventIgnored) as ignored:
         _run(unknown, mappings, pos)
-    assert caught.value.reason == "unknown_tenant"
+    assert ignored.value.reason == "awaiting_pos_connection"
     with pytest.raises(PermanentError) as caught:
         _run(_canceled(), mappings, pos, _tenant("paused"))
     assert caught.value.reason == "tenant_paused"
     assert pos.cancels == [] and pos.reads == 0
+
+
+# ---- refunds: the POS payment of a canceled or refunded order ------------------------------------------------------
+
+
+REFUND_KEY = idempotency_key(TENANT_ID, "refund_payment", WIX_ID)
+
+
+@pytest.mark.parametrize("to_collect", [None, 3375], ids=["paid_on_wix", "unpaid_settled_as_other"])
+def test_a_paid_order_canceled_on_wix_has_its_pickup_canceled_and_its_payment_refunded_once(
+    to_collect: int | None,
+) -> None:
+    # Given an exported order paid on the POS (an EXTERNAL payment of 38.75 with its tip; or an unpaid one settled
+    # with an OTHER payment), its pickup not started
+    mappings, pos = _paid(to_collect)
+    # When Wix's order_canceled arrives, then again under another event id
+    first = _run(_canceled(), mappings, pos)
+    again = _run(_canceled("evt-cancel-2"), mappings, pos)
+    # Then the pickup was canceled once (the order stays OPEN: Square does not cancel a paid order) and the payment
+    # refunded once, all it took, under the key (tenant, refund_payment, Wix order id)
+    assert first == CancelResult("canceled", WIX_ID, POS_ID, f"R-{PAYMENT_ID}", PAID_TOTAL)
+    assert again.outcome == "already_canceled" and again.pos_refunded_minor == PAID_TOTAL
+    assert len(pos.cancels) == 1
+    assert pos.current.state == "OPEN" and [f.state for f in pos.current.fulfillments] == ["CANCELED"]
+    assert pos.refunds == [(PAYMENT_ID, PAID_TOTAL, REFUND_KEY)]
+    # And the order mapping shows the refund to operators
+    saved = mappings.saved[WIX_ID]
+    assert (saved.pos_refund_id, saved.pos_refunded_minor) == (f"R-{PAYMENT_ID}", PAID_TOTAL)
+
+
+@pytest.mark.parametrize("refund_first", [True, False], ids=["refund_then_cancel", "cancel_then_refund"])
+def test_a_full_refund_and_a_cancel_of_one_order_make_one_pos_cancel_and_one_refund(refund_first: bool) -> None:
+    # Given an exported, paid order
+    mappings, pos = _paid()
+    # When Wix sends both its full refund (FULLY_REFUNDED) and its cancel, in either order, the refund twice
+    events = [_payment_status(), _canceled(), _payment_status(event_id="evt-refund-2")]
+    if not refund_first:
+        events.reverse()
+    results = [_run(message, mappings, pos) for message in events]
+    # Then the POS got one cancel and one refund of all the payment took
+    assert [r.outcome for r in results] == ["canceled", "already_canceled", "already_canceled"]
+    assert len(pos.cancels) == 1 and pos.refunds == [(PAYMENT_ID, PAID_TOTAL, REFUND_KEY)]
+    # And Wix's refunded total is on the mapping, exactly
+    saved = mappings.saved[WIX_ID]
+    assert (saved.wix_payment_status, saved.wix_refunded_minor) == ("FULLY_REFUNDED", 3375)
+
+
+def test_a_full_refund_after_the_food_went_out_still_refunds_the_payment() -> None:
+    # Given an exported, paid order the kitchen completed
+    mappings, pos = _paid()
+    pos.current = _snapshot("COMPLETED", 5, "COMPLETED", tendered=True)
+    # When Wix refunds it in full
+    result = _run(_payment_status(), mappings, pos)
+    # Then nothing is canceled, but the payment is refunded (Wix gave the money back)
+    assert result.outcome == "refunded_completed_on_pos"
+    assert pos.cancels == [] and pos.refunds == [(PAYMENT_ID, PAID_TOTAL, REFUND_KEY)]
+
+
+def test_a_partial_refund_is_recorded_for_operators_and_not_applied_on_the_pos() -> None:
+    # Given an exported, paid order
+    mappings, pos = _paid()
+    # When Wix refunds 5.25 of it, then 12.00 in all, delivered out of order and one of them twice
+    later = _run(_payment_status("PARTIALLY_REFUNDED", "12.00", "evt-2"), mappings, pos)
+    earlier = _run(_payment_status("PARTIALLY_REFUNDED", "5.25", "evt-1"), mappings, pos)
+    _run(_payment_status("PARTIALLY_REFUNDED", "12.00", "evt-2b"), mappings, pos)
+    # Then the POS is not touched at all (a partial refund is not guessed onto lines)
+    assert pos.tenants_seen == [] and pos.cancels == [] and pos.refunds == []
+    # And the mapping keeps Wix's refunded total, exactly, never lowered by the stale event
+    assert (later.outcome, later.wix_refunded_minor) == ("partial_refund_recorded", 1200)
+    assert earlier.outcome == "partial_refund_recorded"
+    saved = mappings.saved[WIX_ID]
+    assert (saved.wix_payment_status, saved.wix_refunded_minor) == ("PARTIALLY_REFUNDED", 1200)
+
+
+def test_a_full_refund_that_overtakes_the_approval_keeps_the_order_off_the_pos() -> None:
+    # Given an order refunded in full on Wix before its export was processed
+    mappings, pos = FakeMappings(), FakePos()
+    assert _run(_payment_status(), mappings, pos).outcome == "not_exported"
+    # When its approval arrives late
+    event = json.loads((EVENTS / "order_approved.json").read_text())["event"]
+    approved = WorkMessage(
+        source="wix", event_type=ORDER_APPROVED, event_id=event["id"], tenant_id=TENANT_ID, entity_id=WIX_ID,
+        payload=event,
+    )  # fmt: skip
+    tenants = FakeTenants({TENANT_ID: _tenant()})
+    result = export_wix_order(approved, tenants, mappings, pos, wix_orders=wix_order_events)  # type: ignore[arg-type]
+    # Then it is never exported
+    assert result.outcome == "canceled_before_export"
+    assert pos.tenants_seen == [] and mappings.saved == {}
+
+
+def test_other_payment_status_changes_write_nothing() -> None:
+    # Given an exported, paid order; When Wix reports its payment status PAID (e.g. after a pending payment)
+    mappings, pos = _paid()
+    result = _run(_payment_status("PAID", "0"), mappings, pos)
+    # Then nothing is written anywhere
+    assert result.outcome == "payment_status_ignored"
+    assert pos.tenants_seen == [] and mappings.saved[WIX_ID].wix_refunded_minor is None
 
 
 # ---- the Square adapter against the Square sandbox -----------------------------------------------------------------
@@ -333,3 +501,63 @@ def test_square_answers_a_stale_version_with_a_conflict_the_adapter_retries(sell
     with pytest.raises(TransientError):
         seller.pos.cancel_order(stale, "cancel-key-stale")
     assert seller.pos.order_snapshot(order_id).state == "OPEN"
+
+
+def _paid_square_order(seller: Seller, tip: int = 100) -> tuple[str, str]:
+    """A Square order paid as Flow 1 pays it: an EXTERNAL payment of its total with a tip, then PayOrder."""
+    order_id = _square_order(seller)
+    payment = seller.client.post(
+        "/v2/payments",
+        {
+            "idempotency_key": uuid.uuid4().hex[:40],
+            "source_id": "EXTERNAL",
+            "external_details": {"type": "EXTERNAL", "source": "Wix", "source_id": WIX_ID},
+            "amount_money": {"amount": 650, "currency": "USD"},
+            "tip_money": {"amount": tip, "currency": "USD"},
+            "order_id": order_id,
+            "location_id": seller.location_id,
+            "autocomplete": False,
+        },
+    )["payment"]
+    seller.client.post(
+        f"/v2/orders/{order_id}/pay", {"idempotency_key": uuid.uuid4().hex, "payment_ids": [payment["id"]]}
+    )
+    return order_id, str(payment["id"])
+
+
+def test_square_refuses_to_cancel_a_paid_order_so_the_adapter_cancels_its_pickup(seller: Seller) -> None:
+    # Given a Square order paid with an external payment, its pickup not started
+    order_id, _ = _paid_square_order(seller)
+    snapshot = seller.pos.order_snapshot(order_id)
+    assert snapshot.tendered
+    # When the order itself is set CANCELED, Then Square refuses: a paid order is never canceled
+    with pytest.raises(PermanentError) as refused:
+        seller.client.request(
+            "PUT",
+            f"/v2/orders/{order_id}",
+            {"order": {"location_id": seller.location_id, "version": snapshot.position.version, "state": "CANCELED"}},
+        )
+    assert refused.value.details.get("field") == "order.state"
+    # When the adapter cancels it
+    seller.pos.cancel_order(snapshot, "cancel-paid-1")
+    # Then its pickup is CANCELED and the order stays OPEN
+    after = seller.pos.order_snapshot(order_id)
+    assert after.state == "OPEN" and [f.state for f in after.fulfillments] == ["CANCELED"]
+
+
+def test_square_refunds_all_the_external_payment_took_once(seller: Seller) -> None:
+    # Given a Square order paid with an external payment of 6.50 and a 1.00 tip
+    order_id, payment_id = _paid_square_order(seller, tip=100)
+    # When the adapter refunds it, then again under the same key and under another (a replay, a second event)
+    first = seller.pos.refund_payment(payment_id, "refund-key-1", "Canceled or refunded on Wix (posbridge)")
+    again = seller.pos.refund_payment(payment_id, "refund-key-1", "Canceled or refunded on Wix (posbridge)")
+    other = seller.pos.refund_payment(payment_id, "refund-key-2", "Canceled or refunded on Wix (posbridge)")
+    # Then one refund of 7.50 (the amount and the tip) was made, and later calls report it without a second one
+    assert first.new and first.refunded.minor_units() == 750
+    assert not again.new and not other.new and again.refund_id == other.refund_id == first.refund_id
+    payment = seller.client.get(f"/v2/payments/{payment_id}")["payment"]
+    assert payment["refunded_money"]["amount"] == 750 and len(payment["refund_ids"]) == 1
+    # And the refund is an EXTERNAL one on the order
+    order = seller.client.get(f"/v2/orders/{order_id}")["order"]
+    assert [r["amount_money"]["amount"] for r in order["refunds"]] == [750]
+    assert seller.client.get(f"/v2/refunds/{first.refund_id}")["refund"]["destination_type"] == "EXTERNAL"

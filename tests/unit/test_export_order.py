@@ -353,6 +353,30 @@ def test_only_restaurant_lines_reach_the_pos(world: World) -> None:
     assert set(world.mappings.saved[(TENANT_ID, ORDER_ID)].lines) == set(LINE_IDS)
 
 
+@dataclass
+class FakeAwaiting:
+    recorded: dict[tuple[str, str], str | None] = field(default_factory=dict)
+
+    def record(self, tenant_id: str, wix_order_id: str, since: str | None) -> None:
+        self.recorded[(tenant_id, wix_order_id)] = since
+
+
+def test_an_order_of_a_site_with_no_pos_connected_is_recorded_by_id_not_parked(world: World) -> None:
+    # Given an approved order (with its buyer's details) of a site that installed the app but connected no POS
+    message = _message("approved", tenant_id="installed-not-connected", updatedDate="2026-03-01T12:00:00.000Z")
+    assert "buyerInfo" in json.dumps(message.payload)
+    awaiting = FakeAwaiting()
+    # When it is processed
+    result = export_wix_order(
+        message, world.tenants, world.mappings, world.pos, world.catalog, awaiting, wix_orders=wix_order_events
+    )
+    # Then it is not poison: its outcome (the worker's metric WixOrders_awaiting_pos_connection) says it waits, and
+    # only its id and update time are kept, for the reconciliation once the POS is connected
+    assert result == ExportResult("awaiting_pos_connection", message.entity_id)
+    assert awaiting.recorded == {("installed-not-connected", message.entity_id): "2026-03-01T12:00:00.000Z"}
+    assert world.pos.tenants_seen == [] and world.mappings.saved == {} and world.mappings.skips == {}
+
+
 def test_an_unknown_tenant_is_a_permanent_error(world: World) -> None:
     # Given an event for an instance no tenant is registered for
     message = _message("approved", tenant_id="not-registered")

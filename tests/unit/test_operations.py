@@ -81,6 +81,8 @@ EXPECTED_ALARMS = [
                 "ReconcilerFunction",
                 "CatalogHealthFunction",
                 "AdminFunction",
+                "RestaurantApiFunction",
+                "SquareTokenRefreshFunction",
             )
         },
         0,
@@ -104,6 +106,16 @@ EXPECTED_ALARMS = [
         0,
     ),
     ("SlowWixAckAlarm", {("AWS/ApiGateway", "Latency", "${AWS::StackName}-api")}, 1000),
+    # Issue 15: a Square OAuth refresh failed, a token is past Square's 8 days, or an authorization was revoked
+    (
+        "SquareTokenAlarm",
+        {
+            ("Posbridge", "SquareTokenRefreshFailed", "posbridge-square-tokens"),
+            ("Posbridge", "SquareTokenOldestAgeDays", "posbridge-square-tokens"),
+            ("Posbridge", "SquareAuthorizationRevoked", "posbridge-order-worker"),
+        },
+        0,
+    ),
 ]
 
 

@@ -35,6 +35,7 @@ def _worker(url: str) -> OrderWorkerSettings:
             "IDEMPOTENCY_TABLE": "i",
             "TENANT_SECRET_PREFIX": "p",
             "DEAD_LETTER_QUEUE_URL": "q",
+            "WORK_QUEUE_URL": "w",
             "POS_API_BASE_URL": url,
         }
     )

@@ -144,3 +144,34 @@ def test_keys_that_cannot_be_read_now_ask_square_to_retry() -> None:
     with pytest.raises(WebhookRejected) as caught:
         _ingest(_event(), signature("key-a", URL, _event()), FakeQueue(), FakeKeys(down=True))
     assert (caught.value.status, caught.value.code) == (503, "key_unavailable")
+
+
+def _revoked(revoker: str = "MERCHANT") -> bytes:
+    # squareup 46 OauthAuthorizationRevokedEvent: data {type: revocation, object: {revocation}} (no data id)
+    body = {
+        "merchant_id": "M-1",
+        "type": "oauth.authorization.revoked",
+        "event_id": "evt-revoked",
+        "created_at": "2026-03-01T12:00:00Z",
+        "data": {"type": "revocation", "object": {"revocation": {"revoked_at": "2026-03-01T12:00:00Z",
+                 "revoker_type": revoker}}},
+    }  # fmt: skip
+    return json.dumps(body).encode()
+
+
+def test_a_signed_authorization_revoked_event_is_queued_for_the_worker_with_the_merchant_and_revoker() -> None:
+    # Given Square's oauth.authorization.revoked for merchant M-1, signed with a key of one of its sites
+    queue, body = FakeQueue(), _revoked()
+    # When it is ingested
+    outcome = _ingest(body, signature("key-a", URL, body), queue)
+    # Then one message goes to the worker (which pauses the merchant's sites), naming the merchant and who revoked
+    [sent] = queue.sent
+    assert outcome.status == "queued" and sent.event_type == "oauth.authorization.revoked"
+    assert sent.payload == {"merchant_id": "M-1", "revoker_type": "MERCHANT"}
+
+
+def test_an_unsigned_authorization_revoked_event_pauses_nothing() -> None:
+    queue, body = FakeQueue(), _revoked()
+    with pytest.raises(WebhookRejected) as rejected:
+        _ingest(body, signature("not-a-key", URL, body), queue)
+    assert rejected.value.status == 401 and queue.sent == []

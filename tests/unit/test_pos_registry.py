@@ -67,7 +67,8 @@ def test_a_tenant_of_an_unknown_or_unconfigured_provider_is_a_permanent_error() 
 
 
 def _settings(**extra: str) -> OrderWorkerSettings:
-    env = {"MAPPINGS_TABLE": "t", "IDEMPOTENCY_TABLE": "i", "TENANT_SECRET_PREFIX": "p", "DEAD_LETTER_QUEUE_URL": "q"}
+    env = {"MAPPINGS_TABLE": "t", "IDEMPOTENCY_TABLE": "i", "TENANT_SECRET_PREFIX": "p", "DEAD_LETTER_QUEUE_URL": "q",
+           "WORK_QUEUE_URL": "w"}  # fmt: skip
     return OrderWorkerSettings.from_env({**env, **extra})
 
 

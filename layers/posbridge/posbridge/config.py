@@ -79,6 +79,7 @@ class OrderWorkerSettings(PosApiSettings):
     idempotency_table: str = Field(min_length=1)
     tenant_secret_prefix: str = Field(min_length=1)
     dead_letter_queue_url: str = Field(min_length=1)
+    work_queue_url: str = Field(min_length=1)  # its own queue: messages that cannot finish go back with a delay
 
 
 class WixApiSettings(_Settings):
@@ -130,4 +131,19 @@ class CatalogSyncSettings(WixApiSettings, PosApiSettings):
     tenant_secret_prefix: str = Field(min_length=1)
     catalog_state_machine_arn: str = Field(min_length=1)  # many changes start the draft publish instead
     dead_letter_queue_url: str = Field(min_length=1)
+    catalog_sync_queue_url: str = Field(min_length=1)  # its own queue: syncs that cannot finish go back with a delay
     catalog_sync_max_changes: int = Field(default=500, ge=0)  # entity writes above this: the draft publish
+
+
+class SquareOAuthSettings(_Settings):
+    """The restaurant's API (Wix-instance authenticated) and the scheduled token refresh: Square OAuth (issue 15).
+
+    The Square application's id, secret and webhook signature key are one Secrets Manager secret (JSON
+    {applicationId, applicationSecret, webhookSignatureKey}), read by name, never from the environment; the Wix app
+    secret verifies the signed instance the restaurant's page sends."""
+
+    mappings_table: str = Field(min_length=1)
+    tenant_secret_prefix: str = Field(min_length=1)
+    pos_api_base_url: PartnerBaseUrl
+    square_app_secret_name: str = Field(min_length=1)
+    wix_app_secret_name: str = ""  # the restaurant's API only (the refresh schedule has no page to authenticate)

@@ -11,6 +11,34 @@ class TransientError(Exception):
     """Throttling, 5xx, timeouts, a lost connection: the same work may succeed later, so retry it (with backoff)."""
 
 
+class RetryLater(TransientError):
+    """A transient failure that says when to come back: the queue worker stops its batch and returns the unfinished
+    messages with a visibility delay matched to the cause (posbridge/work_batch.py), instead of retrying at once.
+
+    `retry_after_s`: when the work may succeed, if the partner said so (a Retry-After, the next rate window); None:
+    the worker backs off by the message's receive count."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class RateLimited(RetryLater):
+    """The partner's rate limit (a 429, or our shared Wix window) is full."""
+
+
+class PartnerUnavailable(RetryLater):
+    """The partner kept answering 5xx or timing out, within this invocation's budget: back off by receive count."""
+
+
+class DeadlineReached(RetryLater):
+    """This invocation's time ran out (posbridge/deadline.py) before the work could finish: try again soon."""
+
+
+class StaleWrite(TransientError):
+    """A record changed since it was read (another writer came first): re-read it and decide again."""
+
+
 class PermanentError(Exception):
     """The input can never succeed as it is (validation, unknown tenant, a 4xx from a partner): a poison message.
 

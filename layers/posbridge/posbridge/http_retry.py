@@ -1,8 +1,12 @@
 """Bounded retries for the partner JSON clients (Square, Wix): one loop, one backoff, one failure classification.
 
 - Retried: 429, 5xx, timeouts and lost connections, with exponential backoff and full jitter; a Retry-After in
-  seconds wins when the partner sends one, capped (longer waits belong to the queue's redelivery, not to a Lambda
-  sleeping).
+  seconds wins when the partner sends one, capped. In a queue worker (a deadline is set) a Retry-After beyond the cap
+  is not slept: it is raised at once as RateLimited (or PartnerUnavailable for a 5xx) carrying it, and the queue's
+  redelivery waits it out.
+- Within the invocation's deadline (posbridge/deadline.py): each attempt's timeout is cut to the time left, and an
+  attempt or a backoff that would not fit is not started; the call then raises what it saw (RateLimited after a 429,
+  PartnerUnavailable after 5xx/timeouts, DeadlineReached when no attempt failed).
 - Never retried: any other 4xx (the caller turns it into its own PermanentError), and a request that cannot be sent
   as built (bad base URL, bad header).
 - Serialise once: the caller encodes the body once (`encode_json`) and every attempt sends exactly those bytes, so a
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -22,12 +27,21 @@ from typing import Any
 
 import httpx
 
-from posbridge.errors import PermanentError, TransientError
+from posbridge import deadline
+from posbridge.errors import (
+    DeadlineReached,
+    PartnerUnavailable,
+    PermanentError,
+    RateLimited,
+    RetryLater,
+    TransientError,
+)
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 BACKOFF_BASE = 0.2  # seconds
 BACKOFF_CAP = 2.0
 RETRY_AFTER_CAP = 10.0
+MIN_ATTEMPT_S = 1.0  # an attempt is started only with at least this much of the deadline left
 
 # Transport failures that say nothing about our request (timeouts, resets, refused connections) are retried;
 # these two mean the request cannot be sent as built, so retrying cannot help.
@@ -54,11 +68,27 @@ def send(
     timeout: httpx.Timeout,
     params: Mapping[str, Any] | None = None,
 ) -> Outcome:
-    """One attempt. The timeout is per request, so it also applies to a shared httpx.Client."""
+    """One attempt. The timeout is per request, so it also applies to a shared httpx.Client; within a deadline each
+    of its parts is cut to the time left."""
+    timeout = within_deadline(timeout)
     try:
         return http.request(method, url, content=content, headers=dict(headers), params=params, timeout=timeout)
     except httpx.TransportError as exc:
         return type(exc)
+
+
+def within_deadline(timeout: httpx.Timeout) -> httpx.Timeout:
+    """`timeout` with no part longer than the current deadline's remaining time (unchanged without a deadline)."""
+    bound = deadline.current()
+    if bound is None:
+        return timeout
+    left = max(0.1, bound.remaining())
+
+    def cut(value: float | None) -> float:
+        return left if value is None else min(value, left)
+
+    return httpx.Timeout(connect=cut(timeout.connect), read=cut(timeout.read), write=cut(timeout.write),
+                         pool=cut(timeout.pool))  # fmt: skip
 
 
 def backoff(attempt: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
@@ -128,10 +158,16 @@ class Retrier:
         describe: Callable[[httpx.Response], str] = _status_only,
     ) -> httpx.Response:
         """The first 2xx response. Raises `permanent(response)` for a non-retryable answer, PermanentError for an
-        unsendable request, TransientError once the attempts are spent. `attempt` must send the same bytes each time.
+        unsendable request, RateLimited / PartnerUnavailable once the attempts (or the deadline) are spent, and
+        DeadlineReached when the deadline came before any attempt failed. `attempt` must send the same bytes each time.
         """
+        bound = deadline.current()
         failure = ""
+        throttled = False  # the last failure was a 429
+        hint: float | None = None  # the last Retry-After
         for number in range(1, self.max_attempts + 1):
+            if bound is not None and bound.remaining() < MIN_ATTEMPT_S:
+                raise self._give_up(method, path, number - 1, failure, throttled, hint)
             wait: float | None = None
             outcome = attempt()
             if isinstance(outcome, httpx.Response):
@@ -140,19 +176,33 @@ class Retrier:
                 if not is_retryable(outcome):
                     raise permanent(outcome)
                 failure = describe(outcome)
-                wait = retry_after(outcome)
+                throttled = outcome.status_code == 429
+                wait = hint = retry_after(outcome, cap=math.inf)
             elif issubclass(outcome, UNSENDABLE):
                 raise PermanentError(
                     f"{self.service.lower()}_request_unsendable",
                     f"{self.service} {method} {path} could not be sent: {outcome.__name__}",
                 )
             else:
-                failure = outcome.__name__
-            if number < self.max_attempts:
-                delay = wait if wait is not None else backoff(number)
-                self._log.warning(
-                    f"{self.service.lower()} request failed, retrying",
-                    extra={"method": method, "path": path, "failure": failure, "attempt": number, "delay": delay},
-                )
-                self._sleep(delay)
-        raise TransientError(f"{self.service} {method} {path} failed after {self.max_attempts} attempts: {failure}")
+                failure, throttled, hint = outcome.__name__, False, None
+            if number == self.max_attempts:
+                break
+            delay = wait if wait is not None else backoff(number)
+            # A queue worker hands a long Retry-After, or a wait that would not fit, to the queue's redelivery.
+            if bound is not None and (delay > RETRY_AFTER_CAP or delay + MIN_ATTEMPT_S > bound.remaining()):
+                raise self._give_up(method, path, number, failure, throttled, hint)
+            delay = min(delay, RETRY_AFTER_CAP)
+            self._log.warning(
+                f"{self.service.lower()} request failed, retrying",
+                extra={"method": method, "path": path, "failure": failure, "attempt": number, "delay": delay},
+            )
+            self._sleep(delay)
+        raise self._give_up(method, path, self.max_attempts, failure, throttled, hint)
+
+    def _give_up(
+        self, method: str, path: str, attempts: int, failure: str, throttled: bool, hint: float | None
+    ) -> RetryLater:
+        if not failure:
+            return DeadlineReached(f"{self.service} {method} {path}: the invocation's time ran out before an attempt")
+        message = f"{self.service} {method} {path} failed after {attempts} attempts: {failure}"
+        return RateLimited(message, hint) if throttled else PartnerUnavailable(message, hint)

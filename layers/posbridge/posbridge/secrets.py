@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 from pydantic import ValidationError
 
+from posbridge.domain.square_oauth import OAuthCredentials
 from posbridge.domain.tenant import PosCredentials
 from posbridge.errors import PermanentError, TransientError
 
@@ -33,12 +34,13 @@ class TenantSecrets:
     def stage_pos_credentials(self, instance_id: str, credentials: PosCredentials) -> str:
         """Store the credentials as a new, not yet current version (AWSPENDING) and answer its version id: nothing
         reads them until promote_pos_credentials, so a registration refused after this changes nothing."""
-        value = json.dumps(
-            {
-                "accessToken": credentials.access_token.get_secret_value(),
-                "webhookSignatureKey": credentials.webhook_signature_key.get_secret_value(),
-            }
-        )
+        fields = {
+            "accessToken": credentials.access_token.get_secret_value(),
+            "webhookSignatureKey": credentials.webhook_signature_key.get_secret_value(),
+        }
+        if isinstance(credentials, OAuthCredentials):  # Square OAuth: the refresh token lives beside the access token
+            fields["refreshToken"] = credentials.refresh_token.get_secret_value()
+        value = json.dumps(fields)
         name, version = self.name(instance_id), str(uuid.uuid4())
         try:
             self._put_pending(name, version, value)
@@ -73,13 +75,23 @@ class TenantSecrets:
             value = parameters.get_secret(
                 self.name(instance_id), transform="json", max_age=CREDENTIALS_MAX_AGE_S, VersionStage=_CURRENT
             )
-            return PosCredentials.model_validate(value)
+            return _credentials(value)
         except GetParameterError as exc:
             if "ResourceNotFoundException" in str(exc):
                 raise PermanentError("missing_pos_credentials", f"no POS credentials for tenant {instance_id}") from exc
             raise TransientError(f"Secrets Manager unavailable for tenant {instance_id}") from exc
         except (ValidationError, TransformParameterError) as exc:
             raise PermanentError("invalid_pos_credentials", f"POS credentials of {instance_id} are unreadable") from exc
+
+    def staged_pos_credentials(self, instance_id: str, version: str) -> PosCredentials:
+        """A staged version (not yet current: a Square OAuth grant awaiting its location), read uncached by its id."""
+        try:
+            value = self._client.get_secret_value(SecretId=self.name(instance_id), VersionId=version)["SecretString"]
+            return _credentials(json.loads(value))
+        except self._client.exceptions.ResourceNotFoundException as exc:
+            raise PermanentError("missing_pos_credentials", f"no staged POS credentials for {instance_id}") from exc
+        except (ValidationError, ValueError) as exc:
+            raise PermanentError("invalid_pos_credentials", f"staged credentials of {instance_id} unreadable") from exc
 
     def delete_pos_credentials(self, instance_id: str) -> bool:
         """Delete the tenant's secret at once (no recovery window: the app was removed); False if already gone."""
@@ -88,3 +100,10 @@ class TenantSecrets:
         except self._client.exceptions.ResourceNotFoundException:
             return False
         return True
+
+
+def _credentials(value: Any) -> PosCredentials:
+    """A personal access token's credentials, or a Square OAuth grant's (with its refresh token)."""
+    if isinstance(value, dict) and "refreshToken" in value:
+        return OAuthCredentials.model_validate(value)
+    return PosCredentials.model_validate(value)

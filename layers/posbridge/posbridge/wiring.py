@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from posbridge.ports.pos import PosWebhooks
     from posbridge.pos.registry import PosGateways
     from posbridge.secrets import TenantSecrets
+    from posbridge.store.awaiting_pos import AwaitingPosOrders
     from posbridge.store.catalog_jobs import CatalogJobs
     from posbridge.store.catalog_lookup import CatalogLookup
     from posbridge.store.lifecycle import LifecycleStore
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from posbridge.store.orders import OrderMappings
     from posbridge.store.pos_links import PosLinks
     from posbridge.store.reconcile_state import ReconcileState
+    from posbridge.store.square_oauth import OAuthConnections
     from posbridge.store.tenants import TenantStore
     from posbridge.wix.client import WixClients
     from posbridge.wix.webhooks import WixWebhookVerifier
@@ -137,6 +139,9 @@ class OrderWorkerWiring:
     lifecycle: LifecyclePorts
     dead_letters: DeadLetters
     pos_sync: PosSyncPorts
+    syncs: OrderSyncStore
+    awaiting_pos: AwaitingPosOrders  # orders of sites with no POS connected yet
+    oauth_connections: OAuthConnections
 
 
 def order_worker(
@@ -147,11 +152,13 @@ def order_worker(
     from posbridge.messaging import DeadLetters
     from posbridge.pos.registry import PosGateways
     from posbridge.secrets import TenantSecrets
+    from posbridge.store.awaiting_pos import AwaitingPosOrders
     from posbridge.store.catalog_lookup import CatalogLookup
     from posbridge.store.lifecycle import LifecycleStore
     from posbridge.store.order_sync import OrderSyncStore
     from posbridge.store.orders import OrderMappings
     from posbridge.store.reconcile_state import ReconcileState
+    from posbridge.store.square_oauth import OAuthConnections
     from posbridge.store.tenants import TenantStore
     from posbridge.wix import order_import
     from posbridge.wix.client import DynamoRateLimiter, WixClients
@@ -163,6 +170,7 @@ def order_worker(
     vault = TenantSecrets(settings.tenant_secret_prefix)
     gateways = PosGateways(settings.pos_base_urls(), vault)
     catalog_lookup = CatalogLookup(settings.mappings_table)
+    syncs = OrderSyncStore(settings.mappings_table)
     wix_clients = WixClients(
         wix_settings.wix_api_base_url,
         wix_settings.wix_app_id,
@@ -174,7 +182,7 @@ def order_worker(
         pos=gateways,
         wix=lambda instance_id: WixOrders(wix_clients.for_instance(instance_id)),
         mappings=mappings,
-        syncs=OrderSyncStore(settings.mappings_table),
+        syncs=syncs,
         catalog=catalog_lookup,
         site=SiteIdsCache(ReconcileState(settings.mappings_table)),
         bridge_app_id=wix_settings.wix_app_id,
@@ -188,6 +196,9 @@ def order_worker(
         lifecycle=LifecyclePorts(tenants, LifecycleStore(settings.mappings_table), vault),
         dead_letters=DeadLetters(settings.dead_letter_queue_url),
         pos_sync=pos_sync,
+        syncs=syncs,
+        awaiting_pos=AwaitingPosOrders(settings.mappings_table),
+        oauth_connections=OAuthConnections(settings.mappings_table),
     )
 
 
@@ -204,6 +215,7 @@ class ReconcilerWiring:
     gateways: PosGateways
     lifecycle: LifecyclePorts
     wix_clients: WixClients
+    awaiting_pos: AwaitingPosOrders
 
 
 def reconciler(settings: ReconcilerSettings, wix_settings: WixApiSettings) -> ReconcilerWiring:
@@ -211,6 +223,7 @@ def reconciler(settings: ReconcilerSettings, wix_settings: WixApiSettings) -> Re
     from posbridge.messaging import WorkQueue
     from posbridge.pos.registry import PosGateways
     from posbridge.secrets import TenantSecrets
+    from posbridge.store.awaiting_pos import AwaitingPosOrders
     from posbridge.store.lifecycle import LifecycleStore
     from posbridge.store.order_sync import OrderSyncStore
     from posbridge.store.pos_links import PosLinks
@@ -229,6 +242,7 @@ def reconciler(settings: ReconcilerSettings, wix_settings: WixApiSettings) -> Re
         gateways=PosGateways(settings.pos_base_urls(), vault),
         lifecycle=LifecyclePorts(tenants, LifecycleStore(settings.mappings_table), vault),
         wix_clients=WixClients.from_settings(wix_settings),
+        awaiting_pos=AwaitingPosOrders(settings.mappings_table),
     )
 
 

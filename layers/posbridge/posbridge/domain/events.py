@@ -13,6 +13,9 @@ ORDER_APPROVED = "wix.ecom.v1.order_approved"
 # @wix/auto_sdk_ecom_orders 1.0.300 onOrderCanceled: @eventType wix.ecom.v1.order_canceled, an action event whose body
 # is OrderCanceledEventOrderCanceled {order, restockAllItems, sendOrderCanceledEmail, customMessage}.
 ORDER_CANCELED = "wix.ecom.v1.order_canceled"
+# @wix/auto_sdk_ecom_orders 1.0.300 onOrderPaymentStatusUpdated: @eventType wix.ecom.v1.order_payment_status_updated,
+# @slug payment_status_updated, an action event whose body is PaymentStatusUpdated {order, previousPaymentStatus}.
+ORDER_PAYMENT_STATUS_UPDATED = "wix.ecom.v1.order_payment_status_updated"
 
 # POS order changes (Flows 2 and 3)
 POS_ORDER_CREATED = "order.created"
@@ -21,3 +24,6 @@ POS_ORDER_FULFILLMENT_UPDATED = "order.fulfillment.updated"
 POS_ORDER_EVENTS = frozenset({POS_ORDER_CREATED, POS_ORDER_UPDATED, POS_ORDER_FULFILLMENT_UPDATED})
 # What the reconciliation queues for a POS order it finds changed (flows/reconcile.py).
 POS_ORDER_RECONCILED = POS_ORDER_UPDATED
+# The app's access to a POS account ended (squareup 46 square/types/oauth_authorization_revoked_event.py: data
+# {type: "revocation", object: {revocation: {revoked_at, revoker_type: APPLICATION | MERCHANT | SQUARE}}})
+POS_ACCESS_REVOKED = "oauth.authorization.revoked"

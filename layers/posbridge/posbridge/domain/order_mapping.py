@@ -29,3 +29,9 @@ class OrderMapping(BaseModel):
     # $0 order), and what the staff collect at handover when Wix did not take the money (minor units)
     pos_payment_id: str | None = None
     to_collect_minor: int | None = None
+    # Refunds: what Wix says it refunded (balanceSummary.refunded, minor units) with the payment status that said it,
+    # and the POS refund the bridge made of pos_payment_id (flows/cancel_order.py); None: none
+    wix_payment_status: str | None = None
+    wix_refunded_minor: int | None = None
+    pos_refund_id: str | None = None
+    pos_refunded_minor: int | None = None

@@ -30,6 +30,7 @@ class Known:
 
     position: PosPosition | None = None  # last applied; None: never applied
     skipped: bool = False
+    parked: bool = False  # its work is in the DLQ (recorded, alarmed): the redrive finishes it, not the reconciliation
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Literal
 
 from posbridge.domain.pos_order import PosOrderSummary
 
-NoticeKind = Literal["order", "catalog", "other"]
+NoticeKind = Literal["order", "catalog", "revoked", "other"]  # revoked: the app's access to the account ended
 
 
 @dataclass(frozen=True)
@@ -31,3 +31,4 @@ class PosNotice:
     order_error: str | None = None
     catalog_stamp: str = ""
     counted_locations: frozenset[str] = field(default_factory=frozenset)
+    revoker: str | None = None  # a revoked notice: who ended the access (Square: APPLICATION, MERCHANT or SQUARE)

@@ -38,6 +38,16 @@ class OrderPayment(BaseModel):
     to_collect: Money | None = None  # None: Wix collected it; else what the staff take at pickup or on delivery
 
 
+class PosRefund(BaseModel):
+    """A payment refunded on the POS: the refund that settled it and how much of the payment is refunded in all."""
+
+    model_config = ConfigDict(frozen=True)
+
+    refund_id: str | None  # None: the payment was fully refunded before, by a refund the POS does not name
+    refunded: Money  # the payment's refunded total now (what it took, tip included, once fully refunded)
+    new: bool  # this call refunded it; False: it was fully refunded already (a replay, or an operator did it)
+
+
 class PosOrderPage(BaseModel):
     """One page of a search for changed orders, and the cursor of the next page (None: this was the last)."""
 

@@ -94,6 +94,9 @@ class PosOrderSnapshot(_Frozen):
     source_name: str | None = None
     ticket_name: str | None = None
     made_by_bridge: bool = False  # the adapter recognised the bridge as its creator (Square: the order's source name)
+    # payments are applied to the order (Square: `tenders`): the POS no longer cancels it, so its fulfillments are
+    # canceled and its payments refunded instead (flows/cancel_order.py)
+    tendered: bool = False
     discount: Money
     tax: Money
     fees: Money  # service charges and tips

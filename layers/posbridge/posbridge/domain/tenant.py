@@ -97,3 +97,7 @@ class Tenant(_Wire):
     created_at: str
     updated_at: str
     removed_at: str | None = None  # when the app was removed; its mappings are purged a retention period later
+    paused_reason: str | None = None  # why a paused tenant is paused when not by an operator (square_revoked_by_...)
+    # The stored revision this tenant was read at (None: not read from the store). A write of it succeeds only if the
+    # stored tenant is still that revision, so a pause racing an uninstall can never bring the tenant back.
+    version: int | None = Field(default=None, ge=0, exclude=True)

@@ -20,8 +20,15 @@ its application replays the payment (the same one, never a second) and completes
 saved is never paid again. An order not paid on Wix is settled the same way but marked UNPAID with the amount the
 staff collect, or not exported at all when the tenant says so (export_unpaid false: recorded as a skip).
 
-An order canceled on Wix before it was exported is never exported: its status says CANCELED, or the cancel flow
-recorded it (flows/cancel_order.py) before a late event for it arrived.
+An order canceled or fully refunded on Wix before it was exported is never exported: its status says CANCELED or its
+payment status FULLY_REFUNDED, or the cancel flow recorded it (flows/cancel_order.py) before a late event for it
+arrived.
+
+A site that installed the app but has not connected a POS yet: its orders are not poison (nothing is wrong with
+them) and must not sit in the DLQ with their buyer data. Only the order id and its update time are recorded
+(store/awaiting_pos.py), counted (outcome `awaiting_pos_connection`), and the message is done; once the POS is
+connected the reconciliation searches Wix from the oldest such order and queues them (flows/reconcile.py). Limit:
+a record is kept two weeks (as the DLQ kept them before); a site connected later gets only its newer orders.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ from posbridge.errors import IdempotencyKeyReused, PermanentError
 from posbridge.flows.lifecycle import require_active
 from posbridge.idempotency import idempotency_key
 from posbridge.ports.pos import CATALOG_REFERENCE_UNKNOWN, PosGateway, PosGateways
-from posbridge.ports.stores import CatalogIdsRead, OrderMappingStore, PosCatalogIds, TenantReader
+from posbridge.ports.stores import AwaitingPos, CatalogIdsRead, OrderMappingStore, PosCatalogIds, TenantReader
 from posbridge.ports.wix import WixOrderEvents
 
 Outcome = Literal[
@@ -52,9 +59,11 @@ Outcome = Literal[
     "from_pos",
     "canceled_before_export",
     "unpaid_not_exported",
+    "awaiting_pos_connection",
 ]
 # The skip the cancel flow records for an order canceled before it was exported; the export flow honours it.
 CANCELED_BEFORE_EXPORT = "canceled on Wix before it was exported"
+REFUNDED_BEFORE_EXPORT = "fully refunded on Wix before it was exported"
 UNPAID_NOT_EXPORTED = "not paid on Wix and the tenant exports paid orders only (exportUnpaid false)"
 CUSTOMER_STEP, ORDER_STEP, ORDER_AD_HOC_STEP = "create_customer", "create_order", "create_order_ad_hoc"
 PAYMENT_STEP, PAY_STEP = "create_payment", "pay_order"
@@ -76,10 +85,14 @@ def export_wix_order(
     mappings: OrderMappingStore,
     pos: PosGateways,
     catalog: PosCatalogIds | None = None,
+    awaiting: AwaitingPos | None = None,
     *,
     wix_orders: WixOrderEvents,
 ) -> ExportResult:
     tenant = tenants.get(message.tenant_id)
+    if tenant is None and awaiting is not None:
+        awaiting.record(message.tenant_id, message.entity_id, wix_orders.order_updated_at(message))
+        return ExportResult("awaiting_pos_connection", message.entity_id)
     if tenant is None:
         raise PermanentError("unknown_tenant", f"no tenant is registered for instance {message.tenant_id}")
     require_active(tenant)
@@ -96,8 +109,13 @@ def export_wix_order(
     if not order.line_items:
         mappings.record_skip(tenant.instance_id, order.id, "no Wix Restaurants line items")
         return ExportResult("not_restaurant", order.id)
-    if order.status == "CANCELED" or mappings.skip_reason(tenant.instance_id, order.id) == CANCELED_BEFORE_EXPORT:
+    skipped = mappings.skip_reason(tenant.instance_id, order.id)
+    if order.status == "CANCELED" or skipped == CANCELED_BEFORE_EXPORT:
         mappings.record_skip(tenant.instance_id, order.id, CANCELED_BEFORE_EXPORT)
+        return ExportResult("canceled_before_export", order.id)
+    refunded = order.money is not None and order.money.payment_status == "FULLY_REFUNDED"
+    if refunded or skipped == REFUNDED_BEFORE_EXPORT:
+        mappings.record_skip(tenant.instance_id, order.id, REFUNDED_BEFORE_EXPORT)
         return ExportResult("canceled_before_export", order.id)
     if not _ready(message.event_type, order, tenant):
         return ExportResult("awaiting_approval", order.id)

@@ -8,6 +8,8 @@
 - Pause / resume: a paused tenant's events are parked in the DLQ with reason `tenant_paused`; redrive them after
   resuming.
 
+Tenant writes are conditioned on the revision read (store/tenants.py): a pause racing an uninstall re-reads and is
+refused, and an uninstall racing a pause fails with StaleWrite (transient: the message comes back and re-reads).
 Every step is idempotent, so duplicated and re-delivered lifecycle events are harmless. Ordering: Wix retries a
 webhook for about 48 hours and may deliver it out of order, and the legacy AppInstalled / AppRemoved events carry no
 event id, no event time and no sequence (data: appId, originInstanceId). What they do carry is the JWT's `iat`: Wix
@@ -27,7 +29,7 @@ from typing import Literal
 
 from posbridge.domain.tenant import Tenant
 from posbridge.domain.tenant_records import Installation
-from posbridge.errors import EventIgnored, PermanentError
+from posbridge.errors import EventIgnored, PermanentError, StaleWrite
 from posbridge.ports.stores import CredentialEraser, Installations, TenantRepository
 
 APP_INSTALLED = "AppInstalled"
@@ -140,19 +142,30 @@ class NotAllowed(Exception):
     """The tenant cannot take this transition (e.g. resuming a removed tenant)."""
 
 
+STALE_WRITE_ATTEMPTS = 3
+
+
 def set_paused(instance_id: str, paused: bool, tenants: TenantRepository, now: datetime) -> Tenant | None:
-    """Pause or resume a connected tenant; None if it is not registered. Idempotent."""
-    tenant = tenants.get(instance_id)
-    if tenant is None:
-        return None
-    if tenant.status == "removed":
-        raise NotAllowed(f"tenant {instance_id} removed the app; it cannot be paused or resumed")
-    wanted: Literal["active", "paused"] = "paused" if paused else "active"
-    if tenant.status == wanted:
-        return tenant
-    tenant = tenant.model_copy(update={"status": wanted, "updated_at": _stamp(now)})
-    tenants.put(tenant)
-    return tenant
+    """Pause or resume a connected tenant; None if it is not registered. Idempotent. The write holds only if the
+    tenant is still as read: one removed meanwhile is refused (NotAllowed) on the re-read, never resurrected."""
+    attempts_left = STALE_WRITE_ATTEMPTS
+    while True:
+        tenant = tenants.get(instance_id)
+        if tenant is None:
+            return None
+        if tenant.status == "removed":
+            raise NotAllowed(f"tenant {instance_id} removed the app; it cannot be paused or resumed")
+        wanted: Literal["active", "paused"] = "paused" if paused else "active"
+        if tenant.status == wanted:
+            return tenant
+        tenant = tenant.model_copy(update={"status": wanted, "updated_at": _stamp(now), "paused_reason": None})
+        try:
+            tenants.put(tenant)
+            return tenant
+        except StaleWrite:  # another write came first (e.g. the uninstall): decide again on what it wrote
+            attempts_left -= 1
+            if attempts_left == 0:
+                raise
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ PosNotice and checks signatures; this flow decides what to do with it:
   tenant at a location the counts name), FIFO group = tenant + "catalog" (one sync at a time per tenant) and dedup
   id = tenant + the notice's catalog stamp, so a burst for one change is one sync and each new change another; a sync
   that finds nothing new since its cursor is a no-op (flows/catalog_sync.py).
+- An access-revoked notice (Square: oauth.authorization.revoked) is queued for the worker, which pauses every site of
+  the POS account with the reason.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from posbridge.ports.stores import PosLinkReader, SignatureKeys
 from posbridge.ports.work import Enqueuer
 
 CATALOG_ENTITY = "catalog"
+# The message group of a POS account's access events: one per tenant, so they apply in order
+ACCESS_ENTITY = "oauth"
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,8 @@ def ingest_pos_webhook(
 ) -> IngestOutcome:
     """Raises ports.pos.Rejected (a WebhookRejected) for what cannot be verified or read; nothing is enqueued then."""
     notice = webhooks.read(raw_body, signature)
-    assert signature  # the port refuses a delivery without one (missing_signature)
+    if not signature:  # the port refuses a delivery without one first (its own header's name in the answer)
+        raise Rejected(401, "missing_signature", "missing signature")
 
     tenants = links.tenants_for(webhooks.provider, notice.account_id)
     at_location = [t for t in tenants if t.location_id == notice.location_id]
@@ -62,6 +67,18 @@ def ingest_pos_webhook(
         if catalog_queue is None:
             return ignored
         _enqueue_catalog_syncs(notice, tenant, tenants, catalog_queue, keys, webhooks, raw_body, signature)
+        return IngestOutcome("queued", notice.event_type, notice.event_id, tenant.instance_id)
+    if notice.kind == "revoked":  # the seller (or the POS) ended the app's access: the worker pauses its sites
+        queue.send(
+            WorkMessage(
+                source=webhooks.provider,
+                event_type=notice.event_type,
+                event_id=notice.event_id,
+                tenant_id=tenant.instance_id,
+                entity_id=ACCESS_ENTITY,
+                payload={"merchant_id": notice.account_id, "revoker_type": notice.revoker or "UNKNOWN"},
+            )
+        )
         return IngestOutcome("queued", notice.event_type, notice.event_id, tenant.instance_id)
     if notice.kind != "order":
         return ignored

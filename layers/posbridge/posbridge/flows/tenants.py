@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from posbridge.domain.tenant import Tenant, TenantRegistration
+from posbridge.errors import StaleWrite
 from posbridge.ports.stores import CredentialVault, TenantRepository
+
+STALE_WRITE_ATTEMPTS = 3
 
 
 def register_tenant(
@@ -17,16 +20,25 @@ def register_tenant(
     Re-registering keeps the creation date and the status (a paused tenant stays paused), except that registering a
     removed tenant again (the app was reinstalled) makes it active."""
     now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    existing = tenants.get(instance_id)
     staged = vault.stage_pos_credentials(instance_id, registration.pos.credentials())
-    tenant = Tenant(
-        instance_id=instance_id,
-        status=existing.status if existing and existing.status != "removed" else "active",
-        pos=registration.pos.connection(),
-        settings=registration.settings,
-        created_at=existing.created_at if existing else now,
-        updated_at=now,
-    )
-    tenants.put(tenant)
+    attempts_left = STALE_WRITE_ATTEMPTS
+    while True:
+        existing = tenants.get(instance_id)
+        tenant = Tenant(
+            instance_id=instance_id,
+            status=existing.status if existing and existing.status != "removed" else "active",
+            pos=registration.pos.connection(),
+            settings=registration.settings,
+            created_at=existing.created_at if existing else now,
+            updated_at=now,
+            version=existing.version if existing else 0,  # stored only if still as read (a pause, an uninstall)
+        )
+        try:
+            tenants.put(tenant)
+            break
+        except StaleWrite:  # another write came first: build the tenant again on what it wrote
+            attempts_left -= 1
+            if attempts_left == 0:
+                raise
     vault.promote_pos_credentials(instance_id, staged)
     return tenant, existing is None

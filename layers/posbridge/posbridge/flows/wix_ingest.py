@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from posbridge.domain.events import ORDER_APPROVED, ORDER_CANCELED, ORDER_CREATED
+from posbridge.domain.events import ORDER_APPROVED, ORDER_CANCELED, ORDER_CREATED, ORDER_PAYMENT_STATUS_UPDATED
 from posbridge.domain.work_message import WorkMessage
 from posbridge.flows.lifecycle import LIFECYCLE_EVENTS, OCCURRED_AT, iso
 from posbridge.ports.wix import WixWebhooks
 from posbridge.ports.work import Enqueuer
 
-HANDLED_EVENT_TYPES = frozenset({ORDER_CREATED, ORDER_APPROVED, ORDER_CANCELED}) | LIFECYCLE_EVENTS
+HANDLED_EVENT_TYPES = (
+    frozenset({ORDER_CREATED, ORDER_APPROVED, ORDER_CANCELED, ORDER_PAYMENT_STATUS_UPDATED}) | LIFECYCLE_EVENTS
+)
 LIFECYCLE_ENTITY = "app"  # one message group per instance for its lifecycle events, so they apply in order
 
 

@@ -18,7 +18,7 @@ from posbridge.domain.catalog import Catalog, CatalogChanges, LayoutOptions
 from posbridge.domain.order import Buyer, Order
 from posbridge.domain.order_catalog import CatalogLine
 from posbridge.domain.pos_events import PosNotice
-from posbridge.domain.pos_export import OrderPayment, PosOrder, PosOrderPage
+from posbridge.domain.pos_export import OrderPayment, PosOrder, PosOrderPage, PosRefund
 from posbridge.domain.pos_order import PosOrderSnapshot
 from posbridge.domain.tenant import Tenant
 from posbridge.errors import WebhookRejected
@@ -56,8 +56,15 @@ class PosGateway(Protocol):
         ...
 
     def cancel_order(self, order: PosOrderSnapshot, idempotency_key: str) -> None:
-        """Cancel the order as `order` shows it (its version, its open fulfillments). Raises TransientError when the
-        order changed on the POS since that snapshot (read it again), PermanentError when the POS refuses."""
+        """Cancel the order as `order` shows it (its version, its open fulfillments; an order with payments applied,
+        `tendered`, keeps its state and only its fulfillments are canceled, as the POS refuses more). Raises
+        TransientError when the order changed on the POS since that snapshot (read it again), PermanentError when the
+        POS refuses."""
+        ...
+
+    def refund_payment(self, payment_id: str, idempotency_key: str, reason: str) -> PosRefund:
+        """Refund what is left of the payment (all it took, tip included, unless part was refunded already); a
+        payment with nothing left is not refunded again. The same key replays the same refund."""
         ...
 
     def orders_updated_since(self, since: str, cursor: str | None = None) -> PosOrderPage:

@@ -48,9 +48,29 @@ class WixOrderEvent:
     placed_on_pos: bool  # channelInfo.type POS: an order Flow 2 imported from the POS (the loop guard)
 
 
+@dataclass(frozen=True)
+class WixCancelEvent:
+    """What a queued Wix cancel or payment status change says of its order."""
+
+    order_id: str
+    payment_status: str | None = None  # a payment status change: the order's payment status now
+    refunded_minor: int | None = None  # and what Wix refunded in all (minor units; None: it says none)
+
+
 class WixOrderEvents(Protocol):
+    """Wix's order events as the flows read them (wix/orders.py, the module, implements it)."""
+
     def order_event(self, message: WorkMessage) -> WixOrderEvent:
         """Raises PermanentError when the message is not an order export event or its order cannot be read."""
+        ...
+
+    def order_updated_at(self, message: WorkMessage) -> str | None:
+        """The order's updatedDate as Wix wrote it (None: none); PermanentError as order_event."""
+        ...
+
+    def cancel_event(self, message: WorkMessage) -> WixCancelEvent:
+        """The order of an order_canceled or order_payment_status_updated message (and for the latter its payment
+        status and refunded total); PermanentError("invalid_wix_event") when it cannot be read."""
         ...
 
 

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
 
 from posbridge.domain.tenant import Tenant
 from posbridge.domain.tenant_records import Installation
 from posbridge.store.pos_links import DIRECTORY_PK, PosLinks, location_sk, merchant_pk
 from posbridge.store.table import TableStore
-from posbridge.store.tenants import TENANT_SK, tenant_item, tenant_of, tenant_pk
+from posbridge.store.tenants import TENANT_SK, TenantStore, stale_tenant_write, tenant_of, tenant_pk, tenant_put
 
 INSTALLATION_SK = "INSTALLATION"
 _KEPT = frozenset({TENANT_SK, INSTALLATION_SK})  # the tombstone
@@ -62,11 +63,21 @@ class LifecycleStore(TableStore):
 
     def remove_tenant(self, tenant: Tenant) -> None:
         """Store the tenant as removed and release its POS location in one transaction (the location is released
-        only if it still points at this tenant)."""
+        only if it still points at this tenant); StaleWrite if the tenant changed since it was read."""
+        stored = None if tenant.version is not None else TenantStore(self._table_name).get(tenant.instance_id)
+        try:
+            self._transact_removal(tenant, stored)
+        except ClientError as exc:
+            stale = stale_tenant_write(exc, tenant.instance_id)
+            if stale is not None:
+                raise stale from None
+            raise
+
+    def _transact_removal(self, tenant: Tenant, stored: Tenant | None) -> None:
         pos = tenant.pos
         self._table.meta.client.transact_write_items(
             TransactItems=[
-                {"Put": {"TableName": self._table_name, "Item": tenant_item(tenant)}},
+                tenant_put(self._table_name, tenant, stored),
                 {
                     "Delete": {
                         "TableName": self._table_name,

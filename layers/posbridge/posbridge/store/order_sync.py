@@ -4,6 +4,9 @@
         -> wix_order_id, wix_fulfillment_id, wix_status, wix_canceled,
            applied_version / applied_updated_at (the POS position last applied to Wix), stale_dropped (a counter)
     PK TENANT#<instanceId>  SK ORDERSKIP#POS#<posOrderId>   -> why a POS order is not imported (e.g. canceled)
+    PK TENANT#<instanceId>  SK PARKED#<WIX|POS>#<orderId>    -> reason, recorded_at, expires_at (the DLQ's retention):
+                                                                the order's work was parked in the DLQ, so the
+                                                                reconciliation leaves it to the redrive
 
 The sync record is written only forward (a condition on the applied position), so two workers can never move an
 order's Wix status backwards, and a replay rewrites the same values.
@@ -12,7 +15,8 @@ order's Wix status backwards, and a replay rewrites the same values.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -29,6 +33,13 @@ def sync_sk(pos_order_id: str) -> str:
 
 def skip_sk(pos_order_id: str) -> str:
     return f"ORDERSKIP#POS#{pos_order_id}"
+
+
+def parked_sk(side: str, order_id: str) -> str:
+    return f"PARKED#{side}#{order_id}"
+
+
+PARKED_KEEP = timedelta(days=14)  # the work DLQ's MessageRetentionPeriod (template.yaml): after it, nothing to redrive
 
 
 def stamp(moment: datetime) -> str:
@@ -116,24 +127,43 @@ class OrderSyncStore(TableStore):
         ).get("Item")
         return None if item is None else str(item["reason"])
 
+    def record_parked(self, tenant_id: str, side: str, order_id: str, reason: str) -> None:
+        """The order's work (side WIX: Flow 1, POS: Flows 2 and 3) was parked in the DLQ with this reason."""
+        now = datetime.now(UTC)
+        self._table.put_item(
+            Item={
+                "PK": tenant_pk(tenant_id),
+                "SK": parked_sk(side, order_id),
+                "reason": reason,
+                "recorded_at": stamp(now),
+                "expires_at": int((now + PARKED_KEEP).timestamp()),
+            }
+        )
+
     def known(self, tenant_id: str, pos_order_ids: Iterable[str]) -> dict[str, Known]:
-        """For each id with a sync record or a skip: what is known (batched reads; unknown ids are absent)."""
+        """For each id with a sync record, a skip or parked work: what is known (batched reads; unknown ids are
+        absent)."""
         ids = sorted(set(pos_order_ids))
-        keys = [sync_sk(i) for i in ids] + [skip_sk(i) for i in ids]
+        keys = [sync_sk(i) for i in ids] + [skip_sk(i) for i in ids] + [parked_sk("POS", i) for i in ids]
         found: dict[str, Known] = {}
         for item in self._batch_get_sks(tenant_pk(tenant_id), keys):
             sk = str(item["SK"])
             order_id = sk.rsplit("#", 1)[1]
+            was = found.get(order_id, Known())
             if sk.startswith("ORDERSKIP#"):
-                found[order_id] = Known(position=found.get(order_id, Known()).position, skipped=True)
+                found[order_id] = replace(was, skipped=True)
+            elif sk.startswith("PARKED#"):
+                found[order_id] = replace(was, parked=True)
             else:
-                found[order_id] = Known(position=_sync(item).position, skipped=found.get(order_id, Known()).skipped)
+                found[order_id] = replace(was, position=_sync(item).position)
         return found
 
     def known_wix_orders(self, tenant_id: str, wix_order_ids: Iterable[str]) -> set[str]:
-        """The Wix orders Flow 1 already handled: exported (ORDER#WIX#) or skipped (ORDERSKIP#WIX#)."""
+        """The Wix orders Flow 1 already handled: exported (ORDER#WIX#), skipped (ORDERSKIP#WIX#) or parked in the
+        DLQ (PARKED#WIX#)."""
         ids = sorted(set(wix_order_ids))
         keys = [f"ORDER#WIX#{i}" for i in ids] + [f"ORDERSKIP#WIX#{i}" for i in ids]
+        keys += [parked_sk("WIX", i) for i in ids]
         items = self._batch_get_sks(tenant_pk(tenant_id), keys)
         return {str(item["SK"]).rsplit("#", 1)[1] for item in items}
 

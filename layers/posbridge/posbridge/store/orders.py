@@ -3,6 +3,8 @@
     PK TENANT#<instanceId>  SK ORDER#WIX#<wixOrderId>        -> posOrderId, lines {wixLineId: posLineId}, customers,
                                                                 line_sources {wixLineId: "catalog:mapped" | ...}
                                                                 pos_payment_id, to_collect_minor (unpaid on Wix)
+                                                                wix_payment_status, wix_refunded_minor (refunds on
+                                                                Wix), pos_refund_id, pos_refunded_minor (on the POS)
     PK TENANT#<instanceId>  SK ORDER#POS#<posOrderId>        -> wixOrderId, lines {posLineId: wixLineId}
     PK TENANT#<instanceId>  SK CUSTOMER#WIX#<wixContactId>   -> posCustomerId
     PK TENANT#<instanceId>  SK CUSTOMER#POS#<posCustomerId>  -> wixContactIds (a set: the POS matches customers by
@@ -41,7 +43,7 @@ class OrderMappings(TableStore):
             return None
         numbers = {  # DynamoDB hands numbers back as Decimal
             name: int(item[name]) if item.get(name) is not None else None
-            for name in ("pos_version", "to_collect_minor")
+            for name in ("pos_version", "to_collect_minor", "wix_refunded_minor", "pos_refunded_minor")
         }
         return OrderMapping.model_validate({**item, **numbers})
 
@@ -113,6 +115,42 @@ class OrderMappings(TableStore):
                 raise TransientError(f"mapping write of order {order} cancelled: {', '.join(busy)}") from exc
             if not _is_replay(reasons, mapping):
                 raise MappingConflict(f"order {mapping.wix_order_id} is already mapped to another POS record") from exc
+
+    def record_wix_refund(self, tenant_id: str, wix_order_id: str, payment_status: str, refunded_minor: int) -> bool:
+        """Record on the order's mapping what Wix says it refunded in all. Refunds only grow, so a duplicate or a stale
+        event (delivered after a later one) changes nothing: False then, and when the order has no mapping."""
+        try:
+            self._table.update_item(
+                Key={"PK": tenant_pk(tenant_id), "SK": f"ORDER#WIX#{wix_order_id}"},
+                UpdateExpression="SET wix_payment_status = :status, wix_refunded_minor = :refunded",
+                ConditionExpression="attribute_exists(SK) AND "
+                "(attribute_not_exists(wix_refunded_minor) OR wix_refunded_minor < :refunded)",
+                ExpressionAttributeValues={":status": payment_status, ":refunded": refunded_minor},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def record_pos_refund(self, tenant_id: str, wix_order_id: str, refund_id: str | None, refunded_minor: int) -> None:
+        """Record on the order's mapping the POS refund of its payment (the same values again on a replay; nothing
+        when the order has no mapping)."""
+        values: dict[str, Any] = {":refunded": refunded_minor}
+        expression = "SET pos_refunded_minor = :refunded"
+        if refund_id is not None:
+            values[":refund"] = refund_id
+            expression += ", pos_refund_id = :refund"
+        try:
+            self._table.update_item(
+                Key={"PK": tenant_pk(tenant_id), "SK": f"ORDER#WIX#{wix_order_id}"},
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(SK)",  # never a half-written mapping
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def record_skip(self, tenant_id: str, wix_order_id: str, reason: str) -> None:
         self._table.put_item(

@@ -28,8 +28,9 @@ import httpx
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-from posbridge.errors import PermanentError, TransientError
-from posbridge.http_retry import DEFAULT_TIMEOUT, Outcome, Retrier, encode_json, json_object, send
+from posbridge import deadline
+from posbridge.errors import PermanentError, RateLimited, TransientError
+from posbridge.http_retry import DEFAULT_TIMEOUT, MIN_ATTEMPT_S, Outcome, Retrier, encode_json, json_object, send
 
 if TYPE_CHECKING:
     from posbridge.config import WixApiSettings
@@ -195,8 +196,9 @@ class DynamoRateLimiter:
 
     Item: PK `RATELIMIT#<instanceId>`, SK `<epoch minute>`, `count` (ADD 1 under the condition `count < limit`),
     `expires_at` (epoch seconds, the table's TTL attribute: one minute after the window closes). When the window is
-    full the caller sleeps until the next minute and tries again; after `max_wait_s` of waiting it gives up with a
-    TransientError, so the message goes back to its queue rather than a Lambda sleeping past its timeout.
+    full the caller sleeps until the next minute and tries again, unless that wait would pass `max_wait_s` or the
+    invocation's deadline (posbridge/deadline.py): then it raises RateLimited with the seconds until the next window,
+    so the message goes back to its queue for that long rather than a Lambda sleeping past its timeout.
 
     A fixed window admits up to 2 x limit within a 60 s span straddling a boundary; if Wix counts a rolling minute,
     such a burst can still draw a 429, which the client retries. 180 of 200 also leaves room for clock skew between
@@ -241,8 +243,10 @@ class DynamoRateLimiter:
             if self._take(instance_id, minute):
                 return
             delay = max(0.0, (minute + 1) * 60 - now)
-            if waited + delay > self._max_wait_s:
-                raise TransientError(f"Wix rate limit for instance {instance_id}: no slot within {self._max_wait_s} s")
+            bound = deadline.current()
+            if waited + delay > self._max_wait_s or (bound is not None and delay + MIN_ATTEMPT_S > bound.remaining()):
+                # The message comes back when the next window opens (the queue waits, not a Lambda).
+                raise RateLimited(f"Wix rate limit for instance {instance_id}: the window is full", delay)
             log.info("wix rate limit window full, waiting", extra={"instance_id": instance_id, "delay": delay})
             self._sleep(delay)
             waited += delay

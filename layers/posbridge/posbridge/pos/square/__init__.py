@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from posbridge.domain.order import Buyer, Order
 from posbridge.domain.order_catalog import CatalogLine
-from posbridge.domain.pos_export import OrderPayment, PosOrder, PosOrderPage
+from posbridge.domain.pos_export import OrderPayment, PosOrder, PosOrderPage, PosRefund
 from posbridge.domain.pos_order import PosOrderSnapshot
 from posbridge.errors import PermanentError, TransientError
 from posbridge.ports.pos import CATALOG_REFERENCE_UNKNOWN
@@ -80,7 +80,14 @@ class SquarePos:
         `version` of the order to update", "Orders with a `COMPLETED` or `CANCELED` state cannot be updated";
         developer.squareup.com/docs/orders-api/fulfillments: fulfillments are canceled through UpdateOrder, by uid and
         state). A stale version is Square's 409: the kitchen changed the order meanwhile, so it is read again later
-        (TransientError) and canceled at its new version under that version's key."""
+        (TransientError) and canceled at its new version under that version's key.
+
+        An order with payments applied (`tendered`: every order Flow 1 exported is paid) keeps its state: "CANCELED:
+        Canceled orders are not paid" (OrderState, square-php-sdk doc/models/order-state.md), and Square answers
+        "Orders cannot be canceled after payments have been processed" (Square's developer forum,
+        developer.squareup.com/forums/t/best-method-to-cancel-order-after-refund/922, whose advice is to cancel the
+        fulfillment, which takes the order off the POS's active orders). So its fulfillments are canceled, and the
+        flow refunds its payment."""
         if order.position.version is None:
             raise PermanentError(
                 "pos_order_not_updatable", f"POS order {order.id} has no version: the API cannot update it"
@@ -89,7 +96,12 @@ class SquarePos:
             {"uid": f.uid, "state": "CANCELED"} for f in order.fulfillments if f.state not in FINAL_FULFILLMENT_STATES
         ]
         patch: dict[str, Any] = {"location_id": order.location_id, "version": order.position.version}
-        patch["state"] = "CANCELED"
+        if not order.tendered:
+            patch["state"] = "CANCELED"
+        elif not fulfillments:
+            raise PermanentError(
+                "pos_order_not_cancelable", f"POS order {order.id} is paid and has no open fulfillment to cancel"
+            )
         if fulfillments:
             patch["fulfillments"] = fulfillments
         body = {"idempotency_key": fit_idempotency_key(idempotency_key, ORDER_KEY_MAX), "order": patch}
@@ -99,6 +111,10 @@ class SquarePos:
             if exc.details.get("status") == 409:
                 raise TransientError(f"POS order {order.id} changed while it was being canceled") from exc
             raise
+
+    def refund_payment(self, payment_id: str, idempotency_key: str, reason: str) -> PosRefund:
+        """GetPayment, then RefundPayment of what is left of it (pos/square/payments.py)."""
+        return payments.refund_payment(self._client, payment_id, idempotency_key, reason)
 
     def orders_updated_since(self, since: str, cursor: str | None = None) -> PosOrderPage:
         """One page of this location's orders updated at or after `since` (RFC 3339), oldest change first."""

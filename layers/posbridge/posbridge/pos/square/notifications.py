@@ -13,11 +13,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from posbridge.domain.events import POS_ACCESS_REVOKED
 from posbridge.pos.square.order_snapshot import SUMMARY_KEYS
 
 # The order events posbridge subscribes to (their summaries: order_snapshot.SUMMARY_KEYS), and the catalog ones (Flow 5)
 ORDER_EVENT_TYPES = frozenset(SUMMARY_KEYS)
 CATALOG_EVENT_TYPES = frozenset({"catalog.version.updated", "inventory.count.updated"})
+OAUTH_REVOKED = POS_ACCESS_REVOKED  # squareup 46 square/types/oauth_authorization_revoked_event.py
 INVENTORY_BUCKET_S = 10
 
 
@@ -84,3 +86,11 @@ def catalog_stamp(notification: SquareNotification) -> str:
     except ValueError:
         return notification.event_id
     return str(int(moment.timestamp()) // INVENTORY_BUCKET_S)
+
+
+def revoker(notification: SquareNotification) -> str:
+    """Who revoked the app's access (data.object.revocation.revoker_type), or UNKNOWN."""
+    obj = notification.data.get("object")
+    revocation = obj.get("revocation") if isinstance(obj, dict) else None
+    found = revocation.get("revoker_type") if isinstance(revocation, dict) else None
+    return found if isinstance(found, str) and found.isalpha() and len(found) <= 32 else "UNKNOWN"

@@ -102,6 +102,7 @@ def snapshot_from_square(order: dict[str, Any]) -> PosOrderSnapshot:
             source_name=(order.get("source") or {}).get("name") or None,
             ticket_name=order.get("ticket_name") or None,
             made_by_bridge=(order.get("source") or {}).get("name") == SOURCE_NAME,
+            tendered=bool(order.get("tenders")),
             discount=_money(order.get("total_discount_money"), currency),
             tax=_money(order.get("total_tax_money"), currency),
             fees=Money(

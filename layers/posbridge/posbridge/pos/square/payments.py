@@ -26,6 +26,16 @@ not support": Wix may have taken any method) or `OTHER`. An order not paid on Wi
 not listed here": nobody has the money yet) and says so in the payment's `note`: Square documents no pay-later state
 for API orders that the POS shows, so this is the only documented way for the kitchen to see it (README, Flow 1).
 
+Refunds (a Wix cancel or full refund of an exported order: flows/cancel_order.py): GetPayment, then RefundPayment
+(POST /v2/refunds; squareup 46 square/refunds/raw_client.py `refund_payment`: "You can use this endpoint to refund a
+card payment or record a refund of a cash or external payment"; developer.squareup.com/docs/refunds-api/
+retrieve-refunds: "Regardless of the payment source (card, cash, or external payments) ... your application can
+refund these payments by creating a Refund object using the RefundPayment endpoint"). `amount_money` "cannot be more
+than the `total_money` value of the payment minus the total amount of all previously completed refunds", and
+`total_money` is the amount plus the tip, so the refund is what is left of `total_money` (all of it, unless someone
+refunded part on the Square Dashboard); `payment_id` links it, and `location_id`, `destination_id`,
+`external_details` are for unlinked refunds only (same docstring). A payment with nothing left is not refunded again.
+
 Crash safety rests on the two keys: a redelivery replays CreatePayment (the same payment back, never a second one)
 and then PayOrder, which completes a payment recorded before the crash or replays the completed PayOrder.
 """
@@ -36,12 +46,14 @@ from typing import Any
 from urllib.parse import quote
 
 from posbridge.domain.money import Money
-from posbridge.domain.pos_export import OrderPayment, PosOrder
+from posbridge.domain.pos_export import OrderPayment, PosOrder, PosRefund
 from posbridge.errors import PermanentError
 from posbridge.pos.square.client import SquareClient, fit_idempotency_key
 
 PAYMENT_KEY_MAX = 45  # CreatePayment's idempotency_key (square-python-sdk doc/models/create-payment-request.md)
 PAY_KEY_MAX = 192  # PayOrder's idempotency_key (square-python-sdk doc/models/pay-order-request.md)
+REFUND_KEY_MAX = 45  # RefundPayment's idempotency_key: "limited to a max of 45 characters" (refunds/raw_client.py)
+REFUND_REASON_MAX = 192  # RefundPayment `reason` (square-python-sdk doc/models/refund-payment-request.md)
 PAYMENT_NOTE_MAX = 500  # CreatePayment `note` (same page)
 PAYMENT_SOURCE = "Wix"
 PAID_ON_WIX = "EXTERNAL"
@@ -106,3 +118,30 @@ def pay_order(
     }
     client.post(f"/v2/orders/{quote(order.id, safe='')}/pay", pay)
     return payment_id
+
+
+def refund_payment(client: SquareClient, payment_id: str, key: str, reason: str) -> PosRefund:
+    """GetPayment, then RefundPayment of what is left of its total_money (tip included); nothing when nothing is."""
+    made = client.get(f"/v2/payments/{quote(payment_id, safe='')}").get("payment")
+    if not isinstance(made, dict):
+        raise PermanentError("square_unexpected_response", f"Square's answer has no payment {payment_id}.")
+    try:
+        total = Money.from_minor_units(int(made["total_money"]["amount"]), str(made["total_money"]["currency"]))
+        done = made.get("refunded_money") or {"amount": 0}
+        left = total.minor_units() - int(done["amount"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PermanentError("square_unexpected_response", f"Square's payment {payment_id}: {exc}") from None
+    if left <= 0:  # refunded before: by an earlier attempt whose answer was lost, or on the Square Dashboard
+        earlier = made.get("refund_ids") or []
+        return PosRefund(refund_id=str(earlier[-1]) if earlier else None, refunded=total, new=False)
+    body = {
+        "idempotency_key": fit_idempotency_key(key, REFUND_KEY_MAX),
+        "amount_money": {"amount": left, "currency": total.currency},
+        "payment_id": payment_id,
+        "reason": reason[:REFUND_REASON_MAX],
+    }
+    refund = client.post("/v2/refunds", body).get("refund")
+    refund_id = refund.get("id") if isinstance(refund, dict) else None
+    if not isinstance(refund_id, str) or not refund_id:
+        raise PermanentError("square_unexpected_response", "Square's refund answer has no refund id.")
+    return PosRefund(refund_id=refund_id, refunded=total, new=True)

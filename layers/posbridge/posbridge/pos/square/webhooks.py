@@ -21,10 +21,12 @@ from posbridge.domain.pos_events import NoticeKind, PosNotice
 from posbridge.ports.pos import Rejected
 from posbridge.pos.square.notifications import (
     CATALOG_EVENT_TYPES,
+    OAUTH_REVOKED,
     ORDER_EVENT_TYPES,
     catalog_stamp,
     count_locations,
     parse_notification,
+    revoker,
 )
 from posbridge.pos.square.order_snapshot import summary_from_event
 
@@ -78,6 +80,8 @@ class SquareWebhooks:
             return notice(
                 "catalog", catalog_stamp=catalog_stamp(notification), counted_locations=count_locations(notification)
             )
+        if notification.type == OAUTH_REVOKED:
+            return notice("revoked", revoker=revoker(notification))
         if notification.type not in ORDER_EVENT_TYPES:
             return notice("other")
         try:

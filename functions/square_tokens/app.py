@@ -1,0 +1,60 @@
+"""Scheduled (EventBridge, daily): refresh every Square OAuth token 6 days old or more (Square: refresh every 7 days
+or sooner; alert past 8; developer.squareup.com/docs/oauth-api/refresh-revoke-limit-scope).
+
+Metrics (the alarms in template.yaml): `SquareTokenRefreshFailed` (a refresh Square refused or that stayed unreachable
+after the client's retries; the token stays due and the next run tries again) and `SquareTokenOldestAgeDays` (the
+oldest connected token after the run; alarm above 8). Logs name sites and reason codes, never a token.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import SecretStr
+
+from posbridge.config import SquareOAuthSettings
+from posbridge.flows.square_oauth import OAuthPorts, refresh_due
+from posbridge.pos.square.oauth import SquareApp, SquareLocations, SquareOAuth
+from posbridge.secrets import TenantSecrets
+from posbridge.store.square_oauth import OAuthConnections, OAuthStates
+from posbridge.store.tenants import TenantStore
+
+settings = SquareOAuthSettings.from_env()
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    square_app = SquareApp.from_secret(settings.square_app_secret_name)
+    ports = OAuthPorts(
+        states=OAuthStates(settings.mappings_table),
+        connections=OAuthConnections(settings.mappings_table),
+        square=SquareOAuth(settings.pos_api_base_url, square_app),
+        locations=SquareLocations(settings.pos_api_base_url),
+        vault=TenantSecrets(settings.tenant_secret_prefix),
+        tenants=TenantStore(settings.mappings_table),
+        webhook_signature_key=SecretStr(""),  # a refresh keeps each tenant's stored key
+    )
+    report = refresh_due(ports, datetime.now(UTC))
+    metrics.add_metric(name="SquareTokensRefreshed", unit=MetricUnit.Count, value=len(report.refreshed))
+    metrics.add_metric(name="SquareTokenRefreshFailed", unit=MetricUnit.Count, value=len(report.failed))
+    metrics.add_metric(name="SquareTokenOldestAgeDays", unit=MetricUnit.Count, value=report.oldest_token_age_days)
+    summary = {
+        "refreshed": report.refreshed,
+        "failed": report.failed,
+        "replaced": report.replaced,
+        "oldestTokenAgeDays": report.oldest_token_age_days,
+    }
+    if report.failed:
+        logger.error("square token refresh failed", extra=summary)
+    else:
+        logger.info("square tokens refreshed", extra=summary)
+    return summary

@@ -1,0 +1,193 @@
+"""Each function's DynamoDB grants (template.yaml) are exactly what its code uses, proven by running the code.
+
+The whole demo (Flows 1 to 5 through the gateway, the sandboxes and the queues), the admin routes, the app lifecycle,
+a paused tenant's order, the reconciliation and the catalog health check run on the session's devstack while a
+botocore hook records each DynamoDB call with the function whose handler made it (devstack/runtime.py
+CURRENT_FUNCTION). Both ways: every recorded (function, table, IAM action) must be granted to that function's role in
+the translated template (its list covers its calls), and every grant must have been used, or be named below with the
+code path this run does not reach (its list is no broader than its code).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import botocore.client
+import httpx
+import pytest
+
+from devstack import demo
+from devstack.app import Devstack
+from devstack.runtime import CURRENT_FUNCTION
+from posbridge.dlq import DeadLetterQueue
+from posbridge.domain.events import ORDER_CREATED
+from posbridge.domain.work_message import WorkMessage
+from posbridge.messaging import WorkQueue
+from tests.e2e import test_square_oauth as oauth_flow
+from tests.e2e.conftest import wait_for
+from tests.table_access import TABLES, granted_table_actions
+
+Call = tuple[str, str, str]  # (function logical id, table logical id, IAM action)
+
+# Grants whose code paths this run does not reach, each with the path (and where else it is tested).
+NOT_EXERCISED: dict[Call, str] = {
+    ("OrderWorkerFunction", "IdempotencyTable", "GetItem"): "Powertools reads a record when a conditional put's "
+    "failure does not return it (a duplicate event)",
+    ("ReconcilerFunction", "MappingsTable", "DeleteItem"): "the purge of a tenant removed longer ago than the "
+    "retention (LifecycleStore.purge: tests/integration/test_tenant_lifecycle_store.py)",
+    ("ReconcilerFunction", "MappingsTable", "BatchWriteItem"): "the same purge, and forgetting the orders a site "
+    "received before its POS was connected (AwaitingPosOrders.forget)",
+    ("CatalogSyncFunction", "MappingsTable", "PutItem"): "a POS change above CatalogSyncMaxChanges starts a draft "
+    "publish (a new import job: tests/e2e/test_catalog_sync.py)",
+    ("LoadPosCatalogFunction", "MappingsTable", "DeleteItem"): "an import refused because another holds the tenant's "
+    "lock (CatalogJobs.start)",
+    ("RollbackFunction", "MappingsTable", "Query"): "the rollback of an import that failed after Publish replaced the "
+    "mapping (CatalogMappings.replace with the previous one)",
+    ("RollbackFunction", "MappingsTable", "BatchWriteItem"): "the same rollback after Publish",
+    **{
+        ("CatalogHealthFunction", "MappingsTable", action): "healing a stuck import (its rollback, the job failed, the "
+        "lock freed: tests/e2e/test_catalog_import.py)"
+        for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem")
+    },
+}
+
+# TransactWriteItems and TransactGetItems are not IAM actions: each item is authorized as its own action.
+_TRANSACT_ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "Get": "GetItem"}
+_TRANSACT_ITEM_ACTIONS["ConditionCheck"] = "ConditionCheckItem"
+
+
+def _iam_calls(operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """(table name, IAM action) pairs one DynamoDB API call is authorized as."""
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        found = []
+        for item in params.get("TransactItems", []):
+            [(kind, body)] = item.items()
+            found.append((body["TableName"], _TRANSACT_ITEM_ACTIONS[kind]))
+        return found
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        return [(table, operation) for table in params.get("RequestItems", {})]
+    return [(params["TableName"], operation)] if "TableName" in params else []
+
+
+@pytest.fixture
+def recorded(devstack: Devstack, monkeypatch: pytest.MonkeyPatch) -> Iterator[set[Call]]:
+    assert devstack.stack is not None
+    tables = {devstack.stack.physical_ids[logical]: logical for logical in TABLES}
+    calls: set[Call] = set()
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        function = CURRENT_FUNCTION.get()
+        if function is not None and client.meta.service_model.service_name == "dynamodb":
+            for table, action in _iam_calls(operation, params):
+                calls.add((function, tables.get(table, table), action))
+        return original(client, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    yield calls
+
+
+def _exercise(devstack: Devstack) -> None:
+    """Every function's paths that touch DynamoDB: the demo, then what it does not do."""
+    assert devstack.stack is not None and demo.Demo(devstack).run()
+    stack, admin = devstack.stack, f"{devstack.gateway_url}/admin"
+    http = httpx.Client(timeout=30)
+    # The admin API's reads and writes
+    assert http.get(f"{admin}/tenants").status_code == 200
+    tenant = f"{admin}/tenants/{demo.INSTANCE_ID}"
+    assert http.get(tenant).status_code == 200
+    assert http.get(f"{tenant}/pos-orders/{uuid.uuid4()}").status_code in (200, 404)
+    # A paused tenant's order: parked by the worker (its idempotency record deleted on the failure), then resumed
+    assert http.post(f"{tenant}/pause").status_code == 200
+    paused_order = str(uuid.uuid4())
+    WorkQueue(stack.output("WorkQueueUrl")).send(
+        WorkMessage(
+            source="wix",
+            event_type=ORDER_CREATED,
+            event_id=f"paused-{paused_order}",
+            tenant_id=demo.INSTANCE_ID,
+            entity_id=paused_order,
+            payload={"createdEvent": {"entity": {"id": paused_order, "lineItems": []}}},
+        )
+    )
+    parked = DeadLetterQueue(stack.output("WorkDeadLetterQueueUrl"), stack.output("WorkQueueUrl"))
+    wait_for(lambda: any(p.entity_id == paused_order for p in parked.find(tenant_id=demo.INSTANCE_ID)))
+    assert http.post(f"{tenant}/resume").status_code == 200
+    assert http.post(f"{tenant}/reconcile").status_code == 200
+    assert http.get(f"{admin}/dead-letters").status_code == 200
+    assert http.post(f"{admin}/dead-letters/redrive", json={}).status_code in (200, 202)
+    # The app's lifecycle on the worker: a site installs the app, connects its POS, removes the app
+    instance = f"inst-access-{uuid.uuid4().hex[:8]}"
+    queue = WorkQueue(stack.output("WorkQueueUrl"))
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    for event_type in ("AppInstalled", "AppRemoved"):
+        if event_type == "AppRemoved":  # connected, then moved to another POS location (its old link deleted)
+            for location, status in (("L-1", 201), ("L-2", 200)):
+                registration = {
+                    "pos": {
+                        "provider": "square",
+                        "merchantId": f"M-{instance}",
+                        "locationId": location,
+                        "accessToken": "t",
+                        "webhookSignatureKey": "k",
+                    }
+                }
+                assert http.put(f"{admin}/tenants/{instance}", json=registration).status_code == status
+        queue.send(
+            WorkMessage(
+                source="wix",
+                event_type=event_type,
+                event_id=f"{event_type}-{instance}",
+                tenant_id=instance,
+                entity_id=instance,
+                payload={"occurredAt": now},
+            )
+        )
+        if event_type == "AppRemoved":
+            wait_for(lambda: _status(http, admin, instance) == "removed")
+        else:
+            wait_for(lambda: _listed(http, admin, instance))
+    # A restaurant connects Square through OAuth, exports, is refreshed by the schedule, and is revoked
+    oauth_flow.test_a_restaurant_connects_through_oauth_exports_refreshes_and_is_paused_when_revoked(devstack)
+    # The scheduled runs the devstack does not schedule: every tenant's reconciliation and the purge, the catalog
+    # reconciliation, the catalog health check
+    for function, event in (
+        ("ReconcilerFunction", {"source": "aws.events", "detail-type": "Scheduled Event"}),
+        ("CatalogSyncFunction", {"source": "aws.events", "detail-type": "Scheduled Event"}),
+        ("CatalogHealthFunction", {"source": "aws.events", "detail-type": "Scheduled Event"}),
+    ):
+        _, error = stack.invoke(function, event)
+        assert error is None, function
+
+
+def _status(http: httpx.Client, admin: str, instance: str) -> str | None:
+    response = http.get(f"{admin}/tenants/{instance}")
+    return str(response.json().get("status")) if response.status_code == 200 else None
+
+
+def _listed(http: httpx.Client, admin: str, instance: str) -> bool:
+    return instance in json.dumps(http.get(f"{admin}/tenants").json())
+
+
+def test_every_dynamodb_call_a_function_makes_is_granted_to_it(
+    devstack: Devstack, recorded: set[Call], translated_template: dict[str, Any]
+) -> None:
+    # Given the grants of each function's role
+    granted = granted_table_actions(translated_template)
+    # When every function's paths run on the devstack
+    _exercise(devstack)
+    seen: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for function, table, action in recorded:
+        seen[function].add((table, action))
+    # Then each call was granted to the function that made it (its list covers what its code does) ...
+    missing = sorted((f, t, a) for f, t, a in recorded if (t, a) not in granted.get(f, set()))
+    assert missing == []
+    # ... and each grant was used, or its path is named above (no function may do more than its code needs)
+    unused = {(f, t, a) for f, actions in granted.items() for t, a in actions if (t, a) not in seen[f]}
+    assert sorted(unused - set(NOT_EXERCISED)) == []
+    assert sorted(set(NOT_EXERCISED) - unused) == []  # a path now exercised leaves the list
