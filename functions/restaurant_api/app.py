@@ -23,25 +23,20 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
+from posbridge import wiring
 from posbridge.admin_http import invalid_request
 from posbridge.config import SquareOAuthSettings
 from posbridge.errors import PermanentError, TransientError
 from posbridge.flows import square_oauth as oauth
-from posbridge.pos.square.oauth import SquareApp, SquareLocations, SquareOAuth
-from posbridge.secrets import TenantSecrets
 from posbridge.store.pos_links import PosLocationTaken
-from posbridge.store.square_oauth import OAuthConnections, OAuthStates
-from posbridge.store.tenants import TenantStore
 from posbridge.wix.instance import InstanceRejected, instance_from_header, verify_instance
 
 WIX_SECRET_MAX_AGE_S = 300
 
 settings = SquareOAuthSettings.from_env()
-tenants = TenantStore(settings.mappings_table)
-states = OAuthStates(settings.mappings_table)
-connections = OAuthConnections(settings.mappings_table)
-vault = TenantSecrets(settings.tenant_secret_prefix)
-square_locations = SquareLocations(settings.pos_api_base_url)
+wired = wiring.square_oauth(settings)
+tenants, states, connections, vault = wired.tenants, wired.states, wired.connections, wired.vault
+square_locations = wired.locations
 logger = Logger()
 tracer = Tracer()
 app = APIGatewayRestResolver(enable_validation=True)
@@ -59,16 +54,7 @@ class Unauthenticated(Exception):
 
 
 def _ports() -> oauth.OAuthPorts:
-    square_app = SquareApp.from_secret(settings.square_app_secret_name)
-    return oauth.OAuthPorts(
-        states=states,
-        connections=connections,
-        square=SquareOAuth(settings.pos_api_base_url, square_app),
-        locations=square_locations,
-        vault=vault,
-        tenants=tenants,
-        webhook_signature_key=square_app.webhook_signature_key,
-    )
+    return wired.ports()
 
 
 def _site() -> str:
