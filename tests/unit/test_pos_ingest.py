@@ -121,6 +121,17 @@ def test_a_signed_order_event_without_its_summary_is_400() -> None:
     assert caught.value.status == 400 and queue.sent == []
 
 
+def test_an_unsigned_order_event_without_its_summary_is_401_not_400() -> None:
+    # Given an order event whose summary is missing, signed with a key that is not the tenant's
+    queue = FakeQueue()
+    body = json.dumps({"merchant_id": "M-1", "type": "order.updated", "event_id": "e", "data": {"object": {}}}).encode()
+    # When it is ingested
+    with pytest.raises(WebhookRejected) as caught:
+        _ingest(body, signature("not-the-key", URL, body), queue)
+    # Then it is refused as unverifiable: nothing about its content is judged before the signature holds
+    assert (caught.value.status, caught.value.code) == (401, "bad_signature") and queue.sent == []
+
+
 def test_other_event_types_are_acknowledged_and_ignored() -> None:
     queue = FakeQueue()
     body = json.dumps({"merchant_id": "M-1", "type": "catalog.version.updated", "event_id": "e", "data": {}}).encode()
