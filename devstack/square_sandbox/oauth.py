@@ -199,7 +199,9 @@ class OAuthState:
             raise _unauthorized("UNAUTHORIZED", "The `Authorization` header must be `Client APPLICATION_SECRET`.")
         merchant_id, access_token = body.get("merchant_id"), body.get("access_token")
         if (merchant_id is None) == (access_token is None):
-            raise bad_request("INVALID_REQUEST", "Provide exactly one of merchant_id and access_token.")
+            # squareup 46 o_auth revoke_token: "Do not provide a value for `merchant_id` if you provide this parameter";
+            # Square documents no code for it, so the generic one of squareup's ErrorCode enum
+            raise bad_request("BAD_REQUEST", "Provide exactly one of merchant_id and access_token.")
         if access_token is not None:
             held = self.tokens.get(str(access_token))
             merchant_id = held.grant.merchant_id if held else None
