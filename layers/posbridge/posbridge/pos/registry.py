@@ -50,7 +50,7 @@ class _PerTenant:
             raise PermanentError(
                 "pos_provider_not_configured", f"no API base URL is configured for the POS provider {found.name!r}"
             )
-        credentials = self._secrets.pos_credentials(tenant.instance_id)
+        credentials = self._secrets.pos_credentials(tenant.instance_id, tenant.updated_at)
         return found, PosContext(base_url, tenant, credentials, self._http)
 
 
