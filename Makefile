@@ -14,7 +14,7 @@ help:
 	@echo "make test       run the test suite (contracts included)"
 	@echo "make browser-test  only the restaurant page's tests in headless Chromium (make test runs them too)"
 	@echo "make contracts  only the wire-contract suite: our Wix and Square calls against the vendors' official SDKs"
-	@echo "make lint       ruff, mypy, cfn-lint, sam validate --lint"
+	@echo "make lint       ruff, mypy, import contracts (lint-imports), cfn-lint, sam validate --lint"
 	@echo "make bench      run the benchmarks (table + bench/results.json)"
 	@echo "make soak       chaos soak of the devstack: 1,000 Wix orders under faults (table + bench/soak.json)"
 	@echo "make openapi    regenerate docs/openapi.json from the admin API's routes"
@@ -65,6 +65,7 @@ contracts: $(VENV)/.installed $(CONTRACTS_NPM)
 lint: $(VENV)/.installed $(SAM_VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy layers/posbridge/posbridge functions devstack bench cli
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint
 

@@ -23,13 +23,14 @@ import httpx
 from bench.stack import quiet_devstack
 from devstack.app import Devstack
 from devstack.kitchen import Kitchen, wait_for
+from posbridge.domain.order_sync import PosOrderSync
 from posbridge.domain.pos_order import PosPosition
+from posbridge.domain.work_message import WorkMessage
 from posbridge.flows.reconcile import PassResult, reconcile_tenant
-from posbridge.messaging import WorkMessage
-from posbridge.pos.gateways import PosGateways
+from posbridge.pos.registry import PosGateways
 from posbridge.pos.square.order_snapshot import parse_time
 from posbridge.secrets import TenantSecrets
-from posbridge.store.order_sync import OrderSyncStore, PosOrderSync
+from posbridge.store.order_sync import OrderSyncStore
 from posbridge.store.reconcile_state import ReconcileState
 from posbridge.store.tenants import TenantStore
 from posbridge.wix.client import DynamoRateLimiter, WixClients
@@ -69,7 +70,7 @@ def _timed_pass(devstack: Devstack, kitchen: Kitchen) -> tuple[float, PassResult
         f"posbridge/{stack_name}/wix-app-secret",
         DynamoRateLimiter(table),
     )
-    pos = PosGateways(devstack.pos_url, TenantSecrets(f"posbridge/{stack_name}/tenants"))
+    pos = PosGateways({"square": devstack.pos_url}, TenantSecrets(f"posbridge/{stack_name}/tenants"))
     started = time.perf_counter()
     result = reconcile_tenant(
         tenant,

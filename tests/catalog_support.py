@@ -17,7 +17,7 @@ from devstack.kitchen import Kitchen
 from posbridge.config import WixApiSettings
 from posbridge.errors import TransientError
 from posbridge.flows import catalog_publish as flow
-from posbridge.pos.catalogs import PosCatalogs
+from posbridge.pos.registry import PosCatalogs
 from posbridge.secrets import TenantSecrets
 from posbridge.store.blobs import S3Blobs
 from posbridge.store.catalog_jobs import CatalogJobs
@@ -142,7 +142,7 @@ class Sabotage:
 
 @dataclass
 class SandboxWix:
-    """flow.WixMenus on the devstack's Wix sandbox: no rate limit, short timeouts, optional sabotage."""
+    """The WixMenus port (ports/wix.py) on the devstack's Wix sandbox: no rate limit, short timeouts, sabotage."""
 
     settings: WixApiSettings
     timeout_s: float = 5.0
@@ -182,7 +182,7 @@ def make_deps(devstack: Devstack, wix: SandboxWix | None = None, **overrides: An
         blobs=S3Blobs(devstack.stack.output("SnapshotBucketName")),
         mappings=CatalogMappings(table),
         tenants=TenantStore(table),
-        catalogs=PosCatalogs(devstack.pos_url, TenantSecrets(f"posbridge/{STACK}/tenants")),
+        catalogs=PosCatalogs({"square": devstack.pos_url}, TenantSecrets(f"posbridge/{STACK}/tenants")),
         wix=wix or SandboxWix(settings),
         cursors=CatalogSyncState(table),
         sleep=lambda _s: None,

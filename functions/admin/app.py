@@ -25,9 +25,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from posbridge import wiring
 from posbridge.admin_http import NOT_JSON, Refusal, answer, gate, invalid_request, known_query_only, problems
 from posbridge.config import AdminSettings
-from posbridge.dlq import DeadLetterQueue
 from posbridge.domain.admin import (
     INSTANCE_ID_PATTERN,
     TENANTS_PAGE_DEFAULT,
@@ -38,30 +38,22 @@ from posbridge.domain.admin import (
     TenantPage,
     TenantSummary,
 )
-from posbridge.domain.catalog_job import JOB_ID, ImportOptions
-from posbridge.domain.tenant import Tenant, TenantRegistration
+from posbridge.domain.catalog_job import JOB_ID, ImportAlreadyRunning, ImportOptions
+from posbridge.domain.tenant import PosRegistration, Tenant, TenantRegistration
 from posbridge.errors import PermanentError, TransientError
-from posbridge.executions import StepFunctionsExecutions
 from posbridge.flows.catalog_publish import start_import
 from posbridge.flows.lifecycle import NotAllowed, set_paused
 from posbridge.flows.tenants import register_tenant
-from posbridge.secrets import TenantSecrets
-from posbridge.store.catalog_jobs import CatalogJobs, ImportAlreadyRunning
-from posbridge.store.lifecycle import LifecycleStore, Listed
-from posbridge.store.order_sync import OrderSyncStore
-from posbridge.store.orders import OrderMappings
+from posbridge.pos.registry import RegisteredProvider
+from posbridge.store.lifecycle import Listed
 from posbridge.store.pos_links import PosLocationTaken
-from posbridge.store.tenants import TenantStore
 
 settings = AdminSettings.from_env()
-tenants = TenantStore(settings.mappings_table)
-orders = OrderMappings(settings.mappings_table)
-syncs = OrderSyncStore(settings.mappings_table)
-vault = TenantSecrets(settings.tenant_secret_prefix)
-catalog_jobs = CatalogJobs(settings.mappings_table)
-catalog_runs = StepFunctionsExecutions(settings.catalog_state_machine_arn)
-lifecycle = LifecycleStore(settings.mappings_table)
-dead_letters = DeadLetterQueue(settings.dead_letter_queue_url, settings.work_queue_url)
+wired = wiring.admin(settings)
+tenants, orders, syncs, vault = wired.tenants, wired.orders, wired.syncs, wired.vault
+catalog_jobs, catalog_runs, lifecycle, dead_letters = (
+    wired.catalog_jobs, wired.catalog_runs, wired.lifecycle, wired.dead_letters
+)
 logger = Logger()
 tracer = Tracer()
 app = APIGatewayRestResolver(enable_validation=True)
@@ -85,6 +77,18 @@ def conflict(exc: PosLocationTaken | NotAllowed) -> Response[dict[str, Any]]:
     return _json(409, {"message": str(exc)})
 
 
+class PosRegistrationRequest(PosRegistration):
+    """The `pos` object of PUT /admin/tenants/{instanceId}: a provider posbridge has an adapter for."""
+
+    provider: RegisteredProvider
+
+
+class TenantRegistrationRequest(TenantRegistration):
+    pos: PosRegistrationRequest
+
+
+TenantRegistrationRequest.model_rebuild()  # the annotations are strings here: resolve them while this module is whole
+
 @app.put(
     "/admin/tenants/<instanceId>",
     responses={
@@ -97,7 +101,9 @@ def conflict(exc: PosLocationTaken | NotAllowed) -> Response[dict[str, Any]]:
         ),
     },
 )
-def put_tenant(instanceId: InstanceId, registration: Annotated[TenantRegistration, Body()]) -> Response[dict[str, Any]]:
+def put_tenant(
+    instanceId: InstanceId, registration: Annotated[TenantRegistrationRequest, Body()]
+) -> Response[dict[str, Any]]:
     """Connect a Wix site to its POS (or update it); the POS credentials go to Secrets Manager, never to the table."""
     tenant, created = register_tenant(instanceId, registration, tenants, vault)
     logger.info("tenant registered", extra={"instance_id": instanceId, "new_tenant": created})

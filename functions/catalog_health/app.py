@@ -9,14 +9,13 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from posbridge.config import CatalogPublishSettings
-from posbridge.executions import StepFunctionsExecutions
 from posbridge.flows import catalog_publish as flow
 from posbridge.metric import emit_metric
-from posbridge.wiring import catalog_publish_deps
+from posbridge.wiring import catalog_executions, catalog_publish_deps
 
 settings = CatalogPublishSettings.from_env()
 deps = catalog_publish_deps(settings)
-executions = StepFunctionsExecutions(settings.catalog_state_machine_arn)
+executions = catalog_executions(settings)
 logger = Logger()
 tracer = Tracer()
 

@@ -2,7 +2,7 @@
 
 template.yaml points each step's function at its handler (Handler: app.<step>); statemachine/catalog_publish.asl.json
 passes `jobId` (the execution name) and, to LoadPosCatalog, the execution input. The business rules are in
-posbridge/flows/catalog_publish.py; here errors are only normalised for Step Functions, whose Retry and Catch match
+posbridge/flows/catalog_publish/; here errors are only normalised for Step Functions, whose Retry and Catch match
 the exception class name: TransientError (retried), PermanentError (caught: Rollback), nothing more specific.
 """
 
@@ -19,30 +19,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from posbridge.aws_errors import as_transient
 from posbridge.config import CatalogPublishSettings
 from posbridge.errors import PermanentError, TransientError
 from posbridge.flows import catalog_publish as flow
 from posbridge.metric import emit_metric
+from posbridge.ports.wix import WixKind
 from posbridge.wiring import catalog_publish_deps
-from posbridge.wix.menus_api import WixKind
 
 settings = CatalogPublishSettings.from_env()
 deps = catalog_publish_deps(settings)
 logger = Logger()
 tracer = Tracer()
 
-# AWS error codes worth another attempt (the SDK already retried them a few times).
-_TRANSIENT_AWS = {
-    "ThrottlingException",
-    "Throttling",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "SlowDown",
-    "InternalServerError",
-    "InternalError",
-    "ServiceUnavailable",
-    "TransactionConflictException",
-}
 RATE_LIMIT_RESERVE_S = 150.0  # the shared Wix rate limiter may make one call wait up to 120 s
 
 
@@ -59,14 +48,11 @@ def _run(event: dict[str, Any], context: LambdaContext, step: Callable[[flow.Dep
     except TransientError as exc:
         logger.warning("catalog step will be retried", extra={"error": str(exc)})
         raise TransientError(str(exc)) from exc
-    except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-        if code in _TRANSIENT_AWS or status >= 500:
-            raise TransientError(f"AWS {code or status}: {exc}") from exc
-        raise
-    except BotoCoreError as exc:
-        raise TransientError(f"AWS unreachable: {type(exc).__name__}") from exc
+    except (ClientError, BotoCoreError) as exc:
+        transient = as_transient(exc)
+        if transient is None:
+            raise
+        raise transient from exc
     except ValidationError as exc:
         raise PermanentError("invalid_input", f"invalid_input: {exc.error_count()} invalid field(s)") from exc
 

@@ -21,51 +21,22 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSEvent, SQS
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from posbridge import wiring
 from posbridge.config import CatalogSyncSettings
 from posbridge.deadline import Deadline
-from posbridge.domain.catalog_job import ImportOptions
+from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import PermanentError, TransientError
-from posbridge.executions import StepFunctionsExecutions
-from posbridge.flows.catalog_publish import start_import
 from posbridge.flows.catalog_reconcile import DEFERRED, reconcile_catalogs
-from posbridge.flows.catalog_sync import SyncDeferred, SyncPorts, SyncResult, sync_catalog
-from posbridge.messaging import DeadLetters, WorkMessage
-from posbridge.pos.catalogs import PosCatalogs
-from posbridge.secrets import TenantSecrets
-from posbridge.store.catalog_jobs import CatalogJobs
-from posbridge.store.catalog_mappings import CatalogMappings
-from posbridge.store.catalog_sync_state import CatalogSyncState
-from posbridge.store.pos_links import PosLinks
-from posbridge.store.tenants import TenantStore
-from posbridge.wix.menus_api import MenusApis
+from posbridge.flows.catalog_sync import SyncDeferred, SyncResult, sync_catalog
 from posbridge.work_batch import SqsVisibility, process_batch
 
 settings = CatalogSyncSettings.from_env()
-tenants = TenantStore(settings.mappings_table)
-jobs = CatalogJobs(settings.mappings_table)
-executions = StepFunctionsExecutions(settings.catalog_state_machine_arn)
-links = PosLinks(settings.mappings_table)
-dead_letters = DeadLetters(settings.dead_letter_queue_url)
+wired = wiring.catalog_sync(settings)
+links, dead_letters, ports = wired.links, wired.dead_letters, wired.ports
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
 visibility = SqsVisibility(settings.catalog_sync_queue_url)
-
-
-def _start_publish(instance_id: str) -> str:
-    return start_import(tenants, jobs, executions, instance_id, ImportOptions()).job_id
-
-
-ports = SyncPorts(
-    tenants=tenants,
-    catalogs=PosCatalogs(settings.pos_api_base_url, TenantSecrets(settings.tenant_secret_prefix)),
-    mappings=CatalogMappings(settings.mappings_table),
-    locks=jobs,
-    state=CatalogSyncState(settings.mappings_table),
-    wix=MenusApis(settings),
-    start_publish=_start_publish,
-    max_changes=settings.catalog_sync_max_changes,
-)
 
 
 def _log(result: SyncResult, instance_id: str, trigger: str) -> None:

@@ -29,8 +29,11 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from posbridge import wiring
 from posbridge.config import OrderWorkerSettings, WixApiSettings
 from posbridge.deadline import Deadline
+from posbridge.domain.events import ORDER_CANCELED, ORDER_PAYMENT_STATUS_UPDATED, POS_ACCESS_REVOKED
+from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import EventIgnored, PermanentError
 from posbridge.flows.apply_status import SyncResult
 from posbridge.flows.cancel_order import CancelResult, cancel_wix_order
@@ -38,63 +41,28 @@ from posbridge.flows.export_order import ExportResult, export_wix_order
 from posbridge.flows.lifecycle import (
     APP_INSTALLED,
     LIFECYCLE_EVENTS,
-    LifecyclePorts,
     app_installed,
     app_removed,
     occurred_at,
 )
-from posbridge.flows.pos_ingest import OAUTH_REVOKED
-from posbridge.flows.pos_sync import PosSyncPorts, sync_pos_order
+from posbridge.flows.pos_sync import sync_pos_order
 from posbridge.flows.square_oauth import authorization_revoked
-from posbridge.messaging import IDEMPOTENCY_KEY_JMESPATH, DeadLetters, WorkMessage
-from posbridge.pos.gateways import PosGateways
-from posbridge.secrets import TenantSecrets
-from posbridge.store.awaiting_pos import AwaitingPosOrders
-from posbridge.store.catalog_lookup import CatalogLookup
-from posbridge.store.lifecycle import LifecycleStore
-from posbridge.store.order_sync import OrderSyncStore
-from posbridge.store.orders import MappingConflict, OrderMappings
-from posbridge.store.reconcile_state import ReconcileState
-from posbridge.store.square_oauth import OAuthConnections
-from posbridge.store.tenants import TenantStore
-from posbridge.wix.client import DynamoRateLimiter, WixApiError, WixClients
-from posbridge.wix.orders_api import WixOrders
-from posbridge.wix.site import SiteIdsCache
-from posbridge.wix.webhooks import ORDER_CANCELED, ORDER_PAYMENT_STATUS_UPDATED
+from posbridge.messaging import IDEMPOTENCY_KEY_JMESPATH
+from posbridge.store.orders import MappingConflict
+from posbridge.wix import orders as wix_order_events
+from posbridge.wix.client import WixApiError
 from posbridge.work_batch import SqsVisibility, process_batch
 
 WIX_RATE_WAIT_MAX_S = 15.0  # and never past the deadline: a longer wait is the queue's (RateLimited, next window)
 
 settings = OrderWorkerSettings.from_env()
-tenants = TenantStore(settings.mappings_table)
-mappings = OrderMappings(settings.mappings_table)
-vault = TenantSecrets(settings.tenant_secret_prefix)
-gateways = PosGateways(settings.pos_api_base_url, vault)
-lifecycle = LifecyclePorts(tenants, LifecycleStore(settings.mappings_table), vault)
-dead_letters = DeadLetters(settings.dead_letter_queue_url)
-oauth_connections = OAuthConnections(settings.mappings_table)
 wix_settings = WixApiSettings.from_env()
 # A full rate window is waited out only while the deadline allows; otherwise the message returns to the queue until
 # the next window opens.
-wix_clients = WixClients(
-    wix_settings.wix_api_base_url,
-    wix_settings.wix_app_id,
-    wix_settings.wix_app_secret_name,
-    DynamoRateLimiter(wix_settings.mappings_table, max_wait_s=WIX_RATE_WAIT_MAX_S),
-)
-catalog_lookup = CatalogLookup(settings.mappings_table)  # the catalog mapping, read by Flows 1 and 2
-syncs = OrderSyncStore(settings.mappings_table)
-awaiting_pos = AwaitingPosOrders(settings.mappings_table)  # orders of sites with no POS connected yet
-pos_sync_ports = PosSyncPorts(
-    tenants=tenants,
-    pos=gateways,
-    wix=lambda instance_id: WixOrders(wix_clients.for_instance(instance_id)),
-    mappings=mappings,
-    syncs=syncs,
-    catalog=catalog_lookup,
-    site=SiteIdsCache(ReconcileState(settings.mappings_table)),
-    bridge_app_id=wix_settings.wix_app_id,
-)
+wired = wiring.order_worker(settings, wix_settings, WIX_RATE_WAIT_MAX_S)
+tenants, mappings, gateways, catalog_lookup = wired.tenants, wired.mappings, wired.gateways, wired.catalog_lookup
+lifecycle, dead_letters, pos_sync_ports = wired.lifecycle, wired.dead_letters, wired.pos_sync
+syncs, awaiting_pos, oauth_connections = wired.syncs, wired.awaiting_pos, wired.oauth_connections
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()  # X-Ray: patches botocore and httpx, so each AWS, POS and Wix call is a subsegment
@@ -109,7 +77,9 @@ persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
 )
 def export(message: dict[str, Any]) -> dict[str, Any]:
     work = WorkMessage.model_validate(message)
-    return asdict(export_wix_order(work, tenants, mappings, gateways, catalog_lookup, awaiting_pos))
+    return asdict(
+        export_wix_order(work, tenants, mappings, gateways, catalog_lookup, awaiting_pos, wix_orders=wix_order_events)
+    )
 
 
 @idempotent_function(  # type: ignore[untyped-decorator]
@@ -123,7 +93,8 @@ def sync_pos(message: dict[str, Any]) -> dict[str, Any]:
     data_keyword_argument="message", config=idempotency, persistence_store=persistence
 )
 def cancel(message: dict[str, Any]) -> dict[str, Any]:
-    return asdict(cancel_wix_order(WorkMessage.model_validate(message), tenants, mappings, gateways))
+    work = WorkMessage.model_validate(message)
+    return asdict(cancel_wix_order(work, tenants, mappings, gateways, wix_orders=wix_order_events))
 
 
 def wix_cancel_event(message: WorkMessage) -> None:
@@ -165,7 +136,7 @@ def process(record: SQSRecord) -> None:
         if message.source == "wix" and message.event_type in LIFECYCLE_EVENTS:
             lifecycle_event(message)
             return
-        if message.source == "square" and message.event_type == OAUTH_REVOKED:
+        if message.source == "square" and message.event_type == POS_ACCESS_REVOKED:
             oauth_revoked_event(message)
             return
         if message.source != "wix":

@@ -21,35 +21,20 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from posbridge import wiring
 from posbridge.config import ReconcilerSettings, WixApiSettings
 from posbridge.errors import PermanentError, TransientError
-from posbridge.flows.lifecycle import LifecyclePorts, purge_removed
+from posbridge.flows.lifecycle import purge_removed
 from posbridge.flows.reconcile import PassResult, reconcile_tenant, reconcile_tenants
-from posbridge.messaging import WorkQueue
-from posbridge.pos.gateways import PosGateways
-from posbridge.secrets import TenantSecrets
-from posbridge.store.awaiting_pos import AwaitingPosOrders
-from posbridge.store.lifecycle import LifecycleStore
-from posbridge.store.order_sync import OrderSyncStore
-from posbridge.store.pos_links import PosLinks
-from posbridge.store.reconcile_state import ReconcileState
-from posbridge.store.tenants import TenantStore
-from posbridge.wix.client import WixClients
 from posbridge.wix.orders_api import WixOrders
 
 MIN_TIME_PER_TENANT_MS = 30_000
 
 settings = ReconcilerSettings.from_env()
-tenants = TenantStore(settings.mappings_table)
-links = PosLinks(settings.mappings_table)
-syncs = OrderSyncStore(settings.mappings_table)
-state = ReconcileState(settings.mappings_table)
-awaiting_pos = AwaitingPosOrders(settings.mappings_table)
-queue = WorkQueue(settings.work_queue_url)
-vault = TenantSecrets(settings.tenant_secret_prefix)
-gateways = PosGateways(settings.pos_api_base_url, vault)
-lifecycle = LifecyclePorts(tenants, LifecycleStore(settings.mappings_table), vault)
-wix_clients = WixClients.from_settings(WixApiSettings.from_env())
+wired = wiring.reconciler(settings, WixApiSettings.from_env())
+tenants, links, syncs, state = wired.tenants, wired.links, wired.syncs, wired.state
+queue, gateways, lifecycle, wix_clients = wired.queue, wired.gateways, wired.lifecycle, wired.wix_clients
+awaiting_pos = wired.awaiting_pos
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()

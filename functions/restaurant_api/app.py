@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from posbridge.admin_http import invalid_request
 from posbridge.config import RestaurantApiSettings
 from posbridge.dlq import DeadLetterQueue
-from posbridge.domain.catalog_job import JOB_ID, ImportJob, ImportOptions
+from posbridge.domain.catalog_job import JOB_ID, ImportAlreadyRunning, ImportJob, ImportOptions
 from posbridge.errors import PermanentError, TransientError
 from posbridge.executions import StepFunctionsExecutions
 from posbridge.flows import restaurant_page as page
@@ -42,7 +42,7 @@ from posbridge.flows.catalog_publish import start_import
 from posbridge.pos.square.oauth import SquareApp, SquareLocations, SquareOAuth
 from posbridge.secrets import TenantSecrets
 from posbridge.store.activity import OrderActivityStore
-from posbridge.store.catalog_jobs import CatalogJobs, ImportAlreadyRunning
+from posbridge.store.catalog_jobs import CatalogJobs
 from posbridge.store.catalog_sync_state import CatalogSyncState
 from posbridge.store.pos_links import PosLocationTaken
 from posbridge.store.square_oauth import OAuthConnections, OAuthStates

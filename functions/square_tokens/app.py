@@ -16,14 +16,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import SecretStr
 
+from posbridge import wiring
 from posbridge.config import SquareOAuthSettings
-from posbridge.flows.square_oauth import OAuthPorts, refresh_due
-from posbridge.pos.square.oauth import SquareApp, SquareLocations, SquareOAuth
-from posbridge.secrets import TenantSecrets
-from posbridge.store.square_oauth import OAuthConnections, OAuthStates
-from posbridge.store.tenants import TenantStore
+from posbridge.flows.square_oauth import refresh_due
 
 settings = SquareOAuthSettings.from_env()
+wired = wiring.square_oauth(settings)
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
@@ -33,16 +31,7 @@ tracer = Tracer()
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    square_app = SquareApp.from_secret(settings.square_app_secret_name)
-    ports = OAuthPorts(
-        states=OAuthStates(settings.mappings_table),
-        connections=OAuthConnections(settings.mappings_table),
-        square=SquareOAuth(settings.pos_api_base_url, square_app),
-        locations=SquareLocations(settings.pos_api_base_url),
-        vault=TenantSecrets(settings.tenant_secret_prefix),
-        tenants=TenantStore(settings.mappings_table),
-        webhook_signature_key=SecretStr(""),  # a refresh keeps each tenant's stored key
-    )
+    ports = wired.ports(webhook_signature_key=SecretStr(""))  # a refresh keeps each tenant's stored key
     report = refresh_due(ports, datetime.now(UTC))
     metrics.add_metric(name="SquareTokensRefreshed", unit=MetricUnit.Count, value=len(report.refreshed))
     metrics.add_metric(name="SquareTokenRefreshFailed", unit=MetricUnit.Count, value=len(report.failed))

@@ -11,23 +11,20 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from posbridge import wiring
 from posbridge.config import SquareWebhookSettings
 from posbridge.errors import WebhookRejected
-from posbridge.flows.pos_ingest import ingest_square_webhook
-from posbridge.messaging import WorkQueue
-from posbridge.secrets import TenantSecrets
-from posbridge.store.pos_links import PosLinks
+from posbridge.flows.pos_ingest import ingest_pos_webhook
+from posbridge.pos.square.webhooks import SIGNATURE_HEADER
 from posbridge.webhook_ack import json_response, rejected, too_large
 
-SIGNATURE_HEADER = "x-square-hmacsha256-signature"
 # A Square order webhook is a few KB; anything near this is not Square. Refused before verifying or parsing.
 MAX_BODY_BYTES = 1024 * 1024
 
 settings = SquareWebhookSettings.from_env()
-links = PosLinks(settings.mappings_table)
-vault = TenantSecrets(settings.tenant_secret_prefix)
-queue = WorkQueue(settings.work_queue_url)
-catalog_queue = WorkQueue(settings.catalog_sync_queue_url) if settings.catalog_sync_queue_url else None
+wired = wiring.square_webhook(settings)
+webhooks, links, vault = wired.webhooks, wired.links, wired.vault
+queue, catalog_queue = wired.queue, wired.catalog_queue
 logger = Logger()
 
 
@@ -49,9 +46,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return rejected(logger, "square", too_large(MAX_BODY_BYTES))
     headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
     try:
-        outcome = ingest_square_webhook(
-            raw, headers.get(SIGNATURE_HEADER), settings.square_notification_url, links, keys, queue, catalog_queue
-        )
+        outcome = ingest_pos_webhook(raw, headers.get(SIGNATURE_HEADER), webhooks, links, keys, queue, catalog_queue)
     except WebhookRejected as rejection:
         return rejected(logger, "square", rejection)
     logger.info(

@@ -11,16 +11,15 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from posbridge import wiring
 from posbridge.config import WixWebhookSettings
 from posbridge.errors import WebhookRejected
 from posbridge.flows.wix_ingest import ingest_wix_webhook
-from posbridge.messaging import WorkQueue
 from posbridge.webhook_ack import json_response, rejected, too_large
-from posbridge.wix.webhooks import load_public_key
 
 settings = WixWebhookSettings.from_env()
-public_key = load_public_key(settings.wix_webhook_public_key)
-queue = WorkQueue(settings.work_queue_url)
+wired = wiring.wix_webhook(settings)
+webhooks, queue = wired.webhooks, wired.queue
 logger = Logger()
 # A Wix order webhook is a few KB (300 lines at most); anything near this is not Wix. Refused before any parsing.
 MAX_BODY_BYTES = 1024 * 1024
@@ -34,7 +33,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if len(body) > MAX_BODY_BYTES:
         return rejected(logger, "wix", too_large(MAX_BODY_BYTES))
     try:
-        outcome = ingest_wix_webhook(body, public_key, settings.wix_app_id, queue)
+        outcome = ingest_wix_webhook(body, webhooks, queue)
     except WebhookRejected as rejection:
         return rejected(logger, "wix", rejection)
     logger.info(

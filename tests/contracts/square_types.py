@@ -38,13 +38,14 @@ from devstack.square_sandbox import SquareSandbox
 from devstack.square_sandbox.sdk_schema import SDK_ROUTES, Violation, check, check_body, fields_of, sdk_method
 from devstack.wix_sandbox import WixSandbox
 from devstack.wix_sandbox import orders as wix_orders
+from posbridge.domain.catalog import LayoutOptions
 from posbridge.domain.money import Money
 from posbridge.domain.order import Address, Buyer, Fulfillment, LineItem, Modifier, Order
 from posbridge.domain.order_catalog import CatalogLine
-from posbridge.pos.port import OrderPayment
+from posbridge.domain.pos_export import OrderPayment
 from posbridge.pos.square import SquarePos
 from posbridge.pos.square import catalog as square_catalog
-from posbridge.pos.square.catalog import LayoutOptions, SquareCatalogSource
+from posbridge.pos.square.catalog import SquareCatalogSource
 from posbridge.pos.square.client import SquareClient
 from posbridge.pos.square.order_money import ADJUSTMENT_NAME
 from posbridge.wix.orders import restaurant_order

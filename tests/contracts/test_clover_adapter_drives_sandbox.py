@@ -18,12 +18,13 @@ from devstack.wix_sandbox import WixSandbox
 from posbridge.domain.money import Money
 from posbridge.domain.order import LineItem, Order
 from posbridge.domain.order_catalog import CatalogLine
+from posbridge.domain.pos_export import OrderPayment
 from posbridge.errors import PermanentError, TransientError
+from posbridge.ports.pos import CATALOG_REFERENCE_UNKNOWN
 from posbridge.pos.clover import ADJUSTMENT_NAME, CloverClient, CloverPos
 from posbridge.pos.clover.client import WindowRateLimiter
 from posbridge.pos.clover.tokens import CloverTokens, MemoryTokenStore
 from posbridge.pos.clover.webhooks import CloverWebhook, Verification, is_authentic, parse
-from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, OrderPayment
 from posbridge.wix.orders import restaurant_order
 from tests.devstack.test_square_sandbox import Receiver
 from tests.devstack.test_wix_sandbox_money import TAXED_DELIVERY, _checkout

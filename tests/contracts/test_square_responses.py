@@ -23,8 +23,7 @@ from square.types.error_code import ErrorCode
 from devstack.square_sandbox import SquareSandbox
 from devstack.square_sandbox import errors as sandbox_errors
 from devstack.square_sandbox.sdk_schema import SDK_ROUTES, response_model
-from posbridge.flows.pos_ingest import CATALOG_EVENT_TYPES, _catalog_stamp
-from posbridge.pos.square.notifications import SquareNotification
+from posbridge.pos.square.notifications import CATALOG_EVENT_TYPES, SquareNotification, catalog_stamp
 from posbridge.pos.square.order_snapshot import SUMMARY_KEYS, summary_from_event
 from tests.contracts.square_types import (
     ADAPTER_ROUTES,
@@ -479,12 +478,12 @@ def test_every_field_posbridge_reads_from_a_webhook_is_in_the_sdk_event_model(dr
         if event["type"] in SUMMARY_KEYS:
             summary_from_event(event["type"], TrackedDict(event["data"], "data", seen))
         else:
-            _catalog_stamp(notification)
+            catalog_stamp(notification)
     # Then each path is a field of the SDK's event model for that type, but for two deliberate probes: one reader
     # serves several event types and falls back when the field is absent
     probes = {
         "order.created": {"data.object.order_created.updated_at"},  # position(): updated_at, else created_at
-        "inventory.count.updated": {"data.object.catalog_version"},  # _catalog_stamp: else the event time
+        "inventory.count.updated": {"data.object.catalog_version"},  # catalog_stamp: else the event time
     }
     unknown = {
         kind: unknown_paths(EVENT_MODELS[kind], paths) - probes.get(kind, set()) for kind, paths in reads.items()

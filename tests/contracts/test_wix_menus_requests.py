@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from posbridge.flows.catalog_sync import MASKS
-from posbridge.wix.menus_api import ENTITIES, MenusApi, WixKind
+from posbridge.ports.wix import WixKind
+from posbridge.wix.menus_api import ENTITIES, MenusApi
 from tests.contracts.wix_menus import KINDS, LOCATIONS, Sdk, guid, planned_bodies
 from tests.contracts.wix_sdk import WixSdk
 from tests.contracts.wix_wire import RecordingWix, assert_same_request

@@ -15,7 +15,8 @@ import pytest
 from devstack.httpserver import BackgroundServer
 from devstack.wix_sandbox import WixSandbox
 from devstack.wix_sandbox import menus as sandbox_menus
-from posbridge.wix.menus_api import ENTITIES, WixKind
+from posbridge.ports.wix import WixKind
+from posbridge.wix.menus_api import ENTITIES
 from tests.contracts.wix_menus import KINDS, LOCATIONS, Sdk, bodies_of, sample_plan
 from tests.contracts.wix_sdk import WixSdk
 

@@ -8,7 +8,8 @@ from typing import Any
 from posbridge.domain.catalog import Catalog, Item, Menu, Modifier, ModifierGroup, Section, Variation
 from posbridge.domain.money import Money
 from posbridge.flows.catalog_plan import Plan, build_plan, resolve
-from posbridge.wix.menus_api import ENTITIES, WixKind
+from posbridge.ports.wix import WixKind
+from posbridge.wix.menus_api import ENTITIES
 
 LOCATIONS = "@wix/auto_sdk_business-tools_locations"
 KINDS: tuple[WixKind, ...] = ("variant", "modifier", "modifierGroup", "item", "section", "menu")  # build order

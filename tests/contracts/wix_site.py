@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from devstack.wix_sandbox import WixSandbox
+from posbridge.domain.order_import import ImportLine, WixPlacement
 from posbridge.pos.square.order_snapshot import snapshot_from_square
-from posbridge.wix.order_import import ImportLine, WixPlacement, create_order_body
+from posbridge.wix.order_import import create_order_body
 from tests.contracts.wix_sdk import SdkExchange, WixSdk
 from tests.unit.pos_fakes import BRIDGE_APP_ID, square_line, square_order
 

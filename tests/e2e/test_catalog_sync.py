@@ -18,10 +18,10 @@ import httpx
 import pytest
 
 from devstack.app import Devstack
+from posbridge.domain.catalog import LayoutOptions
 from posbridge.errors import TransientError
 from posbridge.flows import catalog_publish
 from posbridge.flows.catalog_sync import SyncDeferred, SyncPorts, SyncResult, sync_catalog
-from posbridge.pos.square.catalog import LayoutOptions
 from posbridge.store.catalog_sync_state import CatalogSyncState
 from tests.catalog_support import STEPS, Restaurant, import_catalog, make_deps, run_step, wait_for
 

@@ -26,8 +26,9 @@ from devstack.app import Devstack
 from devstack.playground import dashboard_instance
 from devstack.runtime import CURRENT_FUNCTION
 from posbridge.dlq import DeadLetterQueue
-from posbridge.messaging import WorkMessage, WorkQueue
-from posbridge.wix.webhooks import ORDER_CREATED
+from posbridge.domain.events import ORDER_CREATED
+from posbridge.domain.work_message import WorkMessage
+from posbridge.messaging import WorkQueue
 from tests.e2e import test_square_oauth as oauth_flow
 from tests.e2e.conftest import wait_for
 from tests.table_access import TABLES, granted_table_actions

@@ -14,8 +14,9 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from devstack.app import Devstack
 from devstack.wix_sandbox import sign_webhook
+from posbridge.domain.work_message import WorkMessage
 from posbridge.flows.wix_ingest import ingest_wix_webhook
-from posbridge.messaging import WorkMessage
+from posbridge.wix.webhooks import WixWebhookVerifier
 from tests.e2e.conftest import Restaurant, wait_for
 
 SOUP = {"kind": "restaurant", "name": "Minestrone", "price": "7.25", "quantity": 1}
@@ -201,5 +202,5 @@ def _queued_message(devstack: Devstack, body: str) -> WorkMessage:
 
     key = serialization.load_pem_private_key(devstack.wix.private_key_pem, password=None).public_key()
     assert isinstance(key, RSAPublicKey)
-    ingest_wix_webhook(body, key, devstack.wix.app_id, Capture())
+    ingest_wix_webhook(body, WixWebhookVerifier(key, devstack.wix.app_id), Capture())
     return sent[0]

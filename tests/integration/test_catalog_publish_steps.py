@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from devstack.app import Devstack
-from posbridge.domain.catalog_job import ImportOptions
+from posbridge.domain.catalog_job import ImportAlreadyRunning, ImportOptions
 from posbridge.errors import PermanentError, TransientError
 from posbridge.flows import catalog_publish as flow
-from posbridge.store.catalog_jobs import ImportAlreadyRunning
+from posbridge.ports.stores import BlobStore
 from posbridge.store.catalog_mappings import CatalogMappings
 from posbridge.store.catalog_sync_state import CatalogSyncState
 from tests.catalog_support import (
@@ -235,7 +235,7 @@ def _sabotage_for(step: str) -> Sabotage:
 class _BrokenBlobs:
     """S3 that stops accepting writes (the step dies after reading what it needs)."""
 
-    def __init__(self, inner: flow.Blobs) -> None:
+    def __init__(self, inner: BlobStore) -> None:
         self.inner = inner
 
     def put_json(self, key: str, value: Any) -> None:

@@ -10,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from devstack.app import Devstack
+from posbridge.domain.order_mapping import OrderMapping
+from posbridge.domain.order_sync import PosOrderSync
 from posbridge.domain.pos_order import PosPosition
 from posbridge.store.activity import OrderActivityStore
-from posbridge.store.order_sync import OrderSyncStore, PosOrderSync
-from posbridge.store.orders import OrderMapping, OrderMappings
+from posbridge.store.order_sync import OrderSyncStore
+from posbridge.store.orders import OrderMappings
 
 T0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 

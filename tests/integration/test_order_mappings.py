@@ -12,8 +12,9 @@ from boto3.dynamodb.conditions import Key
 from botocore.stub import Stubber
 
 from devstack.app import Devstack
+from posbridge.domain.order_mapping import OrderMapping
 from posbridge.errors import TransientError
-from posbridge.store.orders import MappingConflict, OrderMapping, OrderMappings
+from posbridge.store.orders import MappingConflict, OrderMappings
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,13 @@ import pytest
 
 from devstack.app import Devstack
 from posbridge.dlq import DeadLetterQueue
+from posbridge.domain.events import ORDER_CREATED
 from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
-from posbridge.messaging import WorkMessage, WorkQueue
+from posbridge.domain.work_message import WorkMessage
+from posbridge.messaging import WorkQueue
 from posbridge.store.awaiting_pos import AwaitingPosOrders
 from posbridge.store.order_sync import OrderSyncStore
 from posbridge.store.tenants import TenantStore
-from posbridge.wix.webhooks import ORDER_CREATED
 
 
 def _wait_for(predicate: Any, timeout_s: float = 20.0) -> Any:

@@ -11,14 +11,17 @@ import boto3
 import pytest
 
 from devstack.app import Devstack
+from posbridge.domain.catalog_mapping import CatalogMapping
 from posbridge.domain.order_catalog import WixSoldAs
+from posbridge.domain.order_sync import Cursors, PosOrderSync, SiteIds
 from posbridge.domain.pos_order import PosPosition
 from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
+from posbridge.domain.tenant_records import PosLink
 from posbridge.store.catalog_lookup import CatalogLookup
-from posbridge.store.catalog_mappings import CatalogMapping, CatalogMappings
-from posbridge.store.order_sync import OrderSyncStore, PosOrderSync
-from posbridge.store.pos_links import PosLink, PosLinks, PosLocationTaken
-from posbridge.store.reconcile_state import Cursors, ReconcileState, SiteIds
+from posbridge.store.catalog_mappings import CatalogMappings
+from posbridge.store.order_sync import OrderSyncStore
+from posbridge.store.pos_links import PosLinks, PosLocationTaken
+from posbridge.store.reconcile_state import ReconcileState
 from posbridge.store.tenants import TenantStore
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -13,7 +13,8 @@ import pytest
 
 from devstack.app import Devstack
 from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
-from posbridge.store.lifecycle import Installation, LifecycleStore
+from posbridge.domain.tenant_records import Installation
+from posbridge.store.lifecycle import LifecycleStore
 from posbridge.store.tenants import TenantStore
 
 

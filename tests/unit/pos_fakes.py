@@ -13,20 +13,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from posbridge.domain.order_catalog import CatalogIds, WixSoldAs
+from posbridge.domain.order_catalog import CatalogIds, CatalogPlacement, WixSoldAs
+from posbridge.domain.order_mapping import OrderMapping
+from posbridge.domain.order_sync import Cursors, Known, PosOrderSync, SiteIds
+from posbridge.domain.pos_export import PosOrderPage
 from posbridge.domain.pos_order import PosOrderSnapshot
 from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
+from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import PermanentError
 from posbridge.flows.pos_sync import PosSyncPorts
-from posbridge.messaging import WorkMessage
-from posbridge.pos.port import PosOrderPage
+from posbridge.ports.wix import WixOrdersPage
 from posbridge.pos.square.order_snapshot import snapshot_from_square, summary_from_order
 from posbridge.pos.square.orders import SOURCE_NAME
-from posbridge.store.catalog_lookup import CatalogPlacement
-from posbridge.store.order_sync import Known, PosOrderSync
-from posbridge.store.orders import OrderMapping
-from posbridge.store.reconcile_state import Cursors, SiteIds
-from posbridge.wix.orders_api import WixFulfillmentRef, WixOrderRef, WixOrdersPage, order_ref
+from posbridge.wix import order_import
+from posbridge.wix.orders_api import WixFulfillmentRef, WixOrderRef, order_ref
 
 TENANT_ID = "inst-flow23"
 LOCATION_ID = "L-FLOW23"
@@ -405,4 +405,5 @@ class World:
             catalog=self.catalog,
             site=self.site,
             bridge_app_id=BRIDGE_APP_ID,
+            wix_format=order_import,
         )

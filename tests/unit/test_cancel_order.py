@@ -17,18 +17,20 @@ import pytest
 
 from devstack.httpserver import BackgroundServer
 from devstack.square_sandbox import SquareSandbox
+from posbridge.domain.events import ORDER_APPROVED, ORDER_CANCELED, ORDER_PAYMENT_STATUS_UPDATED
 from posbridge.domain.money import Money
+from posbridge.domain.order_mapping import OrderMapping
+from posbridge.domain.pos_export import PosRefund
 from posbridge.domain.pos_order import PosFulfillment, PosOrderSnapshot, PosOrderState, PosPosition
 from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
+from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import EventIgnored, PermanentError, TransientError
 from posbridge.flows.cancel_order import CancelResult, cancel_wix_order
 from posbridge.flows.export_order import CANCELED_BEFORE_EXPORT, export_wix_order
 from posbridge.idempotency import idempotency_key
-from posbridge.messaging import WorkMessage
-from posbridge.pos.port import PosGateway, PosRefund
+from posbridge.ports.pos import PosGateway
 from posbridge.pos.square import SquareClient, SquarePos
-from posbridge.store.orders import OrderMapping
-from posbridge.wix.webhooks import ORDER_APPROVED, ORDER_CANCELED, ORDER_PAYMENT_STATUS_UPDATED
+from posbridge.wix import orders as wix_order_events
 from tests.unit.pos_fakes import FakeTenants
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "wix_webhook"
@@ -217,7 +219,8 @@ def _payment_status(
 
 
 def _run(message: WorkMessage, mappings: FakeMappings, pos: FakePos, tenant: Tenant | None = None) -> CancelResult:
-    return cancel_wix_order(message, FakeTenants({TENANT_ID: tenant or _tenant()}), mappings, pos)
+    tenants = FakeTenants({TENANT_ID: tenant or _tenant()})
+    return cancel_wix_order(message, tenants, mappings, pos, wix_orders=wix_order_events)
 
 
 # ---- the rule ------------------------------------------------------------------------------------------------------
@@ -287,7 +290,8 @@ def test_a_cancel_that_overtakes_the_approval_keeps_the_order_off_the_pos() -> N
         entity_id=WIX_ID,
         payload=event,
     )
-    result = export_wix_order(approved, FakeTenants({TENANT_ID: _tenant()}), mappings, pos)  # type: ignore[arg-type]
+    tenants = FakeTenants({TENANT_ID: _tenant()})
+    result = export_wix_order(approved, tenants, mappings, pos, wix_orders=wix_order_events)  # type: ignore[arg-type]
     # Then it is not exported: the POS is never reached
     assert result.outcome == "canceled_before_export"
     assert pos.tenants_seen == [] and mappings.saved == {}
@@ -406,7 +410,8 @@ def test_a_full_refund_that_overtakes_the_approval_keeps_the_order_off_the_pos()
         source="wix", event_type=ORDER_APPROVED, event_id=event["id"], tenant_id=TENANT_ID, entity_id=WIX_ID,
         payload=event,
     )  # fmt: skip
-    result = export_wix_order(approved, FakeTenants({TENANT_ID: _tenant()}), mappings, pos)  # type: ignore[arg-type]
+    tenants = FakeTenants({TENANT_ID: _tenant()})
+    result = export_wix_order(approved, tenants, mappings, pos, wix_orders=wix_order_events)  # type: ignore[arg-type]
     # Then it is never exported
     assert result.outcome == "canceled_before_export"
     assert pos.tenants_seen == [] and mappings.saved == {}

@@ -10,9 +10,11 @@ import json
 
 import pytest
 
-from posbridge.flows.pos_ingest import WebhookRejected, ingest_square_webhook
-from posbridge.messaging import WorkMessage
-from posbridge.store.pos_links import PosLink
+from posbridge.domain.tenant_records import PosLink
+from posbridge.domain.work_message import WorkMessage
+from posbridge.errors import WebhookRejected
+from posbridge.flows.pos_ingest import ingest_pos_webhook
+from posbridge.pos.square.webhooks import SquareWebhooks
 
 URL = "https://bridge.example/webhooks/pos/square"
 
@@ -63,7 +65,8 @@ def test_a_burst_of_notifications_for_one_catalog_version_is_one_message_per_ten
     catalog, orders = Queue(), Queue()
     events = [_event(f"evt-{n}") for n in range(4)] + [_event("evt-0")]
     # When each is ingested
-    outcomes = [ingest_square_webhook(b, s, URL, Links(), SharedKeys(), orders, catalog) for b, s in events]
+    square = SquareWebhooks(URL)
+    outcomes = [ingest_pos_webhook(b, s, square, Links(), SharedKeys(), orders, catalog) for b, s in events]
     # Then all are queued on the catalog queue only, and collapse to one (group, dedup id) per tenant of the merchant
     assert {o.status for o in outcomes} == {"queued"} and orders.sent == []
     assert len(catalog.sent) == 10 and {g for g, _ in _dedup(catalog)} == {"tenant-a:catalog", "tenant-b:catalog"}
@@ -75,7 +78,7 @@ def test_a_new_catalog_version_is_a_new_message_and_inventory_counts_are_buckete
     for body, sig in (_event("a"), _event("b", updated_at="2026-01-01T10:05:00.000Z"),
                       _event("c", "inventory.count.updated", created_at="2026-01-01T10:00:01Z"),
                       _event("d", "inventory.count.updated", created_at="2026-01-01T10:00:03Z")):  # fmt: skip
-        ingest_square_webhook(body, sig, URL, Links(), SharedKeys(), Queue(), catalog)
+        ingest_pos_webhook(body, sig, SquareWebhooks(URL), Links(), SharedKeys(), Queue(), catalog)
     # Two catalog versions and one 10-second inventory bucket, for each of the two tenants
     assert len(_dedup(catalog)) == 6
 
@@ -85,16 +88,16 @@ def test_a_catalog_event_signed_for_one_tenant_syncs_only_that_tenant() -> None:
     catalog = Queue()
     body, sig = _event("evt-a")
     # When it is ingested
-    ingest_square_webhook(body, sig, URL, Links(), Keys(), Queue(), catalog)
+    ingest_pos_webhook(body, sig, SquareWebhooks(URL), Links(), Keys(), Queue(), catalog)
     # Then only tenant-a's catalog syncs: tenant-b's own subscription delivers (and vouches for) its own notification
     assert [m.tenant_id for m in catalog.sent] == ["tenant-a"]
 
 
 def test_catalog_events_are_ignored_without_a_catalog_queue_and_refused_unsigned() -> None:
     body, sig = _event("x")
-    assert ingest_square_webhook(body, sig, URL, Links(), Keys(), Queue(), None).status == "ignored"
+    assert ingest_pos_webhook(body, sig, SquareWebhooks(URL), Links(), Keys(), Queue(), None).status == "ignored"
     with pytest.raises(WebhookRejected) as rejected:
-        ingest_square_webhook(body, "bad", URL, Links(), Keys(), Queue(), Queue())
+        ingest_pos_webhook(body, "bad", SquareWebhooks(URL), Links(), Keys(), Queue(), Queue())
     assert rejected.value.status == 401
 
 
@@ -117,7 +120,7 @@ def test_each_inventory_change_is_a_sync_of_the_location_counted_and_a_redeliver
               _counted("a2", "2026-01-01T10:00:01.000Z")]  # fmt: skip
     # When each is ingested
     for body, sig in events:
-        assert ingest_square_webhook(body, sig, URL, Links(), Keys(), Queue(), catalog).status == "queued"
+        assert ingest_pos_webhook(body, sig, SquareWebhooks(URL), Links(), Keys(), Queue(), catalog).status == "queued"
     # Then each change is its own sync (the second one is not lost in the first's bucket), the redelivery collapses,
     # and only the tenant at the counted location syncs (inventory is per location, the catalog per merchant)
     assert {g for g, _ in _dedup(catalog)} == {"tenant-a:catalog"}

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from posbridge.ports.pos import PosGateway
 from posbridge.pos.clover import CloverClient, CloverPos, snapshot_from_clover
 from posbridge.pos.clover.tokens import CloverTokens, MemoryTokenStore
 from posbridge.pos.clover.webhooks import CloverWebhook, Verification, is_authentic, parse
-from posbridge.pos.port import PosGateway
 
 PAIR = CloverTokens(
     access_token="secret-access", access_token_expiration=2_000_000_000,

@@ -16,19 +16,21 @@ import pytest
 
 from devstack.httpserver import BackgroundServer
 from devstack.square_sandbox import SquareSandbox
+from posbridge.domain.events import ORDER_APPROVED, ORDER_CREATED
 from posbridge.domain.money import Money
 from posbridge.domain.order import Buyer, Order
 from posbridge.domain.order_catalog import CatalogLine, WixSoldAs
+from posbridge.domain.order_mapping import OrderMapping
+from posbridge.domain.pos_export import OrderPayment, PosOrder
 from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
+from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import IdempotencyKeyReused, PermanentError, TransientError
 from posbridge.flows.export_order import CANCELED_BEFORE_EXPORT, ExportResult, export_wix_order
 from posbridge.idempotency import idempotency_key
-from posbridge.messaging import WorkMessage
-from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, OrderPayment, PosGateway, PosOrder
+from posbridge.ports.pos import CATALOG_REFERENCE_UNKNOWN, PosGateway
 from posbridge.pos.square import SquareClient, SquarePos
 from posbridge.pos.square.orders import to_square_order
-from posbridge.store.orders import OrderMapping
-from posbridge.wix.webhooks import ORDER_APPROVED, ORDER_CREATED
+from posbridge.wix import orders as wix_order_events
 from tests.unit.pos_fakes import FakeCatalog, FakeTenants
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "wix_webhook"
@@ -187,7 +189,9 @@ class World:
     catalog: FakeCatalog = field(default_factory=FakeCatalog)
 
     def run(self, message: WorkMessage) -> ExportResult:
-        return export_wix_order(message, self.tenants, self.mappings, self.pos, self.catalog)
+        return export_wix_order(
+            message, self.tenants, self.mappings, self.pos, self.catalog, wix_orders=wix_order_events
+        )
 
 
 def _world(*tenants: Tenant) -> World:
@@ -363,7 +367,9 @@ def test_an_order_of_a_site_with_no_pos_connected_is_recorded_by_id_not_parked(w
     assert "buyerInfo" in json.dumps(message.payload)
     awaiting = FakeAwaiting()
     # When it is processed
-    result = export_wix_order(message, world.tenants, world.mappings, world.pos, world.catalog, awaiting)
+    result = export_wix_order(
+        message, world.tenants, world.mappings, world.pos, world.catalog, awaiting, wix_orders=wix_order_events
+    )
     # Then it is not poison: its outcome (the worker's metric WixOrders_awaiting_pos_connection) says it waits, and
     # only its id and update time are kept, for the reconciliation once the POS is connected
     assert result == ExportResult("awaiting_pos_connection", message.entity_id)
@@ -798,8 +804,8 @@ def test_a_crash_between_pos_and_mapping_writes_leaves_one_square_order(merchant
     message = _message("approved")
     # When the approved order is processed, crashes, and is processed again (the queue redelivers it)
     with pytest.raises(TransientError):
-        export_wix_order(message, tenants, mappings, factory)
-    result = export_wix_order(message, tenants, mappings, factory)
+        export_wix_order(message, tenants, mappings, factory, wix_orders=wix_order_events)
+    result = export_wix_order(message, tenants, mappings, factory, wix_orders=wix_order_events)
     for client in factory.clients:
         client.close()
     # Then Square holds exactly one order for the Wix order, and it is the one now mapped
@@ -822,11 +828,11 @@ def test_an_edited_redelivery_after_a_lost_mapping_write_is_refused_by_square(me
     mappings = FakeMappings(crashes=1)
     factory = SquareFactory(merchant)
     with pytest.raises(TransientError):
-        export_wix_order(_message("approved"), tenants, mappings, factory)
+        export_wix_order(_message("approved"), tenants, mappings, factory, wix_orders=wix_order_events)
     # When the order, its note edited since, is delivered again
     edited = _message("approved", event_id="reconcile:edited", buyerNote="Ring twice")
     with pytest.raises(PermanentError) as caught:
-        export_wix_order(edited, tenants, mappings, factory)
+        export_wix_order(edited, tenants, mappings, factory, wix_orders=wix_order_events)
     for client in factory.clients:
         client.close()
     # Then Square answered IDEMPOTENCY_KEY_REUSED (a reason to park, never retried) and holds one order for it

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
+from posbridge.domain.tenant_records import Installation
 from posbridge.errors import EventIgnored, PermanentError
 from posbridge.flows.lifecycle import (
     LifecyclePorts,
@@ -20,7 +21,6 @@ from posbridge.flows.lifecycle import (
     require_active,
     set_paused,
 )
-from posbridge.store.lifecycle import Installation
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 A, B = "inst-a", "inst-b"
@@ -315,9 +315,10 @@ def test_ingest_passes_a_lifecycle_events_signing_time_to_the_worker() -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
+    from posbridge.domain.work_message import WorkMessage
     from posbridge.flows.lifecycle import occurred_at
     from posbridge.flows.wix_ingest import ingest_wix_webhook
-    from posbridge.messaging import WorkMessage
+    from posbridge.wix.webhooks import WixWebhookVerifier
 
     # Given a legacy AppRemoved webhook signed at a known second
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -336,7 +337,7 @@ def test_ingest_passes_a_lifecycle_events_signing_time_to_the_worker() -> None:
         key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     assert isinstance(public, rsa.RSAPublicKey)
-    ingest_wix_webhook(body, public, "app-1", Queue())
+    ingest_wix_webhook(body, WixWebhookVerifier(public, "app-1"), Queue())
     # Then the queued message carries Wix's data and that time, which the worker reads back
     [message] = sent
     assert message.payload["appId"] == "app-1"

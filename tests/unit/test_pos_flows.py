@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from posbridge.domain.order_mapping import OrderMapping
 from posbridge.errors import PermanentError, TransientError
 from posbridge.flows.pos_sync import sync_pos_order
-from posbridge.store.orders import OrderMapping
 from tests.unit.pos_fakes import TENANT_ID, World, message, square_line, square_order, tenant, wix_error
 
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from posbridge.errors import PermanentError, TransientError
-from posbridge.flows.pos_ingest import WebhookRejected, ingest_square_webhook
-from posbridge.pos.square.webhooks import signature
-from posbridge.store.pos_links import PosLink
+from posbridge.domain.tenant_records import PosLink
+from posbridge.errors import PermanentError, TransientError, WebhookRejected
+from posbridge.flows.pos_ingest import ingest_pos_webhook
+from posbridge.pos.square.webhooks import SquareWebhooks, signature
 from tests.unit.pos_fakes import FakeQueue
 
 URL = "https://bridge.example/v1/webhooks/pos/square"
@@ -56,7 +56,7 @@ def _event(event_type: str = "order.updated", location: str = "L-A", merchant: s
 
 
 def _ingest(body: bytes, sig: str | None, queue: FakeQueue, keys: FakeKeys | None = None, url: str = URL) -> Any:
-    return ingest_square_webhook(body, sig, url, FakeLinks(), keys or FakeKeys(), queue)
+    return ingest_pos_webhook(body, sig, SquareWebhooks(url), FakeLinks(), keys or FakeKeys(), queue)
 
 
 def test_a_signed_order_event_is_queued_for_its_tenant_grouped_by_order_deduplicated_by_event() -> None:
@@ -119,6 +119,17 @@ def test_a_signed_order_event_without_its_summary_is_400() -> None:
     with pytest.raises(WebhookRejected) as caught:
         _ingest(body, signature("key-a", URL, body), queue)
     assert caught.value.status == 400 and queue.sent == []
+
+
+def test_an_unsigned_order_event_without_its_summary_is_401_not_400() -> None:
+    # Given an order event whose summary is missing, signed with a key that is not the tenant's
+    queue = FakeQueue()
+    body = json.dumps({"merchant_id": "M-1", "type": "order.updated", "event_id": "e", "data": {"object": {}}}).encode()
+    # When it is ingested
+    with pytest.raises(WebhookRejected) as caught:
+        _ingest(body, signature("not-the-key", URL, body), queue)
+    # Then it is refused as unverifiable: nothing about its content is judged before the signature holds
+    assert (caught.value.status, caught.value.code) == (401, "bad_signature") and queue.sent == []
 
 
 def test_other_event_types_are_acknowledged_and_ignored() -> None:

@@ -9,11 +9,12 @@ from decimal import Decimal
 import pytest
 
 from posbridge import RESTAURANTS_APP_ID
+from posbridge.domain.order_import import ImportLine, WixPlacement
 from posbridge.domain.pos_order import PosPosition
 from posbridge.errors import PermanentError
 from posbridge.flows.apply_status import WixTarget, wix_target
 from posbridge.pos.square.order_snapshot import snapshot_from_square, summary_from_event
-from posbridge.wix.order_import import ImportLine, WixPlacement, create_order_body, custom_item_id
+from posbridge.wix.order_import import create_order_body, custom_item_id
 from tests.unit.pos_fakes import BRIDGE_APP_ID, square_line, square_order, stamp
 
 PLACE = WixPlacement(item_id="wix-item", menu_id="wix-menu", section_id="wix-section")

@@ -7,13 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from posbridge.domain.events import ORDER_CREATED
+from posbridge.domain.order_sync import Cursors, PosOrderSync
 from posbridge.domain.pos_order import PosPosition
 from posbridge.errors import TransientError
 from posbridge.flows.reconcile import PassResult, reconcile_tenant
 from posbridge.pos.square.order_snapshot import parse_time
-from posbridge.store.order_sync import PosOrderSync
-from posbridge.store.reconcile_state import Cursors
-from posbridge.wix.webhooks import ORDER_CREATED
 from tests.unit.pos_fakes import (
     TENANT_ID,
     FakeCursors,

@@ -21,8 +21,9 @@ from posbridge.domain.money import Money
 from posbridge.domain.order import Address, Buyer, Fulfillment, LineItem, Modifier, Order
 from posbridge.domain.order_catalog import CatalogLine
 from posbridge.domain.order_money import AdditionalFee, Balance, OrderMoney, PaymentStatus, PriceSummary
+from posbridge.domain.pos_export import OrderPayment
 from posbridge.errors import PermanentError, TransientError
-from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, OrderPayment, PosGateway
+from posbridge.ports.pos import CATALOG_REFERENCE_UNKNOWN, PosGateway
 from posbridge.pos.square import SquarePos
 from posbridge.pos.square import orders as orders_mapping
 from posbridge.pos.square.client import SquareClient, fit_idempotency_key

@@ -8,16 +8,10 @@ from typing import Any
 
 import pytest
 
-from posbridge.domain.catalog import DEFAULT_MENU_ID, content_hashes
+from posbridge.domain.catalog import DEFAULT_MENU_ID, LayoutOptions, content_hashes
 from posbridge.errors import PermanentError
 from posbridge.flows.catalog_plan import build_plan
-from posbridge.pos.square.catalog import (
-    INVENTORY_COUNTS_PATH,
-    UNCATEGORIZED_ID,
-    LayoutOptions,
-    SquareCatalogSource,
-    to_catalog,
-)
+from posbridge.pos.square.catalog import INVENTORY_COUNTS_PATH, UNCATEGORIZED_ID, SquareCatalogSource, to_catalog
 
 LOCATION = "L1"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -15,15 +15,16 @@ from devstack.square_sandbox import orders as square_orders
 from devstack.square_sandbox.state import Merchant
 from devstack.wix_sandbox import WixSandbox
 from devstack.wix_sandbox.state import Instance
+from posbridge.domain.events import ORDER_APPROVED
 from posbridge.domain.money import Money
 from posbridge.domain.order import LineItem, Order
 from posbridge.domain.order_money import AppliedDiscount, LineMoney, OrderMoney, PriceSummary, Shipping
+from posbridge.domain.work_message import WorkMessage
 from posbridge.flows.export_order import export_wix_order
-from posbridge.messaging import WorkMessage
 from posbridge.pos.square.order_money import ADJUSTMENT_NAME, adjustment, total_without_tip
 from posbridge.pos.square.orders import to_square_order
+from posbridge.wix import orders as wix_order_events
 from posbridge.wix.orders import restaurant_order
-from posbridge.wix.webhooks import ORDER_APPROVED
 from tests.devstack.test_wix_sandbox_money import TAXED_DELIVERY, _checkout, _checkouts, _line
 from tests.unit.test_export_order import (  # noqa: F401 (square and merchant are fixtures)
     TENANT_ID,
@@ -196,7 +197,7 @@ def test_an_exported_order_totals_wix_on_the_square_sandbox_and_the_mapping_reco
     message = WorkMessage(source="wix", event_type=ORDER_APPROVED, event_id="evt-money", tenant_id=TENANT_ID,
                           entity_id=wix["id"], payload={"actionEvent": {"body": {"order": wix}}})  # fmt: skip
     # When Flow 1 exports it over HTTP
-    result = export_wix_order(message, tenants, mappings, factory)
+    result = export_wix_order(message, tenants, mappings, factory, wix_orders=wix_order_events)
     for client in factory.clients:
         client.close()
     # Then the order Square created totals Wix's 15.98 less the 1.50 tip, to the cent; once paid (the tip on the

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import jmespath
 
-from posbridge.messaging import IDEMPOTENCY_KEY_JMESPATH, WorkMessage
+from posbridge.domain.work_message import WorkMessage
+from posbridge.messaging import IDEMPOTENCY_KEY_JMESPATH
 
 
 def _message(tenant: str, event_id: str = "reconcile:ORDER-1:2026-12-06T10:00:00Z") -> WorkMessage:

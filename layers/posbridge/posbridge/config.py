@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Annotated, Self
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Json
 
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -41,6 +41,18 @@ class _Settings(BaseModel):
         return cls.model_validate({name: source[name.upper()] for name in cls.model_fields if name.upper() in source})
 
 
+class PosApiSettings(_Settings):
+    """Where each POS provider's API is: Square's at POS_API_BASE_URL (PosApiBaseUrl in template.yaml), any other
+    provider's by its registry name in POS_API_BASE_URLS, a JSON object ({"<provider>": "https://..."})."""
+
+    pos_api_base_url: PartnerBaseUrl
+    pos_api_base_urls: Json[dict[str, PartnerBaseUrl]] = Field(default_factory=dict)
+
+    def pos_base_urls(self) -> dict[str, str]:
+        """Provider name -> API base URL, for pos/registry.py."""
+        return {"square": self.pos_api_base_url, **self.pos_api_base_urls}
+
+
 class WixWebhookSettings(_Settings):
     """What the Wix webhook ingest needs: the key to verify with and the queue to hand work to."""
 
@@ -60,7 +72,7 @@ class AdminSettings(_Settings):
     dead_letter_queue_url: str = ""  # GET /admin/dead-letters lists it; empty: 501
 
 
-class OrderWorkerSettings(_Settings):
+class OrderWorkerSettings(PosApiSettings):
     """What the work-queue consumer needs to run Flow 1."""
 
     mappings_table: str = Field(min_length=1)
@@ -68,7 +80,6 @@ class OrderWorkerSettings(_Settings):
     tenant_secret_prefix: str = Field(min_length=1)
     dead_letter_queue_url: str = Field(min_length=1)
     work_queue_url: str = Field(min_length=1)  # its own queue: messages that cannot finish go back with a delay
-    pos_api_base_url: PartnerBaseUrl
 
 
 class WixApiSettings(_Settings):
@@ -93,34 +104,31 @@ class SquareWebhookSettings(_Settings):
     catalog_sync_queue_url: str = ""  # POS catalog events go here (Flow 5); empty: they are answered 200 and ignored
 
 
-class ReconcilerSettings(_Settings):
+class ReconcilerSettings(PosApiSettings):
     """What the scheduled reconciliation needs (besides WixApiSettings)."""
 
     mappings_table: str = Field(min_length=1)
     tenant_secret_prefix: str = Field(min_length=1)
     work_queue_url: str = Field(min_length=1)
-    pos_api_base_url: PartnerBaseUrl
     reconcile_lookback_minutes: int = Field(default=24 * 60, ge=1)  # how far back a tenant's first pass looks
     reconcile_overlap_seconds: int = Field(default=120, ge=0)  # each search starts this long before its cursor
     removed_tenant_retention_days: int = Field(default=30, ge=0)  # then a removed tenant's mappings are purged
 
 
-class CatalogPublishSettings(WixApiSettings):
+class CatalogPublishSettings(WixApiSettings, PosApiSettings):
     """What the catalog publish steps and its health check need (Flow 4), besides WixApiSettings."""
 
     snapshot_bucket: str = Field(min_length=1)
     tenant_secret_prefix: str = Field(min_length=1)
-    pos_api_base_url: PartnerBaseUrl
     catalog_step_budget_seconds: float = Field(default=90.0, gt=0)  # work per invocation, then the step loops
     catalog_job_stale_after_seconds: float = Field(default=900.0, gt=0)  # the health check fails a job this silent
     catalog_state_machine_arn: str = ""  # the health check stops executions of this state machine
 
 
-class CatalogSyncSettings(WixApiSettings):
+class CatalogSyncSettings(WixApiSettings, PosApiSettings):
     """The incremental catalog sync (Flow 5) and its scheduled reconciliation."""
 
     tenant_secret_prefix: str = Field(min_length=1)
-    pos_api_base_url: PartnerBaseUrl
     catalog_state_machine_arn: str = Field(min_length=1)  # many changes start the draft publish instead
     dead_letter_queue_url: str = Field(min_length=1)
     catalog_sync_queue_url: str = Field(min_length=1)  # its own queue: syncs that cannot finish go back with a delay

@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 
 from posbridge.domain.admin import ParkedMessage as Parked
-from posbridge.messaging import _sqs_id
+from posbridge.domain.work_message import sqs_id
 
 BROWSE_MAX = 500  # messages looked at per call
 _HIDE_S = 30
@@ -125,7 +125,7 @@ class DeadLetterQueue:
             QueueUrl=self._work_queue_url,
             MessageBody=message["Body"],
             MessageGroupId=_group(message),
-            MessageDeduplicationId=_sqs_id(f"redrive:{parked.message_id}"),
+            MessageDeduplicationId=sqs_id(f"redrive:{parked.message_id}"),
         )
         self._sqs.delete_message(QueueUrl=self._dlq_url, ReceiptHandle=message["ReceiptHandle"])
 

@@ -6,50 +6,21 @@ dedup id = the provider's event id, so a webhook delivered twice within SQS's 5-
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
 import boto3
-from pydantic import BaseModel, ConfigDict, Field
 
+from posbridge.domain.work_message import WorkMessage, sqs_id
 from posbridge.errors import TransientError
 
-_SQS_ID_MAX = 128
 # What makes two work messages the same event, for the workers' Powertools idempotency records: the provider's event
 # id within its tenant. Event ids alone are not tenant-scoped (reconcile ids are built from order ids): one tenant's
 # event must never look like a duplicate of another's.
 IDEMPOTENCY_KEY_JMESPATH = "[tenant_id, source, event_id]"
 _BATCH_MAX = 10  # SendMessageBatch entries
 _BATCH_BYTES = 200_000  # of SendMessageBatch's 256 KiB, with room for the entries' other fields
-
-
-class WorkMessage(BaseModel):
-    """One unit of work for a worker; `source` + `event_type` tell the worker which flow handles it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    source: str = Field(description="provider that sent the event, e.g. 'wix' or 'square'")
-    event_type: str
-    event_id: str
-    tenant_id: str
-    entity_id: str
-    payload: dict[str, Any]
-
-    @property
-    def group_id(self) -> str:
-        return _sqs_id(f"{self.tenant_id}:{self.entity_id}")
-
-    @property
-    def dedup_id(self) -> str:
-        """FIFO deduplication within the tenant, for the same reason as IDEMPOTENCY_KEY_JMESPATH."""
-        return _sqs_id(f"{self.tenant_id}:{self.source}:{self.event_id}")
-
-
-def _sqs_id(value: str) -> str:
-    """SQS ids allow 128 chars; longer values are hashed so the id stays deterministic."""
-    return value if len(value) <= _SQS_ID_MAX else hashlib.sha256(value.encode()).hexdigest()
 
 
 class WorkQueue:
@@ -121,7 +92,7 @@ class DeadLetters:
             QueueUrl=self._queue_url,
             MessageBody=body,
             MessageGroupId=group_id,
-            MessageDeduplicationId=_sqs_id(f"poison:{message_id}"),
+            MessageDeduplicationId=sqs_id(f"poison:{message_id}"),
             MessageAttributes={
                 "reason": {"DataType": "String", "StringValue": reason},
                 "error": {"DataType": "String", "StringValue": error[:1000]},

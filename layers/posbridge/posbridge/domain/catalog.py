@@ -23,6 +23,14 @@ from posbridge.domain.money import Money
 PosKind = Literal["CATEGORY", "ITEM", "ITEM_VARIATION", "MODIFIER_LIST", "MODIFIER"]
 
 
+@dataclass(frozen=True)
+class LayoutOptions:
+    """Names the publish gives what a POS catalog leaves unnamed."""
+
+    menu_name: str = "Menu"  # the one menu of a catalog without menu categories
+    uncategorized_name: str = "Other"  # its section for items in no category
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
 

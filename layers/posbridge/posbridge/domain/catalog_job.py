@@ -109,3 +109,18 @@ class ImportJob(_Wire):
         )
         body["done"], body["total"] = done, total
         return body
+
+
+class ImportAlreadyRunning(Exception):
+    def __init__(self, instance_id: str, running_job_id: str | None) -> None:
+        super().__init__(
+            f"a catalog import is already running for tenant {instance_id}"
+            + (f": job {running_job_id}" if running_job_id else "")
+            + "; wait for it to finish (GET /admin/tenants/<instanceId>/catalog-imports/<jobId>) and start again"
+        )
+        self.instance_id = instance_id
+        self.running_job_id = running_job_id
+
+
+class JobConflict(Exception):
+    """The record changed since it was read (another writer, e.g. the health check)."""

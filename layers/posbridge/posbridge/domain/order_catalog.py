@@ -53,3 +53,14 @@ class LineSource(_Frozen):
     @property
     def label(self) -> str:
         return f"{'catalog' if self.catalog else 'ad_hoc'}:{self.reason}"
+
+
+class CatalogPlacement(BaseModel):
+    """A Wix Restaurants menu item, and the menu and section it is offered in."""
+
+    model_config = ConfigDict(frozen=True)
+
+    wix_item_id: str
+    wix_menu_id: str
+    wix_section_id: str
+    wix_variant_id: str | None = None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictBool
 from pydantic.alias_generators import to_camel
 
-PosProvider = Literal["square"]
+# A POS provider's name, as the registry knows it (pos/registry.py ADAPTERS: "square", ...). The core knows no provider:
+# which names are accepted is the admin API's check against the registry.
+PosProvider = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
 TenantStatus = Literal["active", "paused", "removed"]  # removed: the Wix app was uninstalled
 
 

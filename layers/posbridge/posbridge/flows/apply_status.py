@@ -22,14 +22,15 @@ updates older than the last applied position, and the sync record is only ever w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
+from posbridge.domain.order_sync import PosOrderSync
 from posbridge.domain.pos_order import PosOrderSnapshot
 from posbridge.domain.tenant import Tenant
 from posbridge.errors import PermanentError
-from posbridge.store.order_sync import PosOrderSync
+from posbridge.ports.stores import OrderSyncRecords
+from posbridge.ports.wix import WixStatusApi
 
 FULFILLMENT_STATUS: dict[str, str] = {
     "PROPOSED": "Pending",
@@ -82,32 +83,13 @@ class WixLink:
     origin: Literal["wix", "pos"]  # "wix": an online order (Flow 1); "pos": imported from the POS (Flow 2)
 
 
-class FulfillmentRef(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def status(self) -> str | None: ...
-
-
-class WixStatusApi(Protocol):
-    def cancel_order(self, order_id: str, *, notify_buyer: bool) -> None: ...
-    def fulfillments(self, order_id: str) -> Sequence[FulfillmentRef]: ...
-    def create_fulfillment(self, order_id: str, line_ids: tuple[str, ...], status: str) -> str: ...
-    def update_fulfillment_status(self, order_id: str, fulfillment_id: str, status: str) -> None: ...
-
-
-class SyncRecords(Protocol):
-    def record(self, tenant_id: str, sync: PosOrderSync) -> bool: ...
-    def count_stale(self, tenant_id: str, pos_order_id: str) -> None: ...
-
-
 def apply_status(
     tenant: Tenant,
     order: PosOrderSnapshot,
     link: WixLink,
     previous: PosOrderSync | None,
     wix: WixStatusApi,
-    syncs: SyncRecords,
+    syncs: OrderSyncRecords,
 ) -> SyncResult:
     """Show the POS order's state on its Wix order; `previous` is the last applied state (older than `order`)."""
     target = wix_target(order)

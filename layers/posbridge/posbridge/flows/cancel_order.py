@@ -34,19 +34,18 @@ payment status is ignored. A full refund before the export is recorded as the or
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Literal
 
+from posbridge.domain.events import ORDER_CANCELED, ORDER_PAYMENT_STATUS_UPDATED
 from posbridge.domain.pos_order import PosOrderSnapshot
-from posbridge.domain.tenant import Tenant
+from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import EventIgnored, PermanentError
 from posbridge.flows.export_order import CANCELED_BEFORE_EXPORT, REFUNDED_BEFORE_EXPORT
 from posbridge.flows.lifecycle import require_active
 from posbridge.idempotency import idempotency_key
-from posbridge.messaging import WorkMessage
-from posbridge.pos.port import PosGateway
-from posbridge.store.orders import OrderMapping
-from posbridge.wix.orders import restaurant_order
-from posbridge.wix.webhooks import ORDER_CANCELED, ORDER_PAYMENT_STATUS_UPDATED
+from posbridge.ports.pos import PosGateways
+from posbridge.ports.stores import OrderMappingStore, TenantReader
+from posbridge.ports.wix import WixOrderEvents
 
 CancelOutcome = Literal[
     "canceled",
@@ -66,25 +65,6 @@ REFUND_REASON = "Canceled or refunded on Wix (posbridge)"
 FULLY_REFUNDED, PARTIALLY_REFUNDED = "FULLY_REFUNDED", "PARTIALLY_REFUNDED"  # PaymentStatusEnumPaymentStatus
 
 
-class Tenants(Protocol):
-    def get(self, instance_id: str) -> Tenant | None: ...
-
-
-class Mappings(Protocol):
-    def by_wix_order(self, tenant_id: str, wix_order_id: str) -> OrderMapping | None: ...
-    def record_skip(self, tenant_id: str, wix_order_id: str, reason: str) -> None: ...
-    def record_wix_refund(
-        self, tenant_id: str, wix_order_id: str, payment_status: str, refunded_minor: int
-    ) -> bool: ...
-    def record_pos_refund(
-        self, tenant_id: str, wix_order_id: str, refund_id: str | None, refunded_minor: int
-    ) -> None: ...
-
-
-class PosFactory(Protocol):
-    def for_tenant(self, tenant: Tenant) -> PosGateway: ...
-
-
 @dataclass(frozen=True)
 class CancelResult:
     outcome: CancelOutcome
@@ -96,7 +76,14 @@ class CancelResult:
     wix_refunded_minor: int | None = None
 
 
-def cancel_wix_order(message: WorkMessage, tenants: Tenants, mappings: Mappings, pos: PosFactory) -> CancelResult:
+def cancel_wix_order(
+    message: WorkMessage,
+    tenants: TenantReader,
+    mappings: OrderMappingStore,
+    pos: PosGateways,
+    *,
+    wix_orders: WixOrderEvents,
+) -> CancelResult:
     """A Wix cancel or payment status change of an order (see the module docstring)."""
     if message.event_type not in (ORDER_CANCELED, ORDER_PAYMENT_STATUS_UPDATED):
         raise PermanentError("unhandled_event", f"{message.event_type} is not an order cancel or refund event")
@@ -106,12 +93,12 @@ def cancel_wix_order(message: WorkMessage, tenants: Tenants, mappings: Mappings,
         raise EventIgnored("awaiting_pos_connection", f"instance {message.tenant_id} has no POS connected")
     require_active(tenant)
 
-    order_json = _event_order(message)
-    order_id = order_json["id"]
+    event = wix_orders.cancel_event(message)
+    order_id = event.order_id
     refund_event = message.event_type == ORDER_PAYMENT_STATUS_UPDATED
     wix_refunded: int | None = None
     if refund_event:
-        status, wix_refunded = _wix_refund(order_json)
+        status, wix_refunded = event.payment_status, event.refunded_minor
         if status not in (FULLY_REFUNDED, PARTIALLY_REFUNDED):
             return CancelResult("payment_status_ignored", order_id)
         if status == PARTIALLY_REFUNDED:
@@ -156,7 +143,9 @@ def _kitchen_stopped(order: PosOrderSnapshot) -> bool:
     return order.tendered and bool(order.fulfillments) and all(f.state == "CANCELED" for f in order.fulfillments)
 
 
-def _partial_refund(tenant_id: str, order_id: str, refunded: int | None, mappings: Mappings) -> CancelResult:
+def _partial_refund(
+    tenant_id: str, order_id: str, refunded: int | None, mappings: OrderMappingStore
+) -> CancelResult:
     """Nothing on the POS; Wix's refunded total on the mapping (refunds only grow: a stale event changes nothing)."""
     if refunded is None:
         raise PermanentError("invalid_wix_event", "a PARTIALLY_REFUNDED order carries no balanceSummary.refunded")
@@ -164,23 +153,3 @@ def _partial_refund(tenant_id: str, order_id: str, refunded: int | None, mapping
         return CancelResult("partial_refund_not_exported", order_id, wix_refunded_minor=refunded)
     mappings.record_wix_refund(tenant_id, order_id, PARTIALLY_REFUNDED, refunded)
     return CancelResult("partial_refund_recorded", order_id, wix_refunded_minor=refunded)
-
-
-def _wix_refund(order_json: dict[str, Any]) -> tuple[str, int | None]:
-    """The order's payment status and what Wix refunded in all (minor units), read as Flow 1 reads an order."""
-    order = restaurant_order(order_json)
-    if order.money is None:
-        raise PermanentError("invalid_wix_event", "the order carries no payment status or price summary")
-    refunded = order.money.balance.refunded if order.money.balance else None
-    return order.money.payment_status, refunded.minor_units() if refunded is not None else None
-
-
-def _event_order(message: WorkMessage) -> dict[str, Any]:
-    body = (message.payload.get("actionEvent") or {}).get("body") or {}
-    order = body.get("order") if isinstance(body, dict) else None
-    order_id = order.get("id") if isinstance(order, dict) else None
-    if not isinstance(order, dict) or not isinstance(order_id, str) or not order_id:
-        raise PermanentError("invalid_wix_event", f"{message.event_type} carries no order id")
-    if order_id != message.entity_id:
-        raise PermanentError("invalid_wix_event", "the event's order is not the event's entity")
-    return order

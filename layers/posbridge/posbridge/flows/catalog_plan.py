@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from posbridge.domain.catalog import Catalog, Issue, Modifier, PosKind, content_hashes, variation_parts
-from posbridge.wix.menus_api import ENTITIES, WixKind
+from posbridge.ports.wix import NAME_MAX, WixKind
 
 BUILD_ORDER: tuple[WixKind, ...] = ("variant", "modifier", "modifierGroup", "item", "section", "menu")
 ITEMS_PER_SECTION = 300
@@ -92,7 +92,7 @@ class _Planner:
 
     def name(self, kind: WixKind, pos_kind: PosKind, pos_id: str, name: str, suffix: str = "") -> str:
         """Within the kind's length, never empty; a shortened or invented name is reported."""
-        limit = ENTITIES[kind].name_max
+        limit = NAME_MAX[kind]
         base = name.strip()
         if not base:
             base = f"Unnamed {kind}"

@@ -33,22 +33,23 @@ a record is kept two weeks (as the DLQ kept them before); a site connected later
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Literal
 
+from posbridge.domain.events import ORDER_APPROVED
 from posbridge.domain.money import Money
 from posbridge.domain.order import LineItem, Order
-from posbridge.domain.order_catalog import CatalogIds, CatalogLine, LineSource, WixSoldAs
+from posbridge.domain.order_catalog import CatalogLine, LineSource, WixSoldAs
+from posbridge.domain.order_mapping import OrderMapping
+from posbridge.domain.pos_export import OrderPayment
 from posbridge.domain.tenant import Tenant
+from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import IdempotencyKeyReused, PermanentError
 from posbridge.flows.lifecycle import require_active
 from posbridge.idempotency import idempotency_key
-from posbridge.messaging import WorkMessage
-from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, OrderPayment, PosGateway
-from posbridge.store.orders import OrderMapping
-from posbridge.wix.orders import restaurant_order
-from posbridge.wix.webhooks import ORDER_APPROVED, ORDER_CREATED
+from posbridge.ports.pos import CATALOG_REFERENCE_UNKNOWN, PosGateway, PosGateways
+from posbridge.ports.stores import AwaitingPos, CatalogIdsRead, OrderMappingStore, PosCatalogIds, TenantReader
+from posbridge.ports.wix import WixOrderEvents
 
 Outcome = Literal[
     "exported",
@@ -68,33 +69,6 @@ CUSTOMER_STEP, ORDER_STEP, ORDER_AD_HOC_STEP = "create_customer", "create_order"
 PAYMENT_STEP, PAY_STEP = "create_payment", "pay_order"
 
 
-class Tenants(Protocol):
-    def get(self, instance_id: str) -> Tenant | None: ...
-
-
-class Mappings(Protocol):
-    def by_wix_order(self, tenant_id: str, wix_order_id: str) -> OrderMapping | None: ...
-    def save(self, tenant_id: str, mapping: OrderMapping) -> None: ...
-    def record_skip(self, tenant_id: str, wix_order_id: str, reason: str) -> None: ...
-    def skip_reason(self, tenant_id: str, wix_order_id: str) -> str | None: ...
-
-
-class PosFactory(Protocol):
-    def for_tenant(self, tenant: Tenant) -> PosGateway: ...
-
-
-class AwaitingPos(Protocol):
-    """Orders of sites without a POS connection, kept as ids and times only (store/awaiting_pos.py)."""
-
-    def record(self, tenant_id: str, wix_order_id: str, since: str | None) -> None: ...
-
-
-class CatalogMapping(Protocol):
-    """The catalog mapping Flows 4 and 5 keep, read the Wix way round (one batched read per order)."""
-
-    def pos_catalog_ids(self, tenant_id: str, sold: Iterable[WixSoldAs], modifiers: Iterable[str]) -> CatalogIds: ...
-
-
 @dataclass(frozen=True)
 class ExportResult:
     outcome: Outcome
@@ -107,27 +81,28 @@ class ExportResult:
 
 def export_wix_order(
     message: WorkMessage,
-    tenants: Tenants,
-    mappings: Mappings,
-    pos: PosFactory,
-    catalog: CatalogMapping | None = None,
+    tenants: TenantReader,
+    mappings: OrderMappingStore,
+    pos: PosGateways,
+    catalog: PosCatalogIds | None = None,
     awaiting: AwaitingPos | None = None,
+    *,
+    wix_orders: WixOrderEvents,
 ) -> ExportResult:
     tenant = tenants.get(message.tenant_id)
     if tenant is None and awaiting is not None:
-        updated = _order_json(message).get("updatedDate")
-        awaiting.record(message.tenant_id, message.entity_id, updated if isinstance(updated, str) else None)
+        awaiting.record(message.tenant_id, message.entity_id, wix_orders.order_updated_at(message))
         return ExportResult("awaiting_pos_connection", message.entity_id)
     if tenant is None:
         raise PermanentError("unknown_tenant", f"no tenant is registered for instance {message.tenant_id}")
     require_active(tenant)
 
-    order_json = _order_json(message)
-    order = restaurant_order(order_json)
+    event = wix_orders.order_event(message)
+    order = event.order
     existing = mappings.by_wix_order(tenant.instance_id, order.id)
     if existing is not None:
         return ExportResult("already_exported", order.id, existing.pos_order_id, len(existing.lines))
-    if (order_json.get("channelInfo") or {}).get("type") == "POS":
+    if event.placed_on_pos:
         # Loop guard: an order rung up on a POS (Flow 2 imports them as channel POS) never goes to the POS again.
         mappings.record_skip(tenant.instance_id, order.id, "placed on the POS (channelInfo.type POS)")
         return ExportResult("from_pos", order.id)
@@ -193,12 +168,8 @@ def export_wix_order(
     return ExportResult("exported", order.id, pos_order.id, len(order.line_items), line_sources)
 
 
-class _CatalogRead(Protocol):
-    def __call__(self, tenant_id: str, sold: Iterable[WixSoldAs], modifiers: Iterable[str]) -> CatalogIds: ...
-
-
 def catalog_lines_of(
-    order: Order, read: _CatalogRead | None, tenant_id: str
+    order: Order, read: CatalogIdsRead | None, tenant_id: str
 ) -> tuple[dict[str, CatalogLine], list[LineSource]]:
     """Which lines go as POS catalog lines (by Wix line id), and how every line goes.
 
@@ -250,19 +221,6 @@ def _tip(order: Order) -> Money | None:
     """Wix's tip (Wix Tips' additional fee): the restaurant's, so it goes on the payment as its tip."""
     tip = order.money.tip if order.money else None
     return tip.price if tip is not None else None
-
-
-def _order_json(message: WorkMessage) -> dict[str, Any]:
-    event = message.payload
-    if message.event_type == ORDER_CREATED:
-        order = (event.get("createdEvent") or {}).get("entity")
-    elif message.event_type == ORDER_APPROVED:
-        order = ((event.get("actionEvent") or {}).get("body") or {}).get("order")
-    else:
-        raise PermanentError("unhandled_event", f"{message.event_type} is not an order export event")
-    if not isinstance(order, dict):
-        raise PermanentError("invalid_wix_event", f"{message.event_type} carries no order")
-    return order
 
 
 def _ready(event_type: str, order: Order, tenant: Tenant) -> bool:

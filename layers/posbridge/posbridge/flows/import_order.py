@@ -21,60 +21,30 @@ and Wix orders with `channelInfo.type == POS` are never exported to the POS (exp
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from collections.abc import Sequence
 
+from posbridge.domain.order_import import ImportLine, WixPlacement
+from posbridge.domain.order_mapping import OrderMapping
+from posbridge.domain.order_sync import PosOrderSync
 from posbridge.domain.pos_order import PosOrderSnapshot
 from posbridge.domain.tenant import Tenant
 from posbridge.errors import PermanentError
-from posbridge.flows.apply_status import SyncResult, WixLink, WixStatusApi, ensure_fulfillment, wix_target
-from posbridge.store.catalog_lookup import CatalogPlacement
-from posbridge.store.order_sync import PosOrderSync
-from posbridge.store.orders import OrderMapping
-from posbridge.store.reconcile_state import SiteIds
-from posbridge.wix.order_import import ImportLine, WixPlacement, create_order_body, whole_quantity
+from posbridge.flows.apply_status import SyncResult, WixLink, ensure_fulfillment, wix_target
+from posbridge.ports.stores import CatalogPlacements, OrderMappingStore, OrderSyncRecords, SiteDirectory
+from posbridge.ports.wix import WixImportApi, WixOrderFormat
 
 REPORTED_IDS_MAX = 10  # ids named in a parked order's reason
 
 
-class WixOrderRef(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def line_ids(self) -> tuple[str, ...]: ...
-
-
-class WixImportApi(WixStatusApi, Protocol):
-    def find_by_external_id(self, external_order_id: str) -> WixOrderRef | None: ...
-    def create_order(self, body: dict[str, Any]) -> WixOrderRef: ...
-    def locations(self) -> list[dict[str, Any]]: ...
-    def operations(self) -> list[dict[str, Any]]: ...
-
-
-class Catalog(Protocol):
-    def variations(self, tenant_id: str, variation_ids: Iterable[str]) -> dict[str, CatalogPlacement]: ...
-
-
-class Site(Protocol):
-    def ids(self, tenant: Tenant, api: Any) -> SiteIds: ...
-
-
-class ImportRecords(Protocol):
-    def record(self, tenant_id: str, sync: PosOrderSync) -> bool: ...
-    def record_skip(self, tenant_id: str, pos_order_id: str, reason: str) -> None: ...
-
-
-class MappingWriter(Protocol):
-    def save(self, tenant_id: str, mapping: OrderMapping) -> None: ...
-
-
-def import_lines(tenant: Tenant, order: PosOrderSnapshot, catalog: Catalog) -> list[ImportLine]:
+def import_lines(
+    tenant: Tenant, order: PosOrderSnapshot, catalog: CatalogPlacements, wix_format: WixOrderFormat
+) -> list[ImportLine]:
     """Each POS line with its Wix placement; unmapped lines per the tenant's policy (park, or custom lines)."""
     variation_ids = [line.variation_id for line in order.lines if line.variation_id]
     placements = catalog.variations(tenant.instance_id, variation_ids) if variation_ids else {}
     lines: list[ImportLine] = []
     for line in order.lines:
-        whole_quantity(line)  # a weighed line is refused before anything is written
+        wix_format.whole_quantity(line)  # a weighed line is refused before anything is written
         found = placements.get(line.variation_id) if line.variation_id else None
         placement = WixPlacement(found.wix_item_id, found.wix_menu_id, found.wix_section_id) if found else None
         lines.append(ImportLine(line, placement))
@@ -96,11 +66,12 @@ def import_pos_order(
     tenant: Tenant,
     order: PosOrderSnapshot,
     wix: WixImportApi,
-    catalog: Catalog,
-    site: Site,
-    records: ImportRecords,
-    mappings: MappingWriter,
+    catalog: CatalogPlacements,
+    site: SiteDirectory,
+    records: OrderSyncRecords,
+    mappings: OrderMappingStore,
     bridge_app_id: str,
+    wix_format: WixOrderFormat,
 ) -> SyncResult:
     if order.state == "DRAFT":
         return SyncResult("not_ready", order.id)
@@ -110,12 +81,12 @@ def import_pos_order(
         records.record_skip(tenant.instance_id, order.id, "the POS order has no lines")
         return SyncResult("skipped", order.id)
 
-    lines = import_lines(tenant, order, catalog)
+    lines = import_lines(tenant, order, catalog, wix_format)
     status = wix_target(order).status or "Pending"
     existing = wix.find_by_external_id(order.id)
     if existing is None:
         ids = site.ids(tenant, wix)
-        body = create_order_body(
+        body = wix_format.create_order_body(
             order,
             lines,
             location_id=ids.location_id,
@@ -159,7 +130,7 @@ def import_pos_order(
 
 
 def _canceled_before_import(
-    tenant: Tenant, order: PosOrderSnapshot, wix: WixImportApi, records: ImportRecords
+    tenant: Tenant, order: PosOrderSnapshot, wix: WixImportApi, records: OrderSyncRecords
 ) -> SyncResult:
     """Never imported, so nothing to show, unless an earlier attempt did create the Wix order: then cancel it."""
     existing = wix.find_by_external_id(order.id)

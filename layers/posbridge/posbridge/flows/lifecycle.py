@@ -25,11 +25,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal
 
 from posbridge.domain.tenant import Tenant
+from posbridge.domain.tenant_records import Installation
 from posbridge.errors import EventIgnored, PermanentError, StaleWrite
-from posbridge.store.lifecycle import Installation
+from posbridge.ports.stores import CredentialEraser, Installations, TenantRepository
 
 APP_INSTALLED = "AppInstalled"
 APP_REMOVED = "AppRemoved"
@@ -37,28 +38,11 @@ LIFECYCLE_EVENTS = frozenset({APP_INSTALLED, APP_REMOVED})
 OCCURRED_AT = "occurredAt"  # the work message payload's key for when the lifecycle event happened (ISO 8601, UTC)
 
 
-class Tenants(Protocol):
-    def get(self, instance_id: str) -> Tenant | None: ...
-    def put(self, tenant: Tenant) -> None: ...
-
-
-class Lifecycle(Protocol):
-    def installation(self, instance_id: str) -> Installation | None: ...
-    def save_installation(self, installation: Installation) -> None: ...
-    def remove_tenant(self, tenant: Tenant) -> None: ...
-    def directory(self) -> list[str]: ...
-    def purge(self, instance_id: str) -> int: ...
-
-
-class Vault(Protocol):
-    def delete_pos_credentials(self, instance_id: str) -> bool: ...
-
-
 @dataclass(frozen=True)
 class LifecyclePorts:
-    tenants: Tenants
-    lifecycle: Lifecycle
-    vault: Vault
+    tenants: TenantRepository
+    lifecycle: Installations
+    vault: CredentialEraser
 
 
 def _stamp(now: datetime) -> str:
@@ -161,7 +145,7 @@ class NotAllowed(Exception):
 STALE_WRITE_ATTEMPTS = 3
 
 
-def set_paused(instance_id: str, paused: bool, tenants: Tenants, now: datetime) -> Tenant | None:
+def set_paused(instance_id: str, paused: bool, tenants: TenantRepository, now: datetime) -> Tenant | None:
     """Pause or resume a connected tenant; None if it is not registered. Idempotent. The write holds only if the
     tenant is still as read: one removed meanwhile is refused (NotAllowed) on the re-read, never resurrected."""
     attempts_left = STALE_WRITE_ATTEMPTS

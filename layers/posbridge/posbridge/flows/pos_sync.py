@@ -17,60 +17,37 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from posbridge.domain.events import POS_ORDER_EVENTS
+from posbridge.domain.order_sync import PosOrderSync
 from posbridge.domain.pos_order import PosOrderSnapshot, PosOrderSummary
 from posbridge.domain.tenant import Tenant
+from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import PermanentError, TransientError
 from posbridge.flows.apply_status import SyncResult, WixLink, apply_status
-from posbridge.flows.import_order import Catalog, ImportRecords, MappingWriter, Site, WixImportApi, import_pos_order
+from posbridge.flows.import_order import import_pos_order
 from posbridge.flows.lifecycle import require_active
-from posbridge.messaging import WorkMessage
-from posbridge.pos.port import PosGateway
-from posbridge.store.order_sync import PosOrderSync
-from posbridge.store.orders import OrderMapping
-
-POS_ORDER_EVENTS = frozenset({"order.created", "order.updated", "order.fulfillment.updated"})
-
-
-class Tenants(Protocol):
-    def get(self, instance_id: str) -> Tenant | None: ...
-
-
-class PosFactory(Protocol):
-    def for_tenant(self, tenant: Tenant) -> PosGateway: ...
-
-
-class Syncs(ImportRecords, Protocol):
-    def get(self, tenant_id: str, pos_order_id: str) -> PosOrderSync | None: ...
-    def count_stale(self, tenant_id: str, pos_order_id: str) -> None: ...
-    def skip_reason(self, tenant_id: str, pos_order_id: str) -> str | None: ...
-
-
-class Mappings(MappingWriter, Protocol):
-    def by_pos_order(self, tenant_id: str, pos_order_id: str) -> OrderMapping | None: ...
-    def by_wix_order(self, tenant_id: str, wix_order_id: str) -> OrderMapping | None: ...
-
-
-class WixOrdersApi(WixImportApi, Protocol):
-    def get_order(self, order_id: str) -> Any: ...
+from posbridge.ports.pos import PosGateways
+from posbridge.ports.stores import CatalogPlacements, OrderMappingStore, OrderSyncRecords, SiteDirectory, TenantReader
+from posbridge.ports.wix import WixOrderFormat, WixOrdersApi
 
 
 @dataclass(frozen=True)
 class PosSyncPorts:
-    tenants: Tenants
-    pos: PosFactory
+    tenants: TenantReader
+    pos: PosGateways
     wix: Callable[[str], WixOrdersApi]  # instance id -> that site's Wix orders API
-    mappings: Mappings
-    syncs: Syncs
-    catalog: Catalog
-    site: Site
+    mappings: OrderMappingStore
+    syncs: OrderSyncRecords
+    catalog: CatalogPlacements
+    site: SiteDirectory
     bridge_app_id: str  # the bridge's Wix app id: the catalogReference.appId of custom lines
+    wix_format: WixOrderFormat  # the Create Order request of a POS order (wix/order_import.py)
 
 
-def active_tenant(instance_id: str, tenants: Tenants) -> Tenant:
+def active_tenant(instance_id: str, tenants: TenantReader) -> Tenant:
     tenant = tenants.get(instance_id)
     if tenant is None:
         raise PermanentError("unknown_tenant", f"no tenant is registered for instance {instance_id}")
@@ -108,7 +85,15 @@ def sync_pos_order(message: WorkMessage, ports: PosSyncPorts) -> SyncResult:
     link = wix_link(tenant_id, order, previous, wix, ports.mappings)
     if link is None:
         return import_pos_order(
-            tenant, order, wix, ports.catalog, ports.site, ports.syncs, ports.mappings, ports.bridge_app_id
+            tenant,
+            order,
+            wix,
+            ports.catalog,
+            ports.site,
+            ports.syncs,
+            ports.mappings,
+            ports.bridge_app_id,
+            ports.wix_format,
         )
     return apply_status(tenant, order, link, previous, wix, ports.syncs)
 
@@ -121,7 +106,11 @@ def _not_newer(tenant_id: str, summary: PosOrderSummary, previous: PosOrderSync,
 
 
 def wix_link(
-    tenant_id: str, order: PosOrderSnapshot, previous: PosOrderSync | None, wix: WixOrdersApi, mappings: Mappings
+    tenant_id: str,
+    order: PosOrderSnapshot,
+    previous: PosOrderSync | None,
+    wix: WixOrdersApi,
+    mappings: OrderMappingStore,
 ) -> WixLink | None:
     """The Wix order this POS order is shown on, or None when it has none yet (it is to be imported)."""
     mapping = mappings.by_pos_order(tenant_id, order.id)

@@ -28,53 +28,25 @@ position, so the same unchanged order queued twice within five minutes is one me
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
+from posbridge.domain.events import ORDER_CREATED, POS_ORDER_RECONCILED
+from posbridge.domain.order_sync import Cursors
 from posbridge.domain.pos_order import PosPosition
 from posbridge.domain.tenant import Tenant
+from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import PermanentError, TransientError
-from posbridge.messaging import WorkMessage
-from posbridge.pos.port import PosGateway
-from posbridge.store.order_sync import Known
-from posbridge.store.reconcile_state import Cursors
-from posbridge.wix.orders_api import WixOrdersPage
-from posbridge.wix.webhooks import ORDER_CREATED
+from posbridge.ports.pos import PosGateways
+from posbridge.ports.stores import AwaitingPos, KnownOrders, ReconcileCursors
+from posbridge.ports.wix import WixSearch
+from posbridge.ports.work import BatchEnqueuer
 
 DEFAULT_LOOKBACK = timedelta(hours=24)  # the first pass of a tenant looks this far back
 DEFAULT_OVERLAP = timedelta(minutes=2)
 DEFAULT_MAX_HOLD = timedelta(hours=24)  # how long a queued order not done yet may hold a cursor back
-
-
-class WixSearch(Protocol):
-    def search_restaurant_orders(self, updated_since: str, cursor: str | None = None) -> WixOrdersPage: ...
-
-
-class PosFactory(Protocol):
-    def for_tenant(self, tenant: Tenant) -> PosGateway: ...
-
-
-class KnownOrders(Protocol):
-    def known(self, tenant_id: str, pos_order_ids: Iterable[str]) -> dict[str, Known]: ...
-    def known_wix_orders(self, tenant_id: str, wix_order_ids: Iterable[str]) -> set[str]: ...
-
-
-class CursorStore(Protocol):
-    def cursors(self, tenant_id: str) -> Cursors: ...
-    def advance(self, tenant_id: str, cursors: Cursors) -> bool: ...
-
-
-class Enqueuer(Protocol):
-    def send_many(self, messages: Sequence[WorkMessage]) -> None: ...
-
-
-class AwaitingPos(Protocol):
-    """Wix orders that arrived before the site connected a POS (store/awaiting_pos.py)."""
-
-    def waiting(self, tenant_id: str) -> dict[str, str]: ...
-    def forget(self, tenant_id: str, wix_order_ids: list[str]) -> None: ...
 
 
 @dataclass
@@ -130,10 +102,10 @@ def reconcile_tenants(
 def reconcile_tenant(
     tenant: Tenant,
     wix: WixSearch,
-    pos: PosFactory,
+    pos: PosGateways,
     known: KnownOrders,
-    cursors: CursorStore,
-    queue: Enqueuer,
+    cursors: ReconcileCursors,
+    queue: BatchEnqueuer,
     now: datetime,
     lookback: timedelta = DEFAULT_LOOKBACK,
     overlap: timedelta = DEFAULT_OVERLAP,
@@ -182,7 +154,13 @@ def _held(start: str, latest: str, pending: list[str], hold_limit: datetime, res
 
 
 def _wix_walk(
-    tenant_id: str, wix: WixSearch, known: KnownOrders, queue: Enqueuer, since: str, cursor: str, result: PassResult
+    tenant_id: str,
+    wix: WixSearch,
+    known: KnownOrders,
+    queue: BatchEnqueuer,
+    since: str,
+    cursor: str,
+    result: PassResult,
 ) -> tuple[str, dict[str, str]]:
     """(the latest change seen, the orders queued by id with their update time: their work is not done yet)"""
     latest = cursor
@@ -217,7 +195,13 @@ def _wix_message(tenant_id: str, order: dict[str, Any]) -> WorkMessage:
 
 
 def _pos_walk(
-    tenant: Tenant, pos: PosFactory, known: KnownOrders, queue: Enqueuer, since: str, cursor: str, result: PassResult
+    tenant: Tenant,
+    pos: PosGateways,
+    known: KnownOrders,
+    queue: BatchEnqueuer,
+    since: str,
+    cursor: str,
+    result: PassResult,
 ) -> tuple[str, list[str]]:
     """(the latest change seen, the update times of the orders queued: their work is not done yet)"""
     gateway = pos.for_tenant(tenant)
@@ -239,7 +223,7 @@ def _pos_walk(
             queued.append(
                 WorkMessage(
                     source=tenant.pos.provider,
-                    event_type="order.updated",
+                    event_type=POS_ORDER_RECONCILED,
                     event_id=f"reconcile:{summary.order_id}:{position_key(summary.position)}",
                     tenant_id=tenant.instance_id,
                     entity_id=summary.order_id,

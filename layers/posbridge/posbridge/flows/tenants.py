@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Protocol
 
-from posbridge.domain.tenant import PosCredentials, Tenant, TenantRegistration
+from posbridge.domain.tenant import Tenant, TenantRegistration
 from posbridge.errors import StaleWrite
+from posbridge.ports.stores import CredentialVault, TenantRepository
 
 STALE_WRITE_ATTEMPTS = 3
-
-
-class TenantRepository(Protocol):
-    def get(self, instance_id: str) -> Tenant | None: ...
-    def put(self, tenant: Tenant) -> None: ...
-
-
-class CredentialVault(Protocol):
-    def stage_pos_credentials(self, instance_id: str, credentials: PosCredentials) -> str: ...
-    def promote_pos_credentials(self, instance_id: str, version: str) -> None: ...
 
 
 def register_tenant(

@@ -4,28 +4,17 @@ Wix wants HTTP 200 within 1250 ms and retries anything else for about 47 hours."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-
+from posbridge.domain.events import ORDER_APPROVED, ORDER_CANCELED, ORDER_CREATED, ORDER_PAYMENT_STATUS_UPDATED
+from posbridge.domain.work_message import WorkMessage
 from posbridge.flows.lifecycle import LIFECYCLE_EVENTS, OCCURRED_AT, iso
-from posbridge.messaging import WorkMessage
-from posbridge.wix.webhooks import (
-    ORDER_APPROVED,
-    ORDER_CANCELED,
-    ORDER_CREATED,
-    ORDER_PAYMENT_STATUS_UPDATED,
-    parse_webhook,
-)
+from posbridge.ports.wix import WixWebhooks
+from posbridge.ports.work import Enqueuer
 
 HANDLED_EVENT_TYPES = (
     frozenset({ORDER_CREATED, ORDER_APPROVED, ORDER_CANCELED, ORDER_PAYMENT_STATUS_UPDATED}) | LIFECYCLE_EVENTS
 )
 LIFECYCLE_ENTITY = "app"  # one message group per instance for its lifecycle events, so they apply in order
-
-
-class Enqueuer(Protocol):
-    def send(self, message: WorkMessage) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -36,9 +25,9 @@ class IngestOutcome:
     instance_id: str
 
 
-def ingest_wix_webhook(raw_body: str, public_key: RSAPublicKey, app_id: str, queue: Enqueuer) -> IngestOutcome:
+def ingest_wix_webhook(raw_body: str, webhooks: WixWebhooks, queue: Enqueuer) -> IngestOutcome:
     """Raises posbridge.errors.WebhookRejected for forged or malformed bodies (nothing is enqueued then)."""
-    event = parse_webhook(raw_body, public_key, app_id)
+    event = webhooks.parse(raw_body)
     outcome = IngestOutcome("ignored", event.event_type, event.event_id, event.instance_id)
     if event.event_type not in HANDLED_EVENT_TYPES:
         return outcome
@@ -49,7 +38,7 @@ def ingest_wix_webhook(raw_body: str, public_key: RSAPublicKey, app_id: str, que
             event_type=event.event_type,
             event_id=event.event_id,
             tenant_id=event.instance_id,
-            entity_id=LIFECYCLE_ENTITY if lifecycle else (event.event.entity_id or event.event_id),
+            entity_id=LIFECYCLE_ENTITY if lifecycle else (event.entity_id or event.event_id),
             # Lifecycle events carry no time of their own: the worker orders them by when Wix signed them.
             payload={**event.body(), OCCURRED_AT: iso(event.occurred_at)} if lifecycle else event.body(),
         )

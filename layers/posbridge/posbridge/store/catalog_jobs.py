@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from posbridge.domain.catalog_job import ImportJob
+from posbridge.domain.catalog_job import ImportAlreadyRunning, ImportJob, JobConflict
 from posbridge.store.table import TableStore
 from posbridge.store.tenants import tenant_pk
 
@@ -28,21 +28,6 @@ ACTIVE_PK = "CATALOGIMPORT#ACTIVE"
 
 def job_pk(job_id: str) -> str:
     return f"CATALOGIMPORT#{job_id}"
-
-
-class ImportAlreadyRunning(Exception):
-    def __init__(self, instance_id: str, running_job_id: str | None) -> None:
-        super().__init__(
-            f"a catalog import is already running for tenant {instance_id}"
-            + (f": job {running_job_id}" if running_job_id else "")
-            + "; wait for it to finish (GET /admin/tenants/<instanceId>/catalog-imports/<jobId>) and start again"
-        )
-        self.instance_id = instance_id
-        self.running_job_id = running_job_id
-
-
-class JobConflict(Exception):
-    """The record changed since it was read (another writer, e.g. the health check)."""
 
 
 class CatalogJobs(TableStore):

@@ -11,23 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
-from posbridge.domain.order_catalog import CatalogIds, WixSoldAs
+from posbridge.domain.order_catalog import CatalogIds, CatalogPlacement, WixSoldAs
 from posbridge.store.catalog_mappings import sold_as_sk, wix_modifier_sk
 from posbridge.store.table import TableStore
 from posbridge.store.tenants import tenant_pk
-
-
-class CatalogPlacement(BaseModel):
-    """A Wix Restaurants menu item, and the menu and section it is offered in."""
-
-    model_config = ConfigDict(frozen=True)
-
-    wix_item_id: str
-    wix_menu_id: str
-    wix_section_id: str
-    wix_variant_id: str | None = None
 
 
 def variation_sk(variation_id: str) -> str:

@@ -30,9 +30,10 @@ from __future__ import annotations
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from posbridge.domain.catalog import DERIVED_SEPARATOR, PosKind
+from posbridge.domain.catalog_mapping import CatalogMapping
 from posbridge.store.table import TableStore
 from posbridge.store.tenants import tenant_pk
 
@@ -49,36 +50,18 @@ WIX_KIND_KEYS = {
 }
 
 
-class CatalogMapping(BaseModel):
-    model_config = ConfigDict(frozen=True)
+def mapping_sk(mapping: CatalogMapping) -> str:
+    return f"{POS_PREFIX}{mapping.pos_kind}#{mapping.pos_id}"
 
-    pos_kind: PosKind
-    pos_id: str
-    wix_id: str
-    wix_kind: str
-    revision: str | None = None
-    content_hash: str
-    wix_entities: tuple[str, ...]  # "<kind>/<id>"
-    wix_item_id: str | None = None
-    wix_menu_id: str | None = None
-    wix_section_id: str | None = None
-    wix_variant_id: str | None = None
-    variant_hash: str | None = None
-    price_hash: str | None = None
-    placement: str | None = None
 
-    @property
-    def sk(self) -> str:
-        return f"{POS_PREFIX}{self.pos_kind}#{self.pos_id}"
-
-    def reverse_keys(self) -> list[str]:
-        keys = []
-        for entity in self.wix_entities:
-            kind, _, wix_id = entity.partition("/")
-            keys.append(f"{WIX_PREFIX}{WIX_KIND_KEYS[kind]}#{wix_id}")
-        if self.pos_kind == "ITEM_VARIATION" and self.wix_item_id:
-            keys.append(sold_as_sk(self.wix_item_id, self.wix_variant_id))
-        return keys
+def reverse_keys(mapping: CatalogMapping) -> list[str]:
+    keys = []
+    for entity in mapping.wix_entities:
+        kind, _, wix_id = entity.partition("/")
+        keys.append(f"{WIX_PREFIX}{WIX_KIND_KEYS[kind]}#{wix_id}")
+    if mapping.pos_kind == "ITEM_VARIATION" and mapping.wix_item_id:
+        keys.append(sold_as_sk(mapping.wix_item_id, mapping.wix_variant_id))
+    return keys
 
 
 def sold_as_sk(wix_item_id: str, wix_variant_id: str | None) -> str:
@@ -116,9 +99,9 @@ class CatalogMappings(TableStore):
         existing = {str(i["SK"]) for p in (POS_PREFIX, WIX_PREFIX) for i in self._query(tenant_id, p, keys_only=True)}
         with self._table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as batch:
             for m in new:
-                keep.add(m.sk)
-                batch.put_item(Item={"PK": pk, "SK": m.sk, **m.model_dump(exclude_none=True)})
-                for sk in m.reverse_keys():
+                keep.add(mapping_sk(m))
+                batch.put_item(Item={"PK": pk, "SK": mapping_sk(m), **m.model_dump(exclude_none=True)})
+                for sk in reverse_keys(m):
                     keep.add(sk)
                     batch.put_item(Item={"PK": pk, "SK": sk, "pos_id": m.pos_id, "pos_kind": m.pos_kind})
             for sk in sorted(existing - keep):
@@ -154,8 +137,8 @@ class CatalogMappings(TableStore):
         pk = tenant_pk(tenant_id)
         with self._table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as batch:
             for m in entries:
-                batch.put_item(Item={"PK": pk, "SK": m.sk, **m.model_dump(exclude_none=True)})
-                for sk in m.reverse_keys():
+                batch.put_item(Item={"PK": pk, "SK": mapping_sk(m), **m.model_dump(exclude_none=True)})
+                for sk in reverse_keys(m):
                     batch.put_item(Item={"PK": pk, "SK": sk, "pos_id": m.pos_id, "pos_kind": m.pos_kind})
 
     def remove(self, tenant_id: str, entries: list[CatalogMapping]) -> None:
@@ -163,7 +146,7 @@ class CatalogMappings(TableStore):
         pk = tenant_pk(tenant_id)
         with self._table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as batch:
             for m in entries:
-                for sk in (m.sk, *m.reverse_keys()):
+                for sk in (mapping_sk(m), *reverse_keys(m)):
                     batch.delete_item(Key={"PK": pk, "SK": sk})
 
     def _query(self, tenant_id: str, prefix: str, keys_only: bool = False) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from posbridge.domain.tenant import Tenant
+from posbridge.domain.tenant_records import Installation
 from posbridge.store.pos_links import DIRECTORY_PK, PosLinks, location_sk, merchant_pk
 from posbridge.store.table import TableStore
 from posbridge.store.tenants import TENANT_SK, TenantStore, stale_tenant_write, tenant_of, tenant_pk, tenant_put
@@ -27,15 +28,6 @@ from posbridge.store.tenants import TENANT_SK, TenantStore, stale_tenant_write, 
 INSTALLATION_SK = "INSTALLATION"
 _KEPT = frozenset({TENANT_SK, INSTALLATION_SK})  # the tombstone
 _BATCH = 25
-
-
-@dataclass(frozen=True)
-class Installation:
-    instance_id: str
-    status: str  # "installed" | "removed"
-    installed_at: str | None = None
-    removed_at: str | None = None
-    changed_at: str | None = None  # Wix's time of the last AppInstalled / AppRemoved applied (flows/lifecycle.py)
 
 
 @dataclass(frozen=True)

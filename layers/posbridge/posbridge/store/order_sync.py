@@ -15,13 +15,13 @@ order's Wix status backwards, and a replay rewrites the same values.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict
 
+from posbridge.domain.order_sync import Known, PosOrderSync
 from posbridge.domain.pos_order import PosPosition
 from posbridge.store.table import TableStore
 from posbridge.store.tenants import tenant_pk
@@ -45,29 +45,6 @@ PARKED_KEEP = timedelta(days=14)  # the work DLQ's MessageRetentionPeriod (templ
 def stamp(moment: datetime) -> str:
     """One spelling for every stored time (UTC, microseconds), so stored times also compare as text."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-class PosOrderSync(BaseModel):
-    """Where a POS order stands in Wix: its Wix order and fulfillment, and the POS position last applied."""
-
-    model_config = ConfigDict(frozen=True)
-
-    pos_order_id: str
-    wix_order_id: str
-    position: PosPosition
-    wix_fulfillment_id: str | None = None
-    wix_status: str | None = None
-    wix_canceled: bool = False
-    stale_dropped: int = 0
-
-
-@dataclass(frozen=True)
-class Known:
-    """What the reconciliation needs to know about a POS order without calling anyone."""
-
-    position: PosPosition | None = None  # last applied; None: never applied
-    skipped: bool = False
-    parked: bool = False  # its work is in the DLQ (recorded, alarmed): the redrive finishes it, not the reconciliation
 
 
 class OrderSyncStore(TableStore):

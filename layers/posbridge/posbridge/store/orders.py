@@ -19,12 +19,12 @@ mapping is its own duplicate guard: a replay rewrites nothing and a different pa
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
 
+from posbridge.aws_errors import transient_cancellations
+from posbridge.domain.order_mapping import OrderMapping
 from posbridge.errors import TransientError
 from posbridge.store.table import TableStore
 from posbridge.store.tenants import tenant_pk
@@ -32,35 +32,6 @@ from posbridge.store.tenants import tenant_pk
 
 class MappingConflict(Exception):
     """A mapping for this id already names a different partner."""
-
-
-class OrderMapping(BaseModel):
-    # snake_case in DynamoDB, camelCase in the admin API
-    model_config = ConfigDict(frozen=True, populate_by_name=True, alias_generator=to_camel)
-
-    wix_order_id: str
-    pos_order_id: str
-    pos_version: int | None = None
-    lines: dict[str, str]  # Wix line item id -> POS line id
-    wix_contact_id: str | None = None  # buyerInfo.contactId: an id, so no personal data in keys
-    pos_customer_id: str | None = None
-    created_at: str = ""
-    origin: Literal["wix", "pos"] = "wix"  # where the order was placed: online (Flow 1) or on the POS (Flow 2)
-    # Flow 1: how each Wix line went to the POS, "catalog:<reason>" or "ad_hoc:<reason>" (domain.order_catalog)
-    line_sources: dict[str, str] = {}
-    # Flow 1: the named adjustment that made the POS total Wix's (minor units, signed; 0 = none), pos/port.py PosOrder
-    adjustment_minor: int = 0
-    adjustment_name: str | None = None
-    # Flow 1: the POS payment that settled the order (None on mappings written before orders were paid, and for a
-    # $0 order), and what the staff collect at handover when Wix did not take the money (minor units)
-    pos_payment_id: str | None = None
-    to_collect_minor: int | None = None
-    # Refunds: what Wix says it refunded (balanceSummary.refunded, minor units) with the payment status that said it,
-    # and the POS refund the bridge made of pos_payment_id (flows/cancel_order.py); None: none
-    wix_payment_status: str | None = None
-    wix_refunded_minor: int | None = None
-    pos_refund_id: str | None = None
-    pos_refunded_minor: int | None = None
 
 
 class OrderMappings(TableStore):
@@ -138,7 +109,7 @@ class OrderMappings(TableStore):
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
             reasons = exc.response.get("CancellationReasons", [])
-            busy = sorted({str(r.get("Code")) for r in reasons} & _TRANSIENT_CANCELLATIONS)
+            busy = transient_cancellations(exc)
             if busy:  # nothing was written: the same write succeeds later (the message comes back)
                 order = mapping.wix_order_id
                 raise TransientError(f"mapping write of order {order} cancelled: {', '.join(busy)}") from exc
@@ -194,13 +165,6 @@ class OrderMappings(TableStore):
     def skip_reason(self, tenant_id: str, wix_order_id: str) -> str | None:
         item = self._table.get_item(Key={"PK": tenant_pk(tenant_id), "SK": f"ORDERSKIP#WIX#{wix_order_id}"}).get("Item")
         return None if item is None else str(item["reason"])
-
-
-# TransactWriteItems cancellation reasons that say "not now" rather than "not this" (DynamoDB API reference,
-# TransactionCanceledException): another transaction on the same items, throttling, capacity.
-_TRANSIENT_CANCELLATIONS = frozenset(
-    {"TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError", "RequestLimitExceeded"}
-)
 
 
 def _put_once(table: str, pk: str, sk: str, attributes: dict[str, Any]) -> dict[str, Any]:

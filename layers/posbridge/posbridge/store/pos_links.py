@@ -12,12 +12,12 @@ because its orders could not be routed to one site.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
 from posbridge.domain.tenant import PosConnection, Tenant
+from posbridge.domain.tenant_records import PosLink
 from posbridge.store.table import TableStore
 
 DIRECTORY_PK = "TENANTS"
@@ -25,12 +25,6 @@ DIRECTORY_PK = "TENANTS"
 
 class PosLocationTaken(Exception):
     """The POS location is already connected to another tenant."""
-
-
-@dataclass(frozen=True)
-class PosLink:
-    location_id: str
-    instance_id: str
 
 
 def merchant_pk(provider: str, merchant_id: str) -> str:

@@ -8,31 +8,16 @@ Cursors only move forward (a condition on each), so two overlapping passes can n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 
+from posbridge.domain.order_sync import Cursors, SiteIds
 from posbridge.store.table import TableStore
 from posbridge.store.tenants import tenant_pk
 
 CURSOR_SK = "CURSOR#RECONCILE"
 SITE_SK = "WIX#SITE"
-
-
-@dataclass(frozen=True)
-class Cursors:
-    wix_since: str | None = None  # Wix orders updated at or after this were looked at by the last successful pass
-    pos_since: str | None = None  # same for POS orders
-    passed_at: str | None = None
-
-
-@dataclass(frozen=True)
-class SiteIds:
-    """The Wix ids every imported order needs (wix-api.md sections 5 and 8)."""
-
-    location_id: str
-    operation_id: str
 
 
 class ReconcileState(TableStore):

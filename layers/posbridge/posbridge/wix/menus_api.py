@@ -15,20 +15,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
-from posbridge.errors import PermanentError, TransientError
+from posbridge.errors import TransientError
+from posbridge.ports.wix import BULK_MAX, NAME_MAX, NO_BULK_DELETE, Outcome, Rejected, WixKind
 from posbridge.wix.client import DynamoRateLimiter, RateLimiter, TokenCache, WixApiError, WixClients
 
 if TYPE_CHECKING:
     from posbridge.config import WixApiSettings
 
-BULK_MAX = 100
 QUERY_MAX = 500
-
-WixKind = Literal["variant", "modifier", "modifierGroup", "item", "section", "menu"]
 
 
 class WixHttp(Protocol):
@@ -48,17 +46,23 @@ class Entity:
     base: str  # documented base path
     collection: str  # URL segment: "modifier-groups"
     bulk_segment: str  # bulk update/delete segment (Wix spells modifier groups "modifiers-groups" there)
-    name_max: int
     sdk: str  # the official module this row is read from (its build/cjs/meta.d.ts and meta.js)
     created: tuple[str, str]  # bulk create result: (metadata key, entity key), meta.d.ts BulkCreate*Result
     updated: tuple[str, str]  # bulk update result: (metadata key, entity key), meta.d.ts Bulk*Result
     mask: str | None  # the field mask's key in a bulk update entry (Masked*); None: the type has none
     id_param: str  # single delete: the SDK sends the path id again as this query parameter (Delete*Request)
-    has_bulk_delete: bool = True
 
     @property
     def one(self) -> str:
         return f"{self.base}/{self.collection}"
+
+    @property
+    def name_max(self) -> int:
+        return NAME_MAX[self.kind]  # kept in the port: the catalog plan checks names against it
+
+    @property
+    def has_bulk_delete(self) -> bool:
+        return self.kind not in NO_BULK_DELETE
 
 
 _SDK = "@wix/auto_sdk_restaurants_"
@@ -67,51 +71,29 @@ ENTITIES: dict[WixKind, Entity] = {
     for e in (
         # MaskedVariant is `{variant}` only: meta.js transforms a `variants.fieldMask` the REST type lacks, so the
         # whole variant goes back with its revision (its one writable field is its name).
-        Entity("variant", "variants", "/restaurants/item-variants/v1", "variants", "variants", 200,
+        Entity("variant", "variants", "/restaurants/item-variants/v1", "variants", "variants",
                _SDK + "item-variants", ("itemMetadata", "variant"), ("itemMetadata", "variant"), None, "variantId"),
-        Entity("modifier", "modifiers", "/restaurants/item-modifiers/v1", "modifiers", "modifiers", 200,
+        Entity("modifier", "modifiers", "/restaurants/item-modifiers/v1", "modifiers", "modifiers",
                _SDK + "item-modifiers", ("itemMetadata", "modifier"), ("itemMetadata", "modifier"), "mask",
                "modifierId"),
         Entity("modifierGroup", "modifierGroups", "/restaurants/item-modifier-group/v1", "modifier-groups",
-               "modifiers-groups", 100, _SDK + "item-modifier-groups", ("itemMetadata", "modifierGroup"),
+               "modifiers-groups", _SDK + "item-modifier-groups", ("itemMetadata", "modifierGroup"),
                ("itemMetadata", "modifierGroup"), "mask", "modifierGroupId"),
-        Entity("item", "items", "/restaurants/menus-item/v1", "items", "items", 200,
+        Entity("item", "items", "/restaurants/menus-item/v1", "items", "items",
                _SDK + "items", ("itemMetadata", "item"), ("itemMetadata", "item"), "mask", "itemId"),
         # Sections: a created section comes back under `item`, an updated one under `section` with `sectionMetadata`.
-        Entity("section", "sections", "/restaurants/menus-section/v1", "sections", "sections", 500,
+        Entity("section", "sections", "/restaurants/menus-section/v1", "sections", "sections",
                _SDK + "sections", ("itemMetadata", "item"), ("sectionMetadata", "section"), "mask", "sectionId"),
-        # Menus: `menuMetadata` in both bulk answers, and no bulk delete in the module (deleteMenu, one at a time).
-        Entity("menu", "menus", "/restaurants/menus-menu/v1", "menus", "menus", 500,
-               _SDK + "menus", ("menuMetadata", "menu"), ("menuMetadata", "menu"), "mask", "menuId",
-               has_bulk_delete=False),
+        # Menus: `menuMetadata` in both bulk answers, and no bulk delete in the module (deleteMenu, one at a time:
+        # ports/wix.py NO_BULK_DELETE).
+        Entity("menu", "menus", "/restaurants/menus-menu/v1", "menus", "menus",
+               _SDK + "menus", ("menuMetadata", "menu"), ("menuMetadata", "menu"), "mask", "menuId"),
     )
 }  # fmt: skip
 
 # Bulk*Delete*Result is `{itemMetadata}` for every kind that has a bulk delete (no entity comes back).
 BULK_DELETE_RESULT = ("itemMetadata", "")
 LOCATIONS_PATH = "/locations/v1/locations"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One entity's result in a bulk call, in the order the entities were sent."""
-
-    index: int
-    ok: bool
-    id: str | None = None
-    revision: str | None = None
-    entity: dict[str, Any] | None = None
-    code: str = ""
-    message: str = ""
-
-
-class Rejected(PermanentError):
-    """A whole bulk call was refused (400) because of some of its entities; `indexes` names them when Wix did."""
-
-    def __init__(self, indexes: set[int], message: str, code: str) -> None:
-        super().__init__("wix_rejected", message, {"indexes": sorted(indexes), "code": code})
-        self.indexes = indexes
-        self.code = code
 
 
 _INDEX = re.compile(r"^[A-Za-z]+\[(\d+)\]")

@@ -15,12 +15,12 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from posbridge import RESTAURANTS_APP_ID
 from posbridge.domain.money import Money
+from posbridge.domain.order_import import ImportLine
 from posbridge.domain.pos_order import PosLine, PosOrderSnapshot
 from posbridge.errors import PermanentError
 
@@ -30,21 +30,6 @@ NAME_MAX = 200
 CATALOG_ITEM_ID_MAX = 36
 DESCRIPTION_LINES_MAX = 20
 DESCRIPTION_TEXT_MAX = 200
-
-
-@dataclass(frozen=True)
-class WixPlacement:
-    """Where a mapped POS item is offered on the Wix site."""
-
-    item_id: str
-    menu_id: str
-    section_id: str
-
-
-@dataclass(frozen=True)
-class ImportLine:
-    line: PosLine
-    placement: WixPlacement | None  # None: a custom line (the tenant imports unmapped lines)
 
 
 def whole_quantity(line: PosLine) -> int:

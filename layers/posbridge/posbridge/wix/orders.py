@@ -11,6 +11,7 @@ from iso4217 import Currency
 from pydantic import ValidationError
 
 from posbridge import RESTAURANTS_APP_ID
+from posbridge.domain.events import ORDER_APPROVED, ORDER_CREATED, ORDER_PAYMENT_STATUS_UPDATED
 from posbridge.domain.money import Money, minor_digits
 from posbridge.domain.order import Address, Buyer, Fulfillment, LineItem, Modifier, Order
 from posbridge.domain.order_money import (
@@ -28,7 +29,64 @@ from posbridge.domain.order_money import (
     Shipping,
     Tax,
 )
+from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import PermanentError
+from posbridge.ports.wix import WixCancelEvent, WixOrderEvent
+
+
+def order_event(message: WorkMessage) -> WixOrderEvent:
+    """The WixOrderEvents port (ports/wix.py; this module implements it): the order an order_created or
+    order_approved work message carries, read as the canonical order."""
+    order = _order_json(message)
+    return WixOrderEvent(restaurant_order(order), (order.get("channelInfo") or {}).get("type") == "POS")
+
+
+def order_updated_at(message: WorkMessage) -> str | None:
+    """The order's updatedDate as Wix wrote it (WixOrderEvents port)."""
+    updated = _order_json(message).get("updatedDate")
+    return updated if isinstance(updated, str) else None
+
+
+def cancel_event(message: WorkMessage) -> WixCancelEvent:
+    """The order of an order_canceled or order_payment_status_updated message (WixOrderEvents port); for a payment
+    status change, its status and what Wix refunded in all, read as Flow 1 reads an order."""
+    order = _cancel_event_order(message)
+    if message.event_type != ORDER_PAYMENT_STATUS_UPDATED:
+        return WixCancelEvent(order["id"])
+    status, refunded = _wix_refund(order)
+    return WixCancelEvent(order["id"], status, refunded)
+
+
+def _wix_refund(order_json: dict[str, Any]) -> tuple[str, int | None]:
+    order = restaurant_order(order_json)
+    if order.money is None:
+        raise PermanentError("invalid_wix_event", "the order carries no payment status or price summary")
+    refunded = order.money.balance.refunded if order.money.balance else None
+    return order.money.payment_status, refunded.minor_units() if refunded is not None else None
+
+
+def _cancel_event_order(message: WorkMessage) -> dict[str, Any]:
+    body = (message.payload.get("actionEvent") or {}).get("body") or {}
+    order = body.get("order") if isinstance(body, dict) else None
+    order_id = order.get("id") if isinstance(order, dict) else None
+    if not isinstance(order, dict) or not isinstance(order_id, str) or not order_id:
+        raise PermanentError("invalid_wix_event", f"{message.event_type} carries no order id")
+    if order_id != message.entity_id:
+        raise PermanentError("invalid_wix_event", "the event's order is not the event's entity")
+    return order
+
+
+def _order_json(message: WorkMessage) -> dict[str, Any]:
+    event = message.payload
+    if message.event_type == ORDER_CREATED:
+        order = (event.get("createdEvent") or {}).get("entity")
+    elif message.event_type == ORDER_APPROVED:
+        order = ((event.get("actionEvent") or {}).get("body") or {}).get("order")
+    else:
+        raise PermanentError("unhandled_event", f"{message.event_type} is not an order export event")
+    if not isinstance(order, dict):
+        raise PermanentError("invalid_wix_event", f"{message.event_type} carries no order")
+    return order
 
 
 def is_restaurant_line(line: dict[str, Any]) -> bool:

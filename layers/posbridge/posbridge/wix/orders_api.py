@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from posbridge import RESTAURANTS_APP_ID
 from posbridge.errors import PermanentError
+from posbridge.ports.wix import WixOrdersPage
 from posbridge.wix.client import WixApiError
 
 SEARCH_PAGE = 100  # Search Orders' cursorPaging.limit maximum
@@ -47,12 +48,6 @@ class WixFulfillmentRef:
     id: str
     status: str | None
     line_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class WixOrdersPage:
-    orders: tuple[dict[str, Any], ...]  # whole orders: Flow 1 reads them as its webhooks would carry them
-    cursor: str | None
 
 
 def order_ref(order: dict[str, Any]) -> WixOrderRef:

@@ -10,9 +10,9 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from posbridge.domain.order_sync import SiteIds
 from posbridge.domain.tenant import Tenant
 from posbridge.errors import PermanentError
-from posbridge.store.reconcile_state import SiteIds
 
 SITE_IDS_TTL_S = 3600.0
 

@@ -33,15 +33,6 @@ WIX_ISSUER = "wix.com"
 # resent as is) and leaves a day of margin for Wix's own queueing delays. Wix's documented sample token lives
 # 300000 s (~83 h) by its exp, so the cap still shortens the replay window of a captured token.
 MAX_TOKEN_AGE_S = 72 * 3600
-ORDER_CREATED = "wix.ecom.v1.order_created"
-ORDER_APPROVED = "wix.ecom.v1.order_approved"
-# @wix/auto_sdk_ecom_orders 1.0.300 onOrderCanceled: @eventType wix.ecom.v1.order_canceled, an action event whose body
-# is OrderCanceledEventOrderCanceled {order, restockAllItems, sendOrderCanceledEmail, customMessage}.
-ORDER_CANCELED = "wix.ecom.v1.order_canceled"
-# @wix/auto_sdk_ecom_orders 1.0.300 onOrderPaymentStatusUpdated: @eventType wix.ecom.v1.order_payment_status_updated,
-# @slug payment_status_updated, an action event whose body is PaymentStatusUpdated {order, previousPaymentStatus}.
-ORDER_PAYMENT_STATUS_UPDATED = "wix.ecom.v1.order_payment_status_updated"
-
 
 # Why a webhook was refused: the `reason` dimension of the WebhooksRejected metric (a closed set, so few metrics).
 RejectReason = Literal["too_large", "malformed", "bad_signature", "expired", "invalid_token"]
@@ -93,9 +84,24 @@ class WixEvent(BaseModel):
                 pass
         return datetime.fromtimestamp(self.issued_at, UTC)
 
+    @property
+    def entity_id(self) -> str | None:
+        return self.event.entity_id
+
     def body(self) -> dict[str, Any]:
         """The domain event as Wix sent it (entity payloads included)."""
         return self.event.model_dump(by_alias=True, exclude_none=True)
+
+
+class WixWebhookVerifier:
+    """The WixWebhooks port (ports/wix.py): this app's webhooks, verified with the key Wix shows in the dashboard."""
+
+    def __init__(self, public_key: RSAPublicKey, app_id: str) -> None:
+        self._public_key = public_key
+        self._app_id = app_id
+
+    def parse(self, raw_body: str) -> WixEvent:
+        return parse_webhook(raw_body, self._public_key, self._app_id)
 
 
 @lru_cache(maxsize=4)

@@ -26,8 +26,10 @@ from urllib.parse import quote
 from posbridge.domain.money import Money
 from posbridge.domain.order import Buyer, Order
 from posbridge.domain.order_catalog import CatalogLine
+from posbridge.domain.pos_export import OrderPayment, PosOrder, PosOrderPage, PosRefund
 from posbridge.domain.pos_order import PosOrderSnapshot
 from posbridge.errors import PermanentError
+from posbridge.ports.pos import CATALOG_REFERENCE_UNKNOWN
 from posbridge.pos.clover import customers
 from posbridge.pos.clover.cart import (
     ADJUSTMENT_NAME,
@@ -40,7 +42,6 @@ from posbridge.pos.clover.cart import (
 )
 from posbridge.pos.clover.client import CloverClient, OutcomeUnknown
 from posbridge.pos.clover.order_snapshot import snapshot_from_clover, summary_from_clover
-from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, OrderPayment, PosOrder, PosOrderPage, PosRefund
 
 EXTERNAL_PAYMENT_TENDER = "com.clover.tender.external_payment"  # TenderConstants.EXTERNAL_PAYMENT
 EXTERNAL_PAYMENT_ID_MAX = 32

@@ -8,9 +8,10 @@ from urllib.parse import quote
 
 from posbridge.domain.order import Buyer, Order
 from posbridge.domain.order_catalog import CatalogLine
+from posbridge.domain.pos_export import OrderPayment, PosOrder, PosOrderPage, PosRefund
 from posbridge.domain.pos_order import PosOrderSnapshot
 from posbridge.errors import PermanentError, TransientError
-from posbridge.pos.port import CATALOG_REFERENCE_UNKNOWN, OrderPayment, PosOrder, PosOrderPage, PosRefund
+from posbridge.ports.pos import CATALOG_REFERENCE_UNKNOWN
 from posbridge.pos.square import customers, payments
 from posbridge.pos.square.client import SquareClient, fit_idempotency_key
 from posbridge.pos.square.order_money import adjustment

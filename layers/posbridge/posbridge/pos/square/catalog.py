@@ -55,6 +55,7 @@ from posbridge.domain.catalog import (
     CatalogChanges,
     Issue,
     Item,
+    LayoutOptions,
     Menu,
     Modifier,
     ModifierGroup,
@@ -77,12 +78,6 @@ UNCATEGORIZED_ID = "posbridge-uncategorized"
 # BatchRetrieveInventoryCounts (squareup: InventoryClient.batch_get_counts)
 INVENTORY_COUNTS_PATH = "/v2/inventory/counts/batch-retrieve"
 COUNT_IDS_PER_REQUEST = 1000  # Square documents no maximum for catalog_object_ids: kept to the catalog's own batch size
-
-
-@dataclass(frozen=True)
-class LayoutOptions:
-    menu_name: str = "Menu"  # the one menu of a catalog without menu categories
-    uncategorized_name: str = "Other"  # its section for items in no category
 
 
 def fetch_catalog_objects(client: SquareClient) -> tuple[list[dict[str, Any]], str | None]:

@@ -20,8 +20,8 @@ from typing import Any
 from posbridge.domain.money import Money
 from posbridge.domain.order import Address, Buyer, Fulfillment, LineItem, Modifier, Order
 from posbridge.domain.order_catalog import CatalogLine
+from posbridge.domain.pos_export import PosOrder
 from posbridge.errors import PermanentError
-from posbridge.pos.port import PosOrder
 from posbridge.pos.square.address import district, to_square_address
 from posbridge.pos.square.customers import square_phone
 from posbridge.pos.square.order_money import itemize, minor_units

@@ -46,8 +46,8 @@ from typing import Any
 from urllib.parse import quote
 
 from posbridge.domain.money import Money
+from posbridge.domain.pos_export import OrderPayment, PosOrder, PosRefund
 from posbridge.errors import PermanentError
-from posbridge.pos.port import OrderPayment, PosOrder, PosRefund
 from posbridge.pos.square.client import SquareClient, fit_idempotency_key
 
 PAYMENT_KEY_MAX = 45  # CreatePayment's idempotency_key (square-python-sdk doc/models/create-payment-request.md)

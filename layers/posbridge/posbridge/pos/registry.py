@@ -1,0 +1,85 @@
+"""The POS providers posbridge can connect a tenant to, by the name it was registered with (PosConnection.provider),
+and the per-tenant gateways and catalog readers built from them (the PosGateways and CatalogSources ports).
+
+A new provider: its package pos/<provider>/ defines a PosAdapter (pos/adapter.py; Square: pos/square/provider.py)
+and is listed in ADAPTERS; its API base URL is configured by name (config.PosApiSettings)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Literal
+
+import httpx
+
+from posbridge.domain.tenant import Tenant
+from posbridge.errors import PermanentError
+from posbridge.ports.pos import CatalogSource, PosGateway, PosWebhooks
+from posbridge.pos.adapter import PosAdapter, PosContext
+from posbridge.pos.square.provider import SQUARE
+from posbridge.secrets import TenantSecrets
+
+ADAPTERS: dict[str, PosAdapter] = {adapter.name: adapter for adapter in (SQUARE,)}
+# The names a tenant may be registered with (the admin API's schema, an enum in docs/openapi.json): ADAPTERS' keys
+# (tests/unit/test_pos_registry.py holds them equal).
+RegisteredProvider = Literal["square"]
+
+
+def adapter(provider: str) -> PosAdapter:
+    found = ADAPTERS.get(provider)
+    if found is None:
+        raise PermanentError("unknown_pos_provider", f"posbridge has no adapter for the POS provider {provider!r}")
+    return found
+
+
+def webhooks(provider: str, delivery_url: str) -> PosWebhooks:
+    """The provider's webhook reader (a webhook handler's)."""
+    return adapter(provider).webhooks(delivery_url)
+
+
+class _PerTenant:
+    def __init__(self, base_urls: Mapping[str, str], secrets: TenantSecrets) -> None:
+        self._base_urls = dict(base_urls)
+        self._secrets = secrets
+        self._http = httpx.Client()  # one connection pool for every tenant of this warm function
+
+    def _context(self, tenant: Tenant) -> tuple[PosAdapter, PosContext]:
+        found = adapter(tenant.pos.provider)
+        base_url = self._base_urls.get(found.name)
+        if not base_url:
+            raise PermanentError(
+                "pos_provider_not_configured", f"no API base URL is configured for the POS provider {found.name!r}"
+            )
+        credentials = self._secrets.pos_credentials(tenant.instance_id, tenant.updated_at)
+        return found, PosContext(base_url, tenant, credentials, self._http)
+
+
+class PosGateways(_PerTenant):
+    """One POS gateway per tenant, built by its provider's adapter from the credentials in Secrets Manager, and
+    reused while warm."""
+
+    def __init__(self, base_urls: Mapping[str, str], secrets: TenantSecrets) -> None:
+        super().__init__(base_urls, secrets)
+        self._cache: dict[str, tuple[str, PosGateway]] = {}
+
+    def for_tenant(self, tenant: Tenant) -> PosGateway:
+        found, context = self._context(tenant)
+        token = context.credentials.access_token.get_secret_value()
+        # Rebuilt when the token (rotation), the provider, the location or a setting the gateway is built from
+        # changes; the fingerprint keeps the token out of memory maps.
+        seed = f"{found.name}|{token}|{tenant.pos.location_id}|{found.gateway_settings(tenant)}"
+        fingerprint = hashlib.sha256(seed.encode()).hexdigest()
+        cached = self._cache.get(tenant.instance_id)
+        if cached is not None and cached[0] == fingerprint:
+            return cached[1]
+        gateway = found.gateway(context)
+        self._cache[tenant.instance_id] = (fingerprint, gateway)
+        return gateway
+
+
+class PosCatalogs(_PerTenant):
+    """One POS catalog reader per tenant (Flows 4 and 5), built by its provider's adapter."""
+
+    def for_tenant(self, tenant: Tenant) -> CatalogSource:
+        found, context = self._context(tenant)
+        return found.catalog(context)
