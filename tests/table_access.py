@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+import botocore.client
+
+from devstack.app import Devstack
+from devstack.runtime import CURRENT_FUNCTION
 
 TABLES = ("MappingsTable", "IdempotencyTable")
 INDEXES = "/index"  # suffix of a table's index resources: "<table>/index"
@@ -52,3 +59,46 @@ def granted_table_actions(translated: dict[str, Any]) -> dict[str, set[tuple[str
                     found |= {(table_resource(resource), action.removeprefix("dynamodb:")) for action in actions}
         granted[name] = found
     return granted
+
+
+Call = tuple[str, str, str]  # (function logical id, table logical id, IAM action)
+
+# TransactWriteItems and TransactGetItems are not IAM actions: each item is authorized as its own action.
+_TRANSACT_ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "Get": "GetItem"}
+_TRANSACT_ITEM_ACTIONS["ConditionCheck"] = "ConditionCheckItem"
+
+
+def _iam_calls(operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """(table name, IAM action) pairs one DynamoDB API call is authorized as."""
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        found = []
+        for item in params.get("TransactItems", []):
+            [(kind, body)] = item.items()
+            found.append((body["TableName"], _TRANSACT_ITEM_ACTIONS[kind]))
+        return found
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        return [(table, operation) for table in params.get("RequestItems", {})]
+    return [(params["TableName"], operation)] if "TableName" in params else []
+
+
+@contextmanager
+def dynamodb_calls_recorded(devstack: Devstack) -> Iterator[set[Call]]:
+    """Each DynamoDB call a function of the devstack makes meanwhile, with the function whose handler made it
+    (devstack/runtime.py CURRENT_FUNCTION), as the IAM actions it is authorized as."""
+    assert devstack.stack is not None
+    tables = {devstack.stack.physical_ids[logical]: logical for logical in TABLES}
+    calls: set[Call] = set()
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        function = CURRENT_FUNCTION.get()
+        if function is not None and client.meta.service_model.service_name == "dynamodb":
+            for table, action in _iam_calls(operation, params):
+                calls.add((function, tables.get(table, table), action))
+        return original(client, operation, params)
+
+    botocore.client.BaseClient._make_api_call = recording  # type: ignore[method-assign]
+    try:
+        yield calls
+    finally:
+        botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]

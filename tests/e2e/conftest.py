@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 
+from devstack import demo
 from devstack.app import Devstack
 from devstack.kitchen import Kitchen
+from tests.table_access import Call, dynamodb_calls_recorded
 
 T = TypeVar("T")
 
@@ -87,3 +92,43 @@ def restaurant(devstack: Devstack) -> Iterator[Restaurant]:
     yield Restaurant(devstack, instance_id, merchant_id, http)
     http.delete(f"{devstack.pos_url}/_sandbox/faults")  # a fault a test left unused must not hit the next one
     http.post(f"{devstack.wix_url}/_sandbox/webhooks/delivery", json={"duplicate": 1})
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    ok: bool
+    output: str  # every log line and everything printed meanwhile
+    dynamodb_calls: frozenset[Call]  # each DynamoDB call a function made, as the IAM action it is authorized as
+
+
+@pytest.fixture(scope="session")
+def demo_run(devstack: Devstack) -> DemoRun:
+    """The whole demo on the session's devstack, run once: a second run would find the menu its first run changed.
+    Shared by the tests that judge what it logs and which tables it touches."""
+    buffer = io.StringIO()
+    with (
+        _log_handlers_into(buffer),
+        redirect_stdout(buffer),
+        redirect_stderr(buffer),
+        dynamodb_calls_recorded(devstack) as calls,
+    ):
+        ok = demo.Demo(devstack).run()
+    return DemoRun(ok, buffer.getvalue(), frozenset(calls))
+
+
+@contextmanager
+def _log_handlers_into(buffer: io.StringIO) -> Iterator[None]:
+    """Point every existing log handler at `buffer`: loggers made before hold the stdout of their time."""
+    handlers = {
+        h
+        for logger in logging.Logger.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)
+        for h in logger.handlers
+    } | set(logging.getLogger().handlers)
+    streams = [(h, h.setStream(buffer)) for h in handlers if type(h) is logging.StreamHandler]
+    try:
+        yield
+    finally:
+        for handler, stream in streams:
+            if stream is not None:
+                handler.setStream(stream)

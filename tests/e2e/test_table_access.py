@@ -1,11 +1,11 @@
 """Each function's DynamoDB grants (template.yaml) are exactly what its code uses, proven by running the code.
 
-The whole demo (Flows 1 to 5 through the gateway, the sandboxes and the queues), the admin routes, the app lifecycle,
-a paused tenant's order, the reconciliation and the catalog health check run on a devstack of its own while a
-botocore hook records each DynamoDB call with the function whose handler made it (devstack/runtime.py
-CURRENT_FUNCTION). Both ways: every recorded (function, table, IAM action) must be granted to that function's role in
-the translated template (its list covers its calls), and every grant must have been used, or be named below with the
-code path this run does not reach (its list is no broader than its code).
+The whole demo (Flows 1 to 5 through the gateway, the sandboxes and the queues; once per session: tests/e2e/conftest.py
+`demo_run`), the admin routes, the app lifecycle, a paused tenant's order, the reconciliation and the catalog health
+check run on the session's devstack while a botocore hook records each DynamoDB call with the function whose handler
+made it (devstack/runtime.py CURRENT_FUNCTION). Both ways: every recorded (function, table, IAM action) must be
+granted to that function's role in the translated template (its list covers its calls), and every grant must have
+been used, or be named below with the code path this run does not reach (its list is no broader than its code).
 """
 
 from __future__ import annotations
@@ -13,27 +13,21 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import botocore.client
 import httpx
-import pytest
 
 from devstack import demo
 from devstack.app import Devstack
 from devstack.playground import dashboard_instance
-from devstack.runtime import CURRENT_FUNCTION
 from posbridge.dlq import DeadLetterQueue
 from posbridge.domain.events import ORDER_CREATED
 from posbridge.domain.work_message import WorkMessage
 from posbridge.messaging import WorkQueue
 from tests.e2e import test_square_oauth as oauth_flow
-from tests.e2e.conftest import wait_for
-from tests.table_access import TABLES, granted_table_actions
-
-Call = tuple[str, str, str]  # (function logical id, table logical id, IAM action)
+from tests.e2e.conftest import DemoRun, wait_for
+from tests.table_access import Call, dynamodb_calls_recorded, granted_table_actions
 
 # Grants whose code paths this run does not reach, each with the path (and where else it is tested).
 NOT_EXERCISED: dict[Call, str] = {
@@ -57,54 +51,10 @@ NOT_EXERCISED: dict[Call, str] = {
     },
 }
 
-# TransactWriteItems and TransactGetItems are not IAM actions: each item is authorized as its own action.
-_TRANSACT_ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "Get": "GetItem"}
-_TRANSACT_ITEM_ACTIONS["ConditionCheck"] = "ConditionCheckItem"
-
-
-def _iam_calls(operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
-    """(table name, IAM action) pairs one DynamoDB API call is authorized as."""
-    if operation in ("TransactWriteItems", "TransactGetItems"):
-        found = []
-        for item in params.get("TransactItems", []):
-            [(kind, body)] = item.items()
-            found.append((body["TableName"], _TRANSACT_ITEM_ACTIONS[kind]))
-        return found
-    if operation in ("BatchGetItem", "BatchWriteItem"):
-        return [(table, operation) for table in params.get("RequestItems", {})]
-    return [(params["TableName"], operation)] if "TableName" in params else []
-
-
-@pytest.fixture(scope="module")
-def own_devstack() -> Iterator[Devstack]:
-    """A devstack of its own: the demo runs once on a fresh restaurant (a second run on the session's devstack finds
-    its menu already changed by the first)."""
-    with Devstack() as stack:
-        yield stack
-
-
-@pytest.fixture
-def recorded(own_devstack: Devstack, monkeypatch: pytest.MonkeyPatch) -> Iterator[set[Call]]:
-    devstack = own_devstack
-    assert devstack.stack is not None
-    tables = {devstack.stack.physical_ids[logical]: logical for logical in TABLES}
-    calls: set[Call] = set()
-    original = botocore.client.BaseClient._make_api_call
-
-    def recording(client: Any, operation: str, params: dict[str, Any]) -> Any:
-        function = CURRENT_FUNCTION.get()
-        if function is not None and client.meta.service_model.service_name == "dynamodb":
-            for table, action in _iam_calls(operation, params):
-                calls.add((function, tables.get(table, table), action))
-        return original(client, operation, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
-    yield calls
-
 
 def _exercise(devstack: Devstack) -> None:
-    """Every function's paths that touch DynamoDB: the demo, then what it does not do."""
-    assert devstack.stack is not None and demo.Demo(devstack).run()
+    """Every function's paths that touch DynamoDB the demo does not."""
+    assert devstack.stack is not None
     stack, admin = devstack.stack, f"{devstack.gateway_url}/admin"
     http = httpx.Client(timeout=30)
     # The admin API's reads and writes
@@ -191,12 +141,15 @@ def _listed(http: httpx.Client, admin: str, instance: str) -> bool:
 
 
 def test_every_dynamodb_call_a_function_makes_is_granted_to_it(
-    own_devstack: Devstack, recorded: set[Call], translated_template: dict[str, Any]
+    devstack: Devstack, demo_run: DemoRun, translated_template: dict[str, Any]
 ) -> None:
     # Given the grants of each function's role
     granted = granted_table_actions(translated_template)
-    # When every function's paths run on the devstack
-    _exercise(own_devstack)
+    # When every function's paths run on the devstack: the session's demo run, then what it does not do
+    assert demo_run.ok
+    with dynamodb_calls_recorded(devstack) as calls:
+        _exercise(devstack)
+    recorded = calls | demo_run.dynamodb_calls
     seen: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for function, table, action in recorded:
         seen[function].add((table, action))
