@@ -149,6 +149,23 @@ def test_square_over_wix_with_no_line_left_to_discount_rounds_each_tax_per_item(
     assert created["total_money"]["amount"] == 5054 and adjustment(body).minor == 0
 
 
+def test_square_over_wix_with_too_little_left_on_the_line_to_discount_rounds_each_tax_per_item(
+    box: WixSandbox, inst: Instance
+) -> None:
+    # Given (found by the property test) eight cents taxed at 19% over five lines, and one untaxed cent: Wix taxes
+    # each line half up to 0.00 (total 0.09); Square would tax the 0.08 once, 0.0152 -> 0.02, two cents over, and the
+    # only line whose discount changes no tax has one cent to give
+    quantities = {"A": 1, "B": 2, "D": 1, "E": 2, "F": 2}
+    taxed = [_line(name, "0.01", quantity, taxRate="0.19") for name, quantity in quantities.items()]
+    wix = _checkout(box, inst, lines=[*taxed, _line("C", "0.01", taxRate="0")], tax={"rate": "0.19"})
+    assert wix["priceSummary"]["total"]["amount"] == "0.09"
+    # When it is mapped
+    body, created = _on_square(wix)
+    # Then no partial discount is left on the order: each taxed line has its own 19% tax, and Square totals 0.09
+    assert not _named(body, ADJUSTMENT_NAME) and len(body["taxes"]) == 5
+    assert created["total_money"]["amount"] == 9 and adjustment(body).minor == 0
+
+
 def test_an_order_without_money_keeps_names_and_prices_only(box: WixSandbox, inst: Instance) -> None:
     # Given an order whose event carries no priceSummary (an older event)
     wix = _checkout(box, inst, lines=[_line("Dish", "9.00")])

@@ -279,18 +279,25 @@ def _discount_down_to(square: dict[str, Any], target: int, currency: str) -> Non
         "scope": "LINE_ITEM",
     }
     square.setdefault("discounts", []).append(discount)
-    lines[k].setdefault("applied_discounts", []).append({"discount_uid": ADJUSTMENT_UID})
+    link = {"discount_uid": ADJUSTMENT_UID}
+    lines[k].setdefault("applied_discounts", []).append(link)
     # an additive tax falls with the discount, so the total can still be over: discount one cent more at a time
     while square_total(square) > target and amount < left[k]:
         amount += 1
         discount["amount_money"] = _money(amount, currency)
+    if square_total(square) > target:  # the line had too little left: no discount, round each tax per item instead
+        for holder, key, item in ((square, "discounts", discount), (lines[k], "applied_discounts", link)):
+            holder[key].remove(item)
+            if not holder[key]:
+                del holder[key]
+        _tax_per_item(square)
 
 
 def _tax_per_item(square: dict[str, Any]) -> None:
     """One copy of each tax per line or service charge it applies to, so Square rounds it per item, not once on the
     sum (arithmetic.py): bankers' rounding per item never exceeds Wix's half-up per line, so Square is no longer
-    over and `_reconcile` makes up what is short. Only where no line has money left for the adjustment's discount
-    (e.g. a fully discounted dish with a taxed fee), since it prints one tax row per item on the receipt."""
+    over and `_reconcile` makes up what is short. Only where no line has money enough left for the adjustment's
+    discount (e.g. a fully discounted dish with a taxed fee), since it prints one tax row per item on the receipt."""
     originals = {t["uid"]: t for t in square.get("taxes", [])}
     copies: list[dict[str, Any]] = []
     items = [*square.get("line_items", []), *square.get("service_charges", [])]
