@@ -39,8 +39,9 @@ CATALOG = {
 
 
 class CloverRestaurant:
-    def __init__(self, demo: Demo) -> None:
+    def __init__(self, demo: Demo, instance_id: str = CLOVER_INSTANCE_ID) -> None:
         self.demo = demo
+        self.instance_id = instance_id
         self.gateway = demo.devstack.gateway_url
         self.clover = demo.devstack.clover_url
         self.merchant_id = ""
@@ -65,7 +66,7 @@ class CloverRestaurant:
         return self.demo.call(method, f"{self.clover}/_sandbox{path}", body)
 
     def _admin(self, path: str) -> dict[str, Any] | None:
-        response = self.demo.http.get(f"{self.gateway}/admin/tenants/{CLOVER_INSTANCE_ID}{path}")
+        response = self.demo.http.get(f"{self.gateway}/admin/tenants/{self.instance_id}{path}")
         return dict(response.json()) if response.status_code == 200 else None
 
     def _synced(self, pos_order_id: str, field: str) -> dict[str, Any] | None:
@@ -77,17 +78,17 @@ class CloverRestaurant:
         return list(self._control("GET", f"/merchants/{self.merchant_id}/pos-screen")["orders"])
 
     def _wix_state(self) -> dict[str, Any]:
-        return dict(self.demo.wix("GET", f"/_sandbox/instances/{CLOVER_INSTANCE_ID}/state"))
+        return dict(self.demo.wix("GET", f"/_sandbox/instances/{self.instance_id}/state"))
 
     # -- scenarios -------------------------------------------------------------------------------------------------
 
     def clover_restaurant_connected(self) -> None:
-        self.demo.wix("POST", "/_sandbox/instances", {"instanceId": CLOVER_INSTANCE_ID})
+        self.demo.wix("POST", "/_sandbox/instances", {"instanceId": self.instance_id})
         made = self._control("POST", "/merchants", {})
         self.merchant_id = made["merchantId"]
         self.ids = self._control("POST", f"/merchants/{self.merchant_id}/catalog", CATALOG)["ids"]
         response = self.demo.http.put(
-            f"{self.gateway}/admin/tenants/{CLOVER_INSTANCE_ID}",
+            f"{self.gateway}/admin/tenants/{self.instance_id}",
             json={
                 "pos": {
                     "provider": "clover",
@@ -107,7 +108,7 @@ class CloverRestaurant:
     def wix_order_paid_on_clover(self) -> None:
         placed = self.demo.wix(
             "POST",
-            f"/_sandbox/instances/{CLOVER_INSTANCE_ID}/checkout",
+            f"/_sandbox/instances/{self.instance_id}/checkout",
             {
                 "lines": [
                     {"kind": "restaurant", "name": "Burger", "price": "11.00", "quantity": 2,
@@ -144,7 +145,7 @@ class CloverRestaurant:
         self._row("Wix order paid, to the cent", wix_id, pos_id, "3 (x2,x1)", result, ok)
 
     def clover_inventory_imported(self) -> None:
-        admin = f"{self.gateway}/admin/tenants/{CLOVER_INSTANCE_ID}/catalog-imports"
+        admin = f"{self.gateway}/admin/tenants/{self.instance_id}/catalog-imports"
         started = self.demo.http.post(admin, json={})
         started.raise_for_status()
         job_id = started.json()["jobId"]

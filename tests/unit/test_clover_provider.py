@@ -84,7 +84,9 @@ def test_a_refreshed_pair_is_never_rolled_back_by_a_rebuild_and_a_new_authorisat
     shop = _clover_tenant()
     PosGateways(URLS, Secrets(), OPTIONS, TABLE).for_tenant(shop)  # type: ignore[arg-type]
     store = DynamoCloverTokenStore(TABLE, "MID1")
-    refreshed = CloverTokens(access_token="a2", access_token_expiration=1, refresh_token="r2", refresh_token_expiration=2)
+    refreshed = CloverTokens(
+        access_token="a2", access_token_expiration=1, refresh_token="r2", refresh_token_expiration=2
+    )
     assert store.replace("refresh-1", refreshed)
     # When another cold function builds the gateway from the same registration
     PosGateways(URLS, Secrets(), OPTIONS, TABLE).for_tenant(shop)  # type: ignore[arg-type]
@@ -130,6 +132,13 @@ def test_a_message_is_read_one_update_at_a_time_into_neutral_notices() -> None:
     assert (updated.kind, updated.account_id, updated.event_type) == ("order", "MID2", POS_ORDER_UPDATED)
     # And the inventory update is a catalog notice stamped by its time
     assert item.kind == "catalog" and item.catalog_stamp == "2023-11-14T22:13:20.500Z"
+
+
+def test_a_deleted_order_is_not_an_order_notice_since_it_cannot_be_read() -> None:
+    # Given Clover's DELETE of an order (the bridge's own cancel deletes; the order then answers 404)
+    body = b'{"appId":"A","merchants":{"MID1":[{"objectId":"O:ORDER1","type":"DELETE","ts":1700000000000}]}}'
+    # When it is read, Then it is "other": answered 200 and ignored, never a message parked for a 404
+    assert CloverWebhooks().read(body, "code").kind == "other"
 
 
 def test_the_auth_code_is_what_verifies_and_a_body_without_it_or_with_many_updates_is_refused() -> None:

@@ -13,8 +13,9 @@ events.
 
 Behind the POS webhook port (ports/pos.py PosWebhooks), one update at a time: `deliveries` cuts a message into
 single-update messages (the header is a static code, not a signature over the body, so each still verifies), and
-`CloverWebhooks.read` reads one of them as a neutral PosNotice: an order update as an order notice (the merchant as
-account and location, the event id the dedupe key), an inventory update as a catalog notice stamped by its `ts`,
+`CloverWebhooks.read` reads one of them as a neutral PosNotice: an order created or updated as an order notice (the
+merchant as account and location, the event id the dedupe key; a deleted order, which cannot be read, as "other"),
+an inventory update as a catalog notice stamped by its `ts`,
 anything else (apps, customers, payments...) as "other".
 """
 
@@ -105,7 +106,9 @@ class CloverWebhook(BaseModel):
                 order_id=event.target_id,
                 location_id=event.merchant_id,
                 state="DELETED" if event.type == "DELETE" else None,
+                # `ts` is when Clover sent the event, not the order's modifiedTime (which it may follow by a moment)
                 position=PosPosition(updated_at=datetime.fromtimestamp(event.ts / 1000, tz=UTC)),
+                position_exact=False,
             )
             for event in self.events
             if event.kind == ORDER_PREFIX and event.target_id
@@ -199,7 +202,10 @@ class CloverWebhooks:
         event = parsed.events[0]
         event_type = {"CREATE": POS_ORDER_CREATED}.get(event.type, POS_ORDER_UPDATED)
 
-        if event.kind == ORDER_PREFIX and event.target_id:
+        # A deleted order cannot be read (404) nor listed: its DELETE is "other". The bridge's own cancel deletes
+        # (pos/clover/__init__.py cancel_order), which needs nothing more; a deletion at the till of an order
+        # imported into Wix leaves the Wix order as it is (README, Clover).
+        if event.kind == ORDER_PREFIX and event.target_id and event.type != "DELETE":
             return PosNotice(
                 account_id=event.merchant_id,
                 event_type=event_type,
