@@ -6,12 +6,13 @@ PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help demo up test contracts lint bench sam-build deploy clean openapi lock
+.PHONY: help demo up test browser-test contracts lint bench sam-build deploy clean openapi lock
 
 help:
 	@echo "make demo       run the devstack demo (the whole app on this machine)"
 	@echo "make up         start the devstack and keep it running (endpoints in .devstack/endpoints.json)"
 	@echo "make test       run the test suite (contracts included)"
+	@echo "make browser-test  only the restaurant page's tests in headless Chromium (make test runs them too)"
 	@echo "make contracts  only the wire-contract suite: our Wix and Square calls against the vendors' official SDKs"
 	@echo "make lint       ruff, mypy, import contracts (lint-imports), cfn-lint, sam validate --lint"
 	@echo "make bench      run the benchmarks (table + bench/results.json)"
@@ -43,8 +44,19 @@ $(CONTRACTS_NPM): contracts/wix/package.json contracts/wix/package-lock.json
 	cd contracts/wix && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: $(VENV)/.installed $(CONTRACTS_NPM)
+# Debian's Chromium for the restaurant page's browser tests: Playwright (pinned in pyproject) drives it by path and
+# never downloads a browser of its own. apt needs root: sudo is used when make does not run as root.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+
+test: $(VENV)/.installed $(CONTRACTS_NPM) $(CHROMIUM)
 	$(PY) -m pytest
+
+browser-test: $(VENV)/.installed $(CHROMIUM)
+	$(PY) -m pytest -m browser -n 0
 
 contracts: $(VENV)/.installed $(CONTRACTS_NPM)
 	$(PY) -m pytest -m contracts

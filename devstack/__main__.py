@@ -10,6 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
+import httpx
+
 from devstack.app import Devstack, DevstackOptions
 
 
@@ -50,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(run_demo(options))
     with Devstack(options) as devstack:
         print(json.dumps(devstack.write_endpoints(), indent=2), flush=True)
+        if devstack.wix is not None and devstack.square is not None:  # a restaurant to play with (playground.py)
+            from devstack.playground import guide, open_restaurant
+
+            with httpx.Client(timeout=30) as http:
+                restaurant = open_restaurant(devstack, http)
+            print(guide(restaurant["pageUrl"], restaurant["import"]), flush=True)
         print(f"devstack up in {devstack.timings['startup_s']:.1f} s; Ctrl-C to stop", file=sys.stderr, flush=True)
         stopped = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stopped.set())

@@ -281,5 +281,10 @@ def run_demo(options: DevstackOptions) -> int:
         demo = Demo(devstack)
         ok = demo.run()
         print_table(demo.rows)
+        from devstack.playground import dashboard_instance, page_url
+
+        page = page_url(devstack.gateway_url, dashboard_instance(devstack, demo.http, INSTANCE_ID))
+        print(f"\nThe demo restaurant's page, as its owner opens it from the Wix dashboard:\n  {page}")
+        print("(the stack stops with the demo: `make up` keeps one running, with a restaurant to play with)")
     print("\nall expectations met" if ok else "\nSOME EXPECTATIONS FAILED", file=sys.stdout if ok else sys.stderr)
     return 0 if ok else 1

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from posbridge_cli import operations
 from posbridge_cli.api import AdminApi, ApiUrl, Devstack, Region, Stack, console, locate_api
+from posbridge_cli.sandbox import sandbox_app
 
 app = typer.Typer(help="posbridge operator CLI: catalog imports through the admin API.", no_args_is_help=True)
 FINISHED = ("succeeded", "failed")
@@ -124,6 +125,7 @@ def import_status(
 
 
 operations.register(app)  # the operator commands (tenants, order, dlq, reconcile), listed after the imports
+app.add_typer(sandbox_app, name="sandbox")  # play the customer, cashier, kitchen and seller on the devstack
 
 
 def main() -> None:

@@ -7,13 +7,20 @@ expired or anonymous instance is 401 before any route runs.
 
 `GET /oauth/square/callback` is public (Square redirects the owner's browser there): the single-use `state` it
 carries is what ties it to a site (posbridge/flows/square_oauth.py).
+
+`GET /restaurant/page` (and its page.js, page.css) is the page itself: static files shipped in ./page, public
+because they hold no data; the page reads the `instance` Wix adds to its URL and sends it on every API call. The
+page's own routes (its orders, parked messages and their retry, menu import, export settings) are
+posbridge/flows/restaurant_page.py.
 """
 
 from __future__ import annotations
 
 import html
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -23,20 +30,49 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from posbridge import wiring
 from posbridge.admin_http import invalid_request
-from posbridge.config import SquareOAuthSettings
+from posbridge.config import RestaurantApiSettings
+from posbridge.dlq import DeadLetterQueue
+from posbridge.domain.catalog_job import JOB_ID, ImportAlreadyRunning, ImportJob, ImportOptions
 from posbridge.errors import PermanentError, TransientError
+from posbridge.executions import StepFunctionsExecutions
+from posbridge.flows import restaurant_page as page
 from posbridge.flows import square_oauth as oauth
+from posbridge.flows.catalog_publish import start_import
+from posbridge.pos.square.oauth import SquareApp, SquareLocations, SquareOAuth
+from posbridge.secrets import TenantSecrets
+from posbridge.store.activity import OrderActivityStore
+from posbridge.store.catalog_jobs import CatalogJobs
+from posbridge.store.catalog_sync_state import CatalogSyncState
 from posbridge.store.pos_links import PosLocationTaken
+from posbridge.store.square_oauth import OAuthConnections, OAuthStates
+from posbridge.store.tenants import TenantStore
 from posbridge.wix.instance import InstanceRejected, instance_from_header, verify_instance
 
 WIX_SECRET_MAX_AGE_S = 300
 
-settings = SquareOAuthSettings.from_env()
-wired = wiring.square_oauth(settings)
-tenants, states, connections, vault = wired.tenants, wired.states, wired.connections, wired.vault
-square_locations = wired.locations
+settings = RestaurantApiSettings.from_env()
+tenants = TenantStore(settings.mappings_table)
+states = OAuthStates(settings.mappings_table)
+connections = OAuthConnections(settings.mappings_table)
+vault = TenantSecrets(settings.tenant_secret_prefix)
+square_locations = SquareLocations(settings.pos_api_base_url)
+activity = OrderActivityStore(settings.mappings_table)
+catalog_jobs = CatalogJobs(settings.mappings_table)
+catalog_state = CatalogSyncState(settings.mappings_table)
+catalog_runs = StepFunctionsExecutions(settings.catalog_state_machine_arn)
+dead_letters = DeadLetterQueue(settings.dead_letter_queue_url, settings.work_queue_url)
+PAGE_DIR = Path(__file__).resolve().parent / "page"
+PAGE_FILES = {
+    "page": ("index.html", "text/html; charset=utf-8"),
+    "page.js": ("page.js", "text/javascript; charset=utf-8"),
+    "page.css": ("page.css", "text/css; charset=utf-8"),
+}
+# The page loads only its own files and calls only its own API; nothing inline.
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+    "base-uri 'none'; form-action 'none'"
+)
 logger = Logger()
 tracer = Tracer()
 app = APIGatewayRestResolver(enable_validation=True)
@@ -49,12 +85,37 @@ class LocationChoice(BaseModel):
     location_id: str = Field(alias="locationId", min_length=1, max_length=191, pattern=r"^[A-Za-z0-9_-]+$")
 
 
+class ExportSettingsChoice(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    export_on: Literal["approved", "created"] = Field(alias="exportOn")
+    export_unpaid: bool = Field(alias="exportUnpaid", strict=True)
+
+
+class RetryChoice(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    # none: every parked message of this site
+    message_ids: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, alias="messageIds", max_length=100
+    )
+
+
 class Unauthenticated(Exception):
     pass
 
 
 def _ports() -> oauth.OAuthPorts:
-    return wired.ports()
+    square_app = SquareApp.from_secret(settings.square_app_secret_name)
+    return oauth.OAuthPorts(
+        states=states,
+        connections=connections,
+        square=SquareOAuth(settings.pos_api_base_url, square_app),
+        locations=square_locations,
+        vault=vault,
+        tenants=tenants,
+        webhook_signature_key=square_app.webhook_signature_key,
+    )
 
 
 def _site() -> str:
@@ -75,7 +136,7 @@ def unauthenticated(exc: Unauthenticated) -> Response[dict[str, Any]]:
     return _json(401, {"message": str(exc)})
 
 
-@app.exception_handler([oauth.NotAllowed, PosLocationTaken])  # type: ignore[untyped-decorator]
+@app.exception_handler([oauth.NotAllowed, PosLocationTaken, page.NotConnected])  # type: ignore[untyped-decorator]
 def conflict(exc: Exception) -> Response[dict[str, Any]]:
     return _json(409, {"message": str(exc)})
 
@@ -97,7 +158,9 @@ def unavailable(exc: TransientError) -> Response[dict[str, Any]]:
 def get_connection() -> Response[dict[str, Any]]:
     """The POS connection of this site: connected / expiring / revoked / not_connected, and the token's age."""
     instance_id = _site()
-    return _json(200, oauth.connection_view(instance_id, connections, tenants, datetime.now(UTC)))
+    view = oauth.connection_view(instance_id, connections, tenants, datetime.now(UTC))
+    reason = view.get("reason") or view.get("pausedReason")
+    return _json(200, {**view, "reasonText": page.plain_reason(str(reason)) if reason else None})
 
 
 @app.post("/restaurant/square/authorize")
@@ -134,6 +197,105 @@ def disconnect() -> Response[dict[str, Any]]:
     oauth.disconnect(instance_id, ports, datetime.now(UTC))
     logger.info("square disconnected by the owner")
     return _json(200, oauth.connection_view(instance_id, connections, tenants, datetime.now(UTC)))
+
+
+@app.get("/restaurant/page")
+def page_html() -> Response[str]:
+    return _static("page")
+
+
+@app.get("/restaurant/page.js")
+def page_js() -> Response[str]:
+    return _static("page.js")
+
+
+@app.get("/restaurant/page.css")
+def page_css() -> Response[str]:
+    return _static("page.css")
+
+
+@cache
+def _page_file(name: str) -> str:
+    return (PAGE_DIR / PAGE_FILES[name][0]).read_text(encoding="utf-8")
+
+
+def _static(name: str) -> Response[str]:
+    headers = {"Cache-Control": "no-cache", "Content-Security-Policy": PAGE_POLICY, "X-Content-Type-Options": "nosniff"}
+    return Response(200, PAGE_FILES[name][1], _page_file(name), headers=headers)
+
+
+@app.get("/restaurant/activity")
+def get_activity() -> Response[dict[str, Any]]:
+    """The sync's health for this site: recent orders both ways, parked messages, the catalog sync's problems."""
+    instance_id = _site()
+    parked = page.parked_view(instance_id, dead_letters) if settings.dead_letter_queue_url else []
+    return _json(
+        200,
+        {
+            "orders": page.orders_view(activity.recent(instance_id)),
+            "parked": parked,
+            "catalog": page.catalog_view(catalog_state.get(instance_id), catalog_jobs.lock_holder(instance_id)),
+        },
+    )
+
+
+@app.post("/restaurant/parked/retry")
+def retry_parked(choice: Annotated[RetryChoice, Body()]) -> Response[dict[str, Any]]:
+    """Send this site's parked messages (all, or those named) back to the work queue; never another site's."""
+    instance_id = _site()
+    if not (settings.dead_letter_queue_url and settings.work_queue_url):
+        return _json(501, {"message": "no dead-letter queue is configured"})
+    wanted = set(choice.message_ids) if choice.message_ids is not None else None
+    moved = page.retry_parked(instance_id, wanted, dead_letters)
+    logger.info("parked messages retried by the owner", extra={"count": len(moved)})
+    return _json(200, {"retried": moved, "count": len(moved)})
+
+
+@app.post("/restaurant/catalog-imports")
+def import_menu() -> Response[dict[str, Any]]:
+    """The "Import my menu" button: the catalog publish (Flow 4) for this site, with the default options."""
+    instance_id = _site()
+    if not settings.catalog_state_machine_arn:
+        return _json(501, {"message": "no catalog publish workflow is configured"})
+    try:
+        job = start_import(tenants, catalog_jobs, catalog_runs, instance_id, ImportOptions())
+    except ImportAlreadyRunning as exc:
+        return _json(409, {"message": "an import of your menu is already running", "runningJobId": exc.running_job_id})
+    except PermanentError as exc:
+        return _json(409, {"message": "connect Square first" if exc.reason == "unknown_tenant" else str(exc),
+                           "reason": exc.reason})  # fmt: skip
+    logger.info("catalog import started by the owner", extra={"job_id": job.job_id})
+    return _json(202, _job_view(job))
+
+
+@app.get("/restaurant/catalog-imports/<jobId>")
+def get_import(jobId: str) -> Response[dict[str, Any]]:
+    """Progress of one of this site's imports; another site's job is answered as if it did not exist."""
+    instance_id = _site()
+    job = catalog_jobs.get(jobId) if JOB_ID.match(jobId) else None
+    if job is None or job.instance_id != instance_id:
+        return _json(404, {"message": "no such import of your menu"})
+    return _json(200, _job_view(job))
+
+
+def _job_view(job: ImportJob) -> dict[str, Any]:
+    """The import as the owner follows it: the admin view less the workflow's address."""
+    return {k: v for k, v in job.view().items() if k != "executionArn"}
+
+
+@app.get("/restaurant/settings")
+def get_settings() -> Response[dict[str, Any]]:
+    return _json(200, page.export_settings(_site(), tenants))
+
+
+@app.put("/restaurant/settings")
+def put_settings(choice: Annotated[ExportSettingsChoice, Body()]) -> Response[dict[str, Any]]:
+    """When an online order goes to the kitchen (approved or created), and whether unpaid ones do."""
+    instance_id = _site()
+    wanted = page.ExportSettings(export_on=choice.export_on, export_unpaid=choice.export_unpaid)
+    changed = page.change_export_settings(instance_id, wanted, tenants, datetime.now(UTC))
+    logger.info("export settings changed by the owner", extra=changed)
+    return _json(200, changed)
 
 
 @app.get("/oauth/square/callback")

@@ -23,6 +23,7 @@ import pytest
 
 from devstack import demo
 from devstack.app import Devstack
+from devstack.playground import dashboard_instance
 from devstack.runtime import CURRENT_FUNCTION
 from posbridge.dlq import DeadLetterQueue
 from posbridge.domain.events import ORDER_CREATED
@@ -163,6 +164,12 @@ def _exercise(devstack: Devstack) -> None:
             wait_for(lambda: _listed(http, admin, instance))
     # A restaurant connects Square through OAuth, exports, is refreshed by the schedule, and is revoked
     oauth_flow.test_a_restaurant_connects_through_oauth_exports_refreshes_and_is_paused_when_revoked(devstack)
+    # The restaurant's page: its activity (recent orders, parked messages, catalog sync) and export settings
+    owner = {"Authorization": f"Instance {dashboard_instance(devstack, http, demo.INSTANCE_ID)}"}
+    page = f"{devstack.gateway_url}/restaurant"
+    assert http.get(f"{page}/activity", headers=owner).status_code == 200
+    settings = {"exportOn": "approved", "exportUnpaid": True}
+    assert http.put(f"{page}/settings", headers=owner, json=settings).status_code == 200
     # The scheduled runs the devstack does not schedule: every tenant's reconciliation and the purge, the catalog
     # reconciliation, the catalog health check
     for function, event in (

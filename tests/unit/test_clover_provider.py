@@ -35,7 +35,7 @@ class Secrets:
     def __init__(self, refresh: str = "refresh-1") -> None:
         self.refresh = refresh
 
-    def pos_credentials(self, instance_id: str) -> PosCredentials:
+    def pos_credentials(self, instance_id: str, changed_at: str | None = None) -> PosCredentials:
         return PosCredentials(
             access_token=SecretStr(f"access-of-{self.refresh}"),
             webhook_signature_key=SecretStr("clover-auth-code"),

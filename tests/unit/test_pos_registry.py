@@ -23,7 +23,7 @@ class Secrets:
     def __init__(self) -> None:
         self.token = "token-1"
 
-    def pos_credentials(self, instance_id: str) -> PosCredentials:
+    def pos_credentials(self, instance_id: str, changed_at: str | None = None) -> PosCredentials:
         return PosCredentials(access_token=SecretStr(self.token), webhook_signature_key=SecretStr("key"))
 
 

@@ -159,3 +159,12 @@ class SquareOAuthSettings(_Settings):
     pos_api_base_url: PartnerBaseUrl
     square_app_secret_name: str = Field(min_length=1)
     wix_app_secret_name: str = ""  # the restaurant's API only (the refresh schedule has no page to authenticate)
+
+
+class RestaurantApiSettings(SquareOAuthSettings):
+    """The restaurant's page and its API (issue 15): besides the OAuth connection, its menu import (the catalog
+    publish workflow) and its parked messages (listed and redriven for its own site only)."""
+
+    catalog_state_machine_arn: str = ""  # empty: "Import my menu" answers 501
+    work_queue_url: str = ""  # parked messages are redriven here; empty: the retry answers 501
+    dead_letter_queue_url: str = ""  # empty: no parked messages are listed, the retry answers 501

@@ -23,6 +23,7 @@ _CURRENT, _PENDING = "AWSCURRENT", "AWSPENDING"  # Secrets Manager's staging lab
 class TenantSecrets:
     def __init__(self, prefix: str) -> None:
         self._prefix = prefix.rstrip("/")
+        self._read_for: dict[str, str] = {}  # instance id -> the tenant record (updated_at) credentials were read for
 
     @cached_property
     def _client(self) -> Any:
@@ -72,14 +73,26 @@ class TenantSecrets:
             move["RemoveFromVersionId"] = current
         self._client.update_secret_version_stage(SecretId=name, VersionStage=_CURRENT, **move)
 
-    def pos_credentials(self, instance_id: str) -> PosCredentials:
-        """Read through Powertools' cache (TTL), so a busy tenant costs one Secrets Manager call per five minutes."""
+    def pos_credentials(self, instance_id: str, tenant_updated_at: str | None = None) -> PosCredentials:
+        """Read through Powertools' cache (TTL), so a busy tenant costs one Secrets Manager call per five minutes.
+
+        `tenant_updated_at`: the tenant record the caller acts for. When it changed since the credentials were last
+        read for it here, the cache is bypassed: a restaurant that reconnected Square (new credentials, a new tenant
+        record) is served with its new token at once, not with the revoked one for up to five minutes."""
+        seen = self._read_for.get(instance_id)
+        changed = tenant_updated_at is not None and seen is not None and seen != tenant_updated_at
         try:
             # AWSCURRENT is GetSecretValue's default; named because it is the label promote_pos_credentials moves
             # (moto 5.2.5 would otherwise answer the first version after a move)
             value = parameters.get_secret(
-                self.name(instance_id), transform="json", max_age=CREDENTIALS_MAX_AGE_S, VersionStage=_CURRENT
+                self.name(instance_id),
+                transform="json",
+                max_age=CREDENTIALS_MAX_AGE_S,
+                force_fetch=changed,
+                VersionStage=_CURRENT,
             )
+            if tenant_updated_at is not None:
+                self._read_for[instance_id] = tenant_updated_at
             return _credentials(value)
         except GetParameterError as exc:
             if "ResourceNotFoundException" in str(exc):

@@ -261,11 +261,13 @@ def disconnect(instance_id: str, ports: OAuthPorts, now: datetime) -> OAuthConne
 def _end(
     connection: OAuthConnection, stage: str, reason: str, connections: ConnectionStore, tenants: Tenants, now: datetime
 ) -> OAuthConnection:
-    ended = connection.model_copy(update={"stage": stage, "ended_at": now, "reason": reason, "pending_version": None})
-    connections.put(ended)
+    # The tenant is paused first: whoever sees the connection ended (the page) also sees the orders stopped, and a
+    # retry after a crash between the two writes finds the connection still live and ends it.
     tenant = tenants.get(connection.instance_id)
     if tenant is not None and tenant.status == "active":
         tenants.put(tenant.model_copy(update={"status": "paused", "paused_reason": reason, "updated_at": _stamp(now)}))
+    ended = connection.model_copy(update={"stage": stage, "ended_at": now, "reason": reason, "pending_version": None})
+    connections.put(ended)
     return ended
 
 

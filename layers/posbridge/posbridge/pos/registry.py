@@ -60,7 +60,7 @@ class _PerTenant:
             raise PermanentError(
                 "pos_provider_not_configured", f"no API base URL is configured for the POS provider {found.name!r}"
             )
-        credentials = self._secrets.pos_credentials(tenant.instance_id)
+        credentials = self._secrets.pos_credentials(tenant.instance_id, tenant.updated_at)
         options = self._options.get(found.name, {})
         return found, PosContext(base_url, tenant, credentials, self._http, options, self._state_table)
 
