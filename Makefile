@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help demo up test browser-test contracts lint bench sam-build deploy clean openapi lock
+.PHONY: help demo up test browser-test contracts lint bench soak sam-build deploy clean openapi lock
 
 help:
 	@echo "make demo       run the devstack demo (the whole app on this machine)"
@@ -16,6 +16,7 @@ help:
 	@echo "make contracts  only the wire-contract suite: our Wix and Square calls against the vendors' official SDKs"
 	@echo "make lint       ruff, mypy, import contracts (lint-imports), cfn-lint, sam validate --lint"
 	@echo "make bench      run the benchmarks (table + bench/results.json)"
+	@echo "make soak       chaos soak of the devstack: 1,000 Wix orders under faults (table + bench/soak.json)"
 	@echo "make openapi    regenerate docs/openapi.json from the admin API's routes"
 	@echo "make lock       re-pin the Lambda layer's dependencies with hashes (layers/posbridge/requirements.txt)"
 	@echo "make sam-build  sam validate --lint && sam build (arm64, no container)"
@@ -90,3 +91,8 @@ deploy: sam-build
 
 clean:
 	rm -rf .aws-sam .devstack .pytest_cache .mypy_cache .ruff_cache contracts/wix/node_modules contracts/wix/.schemas
+
+# A chaos soak on the devstack (bench/soak.py): prints a table, writes bench/soak.json. ORDERS=1000 by default.
+ORDERS ?= 1000
+soak: $(VENV)/.installed
+	$(PY) -m bench.soak --orders $(ORDERS)

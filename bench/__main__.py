@@ -7,14 +7,14 @@ import platform
 import time
 from pathlib import Path
 
-from bench import catalog, catalog_sync, coldstart, flow1, flow23, order_money, startup
+from bench import catalog, catalog_sync, coldstart, cost, flow1, flow23, order_money, startup
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
 def main() -> None:
     rows = startup.rows() + coldstart.rows() + flow1.rows() + order_money.rows() + flow23.rows()
-    rows += catalog.rows() + catalog_sync.rows()
+    rows += catalog.rows() + catalog_sync.rows() + cost.rows()
     width = max(len(str(r["metric"])) for r in rows)
     print(f"{'metric':<{width}}  {'value':>9}  unit  ratio")
     for row in rows:

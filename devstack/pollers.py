@@ -21,6 +21,10 @@ from typing import Any
 
 from moto.sqs.models import sqs_backends
 
+from devstack.runtime import attributed
+
+EVENT_SOURCE_PREFIX = "sqs-event-source:"  # the meter's name for Lambda's poller of a function's queue
+
 
 @dataclass(frozen=True)
 class SqsMapping:
@@ -57,11 +61,12 @@ class SqsPoller:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.poll_once(wait_s=1)
-            except Exception:  # the poller must outlive a moto hiccup, as Lambda's does
-                self._stop.wait(0.5)
+        with attributed(EVENT_SOURCE_PREFIX + self.mapping.function_name.rsplit(":", 1)[-1]):
+            while not self._stop.is_set():
+                try:
+                    self.poll_once(wait_s=1)
+                except Exception:  # the poller must outlive a moto hiccup, as Lambda's does
+                    self._stop.wait(0.5)
 
     def poll_once(self, wait_s: int = 0) -> int:
         """Receive one batch and process it; returns how many messages were received."""

@@ -18,7 +18,8 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -28,6 +29,25 @@ from moto.awslambda.models import LambdaFunction
 from devstack.template import FunctionSource
 
 Handler = Callable[[Any, Any], Any]
+
+_caller = threading.local()
+
+
+def current_caller() -> str | None:
+    """The function (or other devstack actor) whose code runs on this thread now, for the AWS usage meter."""
+    return getattr(_caller, "name", None)
+
+
+@contextmanager
+def attributed(name: str) -> Iterator[None]:
+    """AWS calls made on this thread inside the block are counted as `name`'s (devstack/meter.py)."""
+    outer = current_caller()
+    _caller.name = name
+    try:
+        yield
+    finally:
+        _caller.name = outer
+
 
 # The template's logical id of the function whose handler runs in this context (None outside handlers): lets a test
 # attribute each AWS call a handler makes to its function (tests/e2e/test_table_access.py).
@@ -57,6 +77,8 @@ class LambdaContext:
 class Invocation:
     function_name: str
     error_type: str | None
+    duration_ms: float = 0.0  # wall time of the handler call, as Lambda bills it (rounded up to 1 ms)
+    memory_mb: int = 0
 
 
 class InProcessRuntime:
@@ -88,24 +110,30 @@ class InProcessRuntime:
         env = {str(k): str(v) for k, v in (fn.environment_vars or {}).items()}
         env.update(AWS_LAMBDA_FUNCTION_NAME=fn.function_name, AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(fn.memory_size))
         context = LambdaContext(fn.function_name, int(fn.memory_size), fn.function_arn, timeout_s=float(fn.timeout))
+        handler = None
+        started = 0.0
         try:
             handler = self._handler(fn.function_name, source, env)
             with self._env_lock:
                 os.environ.update(env)
+            started = time.perf_counter()
             running = CURRENT_FUNCTION.set(source.logical_id)
             try:
-                result = handler(event if event is not None else {}, context)
+                with attributed(fn.function_name):
+                    result = handler(event if event is not None else {}, context)
             finally:
                 CURRENT_FUNCTION.reset(running)
         except Exception as exc:
-            self.invocations.append(Invocation(fn.function_name, type(exc).__name__))
+            elapsed = (time.perf_counter() - started) * 1000 if handler is not None else 0.0
+            self.invocations.append(Invocation(fn.function_name, type(exc).__name__, elapsed, int(fn.memory_size)))
             payload = {
                 "errorType": type(exc).__name__,
                 "errorMessage": str(exc),
                 "stackTrace": traceback.format_tb(exc.__traceback__),
             }
             return json.dumps(payload), True, ""
-        self.invocations.append(Invocation(fn.function_name, None))
+        elapsed = (time.perf_counter() - started) * 1000
+        self.invocations.append(Invocation(fn.function_name, None, elapsed, int(fn.memory_size)))
         return json.dumps(result), False, ""
 
     def _handler(self, function_name: str, source: FunctionSource, env: dict[str, str]) -> Handler:

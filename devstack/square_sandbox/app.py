@@ -14,7 +14,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from devstack.faults import Fault, FaultInjector
+from devstack.faults import Chaos, Fault, FaultInjector
 from devstack.square_sandbox import catalog, customers, inventory, orders, payments, pos_screen, sdk_schema, seed
 from devstack.square_sandbox import errors as err
 from devstack.square_sandbox.oauth import Application, revocation_object
@@ -122,6 +122,9 @@ class SquareSandbox:
             "POST /_sandbox/faults": self._add_fault,
             "GET /_sandbox/faults": lambda c: self._faults_view(),
             "DELETE /_sandbox/faults": self._clear_faults,
+            "POST /_sandbox/chaos": self._set_chaos,
+            "GET /_sandbox/chaos": lambda c: self.faults.chaos_view(),
+            "DELETE /_sandbox/chaos": self._stop_chaos,
         }
         routes = (*self._api, *self._oauth_routes, *self._control)
         self._routes = Map([_rule(key) for key in routes], strict_slashes=False)
@@ -419,7 +422,7 @@ class SquareSandbox:
     def _plan_deliveries(self, call: Call) -> dict[str, Any]:
         plan = DeliveryPlan.from_json(call.body)
         self.dispatcher.configure(plan)
-        return {"plan": asdict(plan)}
+        return {"plan": plan.to_json()}
 
     def _release(self, call: Call) -> dict[str, Any]:
         reverse = call.body.get("reverse", True)
@@ -430,6 +433,15 @@ class SquareSandbox:
     def _add_fault(self, call: Call) -> dict[str, Any]:
         self.faults.add(Fault.from_json(call.body))
         return self._faults_view()
+
+    def _set_chaos(self, call: Call) -> dict[str, Any]:
+        """`{rate, seed?, path?, kinds?, timeoutMs?}`: a seeded share of API requests fails (faults.Chaos)."""
+        self.faults.set_chaos(Chaos.from_json(call.body))
+        return self.faults.chaos_view()
+
+    def _stop_chaos(self, _call: Call) -> dict[str, Any]:
+        self.faults.set_chaos(None)
+        return self.faults.chaos_view()
 
     def _clear_faults(self, _call: Call) -> dict[str, Any]:
         self.faults.clear()

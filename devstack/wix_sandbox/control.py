@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.routing import Map
 from werkzeug.wrappers import Response
 
-from devstack.faults import Fault
+from devstack.faults import Chaos, Fault
 from devstack.webhooks import DeliveryPlan
 from devstack.wix_sandbox import orders
 from devstack.wix_sandbox.menus import KINDS
@@ -67,6 +67,9 @@ def control_map() -> Map:
             route(f"{P}/faults", "POST", "add_fault"),
             route(f"{P}/faults", "GET", "list_faults"),
             route(f"{P}/faults", "DELETE", "clear_faults"),
+            route(f"{P}/chaos", "POST", "set_chaos"),
+            route(f"{P}/chaos", "GET", "chaos"),
+            route(f"{P}/chaos", "DELETE", "stop_chaos"),
             route(f"{P}/clock", "POST", "advance_clock"),
             route(f"{P}/rate-limit", "POST", "rate_limit"),
             route(f"{P}/public-key", "GET", "public_key"),
@@ -176,7 +179,7 @@ class ControlApi:
         except (TypeError, ValueError) as exc:
             raise bad_request(f"bad delivery plan: {exc}") from exc
         self.sandbox.dispatcher.configure(plan)
-        return {"plan": asdict(plan)}
+        return {"plan": plan.to_json()}
 
     def release(self, call: Call) -> dict[str, Any]:
         reverse = call.json().get("reverse", True)
@@ -201,6 +204,22 @@ class ControlApi:
     def clear_faults(self, call: Call) -> dict[str, Any]:
         self.sandbox.faults.clear()
         return self.list_faults(call)
+
+    def set_chaos(self, call: Call) -> dict[str, Any]:
+        """`{rate, seed?, path?, kinds?, timeoutMs?}`: a seeded share of API requests fails (faults.Chaos)."""
+        try:
+            chaos = Chaos.from_json(call.json())
+        except (TypeError, ValueError) as exc:
+            raise bad_request(f"bad chaos: {exc}") from exc
+        self.sandbox.faults.set_chaos(chaos)
+        return self.chaos(call)
+
+    def chaos(self, call: Call) -> dict[str, Any]:
+        return self.sandbox.faults.chaos_view()
+
+    def stop_chaos(self, call: Call) -> dict[str, Any]:
+        self.sandbox.faults.set_chaos(None)
+        return self.chaos(call)
 
     def advance_clock(self, call: Call) -> dict[str, Any]:
         seconds = call.json().get("advanceSeconds")

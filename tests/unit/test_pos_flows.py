@@ -195,6 +195,28 @@ def test_a_fulfillment_created_by_an_earlier_attempt_is_adopted(world: World) ->
     assert world.wix.status_of(online) == "Accepted"
 
 
+def test_a_new_orders_fulfillment_whose_answer_was_lost_is_adopted_not_parked(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given Wix creates the new Wix order's fulfillment but its answer is lost (processed, then 500), so the client's
+    # retry is refused: the lines are fulfilled already (found by `make soak`, seed 13)
+    order = world.pos.put(square_order())
+    create = world.wix.create_fulfillment
+
+    def processed_then_refused(order_id: str, line_ids: tuple[str, ...], status: str) -> str:
+        create(order_id, line_ids, status)
+        raise wix_error(400, "VALIDATION_ERROR")
+
+    monkeypatch.setattr(world.wix, "create_fulfillment", processed_then_refused)
+    # When the cashier's order is worked off
+    result = sync_pos_order(message(order), world.ports())
+    # Then it is imported with the fulfillment Wix made (not parked as poison), and that one is recorded
+    assert result.outcome == "imported"
+    [wix_id] = world.wix.orders
+    assert len(world.wix.ful[wix_id]) == 1
+    assert world.syncs.records[order["id"]].wix_fulfillment_id == world.wix.ful[wix_id][0]["id"]
+
+
 # ---- failures ------------------------------------------------------------------------------------------------------
 
 

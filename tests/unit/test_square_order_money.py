@@ -130,6 +130,25 @@ def test_square_over_wix_is_brought_down_by_a_named_discount(box: WixSandbox, in
     assert created["total_money"]["amount"] == 12 and adjustment(body).minor == -1
 
 
+def test_square_over_wix_with_no_line_left_to_discount_rounds_each_tax_per_item(
+    box: WixSandbox, inst: Instance
+) -> None:
+    # Given (found by the property test) a 0.01 dish taken off by a 0.01 coupon, a 0.01 delivery fee and a 45.94 fee,
+    # all at 10% added tax: Wix taxes each part half up, 0.001 -> 0.00 and 4.594 -> 4.59, total 50.54
+    delivery = {"type": "DELIVERY", "fee": "0.01", "address": {"addressLine": "1 Elm", "city": "NY", "country": "US"}}
+    wix = _checkout(box, inst, lines=[_line("Dish", "0.01")], tax={"rate": "0.1", "shipping": True},
+                    coupon={"code": "SAVE", "amount": "0.01"}, fulfillment=delivery,
+                    fees=[{"name": "Fee", "amount": "45.94", "taxable": True}])  # fmt: skip
+    assert wix["priceSummary"]["total"]["amount"] == "50.54"
+    # When it is mapped: Square would round 10% of 45.95 once, 4.595 -> 4.60, a cent over, and the only line has
+    # nothing left for the adjustment's discount
+    body, created = _on_square(wix)
+    # Then the dish, the delivery fee and the fee each carry their own copy of the 10% tax, so Square rounds per
+    # item as Wix did: to the cent
+    assert len(body["taxes"]) == 3 and {t["percentage"] for t in body["taxes"]} == {"10"}
+    assert created["total_money"]["amount"] == 5054 and adjustment(body).minor == 0
+
+
 def test_an_order_without_money_keeps_names_and_prices_only(box: WixSandbox, inst: Instance) -> None:
     # Given an order whose event carries no priceSummary (an older event)
     wix = _checkout(box, inst, lines=[_line("Dish", "9.00")])

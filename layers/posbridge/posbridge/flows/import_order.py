@@ -96,7 +96,9 @@ def import_pos_order(
         )
         created = wix.create_order(body)
         _check_lines(order, created.line_ids)
-        fulfillment_id = wix.create_fulfillment(created.id, created.line_ids, status)
+        # ensure_fulfillment: a create whose answer was lost (processed, then 5xx or a timeout) makes the client's
+        # retry refused as already fulfilled; the fulfillment it made is adopted rather than the order parked.
+        fulfillment_id = ensure_fulfillment(wix, WixLink(created.id, created.line_ids, "pos"), status)
         wix_order = created
     else:  # an earlier attempt got this far: adopt its order (and its fulfillment, if it made one)
         wix_order = existing

@@ -20,7 +20,8 @@ Square's marketplace rules: "any taxes, fees, discounts, or other surcharges mus
 Square computes each tax from its percentage and rounds it once on the sum of what it applies to (banker's rounding);
 Wix rounded per line. Where the two differ, a named adjustment makes Square's total equal Wix's total less the tip
 (`ADJUSTMENT_NAME`): a non-taxable `TOTAL_PHASE` service charge ("calculated after taxes", so it changes no tax) when
-Square comes out short, a FIXED_AMOUNT discount on one line when it comes out over (Square takes no negative money).
+Square comes out short, a FIXED_AMOUNT discount on one line when it comes out over (Square takes no negative money);
+where no line has money left to discount, each tax is applied per item so Square rounds as Wix did, then short.
 Square's result is predicted with the local model of its documented arithmetic (arithmetic.py, the one the Square
 sandbox runs), so no CalculateOrder call is spent per order.
 """
@@ -265,8 +266,9 @@ def _discount_down_to(square: dict[str, Any], target: int, currency: str) -> Non
 
     left = [t.gross - t.total_discount for t in totals.lines]
     candidates = sorted((k for k in range(len(lines)) if left[k] > 0), key=lambda k: (additive(k), -left[k], k))
-    if not candidates:
-        return  # nothing left to discount: Square stays over (the difference shows as adjustment 0 vs the target)
+    if not candidates:  # every line is discounted to zero: round each tax per item, as Wix did (see _tax_per_item)
+        _tax_per_item(square)
+        return
     k = candidates[0]
     amount = min(square_total(square) - target, left[k])
     discount = {
@@ -282,6 +284,23 @@ def _discount_down_to(square: dict[str, Any], target: int, currency: str) -> Non
     while square_total(square) > target and amount < left[k]:
         amount += 1
         discount["amount_money"] = _money(amount, currency)
+
+
+def _tax_per_item(square: dict[str, Any]) -> None:
+    """One copy of each tax per line or service charge it applies to, so Square rounds it per item, not once on the
+    sum (arithmetic.py): bankers' rounding per item never exceeds Wix's half-up per line, so Square is no longer
+    over and `_reconcile` makes up what is short. Only where no line has money left for the adjustment's discount
+    (e.g. a fully discounted dish with a taxed fee), since it prints one tax row per item on the receipt."""
+    originals = {t["uid"]: t for t in square.get("taxes", [])}
+    copies: list[dict[str, Any]] = []
+    items = [*square.get("line_items", []), *square.get("service_charges", [])]
+    for item in items:
+        for applied in item.get("applied_taxes", []):
+            copy = {**originals[applied["tax_uid"]], "uid": f"{applied['tax_uid']}-{len(copies) + 1}"}
+            copies.append(copy)
+            applied["tax_uid"] = copy["uid"]
+    if copies:
+        square["taxes"] = copies
 
 
 def _adjustments_in(square: dict[str, Any]) -> bool:
