@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--wix-app-secret", default="devstack-wix-secret")
         command.add_argument("--wix-public-key", type=Path, help="PEM file of the Wix webhook public key")
         command.add_argument("--port", type=int, default=0, help="gateway port (default: any free port)")
+        command.add_argument("--clover-port", type=int, default=0, help="Clover sandbox port (default: any free port)")
         command.add_argument(
             "--log-level",
             default="WARNING" if command is demo else "INFO",
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         wix_app_secret=args.wix_app_secret,
         wix_public_key_pem=args.wix_public_key.read_text() if args.wix_public_key else None,
         gateway_port=args.port,
+        clover_port=args.clover_port,
         log_level=args.log_level,
     )
     if args.command == "demo":

@@ -1,4 +1,5 @@
-"""The whole devstack in one object: moto + template.yaml, local gateway, Wix and Square sandboxes, all on 127.0.0.1."""
+"""The whole devstack in one object: moto + template.yaml, local gateway, Wix, Square and Clover sandboxes, all on
+127.0.0.1."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from devstack.clover_sandbox import CloverSandbox
 from devstack.gateway import LocalGateway
 from devstack.httpserver import BackgroundServer
 from devstack.square_sandbox import SquareSandbox
@@ -21,6 +25,7 @@ ENDPOINTS_FILE = ROOT / ".devstack" / "endpoints.json"
 
 WIX_WEBHOOK_ROUTE = "/webhooks/wix"
 SQUARE_WEBHOOK_ROUTE = "/webhooks/pos/square"
+CLOVER_WEBHOOK_ROUTE = "/webhooks/pos/clover"
 SQUARE_OAUTH_CALLBACK_ROUTE = "/oauth/square/callback"
 
 
@@ -53,6 +58,7 @@ class DevstackOptions:
     gateway_port: int = 0
     wix_port: int = 0
     pos_port: int = 0
+    clover_port: int = 0  # the Clover sandbox, beside Square's (Clover restaurants: devstack/demo_clover.py)
     retry_delay_s: int = 1
     # A worker's visibility delays run at a tenth locally (30 s of backoff: 3 s); 1.0 is AWS's timing.
     visibility_scale: float = 0.1
@@ -65,11 +71,14 @@ class Devstack:
     stack: LocalStack | None = None
     wix: WixSandbox | None = None
     square: SquareSandbox | None = None
+    clover: CloverSandbox | None = None
+    clover_auth_code: str | None = None  # the Clover Auth Code the sandbox showed once the webhook URL was verified
     timings: dict[str, float] = field(default_factory=dict)
     _servers: list[BackgroundServer] = field(default_factory=list)
     _gateway: BackgroundServer | None = None
     _wix_server: BackgroundServer | None = None
     _pos_server: BackgroundServer | None = None
+    _clover_server: BackgroundServer | None = None
 
     def start(self) -> Devstack:
         started = time.perf_counter()
@@ -80,6 +89,8 @@ class Devstack:
         if opts.pos_url is None:
             self.square = SquareSandbox()
             self._pos_server = self._serve(self.square.wsgi_app, opts.pos_port)
+        self.clover = CloverSandbox()
+        self._clover_server = self._serve(self.clover.wsgi_app, opts.clover_port)
         public_key = opts.wix_public_key_pem or (self.wix.public_key_pem.decode() if self.wix else None)
         if public_key is None:
             raise ValueError("with an external Wix (--wix-url), give its webhook public key (--wix-public-key)")
@@ -99,6 +110,9 @@ class Devstack:
                 "SquareApplicationSecret": opts.square_application_secret,
                 "SquareWebhookSignatureKey": opts.square_webhook_signature_key,
                 "SquareTokenRefreshSchedule": "rate(1 day)",
+                "CloverApiBaseUrl": self.clover_url,
+                "CloverAppId": self.clover.state.app.client_id,
+                "CloverCurrency": "USD",
             },
             retry_delay_s=opts.retry_delay_s,
             visibility_scale=opts.visibility_scale,
@@ -114,8 +128,25 @@ class Devstack:
                 self.square_webhook_url,
                 opts.square_webhook_signature_key,
             )
+        self.clover_auth_code = self._verify_clover_webhook()
         self.timings = {"startup_s": time.perf_counter() - started, **self.stack.timings}
         return self
+
+    def _verify_clover_webhook(self) -> str:
+        """What the app's developer does once in Clover's Developer Dashboard: save the webhook URL (Clover POSTs a
+        verification code to it, which the bridge keeps: store/clover_webhook.py), paste that code back, and read
+        the Clover Auth Code every message then carries (each Clover tenant's webhookSignatureKey)."""
+        from posbridge.store.clover_webhook import CloverVerificationCodes
+
+        assert self.stack is not None
+        control = f"{self.clover_url}/_sandbox/app/webhook"
+        httpx.put(control, json={"url": self.clover_webhook_url}, timeout=30).raise_for_status()
+        code = CloverVerificationCodes(self.stack.output("MappingsTableName")).latest()
+        if code is None:
+            raise RuntimeError("the bridge kept no Clover verification code")
+        verified = httpx.post(f"{control}/verify", json={"verificationCode": code}, timeout=30)
+        verified.raise_for_status()
+        return str(verified.json()["authCode"])
 
     def stop(self) -> None:
         for server in reversed(self._servers):
@@ -147,6 +178,16 @@ class Devstack:
         return self.gateway_url + SQUARE_WEBHOOK_ROUTE
 
     @property
+    def clover_webhook_url(self) -> str:
+        """The Clover app's one webhook URL (Developer Dashboard), the gateway's Clover route."""
+        return self.gateway_url + CLOVER_WEBHOOK_ROUTE
+
+    @property
+    def clover_url(self) -> str:
+        assert self._clover_server is not None
+        return self._clover_server.url
+
+    @property
     def wix_url(self) -> str:
         if self.options.wix_url:
             return self.options.wix_url
@@ -171,6 +212,8 @@ class Devstack:
             "wixSandbox": self.wix is not None,
             "pos": self.pos_url,
             "posSandbox": self.square is not None,
+            "clover": self.clover_url,
+            "cloverWebhookUrl": self.clover_webhook_url,
             "moto": self.stack.endpoint_url,
             "region": self.stack.region,
             "stack": self.stack.stack_name,

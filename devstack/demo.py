@@ -237,6 +237,7 @@ class Demo:
     def run(self) -> bool:
         from devstack.demo_catalog import CatalogImport  # Flow 4; imports this module too
         from devstack.demo_catalog_sync import CatalogSync  # Flow 5
+        from devstack.demo_clover import CloverRestaurant  # the Clover restaurant beside the Square one
         from devstack.demo_pos_to_wix import PosToWix  # imports this module: import here, not at the top
 
         scenarios = (
@@ -251,11 +252,12 @@ class Demo:
             *CatalogImport(self).scenarios(),  # Flow 4: devstack/demo_catalog.py
             *PosToWix(self).scenarios(),  # Flows 2 and 3 (on the menu Flow 4 published): devstack/demo_pos_to_wix.py
             *CatalogSync(self).scenarios(),  # Flow 5 (POS menu edits in place): devstack/demo_catalog_sync.py
+            *CloverRestaurant(self).scenarios(),  # the same flows on Clover: devstack/demo_clover.py
         )
         for scenario in scenarios:
             try:
                 scenario()
-            except (httpx.HTTPError, KeyError, AssertionError) as exc:
+            except (httpx.HTTPError, KeyError, AssertionError, ValueError, TimeoutError) as exc:
                 self.rows.append(Row(scenario.__name__, "-", "-", "-", f"error: {type(exc).__name__}: {exc}", False))
         return all(row.ok for row in self.rows)
 

@@ -105,6 +105,8 @@ def wix_cancel_event(message: WorkMessage) -> None:
     if result.outcome in ("partial_refund_recorded", "partial_refund_not_exported"):
         # a partial refund on Wix is not applied on the POS: operators see it (the order mapping, this metric)
         metrics.add_metric(name="WixPartialRefunds", unit=MetricUnit.Count, value=1)
+    if result.pos_refund_unsupported:  # the POS cannot refund through its API (Clover): an operator refunds at the till
+        metrics.add_metric(name="PosRefundsNotSupported", unit=MetricUnit.Count, value=1)
 
 
 def pos_order_event(message: WorkMessage) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from posbridge.domain.order import Buyer, Order
 from posbridge.errors import PermanentError
+from posbridge.ports.pos import REFUND_NOT_SUPPORTED
 from posbridge.pos.clover import CloverClient, CloverPos
 from posbridge.pos.clover import order_snapshot as snapshot_module
 from posbridge.pos.clover.catalog import CloverCatalogSource
@@ -90,7 +91,7 @@ def test_clovers_api_cannot_refund_a_wix_payment_until_the_till_did(env: Env, ta
     with pytest.raises(PermanentError) as refused:
         pos.refund_payment(payment_id, "refund-1", "canceled on Wix")
     # Then it says so for an operator, naming what was taken
-    assert refused.value.reason == "clover_refund_not_supported"
+    assert refused.value.reason == REFUND_NOT_SUPPORTED
     assert refused.value.details["taken_minor"] == 4677
     # When a cashier refunds it at the till
     path = f"/_sandbox/merchants/{env.merchant_id}/payments/{payment_id}/refund"

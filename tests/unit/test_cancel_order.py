@@ -28,7 +28,7 @@ from posbridge.errors import EventIgnored, PermanentError, TransientError
 from posbridge.flows.cancel_order import CancelResult, cancel_wix_order
 from posbridge.flows.export_order import CANCELED_BEFORE_EXPORT, export_wix_order
 from posbridge.idempotency import idempotency_key
-from posbridge.ports.pos import PosGateway
+from posbridge.ports.pos import REFUND_NOT_SUPPORTED, PosGateway
 from posbridge.pos.square import SquareClient, SquarePos
 from posbridge.wix import orders as wix_order_events
 from tests.unit.pos_fakes import FakeTenants
@@ -382,6 +382,44 @@ def test_a_full_refund_after_the_food_went_out_still_refunds_the_payment() -> No
     # Then nothing is canceled, but the payment is refunded (Wix gave the money back)
     assert result.outcome == "refunded_completed_on_pos"
     assert pos.cancels == [] and pos.refunds == [(PAYMENT_ID, PAID_TOTAL, REFUND_KEY)]
+
+
+@dataclass
+class NoRefundPos(FakePos):
+    """A POS whose API cannot refund the payment (Clover: an external-tender record), 200 of it refunded at the till."""
+
+    def refund_payment(self, payment_id: str, key: str, reason: str) -> PosRefund:
+        raise PermanentError(REFUND_NOT_SUPPORTED, "cannot refund", {"refunded_minor": 200, "taken_minor": PAID_TOTAL})
+
+
+def test_a_pos_that_cannot_refund_has_the_order_canceled_and_the_refund_left_to_an_operator() -> None:
+    # Given an exported, paid order on a POS whose API cannot refund its payment
+    mappings, paid = _paid()
+    pos = NoRefundPos(current=paid.current, payments=paid.payments)
+    # When Wix's order_canceled arrives, then again
+    first = _run(_canceled(), mappings, pos)
+    again = _run(_canceled("evt-cancel-2"), mappings, pos)
+    # Then the order is canceled once, no error is raised (nothing parked, no retry that could never succeed), and
+    # the result says the refund is an operator's, with what the POS shows refunded
+    assert first == CancelResult("canceled", WIX_ID, POS_ID, None, 200, pos_refund_unsupported=True)
+    assert again.outcome == "already_canceled" and again.pos_refund_unsupported
+    assert len(pos.cancels) == 1
+    # And the mapping shows operators what the POS refunded (200 at the till), no refund id
+    saved = mappings.saved[WIX_ID]
+    assert (saved.pos_refund_id, saved.pos_refunded_minor) == (None, 200)
+
+
+def test_any_other_refusal_of_a_refund_still_parks_the_message() -> None:
+    # Given a POS that refuses the refund for another reason
+    class Refusing(FakePos):
+        def refund_payment(self, payment_id: str, key: str, reason: str) -> PosRefund:
+            raise PermanentError("pos_payment_not_found", "no such payment")
+
+    mappings, paid = _paid()
+    pos = Refusing(current=paid.current, payments=paid.payments)
+    # When the cancel arrives, Then the refusal is raised (parked with its reason)
+    with pytest.raises(PermanentError, match="no such payment"):
+        _run(_canceled(), mappings, pos)
 
 
 def test_a_partial_refund_is_recorded_for_operators_and_not_applied_on_the_pos() -> None:

@@ -246,6 +246,22 @@ def test_a_pos_answer_older_than_its_webhook_is_read_again_later(world: World) -
         sync_pos_order(message(newer), world.ports())
 
 
+def test_an_event_stamped_when_sent_is_applied_from_an_order_read_a_moment_older(world: World) -> None:
+    # Given a cashier's order imported, then changed on the POS (its own position: 20), and an event about the change
+    # stamped when the POS sent it (Clover's webhook `ts`: 21), not with the order's position
+    first = world.pos.put(square_order(updated=10))
+    assert sync_pos_order(message(first), world.ports()).outcome == "imported"
+    changed = world.pos.put(square_order(str(first["id"]), updated=20, state="CANCELED"))
+    sent = message(square_order(str(changed["id"]), updated=21))
+    inexact = sent.model_copy(update={"payload": {**sent.payload, "position_exact": False}})
+    # When it is processed, Then the order read (at 20) is applied, not waited for as a lagging read
+    result = sync_pos_order(inexact, world.ports())
+    assert result.outcome != "already_applied" and world.wix.canceled
+    # And the same event stamped exactly (a position the read does not reach yet) is read again later
+    with pytest.raises(TransientError):
+        sync_pos_order(message(square_order(str(changed["id"]), updated=22)), world.ports())
+
+
 def test_an_order_of_another_location_is_refused(world: World) -> None:
     order = world.pos.put(square_order(location_id="L-OTHER"))
     with pytest.raises(PermanentError) as caught:

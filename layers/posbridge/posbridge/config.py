@@ -43,10 +43,13 @@ class _Settings(BaseModel):
 
 class PosApiSettings(_Settings):
     """Where each POS provider's API is: Square's at POS_API_BASE_URL (PosApiBaseUrl in template.yaml), any other
-    provider's by its registry name in POS_API_BASE_URLS, a JSON object ({"<provider>": "https://..."})."""
+    provider's by its registry name in POS_API_BASE_URLS, a JSON object ({"<provider>": "https://..."}); and each
+    provider's own settings in POS_PROVIDER_OPTIONS ({"<provider>": {"<name>": "<value>"}}, e.g. Clover's app id:
+    the names are the adapter's, pos/<provider>/provider.py)."""
 
     pos_api_base_url: PartnerBaseUrl
     pos_api_base_urls: Json[dict[str, PartnerBaseUrl]] = Field(default_factory=dict)
+    pos_provider_options: Json[dict[str, dict[str, str]]] = Field(default_factory=dict)
 
     def pos_base_urls(self) -> dict[str, str]:
         """Provider name -> API base URL, for pos/registry.py."""
@@ -101,6 +104,15 @@ class SquareWebhookSettings(_Settings):
     tenant_secret_prefix: str = Field(min_length=1)
     work_queue_url: str = Field(min_length=1)
     square_notification_url: str = ""  # empty: not configured yet, webhooks are answered 503 (Square retries)
+    catalog_sync_queue_url: str = ""  # POS catalog events go here (Flow 5); empty: they are answered 200 and ignored
+
+
+class CloverWebhookSettings(_Settings):
+    """What the Clover webhook ingest needs: where tenants' auth codes live, the queues, where handshakes are kept."""
+
+    mappings_table: str = Field(min_length=1)
+    tenant_secret_prefix: str = Field(min_length=1)
+    work_queue_url: str = Field(min_length=1)
     catalog_sync_queue_url: str = ""  # POS catalog events go here (Flow 5); empty: they are answered 200 and ignored
 
 

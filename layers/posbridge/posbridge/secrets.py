@@ -35,12 +35,17 @@ class TenantSecrets:
     def stage_pos_credentials(self, instance_id: str, credentials: PosCredentials) -> str:
         """Store the credentials as a new, not yet current version (AWSPENDING) and answer its version id: nothing
         reads them until promote_pos_credentials, so a registration refused after this changes nothing."""
-        fields = {
+        fields: dict[str, str | int] = {
             "accessToken": credentials.access_token.get_secret_value(),
             "webhookSignatureKey": credentials.webhook_signature_key.get_secret_value(),
         }
-        if isinstance(credentials, OAuthCredentials):  # Square OAuth: the refresh token lives beside the access token
+        # An OAuth grant (Square's, or a registered Clover pair): the refresh token lives beside the access token
+        if credentials.refresh_token is not None:
             fields["refreshToken"] = credentials.refresh_token.get_secret_value()
+        if credentials.access_token_expiration is not None:
+            fields["accessTokenExpiration"] = credentials.access_token_expiration
+        if credentials.refresh_token_expiration is not None:
+            fields["refreshTokenExpiration"] = credentials.refresh_token_expiration
         value = json.dumps(fields)
         name, version = self.name(instance_id), str(uuid.uuid4())
         try:

@@ -17,6 +17,7 @@ from posbridge.config import (
     AdminSettings,
     CatalogPublishSettings,
     CatalogSyncSettings,
+    CloverWebhookSettings,
     OrderWorkerSettings,
     ReconcilerSettings,
     SquareOAuthSettings,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from posbridge.store.awaiting_pos import AwaitingPosOrders
     from posbridge.store.catalog_jobs import CatalogJobs
     from posbridge.store.catalog_lookup import CatalogLookup
+    from posbridge.store.clover_webhook import CloverVerificationCodes
     from posbridge.store.lifecycle import LifecycleStore
     from posbridge.store.order_sync import OrderSyncStore
     from posbridge.store.orders import OrderMappings
@@ -73,7 +75,12 @@ def catalog_publish_deps(settings: CatalogPublishSettings) -> catalog_publish.De
         blobs=S3Blobs(settings.snapshot_bucket),
         mappings=CatalogMappings(settings.mappings_table),
         tenants=TenantStore(settings.mappings_table),
-        catalogs=PosCatalogs(settings.pos_base_urls(), TenantSecrets(settings.tenant_secret_prefix)),
+        catalogs=PosCatalogs(
+            settings.pos_base_urls(),
+            TenantSecrets(settings.tenant_secret_prefix),
+            settings.pos_provider_options,
+            settings.mappings_table,
+        ),
         wix=MenusApis(settings),
         cursors=CatalogSyncState(settings.mappings_table),
         budget_s=settings.catalog_step_budget_seconds,
@@ -121,7 +128,12 @@ def catalog_sync(settings: CatalogSyncSettings) -> CatalogSyncWiring:
 
     ports = SyncPorts(
         tenants=tenants,
-        catalogs=PosCatalogs(settings.pos_base_urls(), TenantSecrets(settings.tenant_secret_prefix)),
+        catalogs=PosCatalogs(
+            settings.pos_base_urls(),
+            TenantSecrets(settings.tenant_secret_prefix),
+            settings.pos_provider_options,
+            settings.mappings_table,
+        ),
         mappings=CatalogMappings(settings.mappings_table),
         locks=jobs,
         state=CatalogSyncState(settings.mappings_table),
@@ -173,7 +185,7 @@ def order_worker(
     tenants = TenantStore(settings.mappings_table)
     mappings = OrderMappings(settings.mappings_table)
     vault = TenantSecrets(settings.tenant_secret_prefix)
-    gateways = PosGateways(settings.pos_base_urls(), vault)
+    gateways = PosGateways(settings.pos_base_urls(), vault, settings.pos_provider_options, settings.mappings_table)
     catalog_lookup = CatalogLookup(settings.mappings_table)
     syncs = OrderSyncStore(settings.mappings_table)
     wix_clients = WixClients(
@@ -244,7 +256,7 @@ def reconciler(settings: ReconcilerSettings, wix_settings: WixApiSettings) -> Re
         syncs=OrderSyncStore(settings.mappings_table),
         state=ReconcileState(settings.mappings_table),
         queue=WorkQueue(settings.work_queue_url),
-        gateways=PosGateways(settings.pos_base_urls(), vault),
+        gateways=PosGateways(settings.pos_base_urls(), vault, settings.pos_provider_options, settings.mappings_table),
         lifecycle=LifecyclePorts(tenants, LifecycleStore(settings.mappings_table), vault),
         wix_clients=WixClients.from_settings(wix_settings),
         awaiting_pos=AwaitingPosOrders(settings.mappings_table),
@@ -276,6 +288,29 @@ def square_webhook(settings: SquareWebhookSettings) -> PosWebhookWiring:
         vault=TenantSecrets(settings.tenant_secret_prefix),
         queue=WorkQueue(settings.work_queue_url),
         catalog_queue=WorkQueue(catalog_url) if catalog_url else None,
+    )
+
+
+@dataclass
+class CloverWebhookWiring(PosWebhookWiring):
+    verification_codes: CloverVerificationCodes
+
+
+def clover_webhook(settings: CloverWebhookSettings) -> CloverWebhookWiring:
+    from posbridge.messaging import WorkQueue
+    from posbridge.pos import registry
+    from posbridge.secrets import TenantSecrets
+    from posbridge.store.clover_webhook import CloverVerificationCodes
+    from posbridge.store.pos_links import PosLinks
+
+    catalog_url = settings.catalog_sync_queue_url
+    return CloverWebhookWiring(
+        webhooks=registry.webhooks("clover", ""),
+        links=PosLinks(settings.mappings_table),
+        vault=TenantSecrets(settings.tenant_secret_prefix),
+        queue=WorkQueue(settings.work_queue_url),
+        catalog_queue=WorkQueue(catalog_url) if catalog_url else None,
+        verification_codes=CloverVerificationCodes(settings.mappings_table),
     )
 
 

@@ -50,6 +50,9 @@ class PosOrderSummary(_Frozen):
     location_id: str | None = None
     state: str | None = None
     position: PosPosition
+    # False: `position` is when the POS sent the event (Clover's webhook `ts`), at or after the change it announces
+    # but not the order's own position, so an order read at an earlier position is not a lagging read
+    position_exact: bool = True
 
 
 class PosModifier(_Frozen):

@@ -27,10 +27,18 @@ class PosConnection(_Wire):
 
 
 class PosCredentials(_Wire):
-    """Kept only in Secrets Manager."""
+    """Kept only in Secrets Manager.
+
+    `webhook_signature_key` is what the provider's webhooks are verified with (Square: the subscription's signature
+    key; Clover: the app's Clover Auth Code). A provider with expiring OAuth tokens and refresh tokens (Clover) is
+    registered with the whole pair of its authorisation; its adapter keeps the pair fresh in a store of its own from
+    then on (pos/clover/provider.py), and a new pair here (a new authorisation) replaces it there."""
 
     access_token: SecretStr = Field(min_length=1)
     webhook_signature_key: SecretStr = Field(min_length=1)
+    refresh_token: SecretStr | None = Field(default=None, min_length=1)
+    access_token_expiration: int | None = Field(default=None, ge=0, description="Unix seconds")
+    refresh_token_expiration: int | None = Field(default=None, ge=0, description="Unix seconds")
 
 
 class PosRegistration(PosConnection, PosCredentials):
@@ -40,7 +48,7 @@ class PosRegistration(PosConnection, PosCredentials):
         return PosConnection(provider=self.provider, merchant_id=self.merchant_id, location_id=self.location_id)
 
     def credentials(self) -> PosCredentials:
-        return PosCredentials(access_token=self.access_token, webhook_signature_key=self.webhook_signature_key)
+        return PosCredentials.model_validate(self.model_dump(include=set(PosCredentials.model_fields)))
 
 
 class TenantSettings(_Wire):

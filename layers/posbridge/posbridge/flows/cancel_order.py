@@ -29,6 +29,12 @@ has its payment refunded (Wix gave the money back; the food went out, nothing to
 nothing to the POS (which lines or how much of the tip a partial refund covers is not for the bridge to guess): the
 amount Wix refunded in all (`balanceSummary.refunded`) is recorded on the order mapping for operators. Any other
 payment status is ignored. A full refund before the export is recorded as the order's skip, as a cancel is.
+
+A POS whose API cannot refund the payment (ports.pos.REFUND_NOT_SUPPORTED; Clover: Flow 1 records Wix's money as an
+external-tender payment, and Clover's REST API creates no refund of one) is not an error of the message: the order is
+still canceled on the POS, Wix refunds the buyer, and what the POS shows refunded is recorded on the mapping with
+`pos_refund_unsupported` set in the result (the worker counts it: PosRefundsNotSupported) so an operator can refund
+the record at the till if the books need it. Retrying would never succeed, and parking it would hide the cancel.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from posbridge.errors import EventIgnored, PermanentError
 from posbridge.flows.export_order import CANCELED_BEFORE_EXPORT, REFUNDED_BEFORE_EXPORT
 from posbridge.flows.lifecycle import require_active
 from posbridge.idempotency import idempotency_key
-from posbridge.ports.pos import PosGateways
+from posbridge.ports.pos import REFUND_NOT_SUPPORTED, PosGateways
 from posbridge.ports.stores import OrderMappingStore, TenantReader
 from posbridge.ports.wix import WixOrderEvents
 
@@ -74,6 +80,7 @@ class CancelResult:
     pos_refund_id: str | None = None
     pos_refunded_minor: int | None = None
     wix_refunded_minor: int | None = None
+    pos_refund_unsupported: bool = False  # the POS's API cannot refund the payment: an operator's job (see above)
 
 
 def cancel_wix_order(
@@ -126,9 +133,18 @@ def cancel_wix_order(
         outcome = "canceled"
     if mapping.pos_payment_id is None:  # a $0 order, or one exported before orders were paid: nothing to refund
         return CancelResult(outcome, order_id, current.id, wix_refunded_minor=wix_refunded)
-    refund = gateway.refund_payment(
-        mapping.pos_payment_id, idempotency_key(tenant.instance_id, REFUND_STEP, order_id), REFUND_REASON
-    )
+    try:
+        refund = gateway.refund_payment(
+            mapping.pos_payment_id, idempotency_key(tenant.instance_id, REFUND_STEP, order_id), REFUND_REASON
+        )
+    except PermanentError as exc:
+        if exc.reason != REFUND_NOT_SUPPORTED:
+            raise
+        refunded_before = exc.details.get("refunded_minor")
+        shown = refunded_before if isinstance(refunded_before, int) else 0
+        if shown != mapping.pos_refunded_minor:
+            mappings.record_pos_refund(tenant.instance_id, order_id, None, shown)
+        return CancelResult(outcome, order_id, current.id, None, shown, wix_refunded, pos_refund_unsupported=True)
     refunded = refund.refunded.minor_units()
     if (refund.refund_id, refunded) != (mapping.pos_refund_id, mapping.pos_refunded_minor):
         mappings.record_pos_refund(tenant.instance_id, order_id, refund.refund_id, refunded)

@@ -76,7 +76,7 @@ def sync_pos_order(message: WorkMessage, ports: PosSyncPorts) -> SyncResult:
         raise PermanentError(
             "foreign_pos_location", f"POS order {order.id} is at a location not connected to {tenant_id}"
         )
-    if summary.position.is_newer_than(order.position):
+    if summary.position_exact and summary.position.is_newer_than(order.position):
         raise TransientError(f"the POS answered POS order {order.id} older than its event announced; read it later")
     if previous is not None and not order.position.is_newer_than(previous.position):
         return SyncResult("already_applied", order.id, previous.wix_order_id, previous.wix_status)

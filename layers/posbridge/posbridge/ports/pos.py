@@ -25,6 +25,10 @@ from posbridge.errors import WebhookRejected
 
 # PermanentError.reason of a create_order the POS refused because a catalog id it was given does not exist (any more)
 CATALOG_REFERENCE_UNKNOWN = "pos_catalog_reference_unknown"
+# PermanentError.reason of a refund_payment the POS's API cannot make (Clover: a payment recorded with an external
+# tender); its details carry `refunded_minor`, what the POS shows refunded already. The cancel flow records it for
+# operators instead of failing the message (flows/cancel_order.py).
+REFUND_NOT_SUPPORTED = "pos_refund_not_supported"
 
 
 class PosGateway(Protocol):
@@ -64,7 +68,8 @@ class PosGateway(Protocol):
 
     def refund_payment(self, payment_id: str, idempotency_key: str, reason: str) -> PosRefund:
         """Refund what is left of the payment (all it took, tip included, unless part was refunded already); a
-        payment with nothing left is not refunded again. The same key replays the same refund."""
+        payment with nothing left is not refunded again. The same key replays the same refund. A POS whose API
+        cannot refund this payment raises PermanentError(REFUND_NOT_SUPPORTED)."""
         ...
 
     def orders_updated_since(self, since: str, cursor: str | None = None) -> PosOrderPage:

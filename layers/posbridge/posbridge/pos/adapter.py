@@ -3,8 +3,8 @@ gateway and catalog reader (ports/pos.py), and how it reads its webhooks."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -20,6 +20,12 @@ class PosContext:
     tenant: Tenant
     credentials: PosCredentials  # the tenant's, from Secrets Manager
     http: httpx.Client  # one connection pool per warm function, shared by every tenant
+    # The provider's own settings (config: PosApiSettings.pos_provider_options, POS_PROVIDER_OPTIONS: e.g. Clover's
+    # app id); each adapter documents the names it reads
+    options: Mapping[str, str] = field(default_factory=dict)
+    # The table an adapter may keep per-account state in, shared by every function (Clover: its token pairs and its
+    # per-second rate window); empty where the function has none
+    state_table: str = ""
 
 
 def _no_settings(tenant: Tenant) -> str:
@@ -31,6 +37,6 @@ class PosAdapter:
     name: str  # PosConnection.provider, the POS links' key and WorkMessage.source
     gateway: Callable[[PosContext], PosGateway]
     catalog: Callable[[PosContext], CatalogSource]
-    webhooks: Callable[[str], PosWebhooks]  # from the URL the provider delivers to (Square signs it)
+    webhooks: Callable[[str], PosWebhooks]  # from the URL the provider delivers to (Square signs it; Clover: unused)
     # The tenant settings a gateway is built from besides its credentials and location: a change rebuilds it
     gateway_settings: Callable[[Tenant], str] = _no_settings

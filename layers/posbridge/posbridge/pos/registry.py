@@ -1,8 +1,9 @@
 """The POS providers posbridge can connect a tenant to, by the name it was registered with (PosConnection.provider),
 and the per-tenant gateways and catalog readers built from them (the PosGateways and CatalogSources ports).
 
-A new provider: its package pos/<provider>/ defines a PosAdapter (pos/adapter.py; Square: pos/square/provider.py)
-and is listed in ADAPTERS; its API base URL is configured by name (config.PosApiSettings)."""
+A new provider: its package pos/<provider>/ defines a PosAdapter (pos/adapter.py; Square: pos/square/provider.py,
+Clover: pos/clover/provider.py) and is listed in ADAPTERS and RegisteredProvider; its API base URL and its own settings
+are configured by name (config.PosApiSettings: POS_API_BASE_URLS, POS_PROVIDER_OPTIONS)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,14 @@ from posbridge.domain.tenant import Tenant
 from posbridge.errors import PermanentError
 from posbridge.ports.pos import CatalogSource, PosGateway, PosWebhooks
 from posbridge.pos.adapter import PosAdapter, PosContext
+from posbridge.pos.clover.provider import CLOVER
 from posbridge.pos.square.provider import SQUARE
 from posbridge.secrets import TenantSecrets
 
-ADAPTERS: dict[str, PosAdapter] = {adapter.name: adapter for adapter in (SQUARE,)}
+ADAPTERS: dict[str, PosAdapter] = {adapter.name: adapter for adapter in (SQUARE, CLOVER)}
 # The names a tenant may be registered with (the admin API's schema, an enum in docs/openapi.json): ADAPTERS' keys
 # (tests/unit/test_pos_registry.py holds them equal).
-RegisteredProvider = Literal["square"]
+RegisteredProvider = Literal["square", "clover"]
 
 
 def adapter(provider: str) -> PosAdapter:
@@ -38,9 +40,17 @@ def webhooks(provider: str, delivery_url: str) -> PosWebhooks:
 
 
 class _PerTenant:
-    def __init__(self, base_urls: Mapping[str, str], secrets: TenantSecrets) -> None:
+    def __init__(
+        self,
+        base_urls: Mapping[str, str],
+        secrets: TenantSecrets,
+        options: Mapping[str, Mapping[str, str]] | None = None,
+        state_table: str = "",
+    ) -> None:
         self._base_urls = dict(base_urls)
         self._secrets = secrets
+        self._options = {name: dict(values) for name, values in (options or {}).items()}
+        self._state_table = state_table
         self._http = httpx.Client()  # one connection pool for every tenant of this warm function
 
     def _context(self, tenant: Tenant) -> tuple[PosAdapter, PosContext]:
@@ -51,15 +61,22 @@ class _PerTenant:
                 "pos_provider_not_configured", f"no API base URL is configured for the POS provider {found.name!r}"
             )
         credentials = self._secrets.pos_credentials(tenant.instance_id, tenant.updated_at)
-        return found, PosContext(base_url, tenant, credentials, self._http)
+        options = self._options.get(found.name, {})
+        return found, PosContext(base_url, tenant, credentials, self._http, options, self._state_table)
 
 
 class PosGateways(_PerTenant):
     """One POS gateway per tenant, built by its provider's adapter from the credentials in Secrets Manager, and
     reused while warm."""
 
-    def __init__(self, base_urls: Mapping[str, str], secrets: TenantSecrets) -> None:
-        super().__init__(base_urls, secrets)
+    def __init__(
+        self,
+        base_urls: Mapping[str, str],
+        secrets: TenantSecrets,
+        options: Mapping[str, Mapping[str, str]] | None = None,
+        state_table: str = "",
+    ) -> None:
+        super().__init__(base_urls, secrets, options, state_table)
         self._cache: dict[str, tuple[str, PosGateway]] = {}
 
     def for_tenant(self, tenant: Tenant) -> PosGateway:

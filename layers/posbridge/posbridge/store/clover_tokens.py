@@ -19,6 +19,7 @@ The table is encrypted at rest (template.yaml); the values are never logged (Clo
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -53,6 +54,24 @@ class DynamoCloverTokenStore(TableStore):
     def save(self, tokens: CloverTokens) -> None:
         """The pair of a new authorisation (the OAuth callback): replaces whatever was there."""
         self._call(lambda: self._table.put_item(Item={**self._key, **_attributes(tokens)}))
+
+    def seed(self, tokens: CloverTokens) -> bool:
+        """The pair of an authorisation registered with the tenant (its POS credentials): saved unless this very
+        authorisation seeded the store before (its refresh token's hash, `seeded_from`), so a gateway rebuilt while
+        warm never rolls a refreshed pair back, and a new authorisation replaces a dead pair. True when saved."""
+        seeded_from = hashlib.sha256(tokens.refresh_token.encode()).hexdigest()
+        try:
+            self._call(
+                lambda: self._table.put_item(
+                    Item={**self._key, **_attributes(tokens), "seeded_from": seeded_from},
+                    ConditionExpression="attribute_not_exists(PK) OR seeded_from <> :seed",
+                    ExpressionAttributeValues={":seed": seeded_from},
+                ),
+                conditional=True,
+            )
+        except _ConditionFailed:
+            return False
+        return True
 
     def load(self) -> CloverTokens:
         item = self._call(lambda: self._table.get_item(Key=self._key, ConsistentRead=True)).get("Item")

@@ -29,7 +29,7 @@ from posbridge.domain.order_catalog import CatalogLine
 from posbridge.domain.pos_export import OrderPayment, PosOrder, PosOrderPage, PosRefund
 from posbridge.domain.pos_order import PosOrderSnapshot
 from posbridge.errors import PermanentError
-from posbridge.ports.pos import CATALOG_REFERENCE_UNKNOWN
+from posbridge.ports.pos import CATALOG_REFERENCE_UNKNOWN, REFUND_NOT_SUPPORTED
 from posbridge.pos.clover import customers
 from posbridge.pos.clover.cart import (
     ADJUSTMENT_NAME,
@@ -174,7 +174,7 @@ class CloverPos:
         ecommerce-refunding-payments) and the device's REST Pay API (`/v1/payments/{paymentId}/refunds`,
         docs.clover.com/docs/refunding-a-charge). An external-tender record (how Flow 1 records Wix's money) moved
         no money on Clover: Wix refunds the buyer. So a payment refunded at the till reads as refunded (`new` False);
-        any other raises PermanentError("clover_refund_not_supported") for an operator (the order was deleted by
+        any other raises PermanentError(REFUND_NOT_SUPPORTED) for an operator (the order was deleted by
         `cancel_order`; the till can refund the record if the books need it)."""
         raw = self._client.get(f"/payments/{quote(payment_id, safe='')}", {"expand": "refunds"})
         try:
@@ -192,7 +192,7 @@ class CloverPos:
                 new=False,
             )
         raise PermanentError(
-            "clover_refund_not_supported",
+            REFUND_NOT_SUPPORTED,
             f"Clover's API cannot refund payment {payment_id} (an external-tender record; Wix refunds the buyer).",
             {"refunded_minor": refunded, "taken_minor": taken},
         )

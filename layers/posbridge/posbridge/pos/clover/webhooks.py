@@ -10,6 +10,13 @@ events.
   "ts": <Unix ms>}]}}`: several merchants and updates per POST, no event id, no object data (fetch the object).
   Dedupe on (merchant, objectId, type, ts). "Clover does not guarantee when, or if, notifications will be
   received": reconciliation by polling (`orders_updated_since`) is the primary path, webhooks only make it sooner.
+
+Behind the POS webhook port (ports/pos.py PosWebhooks), one update at a time: `deliveries` cuts a message into
+single-update messages (the header is a static code, not a signature over the body, so each still verifies), and
+`CloverWebhooks.read` reads one of them as a neutral PosNotice: an order created or updated as an order notice (the
+merchant as account and location, the event id the dedupe key; a deleted order, which cannot be read, as "other"),
+an inventory update as a catalog notice stamped by its `ts`,
+anything else (apps, customers, payments...) as "other".
 """
 
 from __future__ import annotations
@@ -22,8 +29,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from posbridge.domain.catalog import CatalogChanges
+from posbridge.domain.events import POS_ORDER_CREATED, POS_ORDER_UPDATED
+from posbridge.domain.pos_events import PosNotice
 from posbridge.domain.pos_order import PosOrderSummary, PosPosition
+from posbridge.ports.pos import Rejected
 
+PROVIDER = "clover"
 AUTH_HEADER = "X-Clover-Auth"
 ORDER_PREFIX = "O"
 # Inventory prefixes (docs.clover.com/docs/webhooks): `I` items, `IC` categories, `IG` modifier groups, `IM`
@@ -95,7 +106,9 @@ class CloverWebhook(BaseModel):
                 order_id=event.target_id,
                 location_id=event.merchant_id,
                 state="DELETED" if event.type == "DELETE" else None,
+                # `ts` is when Clover sent the event, not the order's modifiedTime (which it may follow by a moment)
                 position=PosPosition(updated_at=datetime.fromtimestamp(event.ts / 1000, tz=UTC)),
+                position_exact=False,
             )
             for event in self.events
             if event.kind == ORDER_PREFIX and event.target_id
@@ -147,3 +160,76 @@ def parse(raw_body: bytes) -> Verification | CloverWebhook:
         for u in updates
     )
     return CloverWebhook(app_id=message.appId, events=events)
+
+
+def verification_code(raw_body: bytes) -> str | None:
+    """The code of a verification handshake (`{"verificationCode": ...}`), None for any other body."""
+    try:
+        parsed = parse(raw_body)
+    except ValueError:
+        return None
+    return parsed.verificationCode if isinstance(parsed, Verification) else None
+
+
+def deliveries(raw_body: bytes) -> list[bytes]:
+    """The message cut into one message per update (same appId), in the order sent; ValueError when it is not a
+    Clover message."""
+    parsed = parse(raw_body)
+    if isinstance(parsed, Verification):
+        raise ValueError("a verification handshake is not a message")
+    def one(e: CloverEvent) -> bytes:
+        update = {"objectId": e.object_id, "type": e.type, "ts": e.ts}
+        return json.dumps({"appId": parsed.app_id, "merchants": {e.merchant_id: [update]}}).encode()
+
+    return [one(e) for e in parsed.events]
+
+
+class CloverWebhooks:
+    """Clover's PosWebhooks: one single-update message (see `deliveries`) verified by the app's Clover Auth Code,
+    which is each Clover tenant's `webhook_signature_key`."""
+
+    provider = PROVIDER
+
+    def read(self, raw_body: bytes, signature: str | None) -> PosNotice:
+        if not signature:
+            raise Rejected(401, "missing_signature", f"missing {AUTH_HEADER}")
+        try:
+            parsed = parse(raw_body)
+        except ValueError as exc:
+            raise Rejected(400, "malformed", str(exc)) from None
+        if isinstance(parsed, Verification) or len(parsed.events) != 1:
+            raise Rejected(400, "malformed", "one Clover update per read (pos.clover.webhooks.deliveries)")
+        event = parsed.events[0]
+        event_type = {"CREATE": POS_ORDER_CREATED}.get(event.type, POS_ORDER_UPDATED)
+
+        # A deleted order cannot be read (404) nor listed: its DELETE is "other". The bridge's own cancel deletes
+        # (pos/clover/__init__.py cancel_order), which needs nothing more; a deletion at the till of an order
+        # imported into Wix leaves the Wix order as it is (README, Clover).
+        if event.kind == ORDER_PREFIX and event.target_id and event.type != "DELETE":
+            return PosNotice(
+                account_id=event.merchant_id,
+                event_type=event_type,
+                event_id=event.dedupe_key,
+                kind="order",
+                location_id=event.merchant_id,
+                order=parsed.order_summaries()[0],
+            )
+        if event.kind in INVENTORY_PREFIXES:
+            return PosNotice(
+                account_id=event.merchant_id,
+                event_type=f"clover.inventory.{event.type.lower()}",
+                event_id=event.dedupe_key,
+                kind="catalog",
+                location_id=event.merchant_id,
+                catalog_stamp=parsed.catalog_changes(event.merchant_id).latest or str(event.ts),
+            )
+        return PosNotice(
+            account_id=event.merchant_id,
+            event_type=f"clover.{event.kind.lower()}.{event.type.lower()}",
+            event_id=event.dedupe_key,
+            kind="other",
+            location_id=event.merchant_id,
+        )
+
+    def verifies(self, signature_key: str, raw_body: bytes, signature: str) -> bool:
+        return is_authentic(signature_key, signature)
