@@ -96,3 +96,20 @@ class Order(_Frozen):
             return None
         owed = self.money.amount_to_collect
         return owed if owed.amount > 0 else self.money.summary.total
+
+    @property
+    def pos_total(self) -> Money | None:
+        """What the POS order must total: Wix's `priceSummary.total` less the tip (it goes on the POS payment) and
+        less the lines of other apps (they do not go to the restaurant's POS). None when the order has no money."""
+        money = self.money
+        if money is None:
+            return None
+        total = money.summary.total.amount
+        if money.tip is not None:
+            total -= money.tip.charged.amount
+        restaurant = {line.id for line in self.line_items}
+        for line in money.lines:
+            if line.line_id not in restaurant:
+                added = line.tax.amount.amount if line.tax and not line.tax.included_in_price else 0
+                total -= line.line_price.amount - line.discount.amount + added
+        return Money(amount=total, currency=money.currency)

@@ -90,20 +90,9 @@ def clover_rate(tax: Tax | None) -> int | None:
 
 
 def target_total(order: Order) -> int | None:
-    """What the Clover order must total (cents): Wix's `priceSummary.total` less the tip (it goes on the payment)
-    and less the lines of other apps (they do not go to the restaurant's POS). None when the order has no money."""
-    money = order.money
-    if money is None:
-        return None
-    total = money.summary.total.amount
-    if money.tip is not None:
-        total -= money.tip.charged.amount
-    restaurant = {line.id for line in order.line_items}
-    for line in money.lines:
-        if line.line_id not in restaurant:
-            added = line.tax.amount.amount if line.tax and not line.tax.included_in_price else Decimal(0)
-            total -= line.line_price.amount - line.discount.amount + added
-    return cents(Money(amount=total, currency=money.currency), money.currency)
+    """What the Clover order must total, `Order.pos_total`, in cents (None: the order has no money)."""
+    total = order.pos_total
+    return None if total is None else cents(total, total.currency)
 
 
 def _split(amount: int, parts: int) -> list[int]:

@@ -66,20 +66,9 @@ def minor_units(money: Money, currency: str) -> int:
 
 
 def total_without_tip(order: Order) -> int | None:
-    """What the Square order must total (minor units): Wix's `priceSummary.total` less the tip, and less the lines of
-    other apps, which do not go to the restaurant's POS. None when the order carries no money (an older event)."""
-    money = order.money
-    if money is None:
-        return None
-    total = money.summary.total.amount
-    if money.tip is not None:
-        total -= money.tip.charged.amount
-    restaurant = {line.id for line in order.line_items}
-    for line in money.lines:
-        if line.line_id not in restaurant:
-            added = line.tax.amount.amount if line.tax and not line.tax.included_in_price else Decimal(0)
-            total -= line.line_price.amount - line.discount.amount + added
-    return minor_units(Money(amount=total, currency=money.currency), money.currency)
+    """What the Square order must total, `Order.pos_total`, in minor units (None: an older event without money)."""
+    total = order.pos_total
+    return None if total is None else minor_units(total, total.currency)
 
 
 def itemize(order: Order, square: dict[str, Any]) -> None:
