@@ -412,4 +412,3 @@ def square_oauth(settings: SquareOAuthSettings) -> SquareOAuthWiring:
         vault=TenantSecrets(settings.tenant_secret_prefix),
         locations=SquareLocations(settings.pos_api_base_url),
     )
-

@@ -159,9 +159,7 @@ def _kitchen_stopped(order: PosOrderSnapshot) -> bool:
     return order.tendered and bool(order.fulfillments) and all(f.state == "CANCELED" for f in order.fulfillments)
 
 
-def _partial_refund(
-    tenant_id: str, order_id: str, refunded: int | None, mappings: OrderMappingStore
-) -> CancelResult:
+def _partial_refund(tenant_id: str, order_id: str, refunded: int | None, mappings: OrderMappingStore) -> CancelResult:
     """Nothing on the POS; Wix's refunded total on the mapping (refunds only grow: a stale event changes nothing)."""
     if refunded is None:
         raise PermanentError("invalid_wix_event", "a PARTIALLY_REFUNDED order carries no balanceSummary.refunded")

@@ -202,7 +202,6 @@ def _save(
     raise TransientError(f"catalog import {job.job_id}: the job record keeps changing")
 
 
-
 # --- finishing ---------------------------------------------------------------------------------------
 
 

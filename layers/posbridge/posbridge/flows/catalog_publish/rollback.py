@@ -87,7 +87,6 @@ def undo(deps: Deps, job: ImportJob) -> None:
             deps.mappings.restore_layout(job.instance_id, (str(layout[0]), str(layout[1])) if layout else None)
 
 
-
 # --- the health check ---------------------------------------------------------------------------------------------
 
 RUNNING = "RUNNING"

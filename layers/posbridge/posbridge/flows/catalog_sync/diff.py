@@ -44,10 +44,8 @@ class _Diff(_RunState):
                 structural = structural or f"item of variation {entry.pos_id} changed from several prices to one"
         return ids, structural
 
-
     def _mapping_of(self, node: PlanNode) -> CatalogMapping | None:
         return self.old.get((node.pos_kind, node.pos_id))
-
 
     def _revisions(self) -> dict[str, str | None]:
         """Wix id -> the revision the mapping holds (an item's own entry wins over its single variation's copy)."""
@@ -55,7 +53,6 @@ class _Diff(_RunState):
         for m in sorted(self.old.values(), key=lambda m: m.pos_kind != "ITEM_VARIATION"):
             revisions[m.wix_id] = m.revision
         return revisions
-
 
     def _drift(self, plan: Plan, ids: dict[str, str], revisions: dict[str, str | None]) -> tuple[set[str], int]:
         """Reconciliation: plan keys whose Wix entity's revision is not the mapping's (edited in Wix), and how many
@@ -79,7 +76,6 @@ class _Diff(_RunState):
                     drift.add(key)
                     revisions[wix_id] = _text(entity.get("revision"))
         return drift, missing
-
 
     def _dirty(
         self,
@@ -141,7 +137,6 @@ class _Diff(_RunState):
                 if hit:
                     dirty.append(node)
         return dirty
-
 
     def _deletes(self, removed: list[CatalogMapping]) -> dict[WixKind, list[str]]:
         """Wix entities of POS entities that are gone (an item's variants go with it)."""

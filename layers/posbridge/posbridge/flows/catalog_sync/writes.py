@@ -39,7 +39,6 @@ class _Writes(_RunState):
                 self.api.delete_many(kind, orphans[chunk : chunk + BULK_MAX])
         self.ports.state.set_inflight(self.tid, None)
 
-
     # --- writes ---------------------------------------------------------------------------------------------------
 
     def _create(self, plan: Plan, nodes: list[PlanNode], ids: dict[str, str], revisions: dict[str, Any]) -> None:
@@ -66,7 +65,6 @@ class _Writes(_RunState):
                         self._error(node, outcome.code, outcome.message)
                 self.ports.mappings.put(self.tid, provisional)
                 self.ports.state.set_inflight(self.tid, None)
-
 
     def _update(
         self, plan: Plan, nodes: list[PlanNode], ids: dict[str, str], revisions: dict[str, str | None]
@@ -95,7 +93,6 @@ class _Writes(_RunState):
                 if batch:
                     failed |= self._send_updates(kind, batch, revisions)
         return failed
-
 
     def _send_updates(
         self, kind: WixKind, batch: list[tuple[PlanNode, dict[str, Any], list[str]]], revisions: dict[str, str | None]
@@ -142,7 +139,6 @@ class _Writes(_RunState):
                     self._error(node, outcome.code, outcome.message)
         return failed
 
-
     def _delete(self, deletes: dict[WixKind, list[str]]) -> None:
         for kind in DELETE_ORDER:
             wix_ids = deletes.get(kind, [])
@@ -152,7 +148,6 @@ class _Writes(_RunState):
                         self.result.errors.append(
                             {"kind": kind, "wixId": outcome.id or "", "code": outcome.code or "UNKNOWN"}
                         )
-
 
     def _commit(
         self,
@@ -198,7 +193,6 @@ class _Writes(_RunState):
             self.ports.mappings.put(self.tid, changed)
         if removed:
             self.ports.mappings.remove(self.tid, removed)
-
 
     def _error(self, node: PlanNode, code: str, message: str) -> None:
         self.result.errors.append(

@@ -177,6 +177,7 @@ def deliveries(raw_body: bytes) -> list[bytes]:
     parsed = parse(raw_body)
     if isinstance(parsed, Verification):
         raise ValueError("a verification handshake is not a message")
+
     def one(e: CloverEvent) -> bytes:
         update = {"objectId": e.object_id, "type": e.type, "ts": e.ts}
         return json.dumps({"appId": parsed.app_id, "merchants": {e.merchant_id: [update]}}).encode()

@@ -66,6 +66,7 @@ class SquareWebhooks:
             notification = parse_notification(raw_body)
         except ValueError as exc:
             raise Rejected(400, "malformed", str(exc)) from None
+
         def notice(kind: NoticeKind, **details: Any) -> PosNotice:
             return PosNotice(
                 account_id=notification.merchant_id,
