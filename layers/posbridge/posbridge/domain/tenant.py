@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictBool, StrictInt
 from pydantic.alias_generators import to_camel
 
 # A POS provider's name, as the registry knows it (pos/registry.py ADAPTERS: "square", ...). The core knows no provider:
@@ -37,8 +37,9 @@ class PosCredentials(_Wire):
     access_token: SecretStr = Field(min_length=1)
     webhook_signature_key: SecretStr = Field(min_length=1)
     refresh_token: SecretStr | None = Field(default=None, min_length=1)
-    access_token_expiration: int | None = Field(default=None, ge=0, description="Unix seconds")
-    refresh_token_expiration: int | None = Field(default=None, ge=0, description="Unix seconds")
+    # strict: JSON integers only, as documented (not "123" or 12.0)
+    access_token_expiration: StrictInt | None = Field(default=None, ge=0, description="Unix seconds")
+    refresh_token_expiration: StrictInt | None = Field(default=None, ge=0, description="Unix seconds")
 
 
 class PosRegistration(PosConnection, PosCredentials):
