@@ -11,7 +11,6 @@ things are Clover's own (pos/clover/webhooks.py):
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -22,7 +21,7 @@ from posbridge.config import CloverWebhookSettings
 from posbridge.errors import WebhookRejected
 from posbridge.flows.pos_ingest import ingest_pos_webhook
 from posbridge.pos.clover.webhooks import AUTH_HEADER, deliveries, verification_code
-from posbridge.webhook_ack import json_response, rejected, too_large
+from posbridge.webhook_ack import WebhookKeys, header, json_response, raw_body, rejected, too_large
 
 # A Clover message is ids and timestamps only; anything near this is not Clover. Refused before reading.
 MAX_BODY_BYTES = 256 * 1024
@@ -32,26 +31,15 @@ wired = wiring.clover_webhook(settings)
 webhooks, links, vault = wired.webhooks, wired.links, wired.vault
 queue, catalog_queue, codes = wired.queue, wired.catalog_queue, wired.verification_codes
 logger = Logger()
-
-
-class AuthCodes:
-    """Each Clover tenant's Clover Auth Code, from its secret (cached by Powertools for five minutes)."""
-
-    def signature_key(self, instance_id: str) -> str:
-        return vault.pos_credentials(instance_id).webhook_signature_key.get_secret_value()
-
-
-keys = AuthCodes()
+keys = WebhookKeys(vault)  # each tenant's Clover Auth Code
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    body = event.get("body") or ""
-    raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+    raw = raw_body(event)
     if len(raw) > MAX_BODY_BYTES:
         return rejected(logger, "clover", too_large(MAX_BODY_BYTES))
-    headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
-    auth = headers.get(AUTH_HEADER.lower())
+    auth = header(event, AUTH_HEADER)
     code = verification_code(raw)
     if code is not None:
         codes.record(code)
