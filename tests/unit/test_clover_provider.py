@@ -5,13 +5,10 @@ and its webhooks are read behind the POS webhook port one update at a time."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 from pydantic import SecretStr
 
 from posbridge.domain.events import POS_ORDER_CREATED, POS_ORDER_UPDATED
@@ -24,6 +21,7 @@ from posbridge.pos.clover.tokens import CloverTokens
 from posbridge.pos.clover.webhooks import CloverWebhooks, deliveries, verification_code
 from posbridge.pos.registry import PosCatalogs, PosGateways
 from posbridge.store.clover_tokens import DynamoCloverTokenStore
+from tests.moto_tables import mappings_table
 from tests.unit.pos_fakes import tenant
 
 TABLE = "mappings"
@@ -52,15 +50,7 @@ def _clover_tenant() -> Any:
 
 @pytest.fixture
 def dynamodb() -> Iterator[Any]:
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("PK", "SK")],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    with mappings_table(TABLE) as client:
         yield client
 
 

@@ -3,19 +3,17 @@ function, and Clover's 16 requests/s per token counted across processes on the W
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from posbridge.errors import PermanentError
 from posbridge.pos.clover.rate_limit import SharedSecondLimiter
 from posbridge.pos.clover.tokens import CloverTokens
 from posbridge.store.clover_tokens import DynamoCloverTokenStore
+from tests.moto_tables import mappings_table
 
 TABLE = "mappings"
 
@@ -42,15 +40,7 @@ def _pair(n: int) -> CloverTokens:
 
 @pytest.fixture
 def dynamodb() -> Iterator[Any]:
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("PK", "SK")],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    with mappings_table(TABLE) as client:
         yield client
 
 
