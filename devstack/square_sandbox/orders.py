@@ -378,48 +378,7 @@ def _price(order: dict[str, Any], found: dict[str, dict[str, dict[str, Any]]], c
     """Run Square's arithmetic (arithmetic.py) and fill every amount Square computes on the order."""
     lines = order.get("line_items", [])
     taxes, discounts, charges = found["taxes"], found["discounts"], found["service_charges"]
-    model_lines = [
-        ar.Line(
-            uid=line["uid"],
-            quantity=Decimal(line["quantity"]),
-            base_price=line["base_price_money"]["amount"],
-            modifiers=tuple(
-                ar.Modifier(x["base_price_money"]["amount"], Decimal(x["quantity"])) for x in line.get("modifiers", [])
-            ),
-            tax_uids=tuple(r["tax_uid"] for r in line.get("applied_taxes", [])),
-            discount_uids=tuple(r["discount_uid"] for r in line.get("applied_discounts", [])),
-            service_charge_uids=tuple(r["service_charge_uid"] for r in line.get("applied_service_charges", [])),
-        )
-        for line in lines
-    ]
-    totals = ar.compute(
-        model_lines,
-        [
-            ar.Tax(t["uid"], Decimal(t["percentage"]), t["type"] == "INCLUSIVE", t["scope"] == "ORDER")
-            for t in taxes.values()
-        ],
-        [
-            ar.Discount(
-                d["uid"],
-                d["scope"] == "ORDER",
-                Decimal(d["percentage"]) if "percentage" in d else None,
-                d["amount_money"]["amount"] if "amount_money" in d else None,
-            )
-            for d in discounts.values()
-        ],
-        [
-            ar.ServiceCharge(
-                c["uid"],
-                c["calculation_phase"],
-                Decimal(c["percentage"]) if "percentage" in c else None,
-                c["amount_money"]["amount"] if "amount_money" in c else None,
-                c["taxable"],
-                tuple(r["tax_uid"] for r in c.get("applied_taxes", [])),
-                c.get("scope", "ORDER") == "ORDER",
-            )
-            for c in charges.values()
-        ],
-    )
+    totals = ar.compute_wire(lines, taxes.values(), discounts.values(), charges.values())
     for line, line_totals in zip(lines, totals.lines, strict=True):
         for modifier, modifier_total in zip(line.get("modifiers", []), line_totals.modifier_totals, strict=True):
             modifier["total_price_money"] = _money(modifier_total, currency)

@@ -31,8 +31,10 @@ Sources:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 HUNDRED = Decimal(100)
 
@@ -193,6 +195,54 @@ def _spread(amount: int, targets: list[int], remaining: list[int]) -> list[tuple
     """(line index, share) for an amount spread over the target lines in proportion to what is left on each."""
     shares = apportion(amount, [Decimal(remaining[k]) for k in targets])
     return [(k, s) for k, s in zip(targets, shares, strict=True) if s or amount == 0]
+
+
+def compute_wire(
+    lines: Iterable[Mapping[str, Any]],
+    taxes: Iterable[Mapping[str, Any]] = (),
+    discounts: Iterable[Mapping[str, Any]] = (),
+    service_charges: Iterable[Mapping[str, Any]] = (),
+) -> OrderTotals:
+    """`compute` over an order's request objects as Square's CreateOrder takes them (square.requests: OrderLineItem,
+    OrderLineItemTax, OrderLineItemDiscount, OrderServiceCharge; the fields the model reads, already validated)."""
+
+    def uids(item: Mapping[str, Any], key: str, ref: str) -> tuple[str, ...]:
+        return tuple(r[ref] for r in item.get(key, []))
+
+    def optional(item: Mapping[str, Any]) -> tuple[Decimal | None, int | None]:
+        percentage = Decimal(item["percentage"]) if "percentage" in item else None
+        return percentage, item["amount_money"]["amount"] if "amount_money" in item else None
+
+    return compute(
+        [
+            Line(
+                uid=line["uid"],
+                quantity=Decimal(line["quantity"]),
+                base_price=line["base_price_money"]["amount"],
+                modifiers=tuple(
+                    Modifier(m["base_price_money"]["amount"], Decimal(m.get("quantity", "1")))
+                    for m in line.get("modifiers", [])
+                ),
+                tax_uids=uids(line, "applied_taxes", "tax_uid"),
+                discount_uids=uids(line, "applied_discounts", "discount_uid"),
+                service_charge_uids=uids(line, "applied_service_charges", "service_charge_uid"),
+            )
+            for line in lines
+        ],
+        [Tax(t["uid"], Decimal(t["percentage"]), t["type"] == "INCLUSIVE", t["scope"] == "ORDER") for t in taxes],
+        [Discount(d["uid"], d["scope"] == "ORDER", *optional(d)) for d in discounts],
+        [
+            ServiceCharge(
+                c["uid"],
+                c["calculation_phase"],
+                *optional(c),
+                c["taxable"],
+                uids(c, "applied_taxes", "tax_uid"),
+                c.get("scope", "ORDER") == "ORDER",
+            )
+            for c in service_charges
+        ],
+    )
 
 
 def compute(

@@ -321,36 +321,7 @@ def _without_adjustment(square: dict[str, Any]) -> dict[str, Any]:
 
 def _totals(square: dict[str, Any]) -> ar.OrderTotals:
     """The local model's totals for the request fields this module and orders.py write."""
-    lines = [
-        ar.Line(
-            uid=line["uid"],
-            quantity=Decimal(line["quantity"]),
-            base_price=line["base_price_money"]["amount"],
-            modifiers=tuple(
-                ar.Modifier(m["base_price_money"]["amount"], Decimal(m.get("quantity", "1")))
-                for m in line.get("modifiers", [])
-            ),
-            tax_uids=tuple(r["tax_uid"] for r in line.get("applied_taxes", [])),
-            discount_uids=tuple(r["discount_uid"] for r in line.get("applied_discounts", [])),
-        )
-        for line in square.get("line_items", [])
-    ]
-    taxes = [
-        ar.Tax(t["uid"], Decimal(t["percentage"]), t["type"] == "INCLUSIVE", t["scope"] == "ORDER")
-        for t in square.get("taxes", [])
-    ]
-    discounts = [
-        ar.Discount(d["uid"], d["scope"] == "ORDER", amount=d["amount_money"]["amount"])
-        for d in square.get("discounts", [])
-    ]
-    charges = [
-        ar.ServiceCharge(
-            c["uid"],
-            c["calculation_phase"],
-            amount=c["amount_money"]["amount"],
-            taxable=c["taxable"],
-            tax_uids=tuple(r["tax_uid"] for r in c.get("applied_taxes", [])),
-        )
-        for c in square.get("service_charges", [])
-    ]
-    return ar.compute(lines, taxes, discounts, charges)
+    return ar.compute_wire(
+        square.get("line_items", []), square.get("taxes", []), square.get("discounts", []),
+        square.get("service_charges", []),
+    )  # fmt: skip
