@@ -26,13 +26,10 @@ from posbridge.store.catalog_sync_state import CatalogSyncState
 from posbridge.store.tenants import TenantStore
 from posbridge.wix.client import NoRateLimit, TokenCache, WixClients
 from posbridge.wix.menus_api import MenusApi, WixHttp
+from tests.unit.catalog_fakes import STEPS, run_step  # the state machine's steps, run as it runs them
 
 STACK = "posbridge"  # the devstack's stack name: secrets live under posbridge/<stack>/...
 MENU_KINDS = ("menus", "sections", "items", "variants", "modifiers", "modifierGroups")
-STEPS = (
-    "LoadPosCatalog", "ResolveLocation", "ResolveTarget", "CreateDraft", "CreateVariants", "CreateModifiers",
-    "CreateModifierGroups", "CreateItems", "CreateSections", "CreateMenus", "Publish", "Cleanup",
-)  # fmt: skip
 
 
 @dataclass
@@ -195,24 +192,6 @@ def make_deps(devstack: Devstack, wix: SandboxWix | None = None, **overrides: An
 def settings_of(deps: flow.Deps) -> WixApiSettings:
     assert isinstance(deps.wix, SandboxWix)
     return deps.wix.settings
-
-
-def run_step(deps: flow.Deps, name: str, job_id: str, instance_id: str) -> dict[str, Any]:
-    """One step as the state machine runs it (create steps and Cleanup looped until done)."""
-    if name == "LoadPosCatalog":
-        return flow.load_pos_catalog(deps, job_id, {"instanceId": instance_id})
-    single: dict[str, Callable[[flow.Deps, str], dict[str, Any]]] = {
-        "ResolveLocation": flow.resolve_location,
-        "ResolveTarget": flow.resolve_target,
-        "CreateDraft": flow.create_draft,
-        "Publish": flow.publish,
-        "Cleanup": flow.cleanup,
-    }
-    kinds = {v: k for k, v in flow.CREATE_STEPS.items()}
-    while True:
-        result = single[name](deps, job_id) if name in single else flow.create_entities(deps, job_id, kinds[name])
-        if not result.get("more"):
-            return result
 
 
 def import_catalog(deps: flow.Deps, instance_id: str, job_id: str | None = None, steps: tuple[str, ...] = STEPS) -> str:
