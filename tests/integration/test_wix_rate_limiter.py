@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,24 +23,10 @@ from devstack.wix_sandbox import WixSandbox
 from posbridge.config import WixApiSettings
 from posbridge.errors import TransientError
 from posbridge.wix.client import DynamoRateLimiter, NoRateLimit, RateLimiter, TokenCache, WixClient, WixClients
+from tests.fake_time import FakeTime
 
 LOCATIONS = "/locations/v1/locations"
 MINUTE = 31_666_667  # an epoch minute (2030-03-18); tests add seconds to MINUTE * 60
-
-
-@dataclass
-class FakeTime:
-    """A clock and a sleep for it: sleeping moves the clock and records the wait."""
-
-    now: float
-    sleeps: list[float] = field(default_factory=list)
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture(scope="module")

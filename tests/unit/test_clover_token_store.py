@@ -4,7 +4,6 @@ function, and Clover's 16 requests/s per token counted across processes on the W
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -13,22 +12,10 @@ from posbridge.errors import PermanentError
 from posbridge.pos.clover.rate_limit import SharedSecondLimiter
 from posbridge.pos.clover.tokens import CloverTokens
 from posbridge.store.clover_tokens import DynamoCloverTokenStore
+from tests.fake_time import FakeTime
 from tests.moto_tables import mappings_table
 
 TABLE = "mappings"
-
-
-@dataclass
-class FakeTime:
-    now: float
-    sleeps: list[float] = field(default_factory=list)
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def _pair(n: int) -> CloverTokens:
