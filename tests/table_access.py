@@ -97,8 +97,8 @@ def dynamodb_calls_recorded(devstack: Devstack) -> Iterator[set[Call]]:
                 calls.add((function, tables.get(table, table), action))
         return original(client, operation, params)
 
-    botocore.client.BaseClient._make_api_call = recording  # type: ignore[method-assign]
+    botocore.client.BaseClient._make_api_call = recording
     try:
         yield calls
     finally:
-        botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
+        botocore.client.BaseClient._make_api_call = original

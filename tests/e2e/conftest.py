@@ -132,3 +132,15 @@ def _log_handlers_into(buffer: io.StringIO) -> Iterator[None]:
         for handler, stream in streams:
             if stream is not None:
                 handler.setStream(stream)
+
+
+def all_tenants(devstack: Devstack) -> list[dict[str, Any]]:
+    """Every page of GET /admin/tenants (the session's devstack holds more tenants than one page)."""
+    rows: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 100}
+    while True:
+        page = httpx.get(devstack.gateway_url + "/admin/tenants", params=params, timeout=30).json()
+        rows += page["tenants"]
+        if not page["nextToken"]:
+            return rows
+        params["nextToken"] = page["nextToken"]

@@ -17,7 +17,7 @@ from devstack.wix_sandbox import sign_webhook
 from posbridge.domain.work_message import WorkMessage
 from posbridge.flows.wix_ingest import ingest_wix_webhook
 from posbridge.wix.webhooks import WixWebhookVerifier
-from tests.e2e.conftest import Restaurant, wait_for
+from tests.e2e.conftest import Restaurant, all_tenants, wait_for
 
 SOUP = {"kind": "restaurant", "name": "Minestrone", "price": "7.25", "quantity": 1}
 
@@ -55,24 +55,12 @@ def _work_queue_drained(devstack: Devstack) -> bool:
 def _secret_exists(devstack: Devstack, instance_id: str) -> bool:
     assert devstack.stack is not None
     client = devstack.stack.client("secretsmanager")
-    names = [s["Name"] for s in client.list_secrets()["SecretList"]]
-    return any(name.endswith(f"/tenants/{instance_id}/pos") for name in names)
-
-
-def _all_tenants(devstack: Devstack) -> list[dict[str, Any]]:
-    """Every page of GET /admin/tenants (the session's devstack holds more tenants than one page)."""
-    rows: list[dict[str, Any]] = []
-    params: dict[str, Any] = {"limit": 100}
-    while True:
-        page = httpx.get(devstack.gateway_url + "/admin/tenants", params=params, timeout=30).json()
-        rows += page["tenants"]
-        if not page["nextToken"]:
-            return rows
-        params["nextToken"] = page["nextToken"]
+    pages = client.get_paginator("list_secrets").paginate()  # the session's devstack holds more than one page
+    return any(s["Name"].endswith(f"/tenants/{instance_id}/pos") for page in pages for s in page["SecretList"])
 
 
 def _listed(devstack: Devstack, instance_id: str) -> dict[str, Any] | None:
-    return next((r for r in _all_tenants(devstack) if r["instanceId"] == instance_id), None)
+    return next((r for r in all_tenants(devstack) if r["instanceId"] == instance_id), None)
 
 
 def test_an_installed_app_awaits_its_pos_connection_once(devstack: Devstack) -> None:
@@ -84,7 +72,7 @@ def test_an_installed_app_awaits_its_pos_connection_once(devstack: Devstack) -> 
     assert first["status"] == "queued" and first["eventId"] == second["eventId"]
     row = wait_for(lambda: _listed(devstack, instance_id))
     assert row["status"] == "pending" and row["pos"] is None
-    assert [r["instanceId"] for r in _all_tenants(devstack)].count(instance_id) == 1
+    assert [r["instanceId"] for r in all_tenants(devstack)].count(instance_id) == 1
 
 
 def test_a_removed_app_disables_the_tenant_and_its_later_orders_are_acknowledged_and_ignored(

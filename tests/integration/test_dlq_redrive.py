@@ -65,3 +65,15 @@ def test_a_group_stops_at_its_first_message_that_stays(queues: tuple[Any, str, s
     # Then the first moves; the third stays behind the second, so the group keeps its order
     assert [b["n"] for b in _drain(sqs, work)] == [0]
     assert [b["n"] for b in _drain(sqs, dlq)] == [1, 2]
+
+
+def test_a_redrive_waits_for_messages_a_concurrent_listing_holds(queues: tuple[Any, str, str]) -> None:
+    sqs, dlq, work = queues
+    # Given a parked message another browse (the restaurant's page polling the DLQ) holds hidden for a moment
+    _park(sqs, dlq, "inst-a:ORDER-3", 0, "tenant_paused")
+    (held,) = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=2)["Messages"]
+    # When the owner retries meanwhile
+    moved = DeadLetterQueue(dlq, work).redrive(tenant_id="inst-a")
+    # Then the redrive waited for it and moved it, instead of answering that nothing was there
+    assert [p.message_id for p in moved] == [held["MessageId"]]
+    assert [b["n"] for b in _drain(sqs, work)] == [0]

@@ -25,7 +25,7 @@ def sample_tenant(devstack: Devstack) -> str:
     """The samples' merchant and location, connected to the sample tenant (and its Wix site on the sandbox)."""
     sample = json.loads((EVENTS / "square_webhook" / "order_updated.json").read_text())
     location = sample["data"]["object"]["order_updated"]["location_id"]
-    with httpx.Client() as http:
+    with httpx.Client(timeout=30) as http:  # a 2-core CI machine can take more than httpx's default 5 s
         Kitchen(devstack, SAMPLE_TENANT, sample["merchant_id"], location, "sample-token", SIGNATURE_KEY, http).set_up()
     return SAMPLE_TENANT
 
@@ -39,7 +39,7 @@ def test_square_webhook_samples_are_accepted(devstack: Devstack, sample_tenant: 
         "x-square-hmacsha256-signature": sign(SIGNATURE_KEY, devstack.square_webhook_url, body),
     }
     # When it is posted to the Square webhook route
-    response = httpx.post(devstack.square_webhook_url, content=body, headers=headers)
+    response = httpx.post(devstack.square_webhook_url, content=body, headers=headers, timeout=30)
     # Then it is verified and answered 200: order events queued, others acknowledged and ignored
     assert response.status_code == 200, response.text
     expected = "ignored" if path.stem.endswith("_ignored") else "queued"

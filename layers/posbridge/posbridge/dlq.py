@@ -10,6 +10,7 @@ but it cannot filter by tenant or reason.)
 from __future__ import annotations
 
 import json
+import time
 from functools import cached_property
 from typing import Any
 
@@ -20,6 +21,9 @@ from posbridge.domain.work_message import sqs_id
 
 BROWSE_MAX = 500  # messages looked at per call
 _HIDE_S = 30
+# A concurrent listing (the restaurant's page polls every 5 s, an operator's `dlq list`) hides what it browses until it
+# has read the whole DLQ; a redrive that finds nothing more while others hold messages waits this long for them.
+HELD_ELSEWHERE_WAIT_S = 10.0
 
 
 def _parse(message: dict[str, Any]) -> Parked:
@@ -98,10 +102,12 @@ class DeadLetterQueue:
     ) -> list[Parked]:
         """Move the matching messages back to the work queue, in their groups' order; returns them. The others stay
         in the DLQ. Deleting what was moved unblocks the rest of its group, so the DLQ is browsed again until a pass
-        moves nothing (a group stops at its first message that stays: moving later ones would reorder it)."""
+        moves nothing (a group stops at its first message that stays: moving later ones would reorder it) and no
+        other browse holds messages."""
         moved: list[Parked] = []
         keep: list[dict[str, Any]] = []
         stopped: set[str] = set()  # groups with a message that stays
+        waiting_since = time.monotonic()
         try:
             while len(moved) + len(keep) < BROWSE_MAX:
                 passed = self._browse(BROWSE_MAX - len(moved) - len(keep))
@@ -114,11 +120,24 @@ class DeadLetterQueue:
                     else:
                         keep.append(message)
                         stopped.add(group)
-                if len(moved) == before:
+                if len(moved) == before and not self._held_elsewhere(len(keep), waiting_since):
                     break
         finally:
             self._release(keep)
         return moved
+
+    def _held_elsewhere(self, held_here: int, since: float) -> bool:
+        """Messages hidden by another browse (they come back within moments): wait a little and look again, for at
+        most HELD_ELSEWHERE_WAIT_S; messages we hold ourselves (`held_here`) do not count."""
+        if time.monotonic() - since > HELD_ELSEWHERE_WAIT_S:
+            return False
+        attributes = self._sqs.get_queue_attributes(
+            QueueUrl=self._dlq_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        if int(attributes.get("ApproximateNumberOfMessagesNotVisible", "0")) <= held_here:
+            return False
+        time.sleep(0.2)
+        return True
 
     def _move(self, message: dict[str, Any], parked: Parked) -> None:
         self._sqs.send_message(
