@@ -1,7 +1,7 @@
 """Clover's 16 requests per second per token, shared by every function and process (docs.clover.com/docs/
 api-usage-rate-limits: "16 requests per second per token"; over it, 429 `X-RateLimit-tokenLimit`).
 
-The window is the mappings table's fixed-window counter the Wix client uses (wix/client.py DynamoRateLimiter: one
+The window is the mappings table's fixed-window counter the Wix client uses (store/rate_windows.py RateWindows: one
 conditional `ADD count` under `count < limit`, TTL'd), reused with a one-second window: the counter's key names the
 merchant and the second, its limit is 16. A fixed window admits up to 2 x 16 across a second boundary; Clover's
 429 then says so and the client waits as Clover asks (pause 1 s, then grow the wait).
@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from posbridge.pos.clover.client import TOKEN_RATE
-from posbridge.wix.client import DynamoRateLimiter
+from posbridge.store.rate_windows import RateWindows
 
 
 class SharedSecondLimiter:
@@ -27,7 +27,7 @@ class SharedSecondLimiter:
         clock: Callable[[], float] = time.time,
         dynamodb: object = None,
     ) -> None:
-        self._window = DynamoRateLimiter(table_name, limit_per_minute=rate, dynamodb=dynamodb)
+        self._window = RateWindows(table_name, rate, dynamodb=dynamodb)
         self._sleep = sleep
         self._clock = clock
 
@@ -39,6 +39,6 @@ class SharedSecondLimiter:
             now = self._clock()
             second = int(now)
             # the counter's "minute" is the epoch minute of this second: its TTL ends two minutes later
-            if self._window._take(f"CLOVER#{key}#{second}", second // 60):
+            if self._window.take(f"CLOVER#{key}#{second}", second // 60):
                 return
             self._sleep(max(second + 1 - now, 0.001))
