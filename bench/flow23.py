@@ -33,8 +33,9 @@ from posbridge.secrets import TenantSecrets
 from posbridge.store.order_sync import OrderSyncStore
 from posbridge.store.reconcile_state import ReconcileState
 from posbridge.store.tenants import TenantStore
-from posbridge.wix.client import DynamoRateLimiter, WixClients
+from posbridge.wix.client import WixClients
 from posbridge.wix.orders_api import WixOrders
+from posbridge.wix.rate_limit import DynamoRateLimiter
 
 IMPORTS = 10
 ORDERS = 1000

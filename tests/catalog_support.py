@@ -24,8 +24,10 @@ from posbridge.store.catalog_jobs import CatalogJobs
 from posbridge.store.catalog_mappings import CatalogMappings
 from posbridge.store.catalog_sync_state import CatalogSyncState
 from posbridge.store.tenants import TenantStore
-from posbridge.wix.client import NoRateLimit, TokenCache, WixClients
+from posbridge.wix.client import WixClients
 from posbridge.wix.menus_api import MenusApi, WixHttp
+from posbridge.wix.rate_limit import NoRateLimit
+from posbridge.wix.tokens import TokenCache
 from tests.unit.catalog_fakes import STEPS, run_step  # the state machine's steps, run as it runs them
 
 STACK = "posbridge"  # the devstack's stack name: secrets live under posbridge/<stack>/...

@@ -50,7 +50,7 @@ from posbridge.flows.square_oauth import authorization_revoked
 from posbridge.messaging import IDEMPOTENCY_KEY_JMESPATH
 from posbridge.store.orders import MappingConflict
 from posbridge.wix import orders as wix_order_events
-from posbridge.wix.client import WixApiError
+from posbridge.wix.errors import WixApiError
 from posbridge.work_batch import SqsVisibility, process_batch
 
 WIX_RATE_WAIT_MAX_S = 15.0  # and never past the deadline: a longer wait is the queue's (RateLimited, next window)

@@ -12,9 +12,11 @@ import pytest
 from posbridge import RESTAURANTS_APP_ID
 from posbridge.domain.order_import import ImportLine, WixPlacement
 from posbridge.pos.square.order_snapshot import snapshot_from_square
-from posbridge.wix.client import NoRateLimit, TokenCache, WixClient
+from posbridge.wix.client import WixClient
 from posbridge.wix.order_import import create_order_body
 from posbridge.wix.orders_api import LOCATIONS_PAGE, SEARCH_PAGE, WixOrders
+from posbridge.wix.rate_limit import NoRateLimit
+from posbridge.wix.tokens import TokenCache
 from tests.contracts.wix_sdk import WixSdk
 from tests.contracts.wix_wire import APP_ID, INSTANCE, RecordingWix, assert_same_request
 from tests.unit.pos_fakes import BRIDGE_APP_ID, square_line, square_order

@@ -11,7 +11,9 @@ from urllib.parse import parse_qsl
 
 import httpx
 
-from posbridge.wix.client import NoRateLimit, TokenCache, WixClient
+from posbridge.wix.client import WixClient
+from posbridge.wix.rate_limit import NoRateLimit
+from posbridge.wix.tokens import TokenCache
 from tests.contracts.wix_sdk import SdkRequest
 
 APP_ID = "0d9f3c1e-5b7a-4e2f-8c6d-1a2b3c4d5e6f"

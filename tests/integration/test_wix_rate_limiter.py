@@ -22,7 +22,9 @@ from devstack.template import load_sam
 from devstack.wix_sandbox import WixSandbox
 from posbridge.config import WixApiSettings
 from posbridge.errors import TransientError
-from posbridge.wix.client import DynamoRateLimiter, NoRateLimit, RateLimiter, TokenCache, WixClient, WixClients
+from posbridge.wix.client import WixClient, WixClients
+from posbridge.wix.rate_limit import DynamoRateLimiter, NoRateLimit, RateLimiter
+from posbridge.wix.tokens import TokenCache
 from tests.fake_time import FakeTime
 
 LOCATIONS = "/locations/v1/locations"

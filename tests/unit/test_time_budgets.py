@@ -23,7 +23,7 @@ from devstack.template import load_sam
 from posbridge.deadline import SAFETY_MARGIN_S, Deadline
 from posbridge.errors import PermanentError, TransientError
 from posbridge.pos.square.client import SquareClient
-from posbridge.wix.client import DynamoRateLimiter
+from posbridge.wix.rate_limit import DynamoRateLimiter
 from posbridge.work_batch import BACKOFF_CAP_S, MIN_START_S, BatchResult, backoff_s, process_batch
 
 LAMBDA_TIMEOUT_S = 30.0

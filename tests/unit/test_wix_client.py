@@ -27,15 +27,10 @@ from posbridge import http_retry
 from posbridge.config import WixApiSettings
 from posbridge.errors import PermanentError, TransientError
 from posbridge.wix import client as wix_client
-from posbridge.wix.client import (
-    NoRateLimit,
-    TokenCache,
-    TokenKey,
-    WixApiError,
-    WixClient,
-    WixClients,
-    WixConflict,
-)
+from posbridge.wix.client import WixClient, WixClients
+from posbridge.wix.errors import WixApiError, WixConflict
+from posbridge.wix.rate_limit import NoRateLimit
+from posbridge.wix.tokens import TokenCache, TokenKey
 
 APP_ID = "0d9f3c1e-5b7a-4e2f-8c6d-1a2b3c4d5e6f"
 APP_SECRET = "s3cr3t-app-secret-never-shown"

@@ -9,8 +9,10 @@ import httpx
 import pytest
 
 from posbridge.errors import TransientError
-from posbridge.wix.client import NoRateLimit, TokenCache, WixClient
+from posbridge.wix.client import WixClient
 from posbridge.wix.orders_api import WixOrders
+from posbridge.wix.rate_limit import NoRateLimit
+from posbridge.wix.tokens import TokenCache
 
 ORDERS = "/ecom/v1/orders"
 CREATED = {"order": {"id": "11111111-2222-4333-8444-555555555555", "status": "APPROVED", "lineItems": []}}

@@ -178,8 +178,9 @@ def order_worker(
     from posbridge.store.square_oauth import OAuthConnections
     from posbridge.store.tenants import TenantStore
     from posbridge.wix import order_import
-    from posbridge.wix.client import DynamoRateLimiter, WixClients
+    from posbridge.wix.client import WixClients
     from posbridge.wix.orders_api import WixOrders
+    from posbridge.wix.rate_limit import DynamoRateLimiter
     from posbridge.wix.site import SiteIdsCache
 
     tenants = TenantStore(settings.mappings_table)

@@ -1,14 +1,11 @@
 """A JSON client for the Wix REST APIs: OAuth client-credentials tokens, a shared rate limit, bounded retries.
 
 wix-api.md section 4:
-- Tokens: `POST /oauth2/token` with client_credentials and the instance id; they last 4 h, there is no refresh
-  token. TokenCache keeps one per (base_url, app_id, instance_id) for the whole process and mints a new one
-  5 minutes before the old one runs out, or when Wix answers 401 (then the request is retried once).
-- Rate limit: about 200 requests/minute per app instance, across every function of the bridge. A RateLimiter slot is
-  taken before every attempt (token mints included); DynamoRateLimiter shares the budget through the mappings table.
-- Errors: `{message, details: {applicationError: {code, ...} | validationError: {fieldViolations: [...]}}}`.
-  429, 5xx and transport failures are retried (posbridge.http_retry, shared with the Square client), then
-  TransientError; any other 4xx is a WixApiError (409: WixConflict, so callers can re-read the revision and retry).
+- Tokens: `POST /oauth2/token` with client_credentials and the instance id, minted here and kept by a TokenCache
+  (wix/tokens.py); when Wix answers 401 the token is forgotten and the request is retried once with a new one.
+- Rate limit: a RateLimiter slot (wix/rate_limit.py) is taken before every attempt, token mints included.
+- Errors: 429, 5xx and transport failures are retried (posbridge.http_retry, shared with the Square client), then
+  TransientError; any other 4xx is a WixApiError or WixConflict (wix/errors.py).
 
 Neither the app secret nor a token ever appears in a repr, a log record or an exception: failures carry Wix's
 error body (never our request body) and the class of a transport failure, never the httpx exception.
@@ -17,265 +14,27 @@ error body (never our request body) and the class of a transport failure, never 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-from posbridge import deadline
-from posbridge.errors import PermanentError, RateLimited, TransientError
-from posbridge.http_retry import DEFAULT_TIMEOUT, MIN_ATTEMPT_S, Outcome, Retrier, encode_json, json_object, send
+from posbridge.errors import PermanentError, TransientError
+from posbridge.http_retry import DEFAULT_TIMEOUT, Outcome, Retrier, encode_json, json_object, send
+from posbridge.wix.errors import describe_answer, wix_error
+from posbridge.wix.rate_limit import DynamoRateLimiter, RateLimiter
+from posbridge.wix.tokens import TokenCache, TokenKey
 
 if TYPE_CHECKING:
     from posbridge.config import WixApiSettings
 
 TOKEN_PATH = "/oauth2/token"
-TOKEN_REFRESH_MARGIN_S = 300.0  # a token is replaced 5 minutes before Wix would reject it
 APP_SECRET_MAX_AGE_S = 300  # a rotated app secret is picked up within five minutes
-RATE_LIMIT_PER_MINUTE = 180  # Wix allows ~200/min/instance; the rest is margin for clock skew and in-flight requests
-RATE_LIMIT_MAX_WAIT_S = 120.0
 
 log = logging.getLogger(__name__)
-
-
-# --- Errors -----------------------------------------------------------------------------------------------------------
-
-
-class WixApiError(PermanentError):
-    """A 4xx other than 429 (after the one token refresh for a 401): the request cannot succeed as it is.
-
-    `code` is Wix's `details.applicationError.code`, `VALIDATION_ERROR` for a `details.validationError` body, else
-    `HTTP_<status>`; `body` is Wix's error body, for recording (never a request body, never a credential).
-    """
-
-    def __init__(self, status: int, code: str, body: dict[str, Any], message: str) -> None:
-        details: dict[str, object] = {"status": status, "code": code}
-        fields = _violation_fields(body)
-        if fields:
-            details["fields"] = fields
-        super().__init__(reason=f"wix_{code.lower()}", message=message, details=details)
-        self.status = status
-        self.code = code
-        self.body = body
-
-
-class WixConflict(WixApiError):
-    """409: a stale `revision` or an entity that already exists. Re-read the entity, then retry with its revision."""
-
-
-def _violation_fields(body: dict[str, Any]) -> list[str]:
-    violations = ((body.get("details") or {}).get("validationError") or {}).get("fieldViolations")
-    if not isinstance(violations, list):
-        return []
-    return [str(v.get("field")) for v in violations if isinstance(v, dict) and v.get("field")]
-
-
-def _error_body(response: httpx.Response) -> dict[str, Any]:
-    try:
-        payload = response.json()
-    except ValueError:
-        return {}
-    return payload if isinstance(payload, dict) else {}
-
-
-def wix_error(response: httpx.Response, method: str, path: str) -> WixApiError:
-    """The WixApiError (or WixConflict) for a non-retryable answer; the message names no value, only the code."""
-    body = _error_body(response)
-    details = body.get("details")
-    details = details if isinstance(details, dict) else {}
-    application = details.get("applicationError")
-    code = ""
-    if isinstance(application, dict) and application.get("code"):
-        code = str(application["code"])
-    elif isinstance(details.get("validationError"), dict):
-        code = "VALIDATION_ERROR"
-    code = code or f"HTTP_{response.status_code}"
-    message = f"Wix {method} {path} answered {response.status_code} {code}"
-    kind = WixConflict if response.status_code == 409 else WixApiError
-    return kind(response.status_code, code, body, message)
-
-
-def _describe(response: httpx.Response) -> str:
-    application = (_error_body(response).get("details") or {}).get("applicationError") or {}
-    code = application.get("code", "") if isinstance(application, dict) else ""
-    return f"HTTP {response.status_code} {code}".strip()
-
-
-# --- Tokens -----------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TokenKey:
-    base_url: str
-    app_id: str
-    instance_id: str
-
-
-@dataclass(frozen=True)
-class _Token:
-    value: str
-    refresh_at: float  # on the cache's clock
-
-    def __repr__(self) -> str:  # never the token
-        return f"_Token(refresh_at={self.refresh_at!r})"
-
-
-class TokenCache:
-    """Process-wide, thread-safe access tokens per (base_url, app_id, instance_id).
-
-    A token is reused until `margin_s` before its `expires_in` runs out. Concurrent callers for one key wait for a
-    single mint instead of each minting their own. Share one instance per process (module scope in a handler).
-    """
-
-    def __init__(
-        self, *, clock: Callable[[], float] = time.monotonic, margin_s: float = TOKEN_REFRESH_MARGIN_S
-    ) -> None:
-        self._clock = clock
-        self._margin_s = margin_s
-        self._tokens: dict[TokenKey, _Token] = {}
-        self._lock = threading.Lock()
-        self._mint_locks: dict[TokenKey, threading.Lock] = {}
-
-    def __repr__(self) -> str:  # never a token
-        with self._lock:
-            return f"TokenCache(cached={len(self._tokens)})"
-
-    def token(self, key: TokenKey, mint: Callable[[], tuple[str, float]]) -> str:
-        """The cached token for `key`, or a new one from `mint() -> (access_token, expires_in seconds)`."""
-        cached = self._fresh(key)
-        if cached is not None:
-            return cached
-        with self._lock:
-            mint_lock = self._mint_locks.setdefault(key, threading.Lock())
-        with mint_lock:
-            cached = self._fresh(key)  # another thread may have minted while this one waited
-            if cached is not None:
-                return cached
-            started = self._clock()
-            value, expires_in = mint()
-            with self._lock:
-                self._tokens[key] = _Token(value, started + max(0.0, expires_in - self._margin_s))
-            return value
-
-    def invalidate(self, instance_id: str, *, token: str | None = None) -> None:
-        """Forget the instance's tokens (all of them, or only `token`, the one Wix just refused)."""
-        with self._lock:
-            for key in [k for k, t in self._tokens.items() if k.instance_id == instance_id]:
-                if token is None or self._tokens[key].value == token:
-                    del self._tokens[key]
-
-    def _fresh(self, key: TokenKey) -> str | None:
-        with self._lock:
-            cached = self._tokens.get(key)
-            return cached.value if cached is not None and self._clock() < cached.refresh_at else None
-
-
-# --- Rate limits ------------------------------------------------------------------------------------------------------
-
-
-class RateLimiter(Protocol):
-    def acquire(self, instance_id: str) -> None:
-        """Return once one more request to Wix for this instance fits the budget (may sleep)."""
-
-
-class NoRateLimit:
-    """For tests and tools that talk to a sandbox without a limit."""
-
-    def acquire(self, instance_id: str) -> None:
-        return None
-
-
-class DynamoRateLimiter:
-    """A fixed-window counter per instance per minute in the mappings table, shared by every function and process.
-
-    Item: PK `RATELIMIT#<instanceId>`, SK `<epoch minute>`, `count` (ADD 1 under the condition `count < limit`),
-    `expires_at` (epoch seconds, the table's TTL attribute: one minute after the window closes). When the window is
-    full the caller sleeps until the next minute and tries again, unless that wait would pass `max_wait_s` or the
-    invocation's deadline (posbridge/deadline.py): then it raises RateLimited with the seconds until the next window,
-    so the message goes back to its queue for that long rather than a Lambda sleeping past its timeout.
-
-    A fixed window admits up to 2 x limit within a 60 s span straddling a boundary; if Wix counts a rolling minute,
-    such a burst can still draw a 429, which the client retries. 180 of 200 also leaves room for clock skew between
-    functions and requests granted just before a boundary that reach Wix just after it.
-    """
-
-    def __init__(
-        self,
-        table_name: str,
-        limit_per_minute: int = RATE_LIMIT_PER_MINUTE,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
-        *,
-        max_wait_s: float = RATE_LIMIT_MAX_WAIT_S,
-        dynamodb: Any = None,
-    ) -> None:
-        if limit_per_minute < 1:
-            raise ValueError("limit_per_minute must be at least 1")
-        self._table_name = table_name
-        self._limit = limit_per_minute
-        self._sleep = sleep
-        self._clock = clock
-        self._max_wait_s = max_wait_s
-        self._injected_dynamodb = dynamodb
-
-    def __repr__(self) -> str:
-        return f"DynamoRateLimiter(table_name={self._table_name!r}, limit_per_minute={self._limit})"
-
-    @cached_property
-    def _dynamodb(self) -> Any:
-        if self._injected_dynamodb is not None:
-            return self._injected_dynamodb
-        import boto3  # imported late: cold starts that never build a limiter skip it
-
-        return boto3.client("dynamodb")
-
-    def acquire(self, instance_id: str) -> None:
-        waited = 0.0
-        while True:
-            now = self._clock()
-            minute = int(now // 60)
-            if self._take(instance_id, minute):
-                return
-            delay = max(0.0, (minute + 1) * 60 - now)
-            bound = deadline.current()
-            if waited + delay > self._max_wait_s or (bound is not None and delay + MIN_ATTEMPT_S > bound.remaining()):
-                # The message comes back when the next window opens (the queue waits, not a Lambda).
-                raise RateLimited(f"Wix rate limit for instance {instance_id}: the window is full", delay)
-            log.info("wix rate limit window full, waiting", extra={"instance_id": instance_id, "delay": delay})
-            self._sleep(delay)
-            waited += delay
-
-    def _take(self, instance_id: str, minute: int) -> bool:
-        """One slot in the window, atomically across every caller; False when the window is full."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            self._dynamodb.update_item(
-                TableName=self._table_name,
-                Key={"PK": {"S": f"RATELIMIT#{instance_id}"}, "SK": {"S": str(minute)}},
-                UpdateExpression="ADD #count :one SET expires_at = :expires",
-                ConditionExpression="attribute_not_exists(#count) OR #count < :limit",
-                ExpressionAttributeNames={"#count": "count"},
-                ExpressionAttributeValues={
-                    ":one": {"N": "1"},
-                    ":limit": {"N": str(self._limit)},
-                    ":expires": {"N": str((minute + 2) * 60)},
-                },
-            )
-            return True
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code == "ConditionalCheckFailedException":
-                return False
-            raise TransientError(f"rate limiter table unavailable: {code}") from exc
-        except BotoCoreError as exc:
-            raise TransientError(f"rate limiter table unavailable: {type(exc).__name__}") from exc
 
 
 # --- The client -------------------------------------------------------------------------------------------------------
@@ -377,7 +136,7 @@ class WixClient:
 
         retrier = self._one_attempt if once else self._retrier
         response = retrier.run(
-            method, path, attempt, permanent=lambda answer: wix_error(answer, method, path), describe=_describe
+            method, path, attempt, permanent=lambda answer: wix_error(answer, method, path), describe=describe_answer
         )
         return json_object(response, "Wix", method, path, empty_is_object=True)
 
@@ -408,7 +167,7 @@ class WixClient:
 
         response = self._retrier.run(
             "POST", TOKEN_PATH, attempt, permanent=lambda answer: wix_error(answer, "POST", TOKEN_PATH),
-            describe=_describe,
+            describe=describe_answer,
         )  # fmt: skip
         payload = json_object(response, "Wix", "POST", TOKEN_PATH)
         token, expires_in = payload.get("access_token"), payload.get("expires_in")

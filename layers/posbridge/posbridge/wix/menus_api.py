@@ -21,7 +21,10 @@ import httpx
 
 from posbridge.errors import TransientError
 from posbridge.ports.wix import BULK_MAX, NAME_MAX, NO_BULK_DELETE, Outcome, Rejected, WixKind
-from posbridge.wix.client import DynamoRateLimiter, RateLimiter, TokenCache, WixApiError, WixClients
+from posbridge.wix.client import WixClients
+from posbridge.wix.errors import WixApiError
+from posbridge.wix.rate_limit import DynamoRateLimiter, RateLimiter
+from posbridge.wix.tokens import TokenCache
 
 if TYPE_CHECKING:
     from posbridge.config import WixApiSettings

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from posbridge import RESTAURANTS_APP_ID
 from posbridge.errors import PermanentError
 from posbridge.ports.wix import WixOrdersPage
-from posbridge.wix.client import WixApiError
+from posbridge.wix.errors import WixApiError
 
 SEARCH_PAGE = 100  # Search Orders' cursorPaging.limit maximum
 LOCATIONS_PAGE = 1000  # List Locations' paging.limit maximum
