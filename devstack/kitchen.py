@@ -177,7 +177,7 @@ class Kitchen:
             table.put_item(
                 Item={
                     "PK": f"TENANT#{self.instance_id}",
-                    "SK": f"CATALOG#POS#ITEM_VARIATION#{variation_id}",
+                    "SK": f"CATALOG#POS#VARIANT#{variation_id}",
                     "wix_id": item,
                     "wix_item_id": item,
                     "wix_menu_id": menu,

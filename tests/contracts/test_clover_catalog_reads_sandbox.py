@@ -97,7 +97,7 @@ def test_the_inventory_reads_as_one_menu_of_sections_with_variants_rules_and_sto
     # And a group asking for more than it allows comes without its rule, with an issue
     broken = catalog.modifier_groups[env.ids["modifierGroup:Broken"]]
     assert (broken.min_selections, broken.max_selections) == (0, None)
-    assert any(i.kind == "MODIFIER_LIST" and i.pos_id == broken.pos_id for i in catalog.issues)
+    assert any(i.kind == "MODIFIER_GROUP" and i.pos_id == broken.pos_id for i in catalog.issues)
 
 
 def test_an_item_marked_unavailable_is_a_change_after_the_import(env: Env) -> None:

@@ -587,7 +587,7 @@ def test_a_group_mapped_with_its_modifiers_whole_hash_is_written_once_only_if_th
     tid = synced.restaurant.instance_id
     source = synced.deps.catalogs.for_tenant(synced.deps.tenants.get(tid))
     groups = source.load_catalog(LayoutOptions()).modifier_groups
-    old = synced.deps.mappings.get(tid, [("MODIFIER_LIST", g) for g in groups])
+    old = synced.deps.mappings.get(tid, [("MODIFIER_GROUP", g) for g in groups])
     synced.deps.mappings.put(tid, [m.model_copy(update={"content_hash": groups[m.pos_id].content_hash()}) for m in old])
     before = synced.writes()
     # When the reconciliation plans every group, nothing having changed on the POS

@@ -45,7 +45,7 @@ def test_an_imported_dish_reaches_square_as_its_variation_and_modifier_at_the_pr
     mushrooms = _modifier(objects, "Mushrooms")
     mapped = {(m.pos_kind, m.pos_id): m for m in deps.mappings.load(restaurant.instance_id)}
     assert isinstance(deps.mappings, CatalogMappings)
-    pizza_large = mapped[("ITEM_VARIATION", large["id"])]
+    pizza_large = mapped[("VARIANT", large["id"])]
     wix_mushrooms = mapped[("MODIFIER", mushrooms["id"])].wix_id
     # And the seller raised the large pizza to 17.00 on the POS since (Wix still sells it at 16.00)
     restaurant.set_price(large["id"], 1700)

@@ -76,7 +76,7 @@ def test_an_import_builds_the_menu_and_writes_the_mapping_contract(devstack: Dev
     assert menu["name"] == "Dinner" and len(menu["sectionIds"]) == 4
     # And every POS variation maps to its Wix item, menu, section (and variant when the item has several)
     mapping = CatalogMappings(settings_of(deps).mappings_table).load(restaurant.instance_id)
-    variations = {m.pos_id: m for m in mapping if m.pos_kind == "ITEM_VARIATION"}
+    variations = {m.pos_id: m for m in mapping if m.pos_kind == "VARIANT"}
     items = {i["id"]: i for i in state["items"]}
     assert len(variations) == 16
     for m in variations.values():
@@ -89,7 +89,7 @@ def test_an_import_builds_the_menu_and_writes_the_mapping_contract(devstack: Dev
     raw = _mapping_items(devstack, restaurant.instance_id)
     assert raw[f"CATALOG#WIX#MENU#{menu['id']}"]["pos_kind"]["S"] == "CATEGORY"
     kinds = {m.pos_kind for m in mapping}
-    assert kinds == {"CATEGORY", "ITEM", "ITEM_VARIATION", "MODIFIER_LIST", "MODIFIER"}
+    assert kinds == {"CATEGORY", "ITEM", "VARIANT", "MODIFIER_GROUP", "MODIFIER"}
     # And the sold-out dish is out of stock, money is exact, a SINGLE modifier list allows one choice
     by_name = {i["name"]: i for i in state["items"]}
     assert by_name["Tiramisu"]["orderSettings"]["inStock"] is False

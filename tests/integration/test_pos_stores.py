@@ -144,7 +144,7 @@ def test_the_catalog_lookup_reads_the_agreed_item_shape(table_name: str, tenant_
     for variation, variant in (("VAR-1", None), ("VAR-2", "wix-variant-2")):
         item = {
             "PK": f"TENANT#{tenant_id}",
-            "SK": f"CATALOG#POS#ITEM_VARIATION#{variation}",
+            "SK": f"CATALOG#POS#VARIANT#{variation}",
             "wix_id": variant or "wix-item-1",
             "wix_item_id": "wix-item-1",
             "wix_menu_id": "wix-menu-1",
@@ -168,7 +168,7 @@ def test_the_catalog_lookup_reads_the_agreed_item_shape(table_name: str, tenant_
 
 def _variation(pos_id: str, item: str, variant: str | None) -> CatalogMapping:
     return CatalogMapping(
-        pos_kind="ITEM_VARIATION",
+        pos_kind="VARIANT",
         pos_id=pos_id,
         wix_id=variant or item,
         wix_kind="variant" if variant else "item",

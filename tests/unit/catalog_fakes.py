@@ -124,7 +124,7 @@ class FakeMappings:
 
     def derived_groups(self, tenant_id: str, group_id: str) -> list[CatalogMapping]:
         prefix = f"{group_id}{DERIVED_SEPARATOR}"
-        return [m for m in self.load(tenant_id) if m.pos_kind == "MODIFIER_LIST" and m.pos_id.startswith(prefix)]
+        return [m for m in self.load(tenant_id) if m.pos_kind == "MODIFIER_GROUP" and m.pos_id.startswith(prefix)]
 
     def put(self, tenant_id: str, entries: list[CatalogMapping]) -> None:
         replaced = {(m.pos_kind, m.pos_id) for m in entries}

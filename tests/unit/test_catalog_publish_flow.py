@@ -64,7 +64,7 @@ def test_an_import_builds_hidden_then_publishes_commits_the_mapping_and_frees_th
     assert shop.wix.named("item") == sorted(DISHES)
     assert [m["visible"] for m in shop.wix.entities["menu"].values()] == [True]
     mapped = {(m.pos_kind, m.pos_id) for m in shop.mappings.load(TENANT_ID)}
-    assert {("ITEM", d) for d in DISHES} | {("MODIFIER_LIST", "g-size"), ("CATEGORY", "dinner")} <= mapped
+    assert {("ITEM", d) for d in DISHES} | {("MODIFIER_GROUP", "g-size"), ("CATEGORY", "dinner")} <= mapped
     # And the job succeeded, the lock is free, and Flow 5 starts from the snapshot's POS time
     job = shop.jobs.get("job-1")
     assert job is not None and job.status == "succeeded" and shop.jobs.lock_holder(TENANT_ID) is None

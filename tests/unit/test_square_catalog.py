@@ -168,14 +168,14 @@ def test_variable_prices_deleted_and_absent_objects_are_not_imported() -> None:
     ]
     catalog = to_catalog(objects, LOCATION, now=NOW)
     assert catalog.items == {} and catalog.menus == ()
-    assert {(i.kind, i.pos_id) for i in catalog.issues} == {("ITEM_VARIATION", "mf"), ("ITEM", "market")}
+    assert {(i.kind, i.pos_id) for i in catalog.issues} == {("VARIANT", "mf"), ("ITEM", "market")}
 
 
 def test_content_hashes_change_only_with_what_is_sent() -> None:
     base = [category("c", "Mains"), item("s", "Steak", [("c", 0)], [variation("s-v", "Regular", 2500)])]
     repriced = [category("c", "Mains"), item("s", "Steak", [("c", 0)], [variation("s-v", "Regular", 2600)])]
     before, after = (content_hashes(to_catalog(o, LOCATION, now=NOW)) for o in (base, repriced))
-    assert before[("ITEM_VARIATION", "s-v")] != after[("ITEM_VARIATION", "s-v")]
+    assert before[("VARIANT", "s-v")] != after[("VARIANT", "s-v")]
     assert before[("ITEM", "s")] == after[("ITEM", "s")]
     assert before[("CATEGORY", "c")] == after[("CATEGORY", "c")]
 

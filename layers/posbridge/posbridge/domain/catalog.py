@@ -13,14 +13,26 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from posbridge.domain.money import Money
 
-# The POS object kinds the mapping knows (SK = CATALOG#POS#<KIND>#<posId>).
-PosKind = Literal["CATEGORY", "ITEM", "ITEM_VARIATION", "MODIFIER_LIST", "MODIFIER"]
+# What releases before the neutral kinds stored for two of them (Square's type names), in the mappings table's keys
+# and `pos_kind` attributes and in catalog jobs' S3 documents: read as the neutral kind (store/catalog_mappings.py).
+LEGACY_KINDS = {"ITEM_VARIATION": "VARIANT", "MODIFIER_LIST": "MODIFIER_GROUP"}
+
+
+def neutral_kind(kind: object) -> object:
+    """The neutral kind of a stored kind (a legacy name mapped, anything else as it is)."""
+    return LEGACY_KINDS.get(kind, kind) if isinstance(kind, str) else kind
+
+
+# The POS entity kinds, in every POS's terms: a menu category, an item, a priced variant of an item (Square: an item
+# variation; Clover: an item of an item group), a modifier group (Square: a modifier list) and a modifier. The mapping
+# keys on them (SK = CATALOG#POS#<KIND>#<posId>). A model field of this type also accepts a legacy name.
+PosKind = Annotated[Literal["CATEGORY", "ITEM", "VARIANT", "MODIFIER_GROUP", "MODIFIER"], BeforeValidator(neutral_kind)]
 
 
 @dataclass(frozen=True)
@@ -41,7 +53,7 @@ class _Frozen(BaseModel):
 
 
 class Variation(_Frozen):
-    """A size or other priced option of an item (Square ITEM_VARIATION)."""
+    """A size or other priced option of an item (kind VARIANT; Square: an ITEM_VARIATION)."""
 
     pos_id: str
     name: str
@@ -75,7 +87,8 @@ def source_group(group_id: str) -> str:
 
 
 class ModifierGroup(_Frozen):
-    """Square MODIFIER_LIST -> Wix modifier group with a rule (or a group derived from one: `derived_group_id`)."""
+    """A POS modifier group (kind MODIFIER_GROUP; Square: a MODIFIER_LIST) -> Wix modifier group with a rule (or a
+    group derived from one: `derived_group_id`)."""
 
     pos_id: str
     name: str
@@ -182,14 +195,14 @@ def variation_parts(variation: Variation) -> dict[str, str]:
     its variant (when its item has several), its price and stock on its item. So a price change rewrites the item
     only, and renaming a size its variant only."""
     return {
-        "VARIANT": _digest({"name": variation.name}),
+        "VARIANT_NAME": _digest({"name": variation.name}),
         "PRICE": _digest(variation.model_dump(mode="json", include={"price", "in_stock"})),
     }
 
 
 def modifier_parts(modifier: Modifier) -> dict[str, str]:
     """A modifier's hash split by where Wix keeps it (wix-api.md section 7): its name and stock on its modifier (the
-    MODIFIER hash), its price and pre-selection on its group's entry for it (part of the MODIFIER_LIST hash). So a
+    MODIFIER hash), its price and pre-selection on its group's entry for it (part of the MODIFIER_GROUP hash). So a
     modifier sold out or back in stock rewrites the modifier only, and a price change its group only."""
     return {
         "MODIFIER": _digest({"name": modifier.name, "in_stock": modifier.in_stock}),
@@ -201,9 +214,9 @@ def content_hashes(catalog: Catalog) -> dict[tuple[PosKind, str], str]:
     """The fingerprint of every POS entity as the mapping stores it (`content_hash`), one place for import and sync.
 
     An ITEM covers its own fields and stock, not its variations' prices (each variation has its own hash); a
-    MODIFIER_LIST covers its name, its rule and its modifiers' order, prices and pre-selection (Wix keeps those on the
+    MODIFIER_GROUP covers its name, its rule and its modifiers' order, prices and pre-selection (Wix keeps those on the
     group), not their names or stock (on the modifiers: `modifier_parts`); a CATEGORY covers every menu and section
-    built from it, with the order of what they list. A MODIFIER_LIST mapped before modifier_parts holds the group's
+    built from it, with the order of what they list. A MODIFIER_GROUP mapped before modifier_parts holds the group's
     whole hash (`ModifierGroup.content_hash`): the sync still takes that as unchanged, so only a group whose modifiers
     changed since is written once more (then mapped with this hash).
     """
@@ -223,11 +236,11 @@ def content_hashes(catalog: Catalog) -> dict[tuple[PosKind, str], str]:
         own = item.model_dump(mode="json", exclude={"variations", "placement"})
         hashes[("ITEM", item.pos_id)] = _digest({**own, "in_stock": item.in_stock})
         for variation in item.variations:
-            hashes[("ITEM_VARIATION", variation.pos_id)] = variation.content_hash()
+            hashes[("VARIANT", variation.pos_id)] = variation.content_hash()
     for group in catalog.modifier_groups.values():
         split = [modifier_parts(m) for m in group.modifiers]
         own = group.model_dump(mode="json", exclude={"modifiers"})
-        hashes[("MODIFIER_LIST", group.pos_id)] = _digest({**own, "modifiers": [p["GROUP"] for p in split]})
+        hashes[("MODIFIER_GROUP", group.pos_id)] = _digest({**own, "modifiers": [p["GROUP"] for p in split]})
         for modifier, part in zip(group.modifiers, split, strict=True):
             hashes[("MODIFIER", modifier.pos_id)] = part["MODIFIER"]
     return hashes

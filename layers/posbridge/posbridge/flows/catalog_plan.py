@@ -15,9 +15,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
-from posbridge.domain.catalog import Catalog, Issue, Modifier, PosKind, content_hashes, variation_parts
+from posbridge.domain.catalog import (
+    LEGACY_KINDS,
+    Catalog,
+    Issue,
+    Modifier,
+    PosKind,
+    content_hashes,
+    variation_parts,
+)
 from posbridge.ports.wix import NAME_MAX, WixKind
 
 BUILD_ORDER: tuple[WixKind, ...] = ("variant", "modifier", "modifierGroup", "item", "section", "menu")
@@ -70,11 +78,25 @@ class VariationEntry(BaseModel):
 class Plan(BaseModel):
     nodes: dict[WixKind, list[PlanNode]]
     variations: list[VariationEntry]
-    # "<POS KIND>#<pos id>" -> content hash; "VARIANT#" / "PRICE#<variation id>" its parts; "WHOLE#<group id>" the
+    # "<POS KIND>#<pos id>" -> content hash; "VARIANT_NAME#" / "PRICE#<variation id>" its parts; "WHOLE#<group id>" the
     # group's hash as mapped before modifier_parts (its modifiers whole), which the sync still takes as unchanged
     hashes: dict[str, str]
     issues: list[Issue]
     placements: dict[str, str] = {}  # item pos id -> Item.placement
+
+    @field_validator("hashes", mode="before")
+    @classmethod
+    def _neutral_keys(cls, hashes: Any) -> Any:
+        """A plan written before the neutral kinds (a catalog job in flight across the upgrade) keys its hashes by the
+        legacy kinds, and a variation's name part by "VARIANT#": read under today's keys, so its Publish maps every
+        hash and the next sync rewrites nothing that did not change."""
+        if not isinstance(hashes, dict) or not any(str(k).partition("#")[0] in LEGACY_KINDS for k in hashes):
+            return hashes
+        renamed: dict[str, Any] = {}
+        for key, value in hashes.items():
+            kind, sep, pos_id = str(key).partition("#")
+            renamed[f"{'VARIANT_NAME' if kind == 'VARIANT' else LEGACY_KINDS.get(kind, kind)}{sep}{pos_id}"] = value
+        return renamed
 
     def totals(self) -> dict[str, int]:
         return {kind: len(self.nodes.get(kind, [])) for kind in BUILD_ORDER}
@@ -125,7 +147,7 @@ def build_plan(catalog: Catalog) -> Plan:
         modifiers = group.modifiers
         if len(modifiers) > MODIFIERS_PER_GROUP:
             p.note(
-                "MODIFIER_LIST", group.pos_id, group.name, f"over {MODIFIERS_PER_GROUP} modifiers: the rest left out"
+                "MODIFIER_GROUP", group.pos_id, group.name, f"over {MODIFIERS_PER_GROUP} modifiers: the rest left out"
             )
             modifiers = modifiers[:MODIFIERS_PER_GROUP]
         refs = []
@@ -148,15 +170,15 @@ def build_plan(catalog: Catalog) -> Plan:
         high = min(high, len(modifiers), SELECTIONS_MAX)
         low = min(group.min_selections, high)
         if group.min_selections > high or (group.max_selections or 0) > SELECTIONS_MAX:
-            p.note("MODIFIER_LIST", group.pos_id, group.name, f"selection rule capped to {low}..{high}")
+            p.note("MODIFIER_GROUP", group.pos_id, group.name, f"selection rule capped to {low}..{high}")
         rule = {"required": low > 0, "minSelections": low, "maxSelections": high}
         nodes["modifierGroup"].append(
             PlanNode(
                 key=f"group:{group.pos_id}",
                 kind="modifierGroup",
-                pos_kind="MODIFIER_LIST",
+                pos_kind="MODIFIER_GROUP",
                 pos_id=group.pos_id,
-                body={"name": p.name("modifierGroup", "MODIFIER_LIST", group.pos_id, group.name), "rule": rule},
+                body={"name": p.name("modifierGroup", "MODIFIER_GROUP", group.pos_id, group.name), "rule": rule},
                 refs=tuple(refs),
             )
         )
@@ -186,9 +208,9 @@ def build_plan(catalog: Catalog) -> Plan:
                     PlanNode(
                         key=variant_key,
                         kind="variant",
-                        pos_kind="ITEM_VARIATION",
+                        pos_kind="VARIANT",
                         pos_id=v.pos_id,
-                        body={"name": p.name("variant", "ITEM_VARIATION", v.pos_id, v.name)},
+                        body={"name": p.name("variant", "VARIANT", v.pos_id, v.name)},
                     )
                 )
                 variations.append(VariationEntry(
@@ -199,7 +221,7 @@ def build_plan(catalog: Catalog) -> Plan:
             offered = [v for v in item.variations if v.in_stock] or list(item.variations)
             for v in item.variations:
                 if v not in offered:
-                    p.note("ITEM_VARIATION", v.pos_id, v.name, "sold out: not offered until back in stock")
+                    p.note("VARIANT", v.pos_id, v.name, "sold out: not offered until back in stock")
             if len(offered) > PRICE_VARIANTS_PER_ITEM:
                 p.note("ITEM", item.pos_id, item.name, f"over {PRICE_VARIANTS_PER_ITEM} variations: the rest left out")
                 offered = offered[:PRICE_VARIANTS_PER_ITEM]

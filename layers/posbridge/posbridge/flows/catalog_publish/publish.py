@@ -123,7 +123,7 @@ def build_mapping(plan: Plan, created: dict[str, dict[str, Any]]) -> list[Catalo
                 continue
             if node.pos_kind == "CATEGORY":
                 categories.setdefault(node.pos_id, []).append(node)
-            elif node.pos_kind != "ITEM_VARIATION":
+            elif node.pos_kind != "VARIANT":
                 own = _mapping(plan, node.pos_kind, node.pos_id, [node], created)
                 if node.kind == "item":
                     own = own.model_copy(update={"placement": plan.placements.get(node.pos_id)})
@@ -141,18 +141,18 @@ def build_mapping(plan: Plan, created: dict[str, dict[str, Any]]) -> list[Catalo
         main = variant or item
         mapping.append(
             CatalogMapping(
-                pos_kind="ITEM_VARIATION",
+                pos_kind="VARIANT",
                 pos_id=entry.pos_id,
                 wix_id=main["id"],
                 wix_kind="variant" if variant else "item",
                 revision=main.get("revision"),
-                content_hash=plan.hashes.get(f"ITEM_VARIATION#{entry.pos_id}", ""),
+                content_hash=plan.hashes.get(f"VARIANT#{entry.pos_id}", ""),
                 wix_entities=(f"variant/{variant['id']}",) if variant else (),
                 wix_item_id=item["id"],
                 wix_menu_id=(created.get(entry.menu_key or "") or {}).get("id"),
                 wix_section_id=(created.get(entry.section_key or "") or {}).get("id"),
                 wix_variant_id=variant["id"] if variant else None,
-                variant_hash=plan.hashes.get(f"VARIANT#{entry.pos_id}"),
+                variant_hash=plan.hashes.get(f"VARIANT_NAME#{entry.pos_id}"),
                 price_hash=plan.hashes.get(f"PRICE#{entry.pos_id}"),
             )
         )

@@ -130,13 +130,13 @@ def _narrow(
         return None
     catalog = source.load_items(changes.items, changes.modifier_groups, options)
     keys: list[tuple[PosKind, str]] = [("ITEM", i) for i in changes.items]
-    keys += [("ITEM_VARIATION", v) for v in changes.variations]
-    keys += [("MODIFIER_LIST", g) for g in changes.modifier_groups]
+    keys += [("VARIANT", v) for v in changes.variations]
+    keys += [("MODIFIER_GROUP", g) for g in changes.modifier_groups]
     keys += [("MODIFIER", m) for m in changes.modifiers]
     for item in catalog.items.values():
-        keys += [("ITEM_VARIATION", v.pos_id) for v in item.variations]
+        keys += [("VARIANT", v.pos_id) for v in item.variations]
     for group in catalog.modifier_groups.values():
-        keys.append(("MODIFIER_LIST", group.pos_id))
+        keys.append(("MODIFIER_GROUP", group.pos_id))
         keys += [("MODIFIER", m.pos_id) for m in group.modifiers]
     mapping = ports.mappings.get(tenant_id, keys)
     known = {(m.pos_kind, m.pos_id): m for m in mapping}
@@ -159,10 +159,10 @@ def _narrow(
     if any(ports.mappings.derived_groups(tenant_id, g) for g in sorted(changes.modifier_groups)):
         return None
     for group_id in changes.modifier_groups:
-        if ("MODIFIER_LIST", group_id) in known and group_id not in catalog.modifier_groups:
+        if ("MODIFIER_GROUP", group_id) in known and group_id not in catalog.modifier_groups:
             return None
     groups = {
-        k: g for k, g in catalog.modifier_groups.items() if k in used or ("MODIFIER_LIST", k) in known
+        k: g for k, g in catalog.modifier_groups.items() if k in used or ("MODIFIER_GROUP", k) in known
     }  # a new group nothing uses is not imported (as the whole catalog would not)
     return build_plan(catalog.model_copy(update={"items": items, "modifier_groups": groups})), mapping
 

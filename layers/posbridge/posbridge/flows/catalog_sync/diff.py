@@ -39,7 +39,7 @@ class _Diff(_RunState):
             for node, entity in zip(nodes, entities, strict=True):
                 ids[node.key] = entity.partition("/")[2]
         for entry in plan.variations:  # one price again where there were several
-            m = self.old.get(("ITEM_VARIATION", entry.pos_id))
+            m = self.old.get(("VARIANT", entry.pos_id))
             if m is not None and entry.variant_key is None and m.wix_variant_id:
                 structural = structural or f"item of variation {entry.pos_id} changed from several prices to one"
         return ids, structural
@@ -50,7 +50,7 @@ class _Diff(_RunState):
     def _revisions(self) -> dict[str, str | None]:
         """Wix id -> the revision the mapping holds (an item's own entry wins over its single variation's copy)."""
         revisions: dict[str, str | None] = {}
-        for m in sorted(self.old.values(), key=lambda m: m.pos_kind != "ITEM_VARIATION"):
+        for m in sorted(self.old.values(), key=lambda m: m.pos_kind != "VARIANT"):
             revisions[m.wix_id] = m.revision
         return revisions
 
@@ -95,24 +95,24 @@ class _Diff(_RunState):
             return m is None or m.content_hash != hashes.get((kind, pos_id))
 
         def moved(part: str, variation_id: str) -> bool:
-            """Did the part of the variation that `part` names change ("VARIANT": its name, "PRICE": its price and
+            """Did the part of the variation that `part` names change ("VARIANT_NAME": its name, "PRICE": its price and
             stock)? An entry mapped before the parts were kept has only the whole hash to tell."""
-            m = self.old.get(("ITEM_VARIATION", variation_id))
-            known = None if m is None else m.variant_hash if part == "VARIANT" else m.price_hash
+            m = self.old.get(("VARIANT", variation_id))
+            known = None if m is None else m.variant_hash if part == "VARIANT_NAME" else m.price_hash
             if known is None:
-                return changed("ITEM_VARIATION", variation_id)
+                return changed("VARIANT", variation_id)
             return known != plan.hashes.get(f"{part}#{variation_id}")
 
         def regrouped(group_id: str) -> bool:
             """Did what Wix keeps on the group change (its name, rule, modifiers' order, prices, pre-selection; not
             their names or stock: domain.catalog.modifier_parts)? An entry mapped before holds the group's whole
             hash: while that still matches, nothing changed."""
-            m = self.old.get(("MODIFIER_LIST", group_id))
-            return changed("MODIFIER_LIST", group_id) and (
+            m = self.old.get(("MODIFIER_GROUP", group_id))
+            return changed("MODIFIER_GROUP", group_id) and (
                 m is None or m.content_hash != plan.hashes.get(f"WHOLE#{group_id}")
             )
 
-        dropped = {m.wix_item_id for m in removed if m.pos_kind == "ITEM_VARIATION" and m.wix_variant_id}
+        dropped = {m.wix_item_id for m in removed if m.pos_kind == "VARIANT" and m.wix_variant_id}
 
         variations_of: dict[str, list[str]] = {}
         for entry in plan.variations:
@@ -129,7 +129,7 @@ class _Diff(_RunState):
                     )
                     hit = hit or ids[node.key] in dropped or any(r.key not in ids for r in node.refs)
                 elif node.kind == "variant":
-                    hit = moved("VARIANT", node.pos_id)
+                    hit = moved("VARIANT_NAME", node.pos_id)
                 elif node.kind == "modifierGroup":
                     hit = regrouped(node.pos_id) or any(r.key not in ids for r in node.refs)
                 else:

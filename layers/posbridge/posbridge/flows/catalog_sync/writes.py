@@ -167,15 +167,15 @@ class _Writes(_RunState):
                 keys_of.setdefault((node.pos_kind, node.pos_id), set()).add(node.key)
         for entry in plan.variations:
             keys = {entry.item_key} | ({entry.variant_key} if entry.variant_key else set())
-            keys_of.setdefault(("ITEM_VARIATION", entry.pos_id), set()).update(keys)
+            keys_of.setdefault(("VARIANT", entry.pos_id), set()).update(keys)
         placed: dict[str | None, CatalogMapping] = {}  # Wix item id -> one of its variations' old entries
         if self.partial:  # no menus or sections planned: an item's stay where they were (its placement held)
-            placed = {m.wix_item_id: m for m in self.old.values() if m.pos_kind == "ITEM_VARIATION"}
+            placed = {m.wix_item_id: m for m in self.old.values() if m.pos_kind == "VARIANT"}
         changed: list[CatalogMapping] = []
         for m in fresh:
             key = (m.pos_kind, m.pos_id)
             old = self.old.get(key)
-            if m.pos_kind == "ITEM_VARIATION" and (where := placed.get(m.wix_item_id)) is not None:
+            if m.pos_kind == "VARIANT" and (where := placed.get(m.wix_item_id)) is not None:
                 m = m.model_copy(update={"wix_menu_id": where.wix_menu_id, "wix_section_id": where.wix_section_id})
             if keys_of.get(key, set()) & failed:
                 if old is None:

@@ -157,7 +157,7 @@ def build_catalog(
         high = int(high) if isinstance(high, int) and high > 0 else None
         if high is not None and high < low:
             problem = f"minRequired {low} is over maxAllowed {high}: imported without its rule"
-            issues.append(Issue(kind="MODIFIER_LIST", pos_id=str(raw["id"]), name=str(raw.get("name") or ""),
+            issues.append(Issue(kind="MODIFIER_GROUP", pos_id=str(raw["id"]), name=str(raw.get("name") or ""),
                                 problem=problem))  # fmt: skip
             low, high = 0, None
         groups[str(raw["id"])] = ModifierGroup(

@@ -419,7 +419,7 @@ class _Builder:
         name = str(data.get("name") or item_name)
         price = self.money(self._override(data).get("price_money") or data.get("price_money"))
         if data.get("pricing_type") == "VARIABLE_PRICING" or price is None:
-            self.issue("ITEM_VARIATION", obj["id"], name, "variable or missing price: not sold online", skipped=True)
+            self.issue("VARIANT", obj["id"], name, "variable or missing price: not sold online", skipped=True)
             return None
         counted_out = _tracked(obj, self.location_id) and self.counts.get(obj["id"], Decimal(1)) <= 0
         return Variation(pos_id=obj["id"], name=name, price=price, in_stock=not (self.sold_out(data) or counted_out))
@@ -479,7 +479,7 @@ class _Builder:
             )
             choices.append(_Choice(modifier, mdata.get("on_by_default") is True, mdata.get("hidden_online") is True))
         if not choices:
-            self.issue("MODIFIER_LIST", obj["id"], name, "no modifiers at this location", skipped=True)
+            self.issue("MODIFIER_GROUP", obj["id"], name, "no modifiers at this location", skipped=True)
             return None
         # CatalogModifierList: min > 0 is a required minimum, max > 0 a maximum; 0, -1 (unset) and < -1 mean none
         return _List(
