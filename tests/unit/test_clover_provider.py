@@ -17,10 +17,10 @@ from posbridge.errors import PermanentError, WebhookRejected
 from posbridge.pos import registry
 from posbridge.pos.clover import CloverPos
 from posbridge.pos.clover.catalog import CloverCatalogSource
+from posbridge.pos.clover.token_store import DynamoCloverTokenStore
 from posbridge.pos.clover.tokens import CloverTokens
 from posbridge.pos.clover.webhooks import CloverWebhooks, deliveries, verification_code
 from posbridge.pos.registry import PosCatalogs, PosGateways
-from posbridge.store.clover_tokens import DynamoCloverTokenStore
 from tests.moto_tables import mappings_table
 from tests.unit.pos_fakes import tenant
 

@@ -38,13 +38,13 @@ if TYPE_CHECKING:
     from posbridge.flows.square_oauth import OAuthPorts
     from posbridge.messaging import DeadLetters, WorkQueue
     from posbridge.ports.pos import PosWebhooks
+    from posbridge.pos.clover.webhook_code import CloverVerificationCodes
     from posbridge.pos.registry import PosGateways
     from posbridge.pos.square.oauth import SquareLocations
     from posbridge.secrets import TenantSecrets
     from posbridge.store.awaiting_pos import AwaitingPosOrders
     from posbridge.store.catalog_jobs import CatalogJobs
     from posbridge.store.catalog_lookup import CatalogLookup
-    from posbridge.store.clover_webhook import CloverVerificationCodes
     from posbridge.store.lifecycle import LifecycleStore
     from posbridge.store.order_sync import OrderSyncStore
     from posbridge.store.orders import OrderMappings
@@ -299,8 +299,8 @@ class CloverWebhookWiring(PosWebhookWiring):
 def clover_webhook(settings: CloverWebhookSettings) -> CloverWebhookWiring:
     from posbridge.messaging import WorkQueue
     from posbridge.pos import registry
+    from posbridge.pos.clover.webhook_code import CloverVerificationCodes
     from posbridge.secrets import TenantSecrets
-    from posbridge.store.clover_webhook import CloverVerificationCodes
     from posbridge.store.pos_links import PosLinks
 
     catalog_url = settings.catalog_sync_queue_url

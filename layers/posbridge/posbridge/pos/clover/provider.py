@@ -7,7 +7,7 @@ What it is built from:
 - options (POS_PROVIDER_OPTIONS["clover"]): `app_id`, the Clover app's id (its OAuth client_id: the token refresh
   sends it, docs.clover.com/docs/refresh-access-tokens), required; `currency`, the ISO code the merchants' amounts are
   in (Clover's payments name none; default USD);
-- the state table: the merchant's token pair (store/clover_tokens.py, refreshed by compare-and-set across functions)
+- the state table: the merchant's token pair (pos/clover/token_store.py, refreshed by compare-and-set across functions)
   and the shared per-second window of Clover's 16 requests/s per token (rate_limit.py);
 - the tenant's credentials: the pair of the authorisation it was registered with seeds the token store once (a new
   pair, a new authorisation, replaces it); `webhook_signature_key` is the app's Clover Auth Code (webhooks.py).
@@ -34,7 +34,7 @@ def _currency(context: PosContext) -> str:
 
 
 def _client(context: PosContext) -> CloverClient:
-    from posbridge.store.clover_tokens import DynamoCloverTokenStore  # boto3: only where a gateway is built
+    from posbridge.pos.clover.token_store import DynamoCloverTokenStore  # boto3: only where a gateway is built
 
     app_id = context.options.get("app_id", "")
     if not app_id or not context.state_table:
