@@ -19,28 +19,25 @@ from posbridge.config import (
     CatalogSyncSettings,
     CloverWebhookSettings,
     OrderWorkerSettings,
+    PosOAuthSettings,
     ReconcilerSettings,
-    SquareOAuthSettings,
     SquareWebhookSettings,
     WixApiSettings,
     WixWebhookSettings,
 )
 
 if TYPE_CHECKING:
-    from pydantic import SecretStr
-
     from posbridge.dlq import DeadLetterQueue
     from posbridge.executions import StepFunctionsExecutions
     from posbridge.flows import catalog_publish
     from posbridge.flows.catalog_sync import SyncPorts
     from posbridge.flows.lifecycle import LifecyclePorts
+    from posbridge.flows.pos_oauth import OAuthPorts
     from posbridge.flows.pos_sync import PosSyncPorts
-    from posbridge.flows.square_oauth import OAuthPorts
     from posbridge.messaging import DeadLetters, WorkQueue
     from posbridge.ports.pos import PosWebhooks
     from posbridge.pos.clover.webhook_code import CloverVerificationCodes
     from posbridge.pos.registry import PosGateways
-    from posbridge.pos.square.oauth import SquareLocations
     from posbridge.secrets import TenantSecrets
     from posbridge.store.awaiting_pos import AwaitingPosOrders
     from posbridge.store.catalog_jobs import CatalogJobs
@@ -49,8 +46,8 @@ if TYPE_CHECKING:
     from posbridge.store.order_sync import OrderSyncStore
     from posbridge.store.orders import OrderMappings
     from posbridge.store.pos_links import PosLinks
+    from posbridge.store.pos_oauth import OAuthConnections
     from posbridge.store.reconcile_state import ReconcileState
-    from posbridge.store.square_oauth import OAuthConnections, OAuthStates
     from posbridge.store.tenants import TenantStore
     from posbridge.wix.client import WixClients
     from posbridge.wix.webhooks import WixWebhookVerifier
@@ -174,8 +171,8 @@ def order_worker(
     from posbridge.store.lifecycle import LifecycleStore
     from posbridge.store.order_sync import OrderSyncStore
     from posbridge.store.orders import OrderMappings
+    from posbridge.store.pos_oauth import OAuthConnections
     from posbridge.store.reconcile_state import ReconcileState
-    from posbridge.store.square_oauth import OAuthConnections
     from posbridge.store.tenants import TenantStore
     from posbridge.wix import order_import
     from posbridge.wix.client import DynamoRateLimiter, WixClients
@@ -365,50 +362,22 @@ def admin(settings: AdminSettings) -> AdminWiring:
     )
 
 
-# --- Square OAuth: the restaurant API and the token refresh schedule -------------------------------------------------
+# --- POS OAuth: the restaurant API and the token refresh schedule ----------------------------------------------------
 
 
-@dataclass
-class SquareOAuthWiring:
-    settings: SquareOAuthSettings
-    tenants: TenantStore
-    states: OAuthStates
-    connections: OAuthConnections
-    vault: TenantSecrets
-    locations: SquareLocations
-
-    def ports(self, webhook_signature_key: SecretStr | None = None) -> OAuthPorts:
-        """The OAuth flow's ports with the Square app's secret as it is now (Secrets Manager, cached by Powertools);
-        `webhook_signature_key` None: the app's own (a connection), SecretStr(""): each tenant's stored key kept
-        (a refresh)."""
-        from posbridge.flows.square_oauth import OAuthPorts
-        from posbridge.pos.square.oauth import SquareApp, SquareOAuth
-
-        square_app = SquareApp.from_secret(self.settings.square_app_secret_name)
-        return OAuthPorts(
-            states=self.states,
-            connections=self.connections,
-            square=SquareOAuth(self.settings.pos_api_base_url, square_app),
-            locations=self.locations,
-            vault=self.vault,
-            tenants=self.tenants,
-            webhook_signature_key=(
-                square_app.webhook_signature_key if webhook_signature_key is None else webhook_signature_key
-            ),
-        )
-
-
-def square_oauth(settings: SquareOAuthSettings) -> SquareOAuthWiring:
-    from posbridge.pos.square.oauth import SquareLocations
+def pos_oauth(settings: PosOAuthSettings) -> OAuthPorts:
+    """The OAuth flow's ports (flows/pos_oauth.py): each provider's connector from the registry, built with its
+    application's secret as it is now (Secrets Manager, cached by Powertools)."""
+    from posbridge.flows.pos_oauth import OAuthPorts
+    from posbridge.pos.registry import PosOAuth
     from posbridge.secrets import TenantSecrets
-    from posbridge.store.square_oauth import OAuthConnections, OAuthStates
+    from posbridge.store.pos_oauth import OAuthConnections, OAuthStates
     from posbridge.store.tenants import TenantStore
 
-    return SquareOAuthWiring(
-        settings=settings,
-        tenants=TenantStore(settings.mappings_table),
+    return OAuthPorts(
         states=OAuthStates(settings.mappings_table),
         connections=OAuthConnections(settings.mappings_table),
+        connectors=PosOAuth(settings.pos_base_urls(), settings.oauth_app_secret_names()),
         vault=TenantSecrets(settings.tenant_secret_prefix),
-        locations=SquareLocations(settings.pos_api_base_url),
+        tenants=TenantStore(settings.mappings_table),
     )
