@@ -97,22 +97,18 @@ class WixApiSettings(_Settings):
     mappings_table: str = Field(min_length=1)
 
 
-class SquareWebhookSettings(_Settings):
-    """What the Square webhook ingest needs: the URL Square signs with, where tenants' keys live, the queue."""
+class PosWebhookSettings(_Settings):
+    """What a POS webhook ingest needs (functions/pos_webhook, one function per provider in template.yaml): which
+    provider's webhooks it serves (the registry's name), where tenants' keys live, the queues, where the adapter keeps
+    what its webhooks bring (the mappings table: Clover's handshake code)."""
 
+    pos_provider: str = Field(min_length=1)
     mappings_table: str = Field(min_length=1)
     tenant_secret_prefix: str = Field(min_length=1)
     work_queue_url: str = Field(min_length=1)
-    square_notification_url: str = ""  # empty: not configured yet, webhooks are answered 503 (Square retries)
-    catalog_sync_queue_url: str = ""  # POS catalog events go here (Flow 5); empty: they are answered 200 and ignored
-
-
-class CloverWebhookSettings(_Settings):
-    """What the Clover webhook ingest needs: where tenants' auth codes live, the queues, where handshakes are kept."""
-
-    mappings_table: str = Field(min_length=1)
-    tenant_secret_prefix: str = Field(min_length=1)
-    work_queue_url: str = Field(min_length=1)
+    # The URL the provider delivers to, where it signs it (Square: SquareNotificationUrl); empty: not configured yet,
+    # such a provider's webhooks are answered 503 (Square retries)
+    webhook_delivery_url: str = ""
     catalog_sync_queue_url: str = ""  # POS catalog events go here (Flow 5); empty: they are answered 200 and ignored
 
 

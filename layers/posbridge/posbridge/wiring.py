@@ -17,11 +17,10 @@ from posbridge.config import (
     AdminSettings,
     CatalogPublishSettings,
     CatalogSyncSettings,
-    CloverWebhookSettings,
     OrderWorkerSettings,
     PosOAuthSettings,
+    PosWebhookSettings,
     ReconcilerSettings,
-    SquareWebhookSettings,
     WixApiSettings,
     WixWebhookSettings,
 )
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
     from posbridge.flows.pos_sync import PosSyncPorts
     from posbridge.messaging import DeadLetters, WorkQueue
     from posbridge.ports.pos import PosWebhooks
-    from posbridge.pos.clover.webhook_code import CloverVerificationCodes
     from posbridge.pos.registry import PosGateways
     from posbridge.secrets import TenantSecrets
     from posbridge.store.awaiting_pos import AwaitingPosOrders
@@ -272,7 +270,8 @@ class PosWebhookWiring:
     catalog_queue: WorkQueue | None  # None: catalog events are answered 200 and ignored
 
 
-def square_webhook(settings: SquareWebhookSettings) -> PosWebhookWiring:
+def pos_webhook(settings: PosWebhookSettings) -> PosWebhookWiring:
+    """One POS provider's webhook ingest (functions/pos_webhook): its reader from the registry, by name."""
     from posbridge.messaging import WorkQueue
     from posbridge.pos import registry
     from posbridge.secrets import TenantSecrets
@@ -280,34 +279,11 @@ def square_webhook(settings: SquareWebhookSettings) -> PosWebhookWiring:
 
     catalog_url = settings.catalog_sync_queue_url
     return PosWebhookWiring(
-        webhooks=registry.webhooks("square", settings.square_notification_url),
+        webhooks=registry.webhooks(settings.pos_provider, settings.webhook_delivery_url, settings.mappings_table),
         links=PosLinks(settings.mappings_table),
         vault=TenantSecrets(settings.tenant_secret_prefix),
         queue=WorkQueue(settings.work_queue_url),
         catalog_queue=WorkQueue(catalog_url) if catalog_url else None,
-    )
-
-
-@dataclass
-class CloverWebhookWiring(PosWebhookWiring):
-    verification_codes: CloverVerificationCodes
-
-
-def clover_webhook(settings: CloverWebhookSettings) -> CloverWebhookWiring:
-    from posbridge.messaging import WorkQueue
-    from posbridge.pos import registry
-    from posbridge.pos.clover.webhook_code import CloverVerificationCodes
-    from posbridge.secrets import TenantSecrets
-    from posbridge.store.pos_links import PosLinks
-
-    catalog_url = settings.catalog_sync_queue_url
-    return CloverWebhookWiring(
-        webhooks=registry.webhooks("clover", ""),
-        links=PosLinks(settings.mappings_table),
-        vault=TenantSecrets(settings.tenant_secret_prefix),
-        queue=WorkQueue(settings.work_queue_url),
-        catalog_queue=WorkQueue(catalog_url) if catalog_url else None,
-        verification_codes=CloverVerificationCodes(settings.mappings_table),
     )
 
 

@@ -49,6 +49,14 @@ class OAuthApp:
     connector: Callable[[OAuthContext], OAuthConnector]
 
 
+@dataclass(frozen=True)
+class WebhookContext:
+    """Everything a webhook reader is built from (the webhook handler's settings)."""
+
+    delivery_url: str  # the URL the provider delivers to (Square signs it; empty: not configured yet)
+    state_table: str = ""  # where the adapter may keep what its webhooks bring (Clover: the handshake's code)
+
+
 def _no_settings(tenant: Tenant) -> str:
     return ""
 
@@ -58,7 +66,7 @@ class PosAdapter:
     name: str  # PosConnection.provider, the POS links' key and WorkMessage.source
     gateway: Callable[[PosContext], PosGateway]
     catalog: Callable[[PosContext], CatalogSource]
-    webhooks: Callable[[str], PosWebhooks]  # from the URL the provider delivers to (Square signs it; Clover: unused)
+    webhooks: Callable[[WebhookContext], PosWebhooks]
     # The tenant settings a gateway is built from besides its credentials and location: a change rebuilds it
     gateway_settings: Callable[[Tenant], str] = _no_settings
     # Restaurants connecting their account themselves (the restaurant's page); None: an operator registers tenants

@@ -19,7 +19,7 @@ from posbridge.domain.tenant import Tenant
 from posbridge.errors import PermanentError
 from posbridge.ports.oauth import OAuthConnector
 from posbridge.ports.pos import CatalogSource, PosGateway, PosWebhooks
-from posbridge.pos.adapter import OAuthApp, OAuthContext, PosAdapter, PosContext
+from posbridge.pos.adapter import OAuthApp, OAuthContext, PosAdapter, PosContext, WebhookContext
 from posbridge.pos.clover.provider import CLOVER
 from posbridge.pos.square.provider import SQUARE
 from posbridge.secrets import TenantSecrets
@@ -37,9 +37,9 @@ def adapter(provider: str) -> PosAdapter:
     return found
 
 
-def webhooks(provider: str, delivery_url: str) -> PosWebhooks:
-    """The provider's webhook reader (a webhook handler's)."""
-    return adapter(provider).webhooks(delivery_url)
+def webhooks(provider: str, delivery_url: str, state_table: str = "") -> PosWebhooks:
+    """The provider's webhook reader (the webhook handler's, functions/pos_webhook)."""
+    return adapter(provider).webhooks(WebhookContext(delivery_url, state_table))
 
 
 def _oauth_app(provider: str) -> OAuthApp:

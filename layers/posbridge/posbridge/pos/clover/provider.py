@@ -10,7 +10,8 @@ What it is built from:
 - the state table: the merchant's token pair (pos/clover/token_store.py, refreshed by compare-and-set across functions)
   and the shared per-second window of Clover's 16 requests/s per token (rate_limit.py);
 - the tenant's credentials: the pair of the authorisation it was registered with seeds the token store once (a new
-  pair, a new authorisation, replaces it); `webhook_signature_key` is the app's Clover Auth Code (webhooks.py).
+  pair, a new authorisation, replaces it); `webhook_signature_key` is the app's Clover Auth Code (webhooks.py), and
+  the webhook verification handshake's code is kept in the state table (webhook_code.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 from posbridge.domain.tenant import Tenant
 from posbridge.errors import PermanentError
 from posbridge.ports.pos import CatalogSource, PosGateway, PosWebhooks
-from posbridge.pos.adapter import PosAdapter, PosContext
+from posbridge.pos.adapter import PosAdapter, PosContext, WebhookContext
 from posbridge.pos.clover import CloverPos
 from posbridge.pos.clover.catalog import CloverCatalogSource
 from posbridge.pos.clover.client import CloverClient
@@ -65,8 +66,13 @@ def _catalog(context: PosContext) -> CatalogSource:
     return CloverCatalogSource(_client(context), _currency(context))
 
 
-def _webhooks(delivery_url: str) -> PosWebhooks:
-    return CloverWebhooks()  # verified by a static header, not a signature over the URL
+def _webhooks(context: WebhookContext) -> PosWebhooks:
+    """Verified by a static header, not a signature over the URL; the handshake's code kept in the state table."""
+    if not context.state_table:
+        return CloverWebhooks()
+    from posbridge.pos.clover.webhook_code import CloverVerificationCodes  # boto3: only where webhooks arrive
+
+    return CloverWebhooks(CloverVerificationCodes(context.state_table))
 
 
 def _gateway_settings(tenant: Tenant) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from posbridge.domain.tenant import Tenant
 from posbridge.ports.oauth import OAuthConnector
-from posbridge.ports.pos import CatalogSource, PosGateway
-from posbridge.pos.adapter import OAuthApp, OAuthContext, PosAdapter, PosContext
+from posbridge.ports.pos import CatalogSource, PosGateway, PosWebhooks
+from posbridge.pos.adapter import OAuthApp, OAuthContext, PosAdapter, PosContext, WebhookContext
 from posbridge.pos.square import SquarePos
 from posbridge.pos.square.catalog import SquareCatalogSource
 from posbridge.pos.square.client import SquareClient
@@ -28,6 +28,10 @@ def _catalog(context: PosContext) -> CatalogSource:
     return SquareCatalogSource(_client(context), context.tenant.pos.location_id)
 
 
+def _webhooks(context: WebhookContext) -> PosWebhooks:
+    return SquareWebhooks(context.delivery_url)  # Square signs the URL it delivers to
+
+
 def _gateway_settings(tenant: Tenant) -> str:
     return str(tenant.settings.square_delivery_partner)
 
@@ -37,5 +41,5 @@ def _oauth_connector(context: OAuthContext) -> OAuthConnector:
 
 
 SQUARE = PosAdapter(
-    PROVIDER, _gateway, _catalog, SquareWebhooks, _gateway_settings, oauth=OAuthApp(TOKEN_POLICY, _oauth_connector)
+    PROVIDER, _gateway, _catalog, _webhooks, _gateway_settings, oauth=OAuthApp(TOKEN_POLICY, _oauth_connector)
 )
