@@ -134,9 +134,9 @@ class Devstack:
 
     def _verify_clover_webhook(self) -> str:
         """What the app's developer does once in Clover's Developer Dashboard: save the webhook URL (Clover POSTs a
-        verification code to it, which the bridge keeps: store/clover_webhook.py), paste that code back, and read
+        verification code to it, which the bridge keeps: pos/clover/webhook_code.py), paste that code back, and read
         the Clover Auth Code every message then carries (each Clover tenant's webhookSignatureKey)."""
-        from posbridge.store.clover_webhook import CloverVerificationCodes
+        from posbridge.pos.clover.webhook_code import CloverVerificationCodes
 
         assert self.stack is not None
         control = f"{self.clover_url}/_sandbox/app/webhook"

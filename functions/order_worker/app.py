@@ -45,8 +45,8 @@ from posbridge.flows.lifecycle import (
     app_removed,
     occurred_at,
 )
+from posbridge.flows.pos_oauth import authorization_revoked
 from posbridge.flows.pos_sync import sync_pos_order
-from posbridge.flows.square_oauth import authorization_revoked
 from posbridge.messaging import IDEMPOTENCY_KEY_JMESPATH
 from posbridge.store.orders import MappingConflict
 from posbridge.wix import orders as wix_order_events
@@ -124,11 +124,13 @@ def lifecycle_event(message: WorkMessage) -> None:
 
 
 def oauth_revoked_event(message: WorkMessage) -> None:
-    """Square's oauth.authorization.revoked: every site connected through that merchant is paused with the reason."""
+    """A POS's access-revoked notice (Square's oauth.authorization.revoked): every site connected through that
+    merchant is paused with the reason."""
     merchant_id, revoker = str(message.payload.get("merchant_id")), str(message.payload.get("revoker_type"))
-    paused = authorization_revoked(merchant_id, revoker, oauth_connections, tenants, datetime.now(UTC))
-    logger.warning("square authorization revoked", extra={"paused": paused, "revoker_type": revoker})
-    metrics.add_metric(name="SquareAuthorizationRevoked", unit=MetricUnit.Count, value=1)
+    provider = message.source
+    paused = authorization_revoked(provider, merchant_id, revoker, oauth_connections, tenants, datetime.now(UTC))
+    logger.warning("pos authorization revoked", extra={"provider": provider, "paused": paused, "revoker_type": revoker})
+    metrics.add_metric(name="SquareAuthorizationRevoked", unit=MetricUnit.Count, value=1)  # the template's alarm
 
 
 def process(record: SQSRecord) -> None:
@@ -138,7 +140,7 @@ def process(record: SQSRecord) -> None:
         if message.source == "wix" and message.event_type in LIFECYCLE_EVENTS:
             lifecycle_event(message)
             return
-        if message.source == "square" and message.event_type == POS_ACCESS_REVOKED:
+        if message.source != "wix" and message.event_type == POS_ACCESS_REVOKED:
             oauth_revoked_event(message)
             return
         if message.source != "wix":

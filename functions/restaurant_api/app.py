@@ -1,4 +1,6 @@
-"""The restaurant's own API (issue 15): the JSON its dashboard page in Wix uses to connect Square through OAuth.
+"""The restaurant's own API (issue 15): the JSON its dashboard page in Wix uses to connect Square through OAuth (the
+provider-neutral flow posbridge/flows/pos_oauth.py with Square's connector from the registry; these routes and the
+page are Square's).
 
 Every `/restaurant/...` route is authenticated by the signed Wix app instance the page received from Wix
 (`Authorization: Instance <instance>`, posbridge/wix/instance.py) and acts only on the site that instance names: no
@@ -6,7 +8,7 @@ route takes a site id from the request, so one site's page can never read or act
 expired or anonymous instance is 401 before any route runs.
 
 `GET /oauth/square/callback` is public (Square redirects the owner's browser there): the single-use `state` it
-carries is what ties it to a site (posbridge/flows/square_oauth.py).
+carries is what ties it to a site (posbridge/flows/pos_oauth.py).
 
 `GET /restaurant/page` (and its page.js, page.css) is the page itself: static files shipped in ./page, public
 because they hold no data; the page reads the `instance` Wix adds to its URL and sends it on every API call. The
@@ -30,33 +32,29 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
+from posbridge import wiring
 from posbridge.admin_http import invalid_request
 from posbridge.config import RestaurantApiSettings
 from posbridge.dlq import DeadLetterQueue
 from posbridge.domain.catalog_job import JOB_ID, ImportAlreadyRunning, ImportJob, ImportOptions
 from posbridge.errors import PermanentError, TransientError
 from posbridge.executions import StepFunctionsExecutions
+from posbridge.flows import pos_oauth as oauth
 from posbridge.flows import restaurant_page as page
-from posbridge.flows import square_oauth as oauth
 from posbridge.flows.catalog_publish import start_import
-from posbridge.pos.square.oauth import SquareApp, SquareLocations, SquareOAuth
-from posbridge.secrets import TenantSecrets
 from posbridge.store.activity import OrderActivityStore
 from posbridge.store.catalog_jobs import CatalogJobs
 from posbridge.store.catalog_sync_state import CatalogSyncState
 from posbridge.store.pos_links import PosLocationTaken
-from posbridge.store.square_oauth import OAuthConnections, OAuthStates
-from posbridge.store.tenants import TenantStore
 from posbridge.wix.instance import InstanceRejected, instance_from_header, verify_instance
 
 WIX_SECRET_MAX_AGE_S = 300
 
+PROVIDER = "square"  # the POS these routes connect (/restaurant/square/..., /oauth/square/callback)
+
 settings = RestaurantApiSettings.from_env()
-tenants = TenantStore(settings.mappings_table)
-states = OAuthStates(settings.mappings_table)
-connections = OAuthConnections(settings.mappings_table)
-vault = TenantSecrets(settings.tenant_secret_prefix)
-square_locations = SquareLocations(settings.pos_api_base_url)
+ports = wiring.pos_oauth(settings)
+tenants, connections, connectors = ports.tenants, ports.connections, ports.connectors
 activity = OrderActivityStore(settings.mappings_table)
 catalog_jobs = CatalogJobs(settings.mappings_table)
 catalog_state = CatalogSyncState(settings.mappings_table)
@@ -105,19 +103,6 @@ class Unauthenticated(Exception):
     pass
 
 
-def _ports() -> oauth.OAuthPorts:
-    square_app = SquareApp.from_secret(settings.square_app_secret_name)
-    return oauth.OAuthPorts(
-        states=states,
-        connections=connections,
-        square=SquareOAuth(settings.pos_api_base_url, square_app),
-        locations=square_locations,
-        vault=vault,
-        tenants=tenants,
-        webhook_signature_key=square_app.webhook_signature_key,
-    )
-
-
 def _site() -> str:
     """The site the signed Wix instance names (401 otherwise)."""
     header = app.current_event.get_header_value("authorization")
@@ -143,7 +128,8 @@ def conflict(exc: Exception) -> Response[dict[str, Any]]:
 
 @app.exception_handler(PermanentError)  # type: ignore[untyped-decorator]
 def refused(exc: PermanentError) -> Response[dict[str, Any]]:
-    status = 501 if exc.reason == "square_oauth_not_configured" else 502  # Square refused (reason code only)
+    not_configured = exc.reason in ("square_oauth_not_configured", "pos_provider_not_configured")
+    status = 501 if not_configured else 502  # Square refused (reason code only)
     logger.warning("square refused", extra={"reason": exc.reason})
     return _json(status, {"message": str(exc), "reason": exc.reason})
 
@@ -158,7 +144,7 @@ def unavailable(exc: TransientError) -> Response[dict[str, Any]]:
 def get_connection() -> Response[dict[str, Any]]:
     """The POS connection of this site: connected / expiring / revoked / not_connected, and the token's age."""
     instance_id = _site()
-    view = oauth.connection_view(instance_id, connections, tenants, datetime.now(UTC))
+    view = oauth.connection_view(instance_id, connections, tenants, connectors, datetime.now(UTC))
     reason = view.get("reason") or view.get("pausedReason")
     return _json(200, {**view, "reasonText": page.plain_reason(str(reason)) if reason else None})
 
@@ -167,7 +153,7 @@ def get_connection() -> Response[dict[str, Any]]:
 def authorize() -> Response[dict[str, Any]]:
     """The Square authorize link (single use, 10 minutes) for this site."""
     instance_id = _site()
-    url = oauth.start(instance_id, _ports(), datetime.now(UTC))
+    url = oauth.start(instance_id, PROVIDER, ports, datetime.now(UTC))
     logger.info("square authorization started")
     return _json(200, {"authorizeUrl": url})
 
@@ -175,7 +161,7 @@ def authorize() -> Response[dict[str, Any]]:
 @app.get("/restaurant/square/locations")
 def list_locations() -> Response[dict[str, Any]]:
     instance_id = _site()
-    found = oauth.locations(instance_id, _ports())
+    found = oauth.locations(instance_id, ports)
     return _json(200, {"locations": [{"id": x.id, "name": x.name, "status": x.status} for x in found]})
 
 
@@ -183,20 +169,18 @@ def list_locations() -> Response[dict[str, Any]]:
 def choose_location(choice: Annotated[LocationChoice, Body()]) -> Response[dict[str, Any]]:
     """Connect this site to one of its Square merchant's active locations: orders flow from then on."""
     instance_id = _site()
-    ports = _ports()
     oauth.choose_location(instance_id, choice.location_id, ports, datetime.now(UTC))
     logger.info("square location chosen", extra={"location_id": choice.location_id})
-    return _json(200, oauth.connection_view(instance_id, connections, tenants, datetime.now(UTC)))
+    return _json(200, oauth.connection_view(instance_id, connections, tenants, connectors, datetime.now(UTC)))
 
 
 @app.post("/restaurant/square/disconnect")
 def disconnect() -> Response[dict[str, Any]]:
     """Revoke the application's access at Square and pause this site."""
     instance_id = _site()
-    ports = _ports()
     oauth.disconnect(instance_id, ports, datetime.now(UTC))
     logger.info("square disconnected by the owner")
-    return _json(200, oauth.connection_view(instance_id, connections, tenants, datetime.now(UTC)))
+    return _json(200, oauth.connection_view(instance_id, connections, tenants, connectors, datetime.now(UTC)))
 
 
 @app.get("/restaurant/page")
@@ -304,7 +288,7 @@ def callback() -> Response[str]:
     query = app.current_event.query_string_parameters or {}
     try:
         instance_id = oauth.complete(
-            query.get("state"), query.get("code"), query.get("error"), _ports(), datetime.now(UTC)
+            PROVIDER, query.get("state"), query.get("code"), query.get("error"), ports, datetime.now(UTC)
         )
     except oauth.AuthorizationRefused as refusal:
         logger.warning("square authorization refused", extra={"reason": refusal.reason})

@@ -1,5 +1,6 @@
-"""Scheduled (EventBridge, daily): refresh every Square OAuth token 6 days old or more (Square: refresh every 7 days
-or sooner; alert past 8; developer.squareup.com/docs/oauth-api/refresh-revoke-limit-scope).
+"""Scheduled (EventBridge, daily): refresh every POS OAuth token as old as its provider refreshes them
+(flows/pos_oauth.py refresh_due; Square: 6 days or more, as Square says refresh every 7 days or sooner, alert past 8;
+developer.squareup.com/docs/oauth-api/refresh-revoke-limit-scope).
 
 Metrics (the alarms in template.yaml): `SquareTokenRefreshFailed` (a refresh Square refused or that stayed unreachable
 after the client's retries; the token stays due and the next run tries again) and `SquareTokenOldestAgeDays` (the
@@ -14,14 +15,13 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import SecretStr
 
 from posbridge import wiring
-from posbridge.config import SquareOAuthSettings
-from posbridge.flows.square_oauth import refresh_due
+from posbridge.config import PosOAuthSettings
+from posbridge.flows.pos_oauth import refresh_due
 
-settings = SquareOAuthSettings.from_env()
-wired = wiring.square_oauth(settings)
+settings = PosOAuthSettings.from_env()
+ports = wiring.pos_oauth(settings)
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
@@ -31,7 +31,6 @@ tracer = Tracer()
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    ports = wired.ports(webhook_signature_key=SecretStr(""))  # a refresh keeps each tenant's stored key
     report = refresh_due(ports, datetime.now(UTC))
     metrics.add_metric(name="SquareTokensRefreshed", unit=MetricUnit.Count, value=len(report.refreshed))
     metrics.add_metric(name="SquareTokenRefreshFailed", unit=MetricUnit.Count, value=len(report.failed))

@@ -20,7 +20,7 @@ from square.types.retrieve_token_status_response import RetrieveTokenStatusRespo
 from square.types.revoke_token_response import RevokeTokenResponse
 
 from devstack.square_sandbox.sdk_schema import check
-from posbridge.domain.square_oauth import TokenGrant
+from posbridge.domain.pos_oauth import TokenGrant
 from posbridge.errors import PermanentError
 from posbridge.pos.square.oauth import SCOPES, SquareApp, SquareLocations, SquareOAuth
 from tests.contracts.square_types import SANDBOX_URL, RecordingTransport, SandboxSeller, sdk_request

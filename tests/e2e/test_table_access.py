@@ -42,8 +42,8 @@ NOT_EXERCISED: dict[Call, str] = {
     "mapping (CatalogMappings.replace with the previous one)",
     ("RollbackFunction", "MappingsTable", "BatchWriteItem"): "the same rollback after Publish",
     ("CloverWebhookFunction", "MappingsTable", "PutItem"): "keeping Clover's verification handshake code "
-    "(store/clover_webhook.py), done once when the devstack starts, before this run records (Devstack.start reads it "
-    "back to verify the URL: every test over a devstack depends on it)",
+    "(pos/clover/webhook_code.py), done once when the devstack starts, before this run records (Devstack.start reads "
+    "it back to verify the URL: every test over a devstack depends on it)",
     **{
         ("CatalogHealthFunction", "MappingsTable", action): "healing a stuck import (its rollback, the job failed, the "
         "lock freed: tests/e2e/test_catalog_import.py)"

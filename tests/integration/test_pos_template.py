@@ -48,7 +48,7 @@ def test_the_square_signature_is_checked_against_the_configured_notification_url
         FunctionName=devstack.stack.function_name("SquareWebhookFunction")
     )["Environment"]["Variables"]
     # On the devstack it is the gateway's own URL of the route; in AWS the SquareNotificationUrl parameter
-    assert variables["SQUARE_NOTIFICATION_URL"] == devstack.square_webhook_url
+    assert (variables["POS_PROVIDER"], variables["WEBHOOK_DELIVERY_URL"]) == ("square", devstack.square_webhook_url)
     assert devstack.square_webhook_url.endswith("/v1/webhooks/pos/square")
 
 

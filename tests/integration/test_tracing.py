@@ -14,7 +14,7 @@ from devstack.template import load_sam
 
 FUNCTIONS = Path(TEMPLATE).parent / "functions"
 TRACED = ["order_worker", "reconciler", "catalog_sync", "catalog_publish", "catalog_health", "admin"]
-ACK_PATH = ["wix_webhook", "square_webhook"]  # cold-start bound (Wix: 1250 ms): no X-Ray SDK, see README
+ACK_PATH = ["wix_webhook", "pos_webhook"]  # cold-start bound (Wix: 1250 ms): no X-Ray SDK, see README
 
 
 @pytest.mark.parametrize("folder", TRACED)

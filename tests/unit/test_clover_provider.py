@@ -17,10 +17,10 @@ from posbridge.errors import PermanentError, WebhookRejected
 from posbridge.pos import registry
 from posbridge.pos.clover import CloverPos
 from posbridge.pos.clover.catalog import CloverCatalogSource
+from posbridge.pos.clover.token_store import DynamoCloverTokenStore
 from posbridge.pos.clover.tokens import CloverTokens
 from posbridge.pos.clover.webhooks import CloverWebhooks, deliveries, verification_code
 from posbridge.pos.registry import PosCatalogs, PosGateways
-from posbridge.store.clover_tokens import DynamoCloverTokenStore
 from tests.moto_tables import mappings_table
 from tests.unit.pos_fakes import tenant
 
@@ -153,3 +153,42 @@ def test_the_handshake_is_told_apart_from_a_message() -> None:
     assert verification_code(json.dumps(MESSAGE).encode()) is None
     with pytest.raises(ValueError):
         deliveries(b'{"verificationCode": "x"}')
+
+
+class Codes:
+    def __init__(self) -> None:
+        self.recorded: list[str] = []
+
+    def record(self, code: str) -> None:
+        self.recorded.append(code)
+
+
+def test_the_webhook_endpoint_keeps_the_handshake_and_cuts_a_post_into_its_updates() -> None:
+    # Given Clover's webhook reader with a store for the handshake's code
+    codes = Codes()
+    webhooks = CloverWebhooks(codes)
+    code = "0b6b1c5e-1111-2222-3333-444455556666"
+    # When the handshake arrives (no header), Then its code is kept and the POST answered without verifying anything
+    assert webhooks.handshake(json.dumps({"verificationCode": code}).encode()) == "verification_recorded"
+    assert codes.recorded == [code]
+    # And a message is no handshake: with the header it is cut into one piece per update, each readable
+    body = json.dumps(MESSAGE).encode()
+    assert webhooks.handshake(body) is None and webhooks.delivers_many
+    pieces = webhooks.split(body, "code")
+    assert [webhooks.read(piece, "code").event_id.split("|")[1] for piece in pieces] == ["O:ORDER1", "I:ITEM1",
+                                                                                        "O:ORDER2"]  # fmt: skip
+    # And without the header a POST is refused 401 before it is read; junk with it 400
+    with pytest.raises(WebhookRejected) as missing:
+        webhooks.split(b"not json", None)
+    assert (missing.value.status, missing.value.code) == (401, "missing_signature")
+    with pytest.raises(WebhookRejected) as malformed:
+        webhooks.split(b"not json", "code")
+    assert malformed.value.status == 400
+    assert webhooks.signature_header == "X-Clover-Auth"
+
+
+def test_a_handshake_with_nowhere_to_keep_its_code_is_refused_as_not_configured() -> None:
+    # Given a reader built without the state table, When the handshake arrives, Then 503: Clover may send it again
+    with pytest.raises(WebhookRejected) as refused:
+        registry.webhooks("clover", "").handshake(b'{"verificationCode": "x"}')
+    assert (refused.value.status, refused.value.code) == (503, "not_configured")

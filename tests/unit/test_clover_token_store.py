@@ -10,8 +10,8 @@ import pytest
 
 from posbridge.errors import PermanentError
 from posbridge.pos.clover.rate_limit import SharedSecondLimiter
+from posbridge.pos.clover.token_store import DynamoCloverTokenStore
 from posbridge.pos.clover.tokens import CloverTokens
-from posbridge.store.clover_tokens import DynamoCloverTokenStore
 from tests.fake_time import FakeTime
 from tests.moto_tables import mappings_table
 

@@ -49,6 +49,10 @@ def test_catalog_readers_and_webhook_readers_come_from_the_provider() -> None:
     assert isinstance(catalogs.for_tenant(tenant()), SquareCatalogSource)
     square = registry.webhooks("square", "https://example.com/webhooks/pos/square")
     assert isinstance(square, SquareWebhooks) and square.provider == "square"
+    # And Square's endpoint: no handshake, one delivery per POST (the body itself, refused by `read` if not Square's)
+    assert square.handshake(b"{}") is None and not square.delivers_many
+    assert square.split(b"anything", None) == [b"anything"]
+    assert square.signature_header == "x-square-hmacsha256-signature"
 
 
 def test_a_tenant_of_an_unknown_or_unconfigured_provider_is_a_permanent_error() -> None:

@@ -97,22 +97,18 @@ class WixApiSettings(_Settings):
     mappings_table: str = Field(min_length=1)
 
 
-class SquareWebhookSettings(_Settings):
-    """What the Square webhook ingest needs: the URL Square signs with, where tenants' keys live, the queue."""
+class PosWebhookSettings(_Settings):
+    """What a POS webhook ingest needs (functions/pos_webhook, one function per provider in template.yaml): which
+    provider's webhooks it serves (the registry's name), where tenants' keys live, the queues, where the adapter keeps
+    what its webhooks bring (the mappings table: Clover's handshake code)."""
 
+    pos_provider: str = Field(min_length=1)
     mappings_table: str = Field(min_length=1)
     tenant_secret_prefix: str = Field(min_length=1)
     work_queue_url: str = Field(min_length=1)
-    square_notification_url: str = ""  # empty: not configured yet, webhooks are answered 503 (Square retries)
-    catalog_sync_queue_url: str = ""  # POS catalog events go here (Flow 5); empty: they are answered 200 and ignored
-
-
-class CloverWebhookSettings(_Settings):
-    """What the Clover webhook ingest needs: where tenants' auth codes live, the queues, where handshakes are kept."""
-
-    mappings_table: str = Field(min_length=1)
-    tenant_secret_prefix: str = Field(min_length=1)
-    work_queue_url: str = Field(min_length=1)
+    # The URL the provider delivers to, where it signs it (Square: SquareNotificationUrl); empty: not configured yet,
+    # such a provider's webhooks are answered 503 (Square retries)
+    webhook_delivery_url: str = ""
     catalog_sync_queue_url: str = ""  # POS catalog events go here (Flow 5); empty: they are answered 200 and ignored
 
 
@@ -147,21 +143,25 @@ class CatalogSyncSettings(WixApiSettings, PosApiSettings):
     catalog_sync_max_changes: int = Field(default=500, ge=0)  # entity writes above this: the draft publish
 
 
-class SquareOAuthSettings(_Settings):
-    """The restaurant's API (Wix-instance authenticated) and the scheduled token refresh: Square OAuth (issue 15).
+class PosOAuthSettings(PosApiSettings):
+    """The restaurant's API (Wix-instance authenticated) and the scheduled token refresh: restaurants connecting their
+    POS account through OAuth (issue 15; flows/pos_oauth.py).
 
-    The Square application's id, secret and webhook signature key are one Secrets Manager secret (JSON
+    Square's application (the only provider connected through OAuth so far) is one Secrets Manager secret (JSON
     {applicationId, applicationSecret, webhookSignatureKey}), read by name, never from the environment; the Wix app
     secret verifies the signed instance the restaurant's page sends."""
 
     mappings_table: str = Field(min_length=1)
     tenant_secret_prefix: str = Field(min_length=1)
-    pos_api_base_url: PartnerBaseUrl
     square_app_secret_name: str = Field(min_length=1)
     wix_app_secret_name: str = ""  # the restaurant's API only (the refresh schedule has no page to authenticate)
 
+    def oauth_app_secret_names(self) -> dict[str, str]:
+        """Provider name -> its OAuth application's secret, for pos/registry.py PosOAuth."""
+        return {"square": self.square_app_secret_name}
 
-class RestaurantApiSettings(SquareOAuthSettings):
+
+class RestaurantApiSettings(PosOAuthSettings):
     """The restaurant's page and its API (issue 15): besides the OAuth connection, its menu import (the catalog
     publish workflow) and its parked messages (listed and redriven for its own site only)."""
 

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 from pydantic import ValidationError
 
-from posbridge.domain.square_oauth import OAuthCredentials
+from posbridge.domain.pos_oauth import OAuthCredentials
 from posbridge.domain.tenant import PosCredentials
 from posbridge.errors import PermanentError, TransientError
 

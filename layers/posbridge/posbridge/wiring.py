@@ -17,40 +17,35 @@ from posbridge.config import (
     AdminSettings,
     CatalogPublishSettings,
     CatalogSyncSettings,
-    CloverWebhookSettings,
     OrderWorkerSettings,
+    PosOAuthSettings,
+    PosWebhookSettings,
     ReconcilerSettings,
-    SquareOAuthSettings,
-    SquareWebhookSettings,
     WixApiSettings,
     WixWebhookSettings,
 )
 
 if TYPE_CHECKING:
-    from pydantic import SecretStr
-
     from posbridge.dlq import DeadLetterQueue
     from posbridge.executions import StepFunctionsExecutions
     from posbridge.flows import catalog_publish
     from posbridge.flows.catalog_sync import SyncPorts
     from posbridge.flows.lifecycle import LifecyclePorts
+    from posbridge.flows.pos_oauth import OAuthPorts
     from posbridge.flows.pos_sync import PosSyncPorts
-    from posbridge.flows.square_oauth import OAuthPorts
     from posbridge.messaging import DeadLetters, WorkQueue
     from posbridge.ports.pos import PosWebhooks
     from posbridge.pos.registry import PosGateways
-    from posbridge.pos.square.oauth import SquareLocations
     from posbridge.secrets import TenantSecrets
     from posbridge.store.awaiting_pos import AwaitingPosOrders
     from posbridge.store.catalog_jobs import CatalogJobs
     from posbridge.store.catalog_lookup import CatalogLookup
-    from posbridge.store.clover_webhook import CloverVerificationCodes
     from posbridge.store.lifecycle import LifecycleStore
     from posbridge.store.order_sync import OrderSyncStore
     from posbridge.store.orders import OrderMappings
     from posbridge.store.pos_links import PosLinks
+    from posbridge.store.pos_oauth import OAuthConnections
     from posbridge.store.reconcile_state import ReconcileState
-    from posbridge.store.square_oauth import OAuthConnections, OAuthStates
     from posbridge.store.tenants import TenantStore
     from posbridge.wix.client import WixClients
     from posbridge.wix.webhooks import WixWebhookVerifier
@@ -174,8 +169,8 @@ def order_worker(
     from posbridge.store.lifecycle import LifecycleStore
     from posbridge.store.order_sync import OrderSyncStore
     from posbridge.store.orders import OrderMappings
+    from posbridge.store.pos_oauth import OAuthConnections
     from posbridge.store.reconcile_state import ReconcileState
-    from posbridge.store.square_oauth import OAuthConnections
     from posbridge.store.tenants import TenantStore
     from posbridge.wix import order_import
     from posbridge.wix.client import WixClients
@@ -276,7 +271,8 @@ class PosWebhookWiring:
     catalog_queue: WorkQueue | None  # None: catalog events are answered 200 and ignored
 
 
-def square_webhook(settings: SquareWebhookSettings) -> PosWebhookWiring:
+def pos_webhook(settings: PosWebhookSettings) -> PosWebhookWiring:
+    """One POS provider's webhook ingest (functions/pos_webhook): its reader from the registry, by name."""
     from posbridge.messaging import WorkQueue
     from posbridge.pos import registry
     from posbridge.secrets import TenantSecrets
@@ -284,34 +280,11 @@ def square_webhook(settings: SquareWebhookSettings) -> PosWebhookWiring:
 
     catalog_url = settings.catalog_sync_queue_url
     return PosWebhookWiring(
-        webhooks=registry.webhooks("square", settings.square_notification_url),
+        webhooks=registry.webhooks(settings.pos_provider, settings.webhook_delivery_url, settings.mappings_table),
         links=PosLinks(settings.mappings_table),
         vault=TenantSecrets(settings.tenant_secret_prefix),
         queue=WorkQueue(settings.work_queue_url),
         catalog_queue=WorkQueue(catalog_url) if catalog_url else None,
-    )
-
-
-@dataclass
-class CloverWebhookWiring(PosWebhookWiring):
-    verification_codes: CloverVerificationCodes
-
-
-def clover_webhook(settings: CloverWebhookSettings) -> CloverWebhookWiring:
-    from posbridge.messaging import WorkQueue
-    from posbridge.pos import registry
-    from posbridge.secrets import TenantSecrets
-    from posbridge.store.clover_webhook import CloverVerificationCodes
-    from posbridge.store.pos_links import PosLinks
-
-    catalog_url = settings.catalog_sync_queue_url
-    return CloverWebhookWiring(
-        webhooks=registry.webhooks("clover", ""),
-        links=PosLinks(settings.mappings_table),
-        vault=TenantSecrets(settings.tenant_secret_prefix),
-        queue=WorkQueue(settings.work_queue_url),
-        catalog_queue=WorkQueue(catalog_url) if catalog_url else None,
-        verification_codes=CloverVerificationCodes(settings.mappings_table),
     )
 
 
@@ -366,50 +339,22 @@ def admin(settings: AdminSettings) -> AdminWiring:
     )
 
 
-# --- Square OAuth: the restaurant API and the token refresh schedule -------------------------------------------------
+# --- POS OAuth: the restaurant API and the token refresh schedule ----------------------------------------------------
 
 
-@dataclass
-class SquareOAuthWiring:
-    settings: SquareOAuthSettings
-    tenants: TenantStore
-    states: OAuthStates
-    connections: OAuthConnections
-    vault: TenantSecrets
-    locations: SquareLocations
-
-    def ports(self, webhook_signature_key: SecretStr | None = None) -> OAuthPorts:
-        """The OAuth flow's ports with the Square app's secret as it is now (Secrets Manager, cached by Powertools);
-        `webhook_signature_key` None: the app's own (a connection), SecretStr(""): each tenant's stored key kept
-        (a refresh)."""
-        from posbridge.flows.square_oauth import OAuthPorts
-        from posbridge.pos.square.oauth import SquareApp, SquareOAuth
-
-        square_app = SquareApp.from_secret(self.settings.square_app_secret_name)
-        return OAuthPorts(
-            states=self.states,
-            connections=self.connections,
-            square=SquareOAuth(self.settings.pos_api_base_url, square_app),
-            locations=self.locations,
-            vault=self.vault,
-            tenants=self.tenants,
-            webhook_signature_key=(
-                square_app.webhook_signature_key if webhook_signature_key is None else webhook_signature_key
-            ),
-        )
-
-
-def square_oauth(settings: SquareOAuthSettings) -> SquareOAuthWiring:
-    from posbridge.pos.square.oauth import SquareLocations
+def pos_oauth(settings: PosOAuthSettings) -> OAuthPorts:
+    """The OAuth flow's ports (flows/pos_oauth.py): each provider's connector from the registry, built with its
+    application's secret as it is now (Secrets Manager, cached by Powertools)."""
+    from posbridge.flows.pos_oauth import OAuthPorts
+    from posbridge.pos.registry import PosOAuth
     from posbridge.secrets import TenantSecrets
-    from posbridge.store.square_oauth import OAuthConnections, OAuthStates
+    from posbridge.store.pos_oauth import OAuthConnections, OAuthStates
     from posbridge.store.tenants import TenantStore
 
-    return SquareOAuthWiring(
-        settings=settings,
-        tenants=TenantStore(settings.mappings_table),
+    return OAuthPorts(
         states=OAuthStates(settings.mappings_table),
         connections=OAuthConnections(settings.mappings_table),
+        connectors=PosOAuth(settings.pos_base_urls(), settings.oauth_app_secret_names()),
         vault=TenantSecrets(settings.tenant_secret_prefix),
-        locations=SquareLocations(settings.pos_api_base_url),
+        tenants=TenantStore(settings.mappings_table),
     )

@@ -127,3 +127,31 @@ class PosWebhooks(Protocol):
     def verifies(self, signature_key: str, raw_body: bytes, signature: str) -> bool:
         """Whether `signature` is the provider's signature of the body under this tenant's key (constant time)."""
         ...
+
+    # What the one webhook handler (functions/pos_webhook) asks of the provider's webhook URL, before `read`:
+
+    @property
+    def signature_header(self) -> str:
+        """The request header the signature (or the provider's static code) arrives in."""
+        ...
+
+    @property
+    def max_body_bytes(self) -> int:
+        """A body over this is not the provider's: refused (413) before anything reads it."""
+        ...
+
+    @property
+    def delivers_many(self) -> bool:
+        """True when one POST carries many deliveries (Clover): the POST is answered 200 with counts unless every
+        delivery was refused. False: one delivery per POST (Square), answered with its outcome or its refusal."""
+        ...
+
+    def handshake(self, raw_body: bytes) -> str | None:
+        """A provider's own setup message, handled here (Clover's verification code, kept for the operator): the
+        status the handler answers 200 with, before anything is verified. None: a delivery. Raises Rejected."""
+        ...
+
+    def split(self, raw_body: bytes, signature: str | None) -> list[bytes]:
+        """The deliveries a POST carries, each for `read` (Square: the body itself). Raises Rejected: 401
+        missing_signature, 400 malformed, where the provider refuses a POST before cutting it."""
+        ...

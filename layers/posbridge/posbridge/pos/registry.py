@@ -3,7 +3,8 @@ and the per-tenant gateways and catalog readers built from them (the PosGateways
 
 A new provider: its package pos/<provider>/ defines a PosAdapter (pos/adapter.py; Square: pos/square/provider.py,
 Clover: pos/clover/provider.py) and is listed in ADAPTERS and RegisteredProvider; its API base URL and its own settings
-are configured by name (config.PosApiSettings: POS_API_BASE_URLS, POS_PROVIDER_OPTIONS)."""
+are configured by name (config.PosApiSettings: POS_API_BASE_URLS, POS_PROVIDER_OPTIONS). One restaurants connect
+themselves through OAuth also registers an OAuthApp (PosAdapter.oauth), which PosOAuth hands the OAuth flow."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from typing import Literal
 
 import httpx
 
+from posbridge.domain.pos_oauth import TokenPolicy
 from posbridge.domain.tenant import Tenant
 from posbridge.errors import PermanentError
+from posbridge.ports.oauth import OAuthConnector
 from posbridge.ports.pos import CatalogSource, PosGateway, PosWebhooks
-from posbridge.pos.adapter import PosAdapter, PosContext
+from posbridge.pos.adapter import OAuthApp, OAuthContext, PosAdapter, PosContext, WebhookContext
 from posbridge.pos.clover.provider import CLOVER
 from posbridge.pos.square.provider import SQUARE
 from posbridge.secrets import TenantSecrets
@@ -34,9 +37,39 @@ def adapter(provider: str) -> PosAdapter:
     return found
 
 
-def webhooks(provider: str, delivery_url: str) -> PosWebhooks:
-    """The provider's webhook reader (a webhook handler's)."""
-    return adapter(provider).webhooks(delivery_url)
+def webhooks(provider: str, delivery_url: str, state_table: str = "") -> PosWebhooks:
+    """The provider's webhook reader (the webhook handler's, functions/pos_webhook)."""
+    return adapter(provider).webhooks(WebhookContext(delivery_url, state_table))
+
+
+def _oauth_app(provider: str) -> OAuthApp:
+    found = adapter(provider).oauth
+    if found is None:
+        raise PermanentError("pos_oauth_not_supported", f"the POS provider {provider!r} is not connected through OAuth")
+    return found
+
+
+class PosOAuth:
+    """Each provider's OAuth connector and token rules (the OAuthConnectors port, flows/pos_oauth.py), from its API
+    base URL and the name of its application's secret, by the registry's name. A connector reads the application's
+    secret when built (cached by Powertools), so a rotated secret is used within minutes."""
+
+    def __init__(self, base_urls: Mapping[str, str], app_secret_names: Mapping[str, str]) -> None:
+        self._base_urls = dict(base_urls)
+        self._app_secret_names = dict(app_secret_names)
+        self._http = httpx.Client()  # one connection pool for every connection of this warm function
+
+    def policy(self, provider: str) -> TokenPolicy:
+        return _oauth_app(provider).policy
+
+    def connector(self, provider: str) -> OAuthConnector:
+        app = _oauth_app(provider)
+        base_url, secret_name = self._base_urls.get(provider), self._app_secret_names.get(provider)
+        if not base_url or not secret_name:
+            raise PermanentError(
+                "pos_provider_not_configured", f"no API base URL or OAuth application is configured for {provider!r}"
+            )
+        return app.connector(OAuthContext(base_url, secret_name, self._http))
 
 
 class _PerTenant:

@@ -7,10 +7,11 @@ What it is built from:
 - options (POS_PROVIDER_OPTIONS["clover"]): `app_id`, the Clover app's id (its OAuth client_id: the token refresh
   sends it, docs.clover.com/docs/refresh-access-tokens), required; `currency`, the ISO code the merchants' amounts are
   in (Clover's payments name none; default USD);
-- the state table: the merchant's token pair (store/clover_tokens.py, refreshed by compare-and-set across functions)
+- the state table: the merchant's token pair (pos/clover/token_store.py, refreshed by compare-and-set across functions)
   and the shared per-second window of Clover's 16 requests/s per token (rate_limit.py);
 - the tenant's credentials: the pair of the authorisation it was registered with seeds the token store once (a new
-  pair, a new authorisation, replaces it); `webhook_signature_key` is the app's Clover Auth Code (webhooks.py).
+  pair, a new authorisation, replaces it); `webhook_signature_key` is the app's Clover Auth Code (webhooks.py), and
+  the webhook verification handshake's code is kept in the state table (webhook_code.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 from posbridge.domain.tenant import Tenant
 from posbridge.errors import PermanentError
 from posbridge.ports.pos import CatalogSource, PosGateway, PosWebhooks
-from posbridge.pos.adapter import PosAdapter, PosContext
+from posbridge.pos.adapter import PosAdapter, PosContext, WebhookContext
 from posbridge.pos.clover import CloverPos
 from posbridge.pos.clover.catalog import CloverCatalogSource
 from posbridge.pos.clover.client import CloverClient
@@ -34,7 +35,7 @@ def _currency(context: PosContext) -> str:
 
 
 def _client(context: PosContext) -> CloverClient:
-    from posbridge.store.clover_tokens import DynamoCloverTokenStore  # boto3: only where a gateway is built
+    from posbridge.pos.clover.token_store import DynamoCloverTokenStore  # boto3: only where a gateway is built
 
     app_id = context.options.get("app_id", "")
     if not app_id or not context.state_table:
@@ -65,8 +66,13 @@ def _catalog(context: PosContext) -> CatalogSource:
     return CloverCatalogSource(_client(context), _currency(context))
 
 
-def _webhooks(delivery_url: str) -> PosWebhooks:
-    return CloverWebhooks()  # verified by a static header, not a signature over the URL
+def _webhooks(context: WebhookContext) -> PosWebhooks:
+    """Verified by a static header, not a signature over the URL; the handshake's code kept in the state table."""
+    if not context.state_table:
+        return CloverWebhooks()
+    from posbridge.pos.clover.webhook_code import CloverVerificationCodes  # boto3: only where webhooks arrive
+
+    return CloverWebhooks(CloverVerificationCodes(context.state_table))
 
 
 def _gateway_settings(tenant: Tenant) -> str:

@@ -59,7 +59,7 @@ class TokenStore(Protocol):
         ...
 
     def lease(self, refresh_token: str, owner: str, seconds: float) -> bool:
-        """The right to refresh `refresh_token` for `seconds`, across processes (store/clover_tokens.py); False while
+        """The right to refresh `refresh_token` for `seconds`, across processes (pos/clover/token_store.py); False while
         another worker holds it or once the stored pair has moved on. `replace` releases it."""
         ...
 

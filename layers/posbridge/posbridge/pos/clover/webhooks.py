@@ -24,7 +24,7 @@ from __future__ import annotations
 import hmac
 import json
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -185,11 +185,44 @@ def deliveries(raw_body: bytes) -> list[bytes]:
     return [one(e) for e in parsed.events]
 
 
+class VerificationCodes(Protocol):
+    """Where a verification handshake's code is kept for the operator (webhook_code.py)."""
+
+    def record(self, code: str) -> None: ...
+
+
 class CloverWebhooks:
     """Clover's PosWebhooks: one single-update message (see `deliveries`) verified by the app's Clover Auth Code,
-    which is each Clover tenant's `webhook_signature_key`."""
+    which is each Clover tenant's `webhook_signature_key`; the handshake's code goes to `codes`."""
 
     provider = PROVIDER
+    signature_header = AUTH_HEADER
+    max_body_bytes = 256 * 1024  # a Clover message is ids and timestamps only; anything near this is not Clover
+    delivers_many = True  # many updates, of many merchants, per POST
+
+    def __init__(self, codes: VerificationCodes | None = None) -> None:
+        self._codes = codes
+
+    def handshake(self, raw_body: bytes) -> str | None:
+        """The verification handshake (`{"verificationCode": ...}`, no header): its code kept (never logged) and
+        answered 200 before anything is verified, as it carries nothing to act on."""
+        code = verification_code(raw_body)
+        if code is None:
+            return None
+        if self._codes is None:
+            raise Rejected(503, "not_configured", "no store for Clover's verification code is configured")
+        self._codes.record(code)
+        return "verification_recorded"
+
+    def split(self, raw_body: bytes, signature: str | None) -> list[bytes]:
+        """One message per update (`deliveries`): the header is a static code, not a signature over the body, so
+        every piece verifies the same. A POST without the header is refused before it is read."""
+        if not signature:
+            raise Rejected(401, "missing_signature", f"missing {AUTH_HEADER}")
+        try:
+            return deliveries(raw_body)
+        except ValueError as exc:
+            raise Rejected(400, "malformed", str(exc)) from None
 
     def read(self, raw_body: bytes, signature: str | None) -> PosNotice:
         if not signature:

@@ -11,6 +11,9 @@
 - `POST /oauth2/token/status` with the bearer token -> RetrieveTokenStatusResponse {scopes, expires_at, client_id,
   merchant_id}.
 No body, answer or exception of this module carries a token or the application secret into a log line.
+
+`SquareConnector` is what the registry hands the OAuth flow (ports/oauth.py OAuthConnector, flows/pos_oauth.py):
+these calls, the locations and Square's token rules (TOKEN_POLICY).
 """
 
 from __future__ import annotations
@@ -19,19 +22,18 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 from pydantic import SecretStr
 
-from posbridge.domain.square_oauth import SquareLocation, TokenGrant
+from posbridge.domain.pos_oauth import PosLocation, TokenGrant, TokenPolicy
 from posbridge.errors import PermanentError, TransientError
 from posbridge.http_retry import DEFAULT_TIMEOUT, Retrier, encode_json, json_object, send
 from posbridge.pos.square.client import SQUARE_VERSION, SquareClient, _permanent
+from posbridge.pos.square.webhooks import PROVIDER
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,13 @@ SCOPES: tuple[str, ...] = (
 
 APP_SECRET_MAX_AGE_S = 300
 
+# Square: OAuth access tokens expire after 30 days; refresh every 7 days or sooner; alert on a token older than 8 days
+# (developer.squareup.com/docs/oauth-api/refresh-revoke-limit-scope). A daily schedule refreshing at 6 days keeps each
+# token between 6 and 7 days old; the page shows one expiring within 7 days as `expiring`.
+TOKEN_POLICY = TokenPolicy(
+    refresh_after=timedelta(days=6), age_alarm=timedelta(days=8), expiring_within=timedelta(days=7)
+)
+
 
 @dataclass(frozen=True)
 class SquareApp:
@@ -68,6 +77,11 @@ class SquareApp:
     def from_secret(cls, secret_name: str) -> SquareApp:
         """The stack's Square application secret (JSON {applicationId, applicationSecret, webhookSignatureKey});
         PermanentError `square_oauth_not_configured` while the deploy left them empty."""
+        # Powertools' parameters (boto3's Secrets Manager) only where a connection is made: the registry, which the
+        # webhook ack paths load, imports this module
+        from aws_lambda_powertools.utilities import parameters
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
+
         try:
             value = parameters.get_secret(secret_name, transform="json", max_age=APP_SECRET_MAX_AGE_S)
         except (GetParameterError, TransformParameterError) as exc:
@@ -179,11 +193,46 @@ class SquareLocations:
         self._base_url = base_url
         self._http = http
 
-    def locations(self, access_token: str) -> list[SquareLocation]:
+    def locations(self, access_token: str) -> list[PosLocation]:
         with SquareClient(self._base_url, access_token, http=self._http) as client:
             answer = client.get("/v2/locations")
         return [
-            SquareLocation(str(loc["id"]), str(loc.get("name") or loc["id"]), str(loc.get("status") or ""))
+            PosLocation(str(loc["id"]), str(loc.get("name") or loc["id"]), str(loc.get("status") or ""))
             for loc in answer.get("locations") or []
             if isinstance(loc, dict) and loc.get("id")
         ]
+
+
+class SquareConnector:
+    """Square as the OAuth flow's connector (ports/oauth.py OAuthConnector): the application's OAuth calls, the
+    seller's locations (Square's LocationStatus is ACTIVE | INACTIVE, as PosLocation.status wants) and its webhook
+    signature key."""
+
+    provider = PROVIDER
+
+    def __init__(self, base_url: str, app: SquareApp, http: httpx.Client | None = None) -> None:
+        self._oauth = SquareOAuth(base_url, app, http=http)
+        self._locations = SquareLocations(base_url, http=http)
+        self._app = app
+
+    def __repr__(self) -> str:
+        return f"SquareConnector({self._oauth!r})"
+
+    @property
+    def webhook_signature_key(self) -> SecretStr:
+        return self._app.webhook_signature_key
+
+    def authorize_url(self, state: str) -> str:
+        return self._oauth.authorize_url(state)
+
+    def obtain_token(self, code: str) -> TokenGrant:
+        return self._oauth.obtain_token(code)
+
+    def refresh(self, refresh_token: str) -> TokenGrant:
+        return self._oauth.refresh(refresh_token)
+
+    def revoke(self, merchant_id: str) -> bool:
+        return self._oauth.revoke(merchant_id)
+
+    def locations(self, access_token: str) -> list[PosLocation]:
+        return self._locations.locations(access_token)

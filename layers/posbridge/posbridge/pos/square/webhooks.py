@@ -48,9 +48,13 @@ def is_valid(signature_key: str, notification_url: str, raw_body: bytes, header_
 
 
 class SquareWebhooks:
-    """Square's PosWebhooks, for the notification URL registered with Square (SquareNotificationUrl)."""
+    """Square's PosWebhooks, for the notification URL registered with Square (SquareNotificationUrl): one event per
+    POST, no handshake."""
 
     provider = PROVIDER
+    signature_header = SIGNATURE_HEADER
+    max_body_bytes = 1024 * 1024  # a Square order webhook is a few KB; anything near this is not Square
+    delivers_many = False
 
     def __init__(self, notification_url: str) -> None:
         self._url = notification_url
@@ -92,3 +96,9 @@ class SquareWebhooks:
 
     def verifies(self, signature_key: str, raw_body: bytes, signature: str) -> bool:
         return is_valid(signature_key, self._url, raw_body, signature)
+
+    def handshake(self, raw_body: bytes) -> str | None:
+        return None
+
+    def split(self, raw_body: bytes, signature: str | None) -> list[bytes]:
+        return [raw_body]  # `read` refuses what is not Square's, signature first (as it signs the whole body)

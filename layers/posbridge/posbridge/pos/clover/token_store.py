@@ -1,4 +1,4 @@
-"""Each Clover merchant's OAuth pair in the mappings table, replaced by compare-and-set (pos/clover/tokens.py).
+"""Each Clover merchant's OAuth pair in the mappings table, replaced by compare-and-set (tokens.py).
 
     PK CLOVERTOKENS#<merchantId>  SK PAIR -> access_token, access_token_expiration, refresh_token,
                                              refresh_token_expiration (Unix s), lease_until (Unix s), lease_owner
@@ -39,7 +39,7 @@ def tokens_pk(merchant_id: str) -> str:
 
 
 class DynamoCloverTokenStore(TableStore):
-    """The TokenStore of one merchant (pos/clover/tokens.py)."""
+    """The TokenStore of one merchant (tokens.py)."""
 
     def __init__(self, table_name: str, merchant_id: str, clock: Callable[[], float] = time.time) -> None:
         super().__init__(table_name)

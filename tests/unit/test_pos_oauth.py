@@ -1,5 +1,6 @@
-"""Square OAuth's rules over in-memory fakes (posbridge/flows/square_oauth.py) and the signed Wix instance
-(posbridge/wix/instance.py): state single use / expiry / site binding, location choice, the refresh schedule, revoke."""
+"""POS OAuth's rules over in-memory fakes (posbridge/flows/pos_oauth.py; a fake connector with Square's token rules)
+and the signed Wix instance (posbridge/wix/instance.py): state single use / expiry / site and provider binding,
+location choice, the refresh schedule, revoke."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import SecretStr
 
-from posbridge.domain.square_oauth import OAuthConnection, OAuthCredentials, SquareLocation, TokenGrant
+from posbridge.domain.pos_oauth import OAuthConnection, OAuthCredentials, PosLocation, TokenGrant, TokenPolicy
 from posbridge.domain.tenant import PosConnection, PosCredentials, Tenant, TenantSettings
 from posbridge.errors import PermanentError, TransientError
-from posbridge.flows import square_oauth as oauth
+from posbridge.flows import pos_oauth as oauth
+from posbridge.pos.registry import PosOAuth
+from posbridge.pos.square.oauth import TOKEN_POLICY
 from posbridge.store.pos_links import PosLocationTaken
 from posbridge.wix.instance import InstanceRejected, instance_from_header, sign_instance, verify_instance
 
@@ -22,12 +25,12 @@ SITE_A, SITE_B = "site-a", "site-b"
 
 class FakeStates:
     def __init__(self) -> None:
-        self.items: dict[str, tuple[str, datetime]] = {}
+        self.items: dict[str, tuple[str, str, datetime]] = {}
 
-    def save(self, state: str, instance_id: str, expires_at: datetime) -> None:
-        self.items[state] = (instance_id, expires_at)
+    def save(self, state: str, instance_id: str, provider: str, expires_at: datetime) -> None:
+        self.items[state] = (instance_id, provider, expires_at)
 
-    def take(self, state: str) -> tuple[str, datetime] | None:
+    def take(self, state: str) -> tuple[str, str, datetime] | None:
         return self.items.pop(state, None)
 
 
@@ -47,11 +50,16 @@ class FakeConnections:
 
 @dataclass
 class FakeSquare:
+    """A connector (ports/oauth.py OAuthConnector) with its locations."""
+
     merchant_id: str = "MERCHANT1"
     issued: int = 0
     refresh_failure: Exception | None = None
     revoked: list[str] = field(default_factory=list)
     refreshed_with: list[str] = field(default_factory=list)
+    seen_tokens: list[str] = field(default_factory=list)
+    provider: str = "square"
+    webhook_signature_key: SecretStr = field(default_factory=lambda: SecretStr("app-signature-key"))
 
     def authorize_url(self, state: str) -> str:
         return f"https://connect.squareup.com/oauth2/authorize?state={state}"
@@ -76,14 +84,24 @@ class FakeSquare:
         self.revoked.append(merchant_id)
         return True
 
-
-class FakeLocations:
-    def __init__(self) -> None:
-        self.seen_tokens: list[str] = []
-
-    def locations(self, access_token: str) -> list[SquareLocation]:
+    def locations(self, access_token: str) -> list[PosLocation]:
         self.seen_tokens.append(access_token)
-        return [SquareLocation("LOC1", "Main", "ACTIVE"), SquareLocation("LOC2", "Closed", "INACTIVE")]
+        return [PosLocation("LOC1", "Main", "ACTIVE"), PosLocation("LOC2", "Closed", "INACTIVE")]
+
+
+class FakeConnectors:
+    """Square's fake connector with Square's own token rules; any other provider is not connected through OAuth."""
+
+    def __init__(self) -> None:
+        self.square = FakeSquare()
+
+    def connector(self, provider: str) -> FakeSquare:
+        if provider != "square":
+            raise PermanentError("pos_oauth_not_supported", provider)
+        return self.square
+
+    def policy(self, provider: str) -> TokenPolicy:
+        return TOKEN_POLICY
 
 
 class FakeVault:
@@ -132,15 +150,13 @@ class FakeTenants:
 
 @pytest.fixture
 def ports() -> oauth.OAuthPorts:
-    return oauth.OAuthPorts(
-        FakeStates(),
-        FakeConnections(),
-        FakeSquare(),
-        FakeLocations(),
-        FakeVault(),
-        FakeTenants(),
-        SecretStr("app-signature-key"),
-    )
+    return oauth.OAuthPorts(FakeStates(), FakeConnections(), FakeConnectors(), FakeVault(), FakeTenants())
+
+
+def _square(ports: oauth.OAuthPorts) -> FakeSquare:
+    connectors = ports.connectors
+    assert isinstance(connectors, FakeConnectors)
+    return connectors.square
 
 
 def _state_of(url: str) -> str:
@@ -148,8 +164,8 @@ def _state_of(url: str) -> str:
 
 
 def _connect(ports: oauth.OAuthPorts, site: str = SITE_A, at: datetime = NOW) -> None:
-    state = _state_of(oauth.start(site, ports, at))
-    oauth.complete(state, "the-code", None, ports, at)
+    state = _state_of(oauth.start(site, "square", ports, at))
+    oauth.complete("square", state, "the-code", None, ports, at)
     oauth.choose_location(site, "LOC1", ports, at)
 
 
@@ -158,9 +174,9 @@ def _connect(ports: oauth.OAuthPorts, site: str = SITE_A, at: datetime = NOW) ->
 
 def test_a_state_completes_once_for_the_site_it_was_issued_to(ports: oauth.OAuthPorts) -> None:
     # Given an authorize link issued to site A
-    state = _state_of(oauth.start(SITE_A, ports, NOW))
+    state = _state_of(oauth.start(SITE_A, "square", ports, NOW))
     # When Square's callback brings its state and a code
-    site = oauth.complete(state, "the-code", None, ports, NOW + timedelta(minutes=2))
+    site = oauth.complete("square", state, "the-code", None, ports, NOW + timedelta(minutes=2))
     # Then the grant belongs to site A only, staged (not current) and awaiting a location; site B has nothing
     assert site == SITE_A
     connection = ports.connections.get(SITE_A)
@@ -172,41 +188,44 @@ def test_a_state_completes_once_for_the_site_it_was_issued_to(ports: oauth.OAuth
     assert staged.webhook_signature_key.get_secret_value() == "app-signature-key"
     # And the same state never serves again (a replayed callback)
     with pytest.raises(oauth.AuthorizationRefused) as replay:
-        oauth.complete(state, "the-code", None, ports, NOW + timedelta(minutes=3))
+        oauth.complete("square", state, "the-code", None, ports, NOW + timedelta(minutes=3))
     assert replay.value.reason == "unknown_state"
 
 
 def test_a_state_is_random_and_stored_for_the_site(ports: oauth.OAuthPorts) -> None:
     # When site A asks twice
-    first, second = _state_of(oauth.start(SITE_A, ports, NOW)), _state_of(oauth.start(SITE_A, ports, NOW))
+    first, second = (
+        _state_of(oauth.start(SITE_A, "square", ports, NOW)),
+        _state_of(oauth.start(SITE_A, "square", ports, NOW)),
+    )
     # Then the states differ, are long, and each names site A with a 10-minute expiry
     assert first != second and len(first) >= 40
-    assert ports.states.items[first] == (SITE_A, NOW + timedelta(minutes=10))  # type: ignore[attr-defined]
+    assert ports.states.items[first] == (SITE_A, "square", NOW + timedelta(minutes=10))  # type: ignore[attr-defined]
 
 
 def test_an_expired_state_is_refused_and_consumed(ports: oauth.OAuthPorts) -> None:
     # Given a link issued 11 minutes ago
-    state = _state_of(oauth.start(SITE_A, ports, NOW))
+    state = _state_of(oauth.start(SITE_A, "square", ports, NOW))
     # When its callback arrives
     with pytest.raises(oauth.AuthorizationRefused) as refused:
-        oauth.complete(state, "the-code", None, ports, NOW + timedelta(minutes=11))
+        oauth.complete("square", state, "the-code", None, ports, NOW + timedelta(minutes=11))
     # Then it is refused as expired, no token was asked for, and nothing is recorded
     assert refused.value.reason == "expired_state"
-    assert ports.square.issued == 0  # type: ignore[attr-defined]
+    assert _square(ports).issued == 0
     assert ports.connections.get(SITE_A) is None
 
 
 @pytest.mark.parametrize("state", [None, "", "forged-state"])
 def test_an_unknown_or_missing_state_is_refused(ports: oauth.OAuthPorts, state: str | None) -> None:
     with pytest.raises(oauth.AuthorizationRefused):
-        oauth.complete(state, "the-code", None, ports, NOW)
-    assert ports.square.issued == 0  # type: ignore[attr-defined]
+        oauth.complete("square", state, "the-code", None, ports, NOW)
+    assert _square(ports).issued == 0
 
 
 def test_a_declined_authorization_records_nothing(ports: oauth.OAuthPorts) -> None:
-    state = _state_of(oauth.start(SITE_A, ports, NOW))
+    state = _state_of(oauth.start(SITE_A, "square", ports, NOW))
     with pytest.raises(oauth.AuthorizationRefused) as refused:
-        oauth.complete(state, None, "access_denied", ports, NOW)
+        oauth.complete("square", state, None, "access_denied", ports, NOW)
     assert refused.value.reason == "declined" and ports.connections.get(SITE_A) is None
 
 
@@ -215,21 +234,23 @@ def test_a_declined_authorization_records_nothing(ports: oauth.OAuthPorts) -> No
 
 def test_picking_a_location_connects_the_tenant_with_the_oauth_token(ports: oauth.OAuthPorts) -> None:
     # Given site A's grant awaiting its location
-    state = _state_of(oauth.start(SITE_A, ports, NOW))
-    oauth.complete(state, "the-code", None, ports, NOW)
+    state = _state_of(oauth.start(SITE_A, "square", ports, NOW))
+    oauth.complete("square", state, "the-code", None, ports, NOW)
     # When the owner lists the locations (with the staged token) and picks the active one
     assert [loc.id for loc in oauth.locations(SITE_A, ports)] == ["LOC1", "LOC2"]
     tenant = oauth.choose_location(SITE_A, "LOC1", ports, NOW)
     # Then the tenant is active at that location, the staged credentials are current, the connection connected
     assert (tenant.status, tenant.pos.merchant_id, tenant.pos.location_id) == ("active", "MERCHANT1", "LOC1")
     assert ports.vault.pos_credentials(SITE_A).access_token.get_secret_value() == "access-1"
-    assert ports.locations.seen_tokens == ["access-1", "access-1"]  # type: ignore[attr-defined]
-    assert oauth.connection_view(SITE_A, ports.connections, ports.tenants, NOW)["status"] == "connected"
+    assert _square(ports).seen_tokens == ["access-1", "access-1"]
+    assert (
+        oauth.connection_view(SITE_A, ports.connections, ports.tenants, ports.connectors, NOW)["status"] == "connected"
+    )
 
 
 def test_an_inactive_or_unknown_location_and_another_sites_grant_are_refused(ports: oauth.OAuthPorts) -> None:
-    state = _state_of(oauth.start(SITE_A, ports, NOW))
-    oauth.complete(state, "the-code", None, ports, NOW)
+    state = _state_of(oauth.start(SITE_A, "square", ports, NOW))
+    oauth.complete("square", state, "the-code", None, ports, NOW)
     for location in ("LOC2", "NOPE"):
         with pytest.raises(oauth.NotAllowed):
             oauth.choose_location(SITE_A, location, ports, NOW)
@@ -245,8 +266,8 @@ def test_a_location_connected_to_another_site_is_refused_and_the_old_credentials
     # Given site A connected at LOC1
     _connect(ports, SITE_A)
     # When site B authorizes the same merchant and picks LOC1
-    state = _state_of(oauth.start(SITE_B, ports, NOW))
-    oauth.complete(state, "the-code", None, ports, NOW)
+    state = _state_of(oauth.start(SITE_B, "square", ports, NOW))
+    oauth.complete("square", state, "the-code", None, ports, NOW)
     with pytest.raises(PosLocationTaken):
         oauth.choose_location(SITE_B, "LOC1", ports, NOW)
     # Then B is not connected and nothing of B's is current
@@ -259,15 +280,15 @@ def test_a_location_connected_to_another_site_is_refused_and_the_old_credentials
 def test_the_schedule_refreshes_tokens_six_days_old_and_leaves_younger_ones(ports: oauth.OAuthPorts) -> None:
     # Given site A connected 6 days ago and site B 2 days ago (another merchant location)
     _connect(ports, SITE_A, NOW - timedelta(days=6))
-    ports.locations.locations = lambda access_token: [SquareLocation("LOCB", "B", "ACTIVE")]  # type: ignore[method-assign]
-    state = _state_of(oauth.start(SITE_B, ports, NOW - timedelta(days=2)))
-    oauth.complete(state, "the-code", None, ports, NOW - timedelta(days=2))
+    _square(ports).locations = lambda access_token: [PosLocation("LOCB", "B", "ACTIVE")]  # type: ignore[method-assign]
+    state = _state_of(oauth.start(SITE_B, "square", ports, NOW - timedelta(days=2)))
+    oauth.complete("square", state, "the-code", None, ports, NOW - timedelta(days=2))
     oauth.choose_location(SITE_B, "LOCB", ports, NOW - timedelta(days=2))
     # When the daily run comes
     report = oauth.refresh_due(ports, NOW)
     # Then only A is refreshed, with its refresh token; its new access token is current and its webhook key kept
     assert report.refreshed == [SITE_A] and report.failed == {}
-    assert ports.square.refreshed_with == ["refresh-1"]  # type: ignore[attr-defined]
+    assert _square(ports).refreshed_with == ["refresh-1"]
     current = ports.vault.pos_credentials(SITE_A)
     assert current.access_token.get_secret_value() == "access-3"
     assert current.webhook_signature_key.get_secret_value() == "app-signature-key"
@@ -284,7 +305,7 @@ def test_with_a_daily_schedule_no_token_gets_older_than_seven_days(ports: oauth.
     for day in range(1, 61):
         ages.append(oauth.refresh_due(ports, NOW + timedelta(days=day)).oldest_token_age_days)
     # Then the token is refreshed every 6 days and never reaches 7
-    assert max(ages) < 7 and ports.square.issued == 1 + 10  # type: ignore[attr-defined]
+    assert max(ages) < 7 and _square(ports).issued == 1 + 10
 
 
 @pytest.mark.parametrize(
@@ -296,17 +317,17 @@ def test_a_failed_refresh_is_reported_kept_due_and_the_token_left_current(
 ) -> None:
     # Given a token 9 days old whose refresh fails
     _connect(ports, SITE_A, NOW - timedelta(days=9))
-    ports.square.refresh_failure = failure  # type: ignore[attr-defined]
+    _square(ports).refresh_failure = failure
     # When the run comes
     report = oauth.refresh_due(ports, NOW)
     # Then the failure is reported with its reason, the old token stays current, and the age crosses Square's 8 days
     assert report.failed == {SITE_A: reason} and report.refreshed == []
     assert ports.vault.pos_credentials(SITE_A).access_token.get_secret_value() == "access-1"
     assert report.oldest_token_age_days > 8
-    view = oauth.connection_view(SITE_A, ports.connections, ports.tenants, NOW)
+    view = oauth.connection_view(SITE_A, ports.connections, ports.tenants, ports.connectors, NOW)
     assert (view["status"], view["lastRefreshError"]) == ("expiring", reason)
     # And the next run tries again
-    ports.square.refresh_failure = None  # type: ignore[attr-defined]
+    _square(ports).refresh_failure = None
     assert oauth.refresh_due(ports, NOW + timedelta(hours=1)).refreshed == [SITE_A]
 
 
@@ -318,7 +339,7 @@ def test_a_tenant_an_operator_put_a_personal_token_on_is_not_refreshed(ports: oa
     # When the run comes
     report = oauth.refresh_due(ports, NOW)
     # Then the personal token stays, nothing is refreshed, and the OAuth record says it was replaced
-    assert report.replaced == [SITE_A] and ports.square.refreshed_with == []  # type: ignore[attr-defined]
+    assert report.replaced == [SITE_A] and _square(ports).refreshed_with == []
     assert ports.vault.pos_credentials(SITE_A).access_token.get_secret_value() == "EAAApersonal"
 
 
@@ -337,20 +358,20 @@ def test_square_revoking_pauses_every_site_of_the_merchant_with_the_reason(ports
     )
     ports.tenants.put(other)
     # When Square says the merchant revoked the application (twice: webhooks repeat)
-    paused = oauth.authorization_revoked("MERCHANT1", "MERCHANT", ports.connections, ports.tenants, NOW)
-    again = oauth.authorization_revoked("MERCHANT1", "MERCHANT", ports.connections, ports.tenants, NOW)
+    paused = oauth.authorization_revoked("square", "MERCHANT1", "MERCHANT", ports.connections, ports.tenants, NOW)
+    again = oauth.authorization_revoked("square", "MERCHANT1", "MERCHANT", ports.connections, ports.tenants, NOW)
     # Then site A is paused with the reason, shown as revoked; the other site is untouched; the repeat is a no-op
     assert paused == [SITE_A] and again == []
     tenant = ports.tenants.get(SITE_A)
     assert tenant is not None and (tenant.status, tenant.paused_reason) == ("paused", "square_revoked_by_merchant")
-    view = oauth.connection_view(SITE_A, ports.connections, ports.tenants, NOW)
+    view = oauth.connection_view(SITE_A, ports.connections, ports.tenants, ports.connectors, NOW)
     assert (view["status"], view["reason"]) == ("revoked", "square_revoked_by_merchant")
     assert ports.tenants.get("site-c") == other
 
 
 def test_reconnecting_after_a_revoke_resumes_the_tenant(ports: oauth.OAuthPorts) -> None:
     _connect(ports, SITE_A)
-    oauth.authorization_revoked("MERCHANT1", "MERCHANT", ports.connections, ports.tenants, NOW)
+    oauth.authorization_revoked("square", "MERCHANT1", "MERCHANT", ports.connections, ports.tenants, NOW)
     _connect(ports, SITE_A, NOW + timedelta(hours=1))
     tenant = ports.tenants.get(SITE_A)
     assert tenant is not None and tenant.status == "active"
@@ -368,7 +389,7 @@ def test_an_operators_pause_survives_a_reconnect(ports: oauth.OAuthPorts) -> Non
 def test_disconnecting_revokes_at_square_and_pauses(ports: oauth.OAuthPorts) -> None:
     _connect(ports, SITE_A)
     ended = oauth.disconnect(SITE_A, ports, NOW)
-    assert ports.square.revoked == ["MERCHANT1"]  # type: ignore[attr-defined]
+    assert _square(ports).revoked == ["MERCHANT1"]
     assert (ended.stage, ended.reason) == ("disconnected", "disconnected_by_owner")
     assert (ports.tenants.get(SITE_A) or ended).status == "paused"
     with pytest.raises(oauth.NotAllowed):
@@ -385,9 +406,61 @@ def test_a_personal_token_tenant_reads_as_connected_without_oauth(ports: oauth.O
             updated_at="x",
         )
     )
-    view = oauth.connection_view(SITE_A, ports.connections, ports.tenants, NOW)
+    view = oauth.connection_view(SITE_A, ports.connections, ports.tenants, ports.connectors, NOW)
     assert (view["status"], view["method"]) == ("connected", "personal_token")
-    assert oauth.connection_view(SITE_B, ports.connections, ports.tenants, NOW)["status"] == "not_connected"
+    assert (
+        oauth.connection_view(SITE_B, ports.connections, ports.tenants, ports.connectors, NOW)["status"]
+        == "not_connected"
+    )
+
+
+# ---- the provider ---------------------------------------------------------------------------------------------------
+
+
+def test_a_state_issued_for_one_provider_does_not_complete_at_anothers_callback(ports: oauth.OAuthPorts) -> None:
+    # Given a Square authorize link, and a connector set where "acme" connects through the same fake
+    state = _state_of(oauth.start(SITE_A, "square", ports, NOW))
+    ports.connectors.connector = lambda provider: _square(ports)  # type: ignore[method-assign]
+    # When its state comes back to acme's callback
+    with pytest.raises(oauth.AuthorizationRefused) as refused:
+        oauth.complete("acme", state, "the-code", None, ports, NOW)
+    # Then it is refused as unknown, spent, and no code was exchanged
+    assert refused.value.reason == "unknown_state" and _square(ports).issued == 0
+    with pytest.raises(oauth.AuthorizationRefused):
+        oauth.complete("square", state, "the-code", None, ports, NOW)
+
+
+def test_a_connection_and_its_tenant_name_the_provider_they_were_made_with(ports: oauth.OAuthPorts) -> None:
+    # When site A connects through Square
+    _connect(ports, SITE_A)
+    # Then the connection and the tenant both say Square
+    connection, tenant = ports.connections.get(SITE_A), ports.tenants.get(SITE_A)
+    assert connection is not None and tenant is not None
+    assert (connection.provider, tenant.pos.provider) == ("square", "square")
+
+
+def test_another_providers_revoke_leaves_a_connection_of_the_same_merchant_id_alone(ports: oauth.OAuthPorts) -> None:
+    # Given site A connected through Square merchant MERCHANT1
+    _connect(ports, SITE_A)
+    # When another provider revokes its own merchant MERCHANT1
+    paused = oauth.authorization_revoked("acme", "MERCHANT1", "MERCHANT", ports.connections, ports.tenants, NOW)
+    # Then nothing is paused
+    assert paused == [] and (ports.tenants.get(SITE_A) or pytest.fail("no tenant")).status == "active"
+
+
+def test_the_registry_hands_out_squares_token_rules_and_no_oauth_for_a_provider_without_it() -> None:
+    # Given the registry's OAuth side with no application configured
+    registry = PosOAuth({"square": "https://connect.squareup.com"}, {})
+    # Then Square's rules come without its secret, Clover (registered by an operator) has none, and a Square connector
+    # without its application's secret is refused as not configured
+    assert registry.policy("square") == TOKEN_POLICY
+    assert TOKEN_POLICY.refresh_after == timedelta(days=6) and TOKEN_POLICY.age_alarm == timedelta(days=8)
+    with pytest.raises(PermanentError) as clover:
+        registry.policy("clover")
+    assert clover.value.reason == "pos_oauth_not_supported"
+    with pytest.raises(PermanentError) as unconfigured:
+        registry.connector("square")
+    assert unconfigured.value.reason == "pos_provider_not_configured"
 
 
 # ---- the signed Wix instance ----------------------------------------------------------------------------------------

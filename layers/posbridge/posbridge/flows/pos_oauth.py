@@ -1,19 +1,22 @@
-"""A restaurant connects its Square account itself (OAuth code flow), and the connection's lifecycle.
+"""A restaurant connects its POS account itself (OAuth code flow), and the connection's lifecycle. The provider's
+side is an OAuthConnector (ports/oauth.py) the registry hands out by name (Square's: pos/square/oauth.py); this flow
+knows no provider.
 
-1. `start`: the restaurant's page (authenticated by its signed Wix instance) asks for the authorize link. A random
-   `state` (256 bits) bound to that site is stored hashed with a 10-minute expiry; it is the only thing that ties
-   Square's callback to a site.
-2. `complete`: Square redirects the owner to the callback with `code` and `state`. The state is taken (single use:
-   a replayed or unknown state is refused), must not be expired; the code is exchanged (`POST /oauth2/token`); the
-   tokens are staged in Secrets Manager (AWSPENDING, nothing reads them yet) and the connection is recorded as
-   awaiting its location. No token is logged, answered or passed to Step Functions.
+1. `start`: the restaurant's page (authenticated by its signed Wix instance) asks for the authorize link of a
+   provider. A random `state` (256 bits) bound to that site and provider is stored hashed with a 10-minute expiry; it
+   is the only thing that ties the provider's callback to a site.
+2. `complete`: the provider redirects the owner to its callback with `code` and `state`. The state is taken (single
+   use: a replayed or unknown state, or one issued for another provider, is refused), must not be expired; the code is
+   exchanged; the tokens are staged in Secrets Manager (AWSPENDING, nothing reads them yet) and the connection is
+   recorded as awaiting its location. No token is logged, answered or passed to Step Functions.
 3. `locations` / `choose_location`: the owner picks one of the merchant's ACTIVE locations; the tenant is then stored
    (a location connected to another site is refused) and the staged credentials become current: orders flow.
-4. `refresh_due` (scheduled daily): each connected token of 6 days or more is refreshed (Square: at most every 7 days;
-   alarm past 8); a failure is recorded and reported (metric + alarm) and retried on the next run.
-5. `authorization_revoked` (Square's `oauth.authorization.revoked` webhook) and `disconnect` (the owner): the
-   connection ends with its reason and the tenant is paused with it (its events park with `tenant_paused`); a new
-   connection through OAuth resumes it.
+4. `refresh_due` (scheduled daily): each connected token as old as its provider's TokenPolicy says is refreshed
+   (Square: 6 days; at most every 7, alarm past 8); a failure is recorded and reported (metric + alarm) and retried on
+   the next run.
+5. `authorization_revoked` (the provider's access-revoked notice: Square's `oauth.authorization.revoked` webhook) and
+   `disconnect` (the owner): the connection ends with its reason and the tenant is paused with it (its events park
+   with `tenant_paused`); a new connection through OAuth resumes it.
 Personal access tokens (`PUT /admin/tenants/{id}`) are untouched by all this: a tenant connected so has no OAuth
 record; one that an operator re-registers with a personal token stops being refreshed ("replaced").
 """
@@ -23,66 +26,23 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, Protocol
 
-from pydantic import SecretStr
-
-from posbridge.domain.square_oauth import (
-    STATE_TTL,
-    OAuthConnection,
-    OAuthCredentials,
-    SquareLocation,
-    TokenGrant,
-)
-from posbridge.domain.tenant import PosConnection, PosCredentials, Tenant, TenantSettings
+from posbridge.domain.pos_oauth import STATE_TTL, OAuthConnection, OAuthCredentials, PosLocation
+from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
 from posbridge.errors import PermanentError, TransientError
+from posbridge.ports.oauth import OAuthConnectionStore, OAuthConnectors, OAuthStateStore, OAuthVault
+from posbridge.ports.stores import TenantRepository
 
-PROVIDER: Literal["square"] = "square"
-
-
-class StateStore(Protocol):
-    def save(self, state: str, instance_id: str, expires_at: datetime) -> None: ...
-    def take(self, state: str) -> tuple[str, datetime] | None: ...
-
-
-class ConnectionStore(Protocol):
-    def get(self, instance_id: str) -> OAuthConnection | None: ...
-    def put(self, connection: OAuthConnection) -> None: ...
-    def all(self) -> list[OAuthConnection]: ...
-
-
-class SquareAuthorizer(Protocol):
-    def authorize_url(self, state: str) -> str: ...
-    def obtain_token(self, code: str) -> TokenGrant: ...
-    def refresh(self, refresh_token: str) -> TokenGrant: ...
-    def revoke(self, merchant_id: str) -> bool: ...
-
-
-class LocationLister(Protocol):
-    def locations(self, access_token: str) -> list[SquareLocation]: ...
-
-
-class Vault(Protocol):
-    def stage_pos_credentials(self, instance_id: str, credentials: PosCredentials) -> str: ...
-    def promote_pos_credentials(self, instance_id: str, version: str) -> None: ...
-    def staged_pos_credentials(self, instance_id: str, version: str) -> PosCredentials: ...
-    def pos_credentials(self, instance_id: str) -> PosCredentials: ...
-
-
-class Tenants(Protocol):
-    def get(self, instance_id: str) -> Tenant | None: ...
-    def put(self, tenant: Tenant) -> None: ...
+LIVE_STAGES = ("awaiting_location", "connected")
 
 
 @dataclass(frozen=True)
 class OAuthPorts:
-    states: StateStore
-    connections: ConnectionStore
-    square: SquareAuthorizer
-    locations: LocationLister
-    vault: Vault
-    tenants: Tenants
-    webhook_signature_key: SecretStr  # the Square application's webhook subscription key
+    states: OAuthStateStore
+    connections: OAuthConnectionStore
+    connectors: OAuthConnectors
+    vault: OAuthVault
+    tenants: TenantRepository
 
 
 class AuthorizationRefused(Exception):
@@ -101,35 +61,41 @@ def _stamp(now: datetime) -> str:
     return now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def start(instance_id: str, ports: OAuthPorts, now: datetime) -> str:
-    """The authorize link for this site: a fresh single-use state, stored hashed, expiring after STATE_TTL."""
+def start(instance_id: str, provider: str, ports: OAuthPorts, now: datetime) -> str:
+    """The provider's authorize link for this site: a fresh single-use state, stored hashed, expiring after
+    STATE_TTL."""
+    connector = ports.connectors.connector(provider)  # an application not configured: nothing is stored
     state = secrets.token_urlsafe(32)
-    ports.states.save(state, instance_id, now + STATE_TTL)
-    return ports.square.authorize_url(state)
+    ports.states.save(state, instance_id, provider, now + STATE_TTL)
+    return connector.authorize_url(state)
 
 
-def complete(state: str | None, code: str | None, error: str | None, ports: OAuthPorts, now: datetime) -> str:
-    """Square's callback; answers the site (instance id) now awaiting its location choice."""
+def complete(
+    provider: str, state: str | None, code: str | None, error: str | None, ports: OAuthPorts, now: datetime
+) -> str:
+    """The provider's callback; answers the site (instance id) now awaiting its location choice."""
+    connector = ports.connectors.connector(provider)  # an application not configured: the state stays unspent
     if not state:
         raise AuthorizationRefused("missing_state", "the callback carries no state")
     taken = ports.states.take(state)  # taken first, whatever follows: a state never serves twice
-    if taken is None:
+    if taken is None or taken[1] != provider:
         raise AuthorizationRefused("unknown_state", "this authorization link is unknown or was already used")
-    instance_id, expires_at = taken
+    instance_id, _, expires_at = taken
     if now > expires_at:
         raise AuthorizationRefused("expired_state", "this authorization link has expired: start again")
     if error or not code:  # the owner declined (Square sends `error` and `error_description` instead of a code)
-        raise AuthorizationRefused("declined", "Square did not authorize the connection")
-    grant = ports.square.obtain_token(code)
+        raise AuthorizationRefused("declined", "the POS did not authorize the connection")
+    grant = connector.obtain_token(code)
     credentials = OAuthCredentials(
         access_token=grant.access_token,
         refresh_token=grant.refresh_token,
-        webhook_signature_key=ports.webhook_signature_key,
+        webhook_signature_key=connector.webhook_signature_key,
     )
     version = ports.vault.stage_pos_credentials(instance_id, credentials)
     ports.connections.put(
         OAuthConnection(
             instance_id=instance_id,
+            provider=provider,
             merchant_id=grant.merchant_id,
             stage="awaiting_location",
             connected_at=now,
@@ -141,31 +107,35 @@ def complete(state: str | None, code: str | None, error: str | None, ports: OAut
     return instance_id
 
 
-def locations(instance_id: str, ports: OAuthPorts) -> list[SquareLocation]:
-    """The merchant's locations, with the token awaiting a choice (or the current one, to change location)."""
+def _live(instance_id: str, ports: OAuthPorts) -> OAuthConnection:
     connection = ports.connections.get(instance_id)
-    if connection is None or connection.stage not in ("awaiting_location", "connected"):
-        raise NotAllowed("no Square account is connected to this site: connect it first")
-    return ports.locations.locations(_access_token(connection, ports))
+    if connection is None or connection.stage not in LIVE_STAGES:
+        raise NotAllowed("no POS account is connected to this site: connect it first")
+    return connection
+
+
+def locations(instance_id: str, ports: OAuthPorts) -> list[PosLocation]:
+    """The merchant's locations, with the token awaiting a choice (or the current one, to change location)."""
+    connection = _live(instance_id, ports)
+    return ports.connectors.connector(connection.provider).locations(_access_token(connection, ports))
 
 
 def choose_location(instance_id: str, location_id: str, ports: OAuthPorts, now: datetime) -> Tenant:
     """Connect the site to one ACTIVE location of its merchant: the tenant is stored (PosLocationTaken if the location
     is another site's), then the staged credentials become current and the connection is `connected`."""
-    connection = ports.connections.get(instance_id)
-    if connection is None or connection.stage not in ("awaiting_location", "connected"):
-        raise NotAllowed("no Square account is connected to this site: connect it first")
-    found = {loc.id: loc for loc in ports.locations.locations(_access_token(connection, ports))}
+    connection = _live(instance_id, ports)
+    connector = ports.connectors.connector(connection.provider)
+    found = {loc.id: loc for loc in connector.locations(_access_token(connection, ports))}
     chosen = found.get(location_id)
     if chosen is None or chosen.status != "ACTIVE":
-        raise NotAllowed(f"location {location_id} is not an active location of this Square account")
+        raise NotAllowed(f"location {location_id} is not an active location of this POS account")
     existing = ports.tenants.get(instance_id)
     ended_by_oauth = existing is not None and existing.status == "paused" and existing.paused_reason is not None
     tenant = Tenant(
         instance_id=instance_id,
         # a pause the connection caused ends with the new connection; an operator's pause stays
         status="active" if existing is None or existing.status == "removed" or ended_by_oauth else existing.status,
-        pos=PosConnection(provider=PROVIDER, merchant_id=connection.merchant_id, location_id=location_id),
+        pos=PosConnection(provider=connection.provider, merchant_id=connection.merchant_id, location_id=location_id),
         settings=existing.settings if existing else TenantSettings(),
         created_at=existing.created_at if existing else _stamp(now),
         updated_at=_stamp(now),
@@ -194,12 +164,14 @@ class RefreshReport:
 
 
 def refresh_due(ports: OAuthPorts, now: datetime) -> RefreshReport:
-    """Refresh every connected token REFRESH_AFTER old or more. A failure is kept on the connection and reported;
-    the token stays due, so the next run tries again (the client already retried 429/5xx/timeouts)."""
+    """Refresh every connected token as old as its provider's TokenPolicy.refresh_after or older. A failure is kept on
+    the connection and reported; the token stays due, so the next run tries again (the adapter already retried
+    429/5xx/timeouts). An application not configured fails the run (PermanentError), as nothing can be refreshed."""
     report = RefreshReport()
     for connection in ports.connections.all():
-        if not connection.refresh_due(now):
+        if not connection.refresh_due(now, ports.connectors.policy(connection.provider)):
             continue
+        connector = ports.connectors.connector(connection.provider)
         try:
             current = ports.vault.pos_credentials(connection.instance_id)
             if not isinstance(current, OAuthCredentials):  # an operator put a personal token since: not ours
@@ -210,7 +182,7 @@ def refresh_due(ports: OAuthPorts, now: datetime) -> RefreshReport:
                 )
                 report.replaced.append(connection.instance_id)
                 continue
-            grant = ports.square.refresh(current.refresh_token.get_secret_value())
+            grant = connector.refresh(current.refresh_token.get_secret_value())
             renewed = OAuthCredentials(
                 access_token=grant.access_token,
                 refresh_token=grant.refresh_token,
@@ -235,14 +207,22 @@ def refresh_due(ports: OAuthPorts, now: datetime) -> RefreshReport:
 
 
 def authorization_revoked(
-    merchant_id: str, revoker: str, connections: ConnectionStore, tenants: Tenants, now: datetime
+    provider: str,
+    merchant_id: str,
+    revoker: str,
+    connections: OAuthConnectionStore,
+    tenants: TenantRepository,
+    now: datetime,
 ) -> list[str]:
-    """Square's `oauth.authorization.revoked` for a merchant: every site connected through it is paused with the
-    reason (`square_revoked_by_merchant`, `..._by_application`, `..._by_square`). Idempotent; answers the sites."""
-    reason = f"square_revoked_by_{(revoker or 'unknown').lower()}"
+    """The provider's access-revoked notice for a merchant (Square's `oauth.authorization.revoked`): every site
+    connected through it is paused with the reason (`<provider>_revoked_by_<revoker>`: `square_revoked_by_merchant`,
+    `..._by_application`, `..._by_square`). Idempotent; answers the sites."""
+    reason = f"{provider}_revoked_by_{(revoker or 'unknown').lower()}"
     ended = []
     for connection in connections.all():
-        if connection.merchant_id != merchant_id or connection.stage not in ("awaiting_location", "connected"):
+        if connection.provider != provider or connection.merchant_id != merchant_id:
+            continue
+        if connection.stage not in LIVE_STAGES:
             continue
         _end(connection, "revoked", reason, connections, tenants, now)
         ended.append(connection.instance_id)
@@ -250,16 +230,21 @@ def authorization_revoked(
 
 
 def disconnect(instance_id: str, ports: OAuthPorts, now: datetime) -> OAuthConnection:
-    """The owner disconnects: Square revokes the application's tokens for the merchant; the tenant is paused."""
+    """The owner disconnects: the provider revokes the application's tokens for the merchant; the tenant is paused."""
     connection = ports.connections.get(instance_id)
-    if connection is None or connection.stage not in ("awaiting_location", "connected"):
-        raise NotAllowed("no Square account is connected to this site through OAuth")
-    ports.square.revoke(connection.merchant_id)
+    if connection is None or connection.stage not in LIVE_STAGES:
+        raise NotAllowed("no POS account is connected to this site through OAuth")
+    ports.connectors.connector(connection.provider).revoke(connection.merchant_id)
     return _end(connection, "disconnected", "disconnected_by_owner", ports.connections, ports.tenants, now)
 
 
 def _end(
-    connection: OAuthConnection, stage: str, reason: str, connections: ConnectionStore, tenants: Tenants, now: datetime
+    connection: OAuthConnection,
+    stage: str,
+    reason: str,
+    connections: OAuthConnectionStore,
+    tenants: TenantRepository,
+    now: datetime,
 ) -> OAuthConnection:
     # The tenant is paused first: whoever sees the connection ended (the page) also sees the orders stopped, and a
     # retry after a crash between the two writes finds the connection still live and ends it.
@@ -272,7 +257,11 @@ def _end(
 
 
 def connection_view(
-    instance_id: str, connections: ConnectionStore, tenants: Tenants, now: datetime
+    instance_id: str,
+    connections: OAuthConnectionStore,
+    tenants: TenantRepository,
+    connectors: OAuthConnectors,
+    now: datetime,
 ) -> dict[str, object]:
     """What the restaurant's page shows: status, the method, the merchant and location, the token's age."""
     connection = connections.get(instance_id)
@@ -287,7 +276,7 @@ def connection_view(
             "tenantStatus": tenant.status if tenant else None,
         }
     return {
-        "status": connection.status(now),
+        "status": connection.status(now, connectors.policy(connection.provider)),
         "method": "oauth",
         "stage": connection.stage,
         "merchantId": connection.merchant_id,

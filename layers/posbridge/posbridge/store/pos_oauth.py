@@ -1,11 +1,15 @@
-"""Square OAuth in the mappings table: the pending authorization states and each tenant's connection record.
+"""POS OAuth in the mappings table (flows/pos_oauth.py): the pending authorization states and each tenant's connection.
 
-    PK OAUTHSTATE#<sha256(state)>  SK STATE        -> instance_id, expires_at (TTL)   one per authorize link
+    PK OAUTHSTATE#<sha256(state)>  SK STATE        -> instance_id, provider, expires_at (TTL)   one per authorize link
     PK SQUAREOAUTH                 SK <instanceId> -> the OAuthConnection (no token)   the refresh schedule's list
 
 Only the state's SHA-256 is stored: a leaked table dump cannot complete anyone's authorization. A state is taken with
 one conditional delete, so two callbacks with the same state cannot both succeed (single use). DynamoDB's TTL deletes
 expired states lazily (within days), so the expiry is also checked when one is taken.
+
+The connections' partition keeps the name it was given when Square was the only OAuth provider: it holds every
+provider's connections, each naming its provider (one written before carries none and reads as Square's, as does a
+state saved before states named theirs), so existing tables need no migration.
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from posbridge.domain.square_oauth import OAuthConnection
+from posbridge.domain.pos_oauth import OAuthConnection
 from posbridge.store.table import TableStore
 
 STATE_SK = "STATE"
-CONNECTIONS_PK = "SQUAREOAUTH"
+CONNECTIONS_PK = "SQUAREOAUTH"  # every provider's (the module's docstring)
 
 
 def state_pk(state: str) -> str:
@@ -28,25 +32,27 @@ def state_pk(state: str) -> str:
 
 
 class OAuthStates(TableStore):
-    def save(self, state: str, instance_id: str, expires_at: datetime) -> None:
+    def save(self, state: str, instance_id: str, provider: str, expires_at: datetime) -> None:
         self._table.put_item(
             Item={
                 "PK": state_pk(state),
                 "SK": STATE_SK,
                 "instance_id": instance_id,
+                "provider": provider,
                 "expires_at": int(expires_at.timestamp()),
             },
             ConditionExpression="attribute_not_exists(PK)",
         )
 
-    def take(self, state: str) -> tuple[str, datetime] | None:
-        """The state's site and expiry, deleting it (None: unknown, or already taken)."""
+    def take(self, state: str) -> tuple[str, str, datetime] | None:
+        """The state's site, provider and expiry, deleting it (None: unknown, or already taken)."""
         old = self._table.delete_item(Key={"PK": state_pk(state), "SK": STATE_SK}, ReturnValues="ALL_OLD").get(
             "Attributes"
         )
         if not old:
             return None
-        return str(old["instance_id"]), datetime.fromtimestamp(int(old["expires_at"]), UTC)
+        provider = str(old.get("provider") or "square")
+        return str(old["instance_id"]), provider, datetime.fromtimestamp(int(old["expires_at"]), UTC)
 
 
 class OAuthConnections(TableStore):

@@ -1,7 +1,9 @@
-"""A restaurant's Square OAuth connection: what may be stored and shown (never a token), and its state.
+"""A restaurant's POS OAuth connection: what may be stored and shown (never a token), and its state.
 
 The tokens live only in Secrets Manager (the tenant's POS credentials secret, `OAuthCredentials`); this record keeps
-the merchant, when the access token was issued and expires, and why a connection ended.
+the provider and merchant, when the access token was issued and expires, and why a connection ended. When a token is
+refreshed and when it counts as old is the provider's rule (`TokenPolicy`, from its adapter: Square's in
+pos/square/oauth.py).
 """
 
 from __future__ import annotations
@@ -14,15 +16,21 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from posbridge.domain.tenant import PosCredentials
 
-# Square: OAuth access tokens expire after 30 days; refresh every 7 days or sooner; alert on a token older than 8 days
-# (developer.squareup.com/docs/oauth-api/refresh-revoke-limit-scope).
-REFRESH_AFTER = timedelta(days=6)  # a daily schedule then refreshes each token between 6 and 7 days old
-TOKEN_AGE_ALARM = timedelta(days=8)
-STATE_TTL = timedelta(minutes=10)  # Square's authorization code itself lives 5 minutes
+STATE_TTL = timedelta(minutes=10)  # an authorize link's life (Square's authorization code itself lives 5 minutes)
 
 ConnectionStage = Literal["awaiting_location", "connected", "revoked", "disconnected", "replaced"]
 # What the restaurant's page shows.
 ConnectionStatus = Literal["connected", "expiring", "revoked", "not_connected"]
+
+
+@dataclass(frozen=True)
+class TokenPolicy:
+    """A provider's access-token rules: refresh a token this old or older (a daily schedule), and show it as
+    `expiring` (and alarm) past `age_alarm` or when it expires within `expiring_within`."""
+
+    refresh_after: timedelta
+    age_alarm: timedelta
+    expiring_within: timedelta
 
 
 class OAuthCredentials(PosCredentials):
@@ -34,7 +42,7 @@ class OAuthCredentials(PosCredentials):
 
 @dataclass(frozen=True)
 class TokenGrant:
-    """Square's ObtainTokenResponse, as the flows need it."""
+    """A provider's answer to a code exchange or a refresh, as the flows need it."""
 
     access_token: SecretStr
     refresh_token: SecretStr
@@ -43,16 +51,19 @@ class TokenGrant:
 
 
 @dataclass(frozen=True)
-class SquareLocation:
+class PosLocation:
     id: str
     name: str
-    status: str  # Square's LocationStatus: ACTIVE | INACTIVE
+    status: str  # ACTIVE: the owner may connect the site to it (the adapter maps the provider's own status)
 
 
 class OAuthConnection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     instance_id: str
+    # The registry's name of the provider. Records written while Square was the only OAuth provider carry none: they
+    # are Square's.
+    provider: str = "square"
     merchant_id: str
     stage: ConnectionStage
     connected_at: datetime  # when the owner approved (the last time)
@@ -66,14 +77,14 @@ class OAuthConnection(BaseModel):
     def token_age(self, now: datetime) -> timedelta:
         return now - self.token_issued_at
 
-    def status(self, now: datetime) -> ConnectionStatus:
+    def status(self, now: datetime, policy: TokenPolicy) -> ConnectionStatus:
         if self.stage in ("revoked", "disconnected"):
             return "revoked"
         if self.stage != "connected":
             return "not_connected"
-        if self.token_age(now) > TOKEN_AGE_ALARM or self.token_expires_at - now < timedelta(days=7):
+        if self.token_age(now) > policy.age_alarm or self.token_expires_at - now < policy.expiring_within:
             return "expiring"
         return "connected"
 
-    def refresh_due(self, now: datetime) -> bool:
-        return self.stage == "connected" and self.token_age(now) >= REFRESH_AFTER
+    def refresh_due(self, now: datetime, policy: TokenPolicy) -> bool:
+        return self.stage == "connected" and self.token_age(now) >= policy.refresh_after
