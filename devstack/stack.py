@@ -20,6 +20,7 @@ import httpx
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.stepfunctions.models import stepfunctions_backends
 
+from devstack import moto_patches
 from devstack.pollers import SqsPoller, detach_moto_sqs_triggers, sqs_mappings
 from devstack.runtime import RUNTIME
 from devstack.template import CONTEXT_PATH_GUARD, ApiRoute, Prepared, emulate_unsupported, prepare
@@ -68,6 +69,7 @@ def _shared_moto_endpoint(region: str) -> str:
             # Step Functions really executes definitions only when asked to.
             httpx.post(f"{_moto_endpoint}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}})
             RUNTIME.install()
+            moto_patches.install()
         return _moto_endpoint
 
 
