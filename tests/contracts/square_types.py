@@ -43,9 +43,8 @@ from posbridge.domain.money import Money
 from posbridge.domain.order import Address, Buyer, Fulfillment, LineItem, Modifier, Order
 from posbridge.domain.order_catalog import CatalogLine
 from posbridge.domain.pos_export import OrderPayment
-from posbridge.pos.square import SquarePos
-from posbridge.pos.square import catalog as square_catalog
-from posbridge.pos.square.catalog import SquareCatalogSource
+from posbridge.pos.square import SquarePos, catalog_reader
+from posbridge.pos.square.catalog_reader import SquareCatalogSource
 from posbridge.pos.square.client import SquareClient
 from posbridge.pos.square.order_money import ADJUSTMENT_NAME
 from posbridge.wix.orders import restaurant_order
@@ -271,7 +270,7 @@ def _order(order_id: str, fulfillment: Fulfillment | None, buyer: Buyer) -> Orde
 
 def drive_the_adapter(seller: SandboxSeller, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every adapter code path that calls Square, with pages small enough that cursors are followed."""
-    monkeypatch.setattr(square_catalog, "SEARCH_LIMIT", 3)
+    monkeypatch.setattr(catalog_reader, "SEARCH_LIMIT", 3)
     monkeypatch.setattr("posbridge.pos.square.SEARCH_PAGE", 1)
     client = SquareClient(SANDBOX_URL, seller.token, http=seller.http, max_attempts=1)
     pos = SquarePos(client, seller.location_id)

@@ -12,7 +12,7 @@ from posbridge.errors import PermanentError
 from posbridge.pos import registry
 from posbridge.pos.registry import PosCatalogs, PosGateways
 from posbridge.pos.square import SquarePos
-from posbridge.pos.square.catalog import SquareCatalogSource
+from posbridge.pos.square.catalog_reader import SquareCatalogSource
 from posbridge.pos.square.webhooks import SquareWebhooks
 from tests.unit.pos_fakes import tenant
 

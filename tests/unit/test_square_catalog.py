@@ -1,4 +1,5 @@
-"""Square catalog objects -> the canonical catalog (posbridge/pos/square/catalog.py), rule by rule."""
+"""Square catalog objects -> the canonical catalog (posbridge/pos/square/catalog_reader.py, catalog_mapper.py,
+catalog_layout.py), rule by rule."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import pytest
 from posbridge.domain.catalog import DEFAULT_MENU_ID, LayoutOptions, content_hashes
 from posbridge.errors import PermanentError
 from posbridge.flows.catalog_plan import build_plan
-from posbridge.pos.square.catalog import INVENTORY_COUNTS_PATH, UNCATEGORIZED_ID, SquareCatalogSource, to_catalog
+from posbridge.pos.square.catalog_layout import UNCATEGORIZED_ID
+from posbridge.pos.square.catalog_mapper import to_catalog
+from posbridge.pos.square.catalog_reader import INVENTORY_COUNTS_PATH, SquareCatalogSource
 
 LOCATION = "L1"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -8,7 +8,7 @@ from posbridge.ports.oauth import OAuthConnector
 from posbridge.ports.pos import CatalogSource, PosGateway, PosWebhooks
 from posbridge.pos.adapter import OAuthApp, OAuthContext, PosAdapter, PosContext, WebhookContext
 from posbridge.pos.square import SquarePos
-from posbridge.pos.square.catalog import SquareCatalogSource
+from posbridge.pos.square.catalog_reader import SquareCatalogSource
 from posbridge.pos.square.client import SquareClient
 from posbridge.pos.square.oauth import TOKEN_POLICY, SquareApp, SquareConnector
 from posbridge.pos.square.webhooks import PROVIDER, SquareWebhooks
