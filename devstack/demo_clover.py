@@ -24,12 +24,20 @@ CLOVER_INSTANCE_ID = "demo-clover-restaurant-0001"
 CATALOG = {
     "categories": ["Mains", "Desserts"],
     "modifierGroups": [
-        {"name": "Toppings", "minRequired": 0, "maxAllowed": 2,
-         "modifiers": [{"name": "Extra cheese", "price": 150}, {"name": "Bacon", "price": 200}]},
+        {
+            "name": "Toppings",
+            "minRequired": 0,
+            "maxAllowed": 2,
+            "modifiers": [{"name": "Extra cheese", "price": 150}, {"name": "Bacon", "price": 200}],
+        },
     ],
     "itemGroups": [
-        {"name": "Burger", "category": "Mains", "modifierGroups": [0],
-         "variants": [{"option": "Single", "price": 1100}, {"option": "Double", "price": 1500}]},
+        {
+            "name": "Burger",
+            "category": "Mains",
+            "modifierGroups": [0],
+            "variants": [{"option": "Single", "price": 1100}, {"option": "Double", "price": 1500}],
+        },
     ],
     "items": [
         {"name": "Fries", "price": 450, "category": "Mains"},

@@ -52,7 +52,10 @@ settings = AdminSettings.from_env()
 wired = wiring.admin(settings)
 tenants, orders, syncs, vault = wired.tenants, wired.orders, wired.syncs, wired.vault
 catalog_jobs, catalog_runs, lifecycle, dead_letters = (
-    wired.catalog_jobs, wired.catalog_runs, wired.lifecycle, wired.dead_letters
+    wired.catalog_jobs,
+    wired.catalog_runs,
+    wired.lifecycle,
+    wired.dead_letters,
 )
 logger = Logger()
 tracer = Tracer()
@@ -88,6 +91,7 @@ class TenantRegistrationRequest(TenantRegistration):
 
 
 TenantRegistrationRequest.model_rebuild()  # the annotations are strings here: resolve them while this module is whole
+
 
 @app.put(
     "/admin/tenants/<instanceId>",
