@@ -364,6 +364,6 @@ def _json(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
 
 
 @tracer.capture_lambda_handler
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)  # a warm function's next request never logs this one's site/provider
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -6,12 +6,13 @@ Square: /restaurant/square/..., /oauth/square/callback) reach the flow as before
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
@@ -156,3 +157,32 @@ def test_the_template_routes_each_oauth_path_with_a_provider_parameter_to_the_re
     # Then every OAuth route is there with {provider}, and no route names Square
     assert set(ROUTES) <= routed
     assert not [path for _, path in routed if re.search("square", path, re.I)]
+
+
+def test_a_request_never_logs_the_provider_or_site_of_the_one_before(
+    api: ModuleType,
+    flow: list[tuple[str, str | None]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    logged = io.StringIO()
+    monkeypatch.setattr(api.logger.registered_handler, "stream", logged)
+
+    def lines() -> list[dict[str, Any]]:
+        text = logged.getvalue()
+        logged.seek(0)
+        logged.truncate()
+        return [json.loads(line) for line in text.splitlines()]
+
+    # Given a warm function that served Square's authorize route for site-a (the instance check logs the site)
+    monkeypatch.setattr(api, "_site", lambda: api.logger.append_keys(instance_id="site-a") or "site-a")
+    context = SimpleNamespace(
+        function_name="restaurant-api", memory_limit_in_mb=256, invoked_function_arn="arn", aws_request_id="r1"
+    )
+    assert api.handler(_event("POST", "/restaurant/square/authorize"), context)["statusCode"] == 200
+    first = lines()
+    assert any(line.get("provider") == "square" and line.get("instance_id") == "site-a" for line in first)
+    # When the next request names an unknown provider
+    assert api.handler(_event("POST", "/restaurant/toast/authorize"), context)["statusCode"] == 404
+    # Then its log lines carry neither the provider nor the site of the request before
+    second = lines()
+    assert second and all("provider" not in line and "instance_id" not in line for line in second)
