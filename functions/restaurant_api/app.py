@@ -177,15 +177,29 @@ def get_connection() -> Response[dict[str, Any]]:
     view = oauth.connection_view(instance_id, connections, tenants, connectors, datetime.now(UTC))
     reason = view.get("reason") or view.get("pausedReason")
     provider = str(view["provider"]) if view.get("provider") else OFFERED_PROVIDER
+    pos = _pos_name(provider)
     return _json(
         200,
         {
             **view,
             "provider": provider,
-            "providerName": registry.display_name(provider) if provider else None,
-            "reasonText": page.plain_reason(str(reason)) if reason else None,
+            "providerName": pos.display if provider else None,
+            "reasonText": page.plain_reason(str(reason), pos) if reason else None,
         },
     )
+
+
+def _pos_name(provider: str | None) -> page.PosName:
+    """The page's words for a provider (the registry's name for it); none known: "your POS"."""
+    if provider is None or provider not in registry.ADAPTERS:
+        return page.PosName(provider or "", "your POS")
+    return page.PosName(provider, registry.display_name(provider))
+
+
+def _site_pos(instance_id: str) -> page.PosName:
+    """The POS the site is connected to (its tenant's), or the one the page offers while it has none."""
+    tenant = tenants.get(instance_id)
+    return _pos_name(tenant.pos.provider if tenant else OFFERED_PROVIDER)
 
 
 @app.post("/restaurant/<provider>/authorize")
@@ -255,13 +269,14 @@ def _static(name: str) -> Response[str]:
 def get_activity() -> Response[dict[str, Any]]:
     """The sync's health for this site: recent orders both ways, parked messages, the catalog sync's problems."""
     instance_id = _site()
-    parked = page.parked_view(instance_id, dead_letters) if settings.dead_letter_queue_url else []
+    pos = _site_pos(instance_id)
+    parked = page.parked_view(instance_id, dead_letters, pos) if settings.dead_letter_queue_url else []
     return _json(
         200,
         {
-            "orders": page.orders_view(activity.recent(instance_id)),
+            "orders": page.orders_view(activity.recent(instance_id), pos),
             "parked": parked,
-            "catalog": page.catalog_view(catalog_state.get(instance_id), catalog_jobs.lock_holder(instance_id)),
+            "catalog": page.catalog_view(catalog_state.get(instance_id), catalog_jobs.lock_holder(instance_id), pos),
         },
     )
 
