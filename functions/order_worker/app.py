@@ -130,7 +130,7 @@ def oauth_revoked_event(message: WorkMessage) -> None:
     provider = message.source
     paused = authorization_revoked(provider, merchant_id, revoker, oauth_connections, tenants, datetime.now(UTC))
     logger.warning("pos authorization revoked", extra={"provider": provider, "paused": paused, "revoker_type": revoker})
-    metrics.add_metric(name="SquareAuthorizationRevoked", unit=MetricUnit.Count, value=1)  # the template's alarm
+    metrics.add_metric(name="PosAuthorizationRevoked", unit=MetricUnit.Count, value=1)  # the template's alarm
 
 
 def process(record: SQSRecord) -> None:

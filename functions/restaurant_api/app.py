@@ -1,13 +1,15 @@
-"""The restaurant's own API (issue 15): the JSON its dashboard page in Wix uses to connect Square through OAuth (the
-provider-neutral flow posbridge/flows/pos_oauth.py with Square's connector from the registry; these routes and the
-page are Square's).
+"""The restaurant's own API (issue 15): the JSON its dashboard page in Wix uses to connect its POS through OAuth (the
+provider-neutral flow posbridge/flows/pos_oauth.py with the provider's connector from the registry). The provider is
+the route's `{provider}` (`/restaurant/{provider}/authorize|locations|location|disconnect`,
+`/oauth/{provider}/callback`: Square's are `/restaurant/square/...` and `/oauth/square/callback`, the redirect URL
+registered with Square); a name the registry does not connect through OAuth is 404 before anything else runs.
 
 Every `/restaurant/...` route is authenticated by the signed Wix app instance the page received from Wix
 (`Authorization: Instance <instance>`, posbridge/wix/instance.py) and acts only on the site that instance names: no
 route takes a site id from the request, so one site's page can never read or act on another's. A missing, tampered,
 expired or anonymous instance is 401 before any route runs.
 
-`GET /oauth/square/callback` is public (Square redirects the owner's browser there): the single-use `state` it
+`GET /oauth/{provider}/callback` is public (the provider redirects the owner's browser there): the single-use `state` it
 carries is what ties it to a site (posbridge/flows/pos_oauth.py).
 
 `GET /restaurant/page` (and its page.js, page.css) is the page itself: static files shipped in ./page, public
@@ -42,6 +44,7 @@ from posbridge.executions import StepFunctionsExecutions
 from posbridge.flows import pos_oauth as oauth
 from posbridge.flows import restaurant_page as page
 from posbridge.flows.catalog_publish import start_import
+from posbridge.pos import registry
 from posbridge.store.activity import OrderActivityStore
 from posbridge.store.catalog_jobs import CatalogJobs
 from posbridge.store.catalog_sync_state import CatalogSyncState
@@ -50,9 +53,11 @@ from posbridge.wix.instance import InstanceRejected, instance_from_header, verif
 
 WIX_SECRET_MAX_AGE_S = 300
 
-PROVIDER = "square"  # the POS these routes connect (/restaurant/square/..., /oauth/square/callback)
+PROVIDER_NAME_MAX = 40  # an unknown provider is quoted back this far, no further
 
 settings = RestaurantApiSettings.from_env()
+# The provider the page offers to connect while the site has none: the first one whose OAuth application is configured
+OFFERED_PROVIDER = next((p for p in settings.oauth_app_secret_names() if p in registry.oauth_providers()), None)
 ports = wiring.pos_oauth(settings)
 tenants, connections, connectors = ports.tenants, ports.connections, ports.connectors
 activity = OrderActivityStore(settings.mappings_table)
@@ -103,6 +108,24 @@ class Unauthenticated(Exception):
     pass
 
 
+class NoSuchProvider(Exception):
+    """The route names a provider the registry does not connect through OAuth (unknown, or an operator's only)."""
+
+    def __init__(self, provider: str) -> None:
+        self.reason = "unknown_pos_provider" if provider not in registry.ADAPTERS else "pos_oauth_not_supported"
+        quoted = provider[:PROVIDER_NAME_MAX]
+        super().__init__(f"posbridge connects no POS provider {quoted!r} through OAuth")
+
+
+def _oauth_provider(provider: str) -> str:
+    """The route's provider, if restaurants connect it themselves (404 otherwise, before authentication: the route is
+    as absent as any other unknown path)."""
+    if provider not in registry.oauth_providers():
+        raise NoSuchProvider(provider)
+    logger.append_keys(provider=provider)
+    return provider
+
+
 def _site() -> str:
     """The site the signed Wix instance names (401 otherwise)."""
     header = app.current_event.get_header_value("authorization")
@@ -121,6 +144,12 @@ def unauthenticated(exc: Unauthenticated) -> Response[dict[str, Any]]:
     return _json(401, {"message": str(exc)})
 
 
+@app.exception_handler(NoSuchProvider)  # type: ignore[untyped-decorator]
+def no_such_provider(exc: NoSuchProvider) -> Response[dict[str, Any]]:
+    logger.info("restaurant route names no OAuth provider", extra={"reason": exc.reason})
+    return _json(404, {"message": str(exc), "reason": exc.reason})
+
+
 @app.exception_handler([oauth.NotAllowed, PosLocationTaken, page.NotConnected])  # type: ignore[untyped-decorator]
 def conflict(exc: Exception) -> Response[dict[str, Any]]:
     return _json(409, {"message": str(exc)})
@@ -128,58 +157,86 @@ def conflict(exc: Exception) -> Response[dict[str, Any]]:
 
 @app.exception_handler(PermanentError)  # type: ignore[untyped-decorator]
 def refused(exc: PermanentError) -> Response[dict[str, Any]]:
-    not_configured = exc.reason in ("square_oauth_not_configured", "pos_provider_not_configured")
-    status = 501 if not_configured else 502  # Square refused (reason code only)
-    logger.warning("square refused", extra={"reason": exc.reason})
+    not_configured = exc.reason in ("pos_oauth_not_configured", "pos_provider_not_configured")
+    status = 501 if not_configured else 502  # the POS refused (reason code only)
+    logger.warning("pos refused", extra={"reason": exc.reason})
     return _json(status, {"message": str(exc), "reason": exc.reason})
 
 
 @app.exception_handler(TransientError)  # type: ignore[untyped-decorator]
 def unavailable(exc: TransientError) -> Response[dict[str, Any]]:
-    logger.warning("square unavailable", extra={"error": type(exc).__name__})
-    return _json(503, {"message": "Square is not answering now; try again in a minute"})
+    logger.warning("pos unavailable", extra={"error": type(exc).__name__})
+    return _json(503, {"message": "Your POS is not answering now; try again in a minute"})
 
 
 @app.get("/restaurant/connection")
 def get_connection() -> Response[dict[str, Any]]:
-    """The POS connection of this site: connected / expiring / revoked / not_connected, and the token's age."""
+    """The POS connection of this site: connected / expiring / revoked / not_connected, and the token's age; its
+    provider (or the one offered while none is connected) and that provider's name, in the page's words."""
     instance_id = _site()
     view = oauth.connection_view(instance_id, connections, tenants, connectors, datetime.now(UTC))
     reason = view.get("reason") or view.get("pausedReason")
-    return _json(200, {**view, "reasonText": page.plain_reason(str(reason)) if reason else None})
+    provider = str(view["provider"]) if view.get("provider") else OFFERED_PROVIDER
+    pos = _pos_name(provider)
+    return _json(
+        200,
+        {
+            **view,
+            "provider": provider,
+            "providerName": pos.display if provider else None,
+            "reasonText": page.plain_reason(str(reason), pos) if reason else None,
+        },
+    )
 
 
-@app.post("/restaurant/square/authorize")
-def authorize() -> Response[dict[str, Any]]:
-    """The Square authorize link (single use, 10 minutes) for this site."""
+def _pos_name(provider: str | None) -> page.PosName:
+    """The page's words for a provider (the registry's name for it); none known: "your POS"."""
+    if provider is None or provider not in registry.ADAPTERS:
+        return page.PosName(provider or "", "your POS")
+    return page.PosName(provider, registry.display_name(provider))
+
+
+def _site_pos(instance_id: str) -> page.PosName:
+    """The POS the site is connected to (its tenant's), or the one the page offers while it has none."""
+    tenant = tenants.get(instance_id)
+    return _pos_name(tenant.pos.provider if tenant else OFFERED_PROVIDER)
+
+
+@app.post("/restaurant/<provider>/authorize")
+def authorize(provider: str) -> Response[dict[str, Any]]:
+    """The provider's authorize link (single use, 10 minutes) for this site."""
+    provider = _oauth_provider(provider)
     instance_id = _site()
-    url = oauth.start(instance_id, PROVIDER, ports, datetime.now(UTC))
-    logger.info("square authorization started")
+    url = oauth.start(instance_id, provider, ports, datetime.now(UTC))
+    logger.info("pos authorization started")
     return _json(200, {"authorizeUrl": url})
 
 
-@app.get("/restaurant/square/locations")
-def list_locations() -> Response[dict[str, Any]]:
+@app.get("/restaurant/<provider>/locations")
+def list_locations(provider: str) -> Response[dict[str, Any]]:
+    provider = _oauth_provider(provider)
     instance_id = _site()
-    found = oauth.locations(instance_id, ports)
+    found = oauth.locations(instance_id, ports, provider)
     return _json(200, {"locations": [{"id": x.id, "name": x.name, "status": x.status} for x in found]})
 
 
-@app.put("/restaurant/square/location")
-def choose_location(choice: Annotated[LocationChoice, Body()]) -> Response[dict[str, Any]]:
-    """Connect this site to one of its Square merchant's active locations: orders flow from then on."""
+@app.put("/restaurant/<provider>/location")
+def choose_location(provider: str, choice: Annotated[LocationChoice, Body()]) -> Response[dict[str, Any]]:
+    """Connect this site to one of its merchant's active locations at the provider: orders flow from then on."""
+    provider = _oauth_provider(provider)
     instance_id = _site()
-    oauth.choose_location(instance_id, choice.location_id, ports, datetime.now(UTC))
-    logger.info("square location chosen", extra={"location_id": choice.location_id})
+    oauth.choose_location(instance_id, choice.location_id, ports, datetime.now(UTC), provider)
+    logger.info("pos location chosen", extra={"location_id": choice.location_id})
     return _json(200, oauth.connection_view(instance_id, connections, tenants, connectors, datetime.now(UTC)))
 
 
-@app.post("/restaurant/square/disconnect")
-def disconnect() -> Response[dict[str, Any]]:
-    """Revoke the application's access at Square and pause this site."""
+@app.post("/restaurant/<provider>/disconnect")
+def disconnect(provider: str) -> Response[dict[str, Any]]:
+    """Revoke the application's access at the provider and pause this site."""
+    provider = _oauth_provider(provider)
     instance_id = _site()
-    oauth.disconnect(instance_id, ports, datetime.now(UTC))
-    logger.info("square disconnected by the owner")
+    oauth.disconnect(instance_id, ports, datetime.now(UTC), provider)
+    logger.info("pos disconnected by the owner")
     return _json(200, oauth.connection_view(instance_id, connections, tenants, connectors, datetime.now(UTC)))
 
 
@@ -212,13 +269,14 @@ def _static(name: str) -> Response[str]:
 def get_activity() -> Response[dict[str, Any]]:
     """The sync's health for this site: recent orders both ways, parked messages, the catalog sync's problems."""
     instance_id = _site()
-    parked = page.parked_view(instance_id, dead_letters) if settings.dead_letter_queue_url else []
+    pos = _site_pos(instance_id)
+    parked = page.parked_view(instance_id, dead_letters, pos) if settings.dead_letter_queue_url else []
     return _json(
         200,
         {
-            "orders": page.orders_view(activity.recent(instance_id)),
+            "orders": page.orders_view(activity.recent(instance_id), pos),
             "parked": parked,
-            "catalog": page.catalog_view(catalog_state.get(instance_id), catalog_jobs.lock_holder(instance_id)),
+            "catalog": page.catalog_view(catalog_state.get(instance_id), catalog_jobs.lock_holder(instance_id), pos),
         },
     )
 
@@ -246,7 +304,7 @@ def import_menu() -> Response[dict[str, Any]]:
     except ImportAlreadyRunning as exc:
         return _json(409, {"message": "an import of your menu is already running", "runningJobId": exc.running_job_id})
     except PermanentError as exc:
-        return _json(409, {"message": "connect Square first" if exc.reason == "unknown_tenant" else str(exc),
+        return _json(409, {"message": "connect your POS first" if exc.reason == "unknown_tenant" else str(exc),
                            "reason": exc.reason})  # fmt: skip
     logger.info("catalog import started by the owner", extra={"job_id": job.job_id})
     return _json(202, _job_view(job))
@@ -282,28 +340,30 @@ def put_settings(choice: Annotated[ExportSettingsChoice, Body()]) -> Response[di
     return _json(200, changed)
 
 
-@app.get("/oauth/square/callback")
-def callback() -> Response[str]:
-    """Square's redirect after the owner approved (or declined). Never echoes the code or the state."""
+@app.get("/oauth/<provider>/callback")
+def callback(provider: str) -> Response[str]:
+    """The provider's redirect after the owner approved (or declined). Never echoes the code or the state."""
+    provider = _oauth_provider(provider)
+    name = registry.display_name(provider)
     query = app.current_event.query_string_parameters or {}
     try:
         instance_id = oauth.complete(
-            PROVIDER, query.get("state"), query.get("code"), query.get("error"), ports, datetime.now(UTC)
+            provider, query.get("state"), query.get("code"), query.get("error"), ports, datetime.now(UTC)
         )
     except oauth.AuthorizationRefused as refusal:
-        logger.warning("square authorization refused", extra={"reason": refusal.reason})
-        return _page(400, "Square was not connected", f"{refusal} ({refusal.reason}).")
-    except (PermanentError, TransientError) as exc:  # Square refused the code, or is unreachable: start again
-        reason = exc.reason if isinstance(exc, PermanentError) else "square_unavailable"
-        logger.warning("square code exchange failed", extra={"reason": reason})
+        logger.warning("pos authorization refused", extra={"reason": refusal.reason})
+        return _page(400, f"{name} was not connected", f"{refusal} ({refusal.reason}).")
+    except (PermanentError, TransientError) as exc:  # the provider refused the code, or is unreachable: start again
+        reason = exc.reason if isinstance(exc, PermanentError) else f"{provider}_unavailable"
+        logger.warning("pos code exchange failed", extra={"reason": reason})
         status = 503 if isinstance(exc, TransientError) else 502
         return _page(
             status,
-            "Square was not connected",
-            f"Square did not complete the connection ({reason}): start again from your Wix dashboard.",
+            f"{name} was not connected",
+            f"{name} did not complete the connection ({reason}): start again from your Wix dashboard.",
         )
-    logger.info("square authorization completed", extra={"instance_id": instance_id})
-    return _page(200, "Square is connected", "Go back to your Wix dashboard to pick the location of your restaurant.")
+    logger.info("pos authorization completed", extra={"instance_id": instance_id})
+    return _page(200, f"{name} is connected", "Go back to your Wix dashboard to pick the location of your restaurant.")
 
 
 def _page(status: int, title: str, text: str) -> Response[str]:
@@ -319,6 +379,6 @@ def _json(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
 
 
 @tracer.capture_lambda_handler
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)  # a warm function's next request never logs this one's site/provider
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

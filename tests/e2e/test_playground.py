@@ -41,10 +41,11 @@ def test_make_up_opens_a_connected_restaurant_with_its_menu_and_the_printed_comm
     instance = parse_qs(urlsplit(opened["pageUrl"]).query)["instance"][0]
     owner = {"Authorization": f"Instance {instance}"}
     view = http.get(f"{gateway}/restaurant/connection", headers=owner).json()
-    assert (view["status"], view["method"], view["merchantId"], view["locationId"]) == (
-        "connected", "oauth", merchant_id, location_id
+    assert (view["status"], view["method"], view["merchantId"], view["locationId"], view["providerName"]) == (
+        "connected", "oauth", merchant_id, location_id, "Square"
     )  # fmt: skip
-    assert "Square sync" in http.get(opened["pageUrl"]).text
+    # (the page names its POS from that view: its HTML carries the placeholders page.js fills)
+    assert '<span class="pos-name">POS</span> sync' in http.get(opened["pageUrl"]).text
     printed = guide(opened["pageUrl"], opened["import"])
     assert opened["pageUrl"] in printed and "posbridge sandbox order" in printed
 

@@ -125,7 +125,7 @@ def test_a_restaurant_connects_through_oauth_exports_refreshes_and_is_paused_whe
     record["token_issued_at"] = (datetime.now(UTC) - timedelta(days=7)).isoformat()
     item["connection"] = {"S": json.dumps(record)}
     table.put_item(TableName=table_name, Item=item)
-    summary, error = devstack.stack.invoke("SquareTokenRefreshFunction", {})
+    summary, error = devstack.stack.invoke("PosTokenRefreshFunction", {})
     # Then it is refreshed: a new access token is current (the refresh token is the same), and it works on Square
     assert error is None and instance_id in summary["refreshed"], summary
     second = _secret(devstack, instance_id)

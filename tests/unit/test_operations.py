@@ -82,7 +82,7 @@ EXPECTED_ALARMS = [
                 "CatalogHealthFunction",
                 "AdminFunction",
                 "RestaurantApiFunction",
-                "SquareTokenRefreshFunction",
+                "PosTokenRefreshFunction",
             )
         },
         0,
@@ -106,13 +106,13 @@ EXPECTED_ALARMS = [
         0,
     ),
     ("SlowWixAckAlarm", {("AWS/ApiGateway", "Latency", "${AWS::StackName}-api")}, 1000),
-    # Issue 15: a Square OAuth refresh failed, a token is past Square's 8 days, or an authorization was revoked
+    # Issue 15: a POS OAuth refresh failed, a token is past 8 days (Square's line), or an authorization was revoked
     (
-        "SquareTokenAlarm",
+        "PosTokenAlarm",
         {
-            ("Posbridge", "SquareTokenRefreshFailed", "posbridge-square-tokens"),
-            ("Posbridge", "SquareTokenOldestAgeDays", "posbridge-square-tokens"),
-            ("Posbridge", "SquareAuthorizationRevoked", "posbridge-order-worker"),
+            ("Posbridge", "PosTokenRefreshFailed", "posbridge-pos-tokens"),
+            ("Posbridge", "PosTokenOldestAgeDays", "posbridge-pos-tokens"),
+            ("Posbridge", "PosAuthorizationRevoked", "posbridge-order-worker"),
         },
         0,
     ),

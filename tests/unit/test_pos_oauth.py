@@ -508,3 +508,30 @@ def test_an_old_a_future_or_an_anonymous_instance_is_refused() -> None:
     with pytest.raises(InstanceRejected, match="anonymous"):
         verify_instance(_instance(aid="visitor"), SECRET, NOW)
     assert instance_from_header(f"Bearer {_instance()}") is None
+
+
+def test_a_route_of_another_provider_cannot_act_on_the_sites_connection(ports: oauth.OAuthPorts) -> None:
+    # Given site A connected through Square
+    _connect(ports, SITE_A)
+    # When the owner's page calls another provider's routes (/restaurant/acme/...) for it
+    for act in (
+        lambda: oauth.locations(SITE_A, ports, "acme"),
+        lambda: oauth.choose_location(SITE_A, "LOC1", ports, NOW, "acme"),
+        lambda: oauth.disconnect(SITE_A, ports, NOW, "acme"),
+    ):
+        with pytest.raises(oauth.NotAllowed, match="connected through square, not acme"):
+            act()
+    # Then nothing was revoked and the site stays connected; Square's own routes still act on it
+    assert _square(ports).revoked == []
+    assert [x.id for x in oauth.locations(SITE_A, ports, "square")] == ["LOC1", "LOC2"]
+    assert oauth.disconnect(SITE_A, ports, NOW, "square").reason == "disconnected_by_owner"
+
+
+def test_the_page_reads_which_provider_the_site_is_connected_through(ports: oauth.OAuthPorts) -> None:
+    # Given site A connected through Square, site B with nothing
+    _connect(ports, SITE_A)
+    # Then A's view names Square, B's names no provider (the restaurant API offers its configured one)
+    def view(site: str) -> dict[str, object]:
+        return oauth.connection_view(site, ports.connections, ports.tenants, ports.connectors, NOW)
+
+    assert (view(SITE_A)["provider"], view(SITE_B)["provider"]) == ("square", None)

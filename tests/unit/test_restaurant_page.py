@@ -15,6 +15,7 @@ from posbridge.flows import restaurant_page as page
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 SITE_A, SITE_B = "site-a", "site-b"
+SQUARE = page.PosName("square", "Square")
 
 
 def parked(message_id: str, tenant_id: str, reason: str = "square_invalid_value") -> ParkedMessage:
@@ -95,7 +96,7 @@ def test_parked_messages_are_listed_for_the_site_in_plain_words_without_the_erro
     # Given parked messages of both sites
     dlq = FakeDeadLetters([parked("a1", SITE_A, "tenant_paused"), parked("b1", SITE_B)])
     # When A's page lists them
-    [row] = page.parked_view(SITE_A, dlq)
+    [row] = page.parked_view(SITE_A, dlq, SQUARE)
     # Then it shows only A's, what it was, when, and why in words; never the worker's error text
     assert row["messageId"] == "a1" and row["what"] == "Online order approved"
     assert row["at"] == "2025-12-06T12:00:00Z"
@@ -107,13 +108,16 @@ def test_parked_messages_are_listed_for_the_site_in_plain_words_without_the_erro
     ("code", "words"),
     [
         ("square_revoked_by_merchant", "You revoked the app's access in your Square Dashboard."),
+        ("square_revoked_by_square", "Square revoked the app's access to your account."),
+        ("tenant_paused", "Your restaurant was paused when it arrived (for example, Square access was revoked). "
+         "Reconnect Square, then retry."),
         ("square_invalid_value", "Square refused it (invalid_value)."),
         ("wix_permission_denied", "Wix refused it (permission_denied)."),
         ("something_new", "It could not be sent (something_new)."),
     ],
 )
 def test_every_reason_code_reads_as_words(code: str, words: str) -> None:
-    assert page.plain_reason(code) == words
+    assert page.plain_reason(code, SQUARE) == words
 
 
 def test_orders_read_as_where_they_stand_both_ways() -> None:
@@ -126,7 +130,7 @@ def test_orders_read_as_where_they_stand_both_ways() -> None:
         OrderActivity("pos_to_wix", NOW, "w5", "p5", "imported", wix_canceled=True),
     ]
     # When the page shows them
-    view = page.orders_view(rows)
+    view = page.orders_view(rows, SQUARE)
     # Then each says where it stands
     assert [v["state"] for v in view] == [
         "sent to Square, paid", "sent to Square, to collect at handover", "not sent", "in Wix", "canceled"
@@ -170,7 +174,26 @@ def test_the_catalog_health_lists_failed_items_and_wix_edits_with_who_won() -> N
         },
     }
     # When the page shows the catalog's health
-    view = page.catalog_view(state, running_job_id=None)
+    view = page.catalog_view(state, running_job_id=None, pos=SQUARE)
     # Then it lists them, and who won each conflict
     assert view["lastOutcome"] == "partial" and view["failedItems"][0]["posId"] == "I1"
     assert [e["kept"] for e in view["editedInWix"]] == ["Square's version", "your Wix edit"]
+
+
+def test_the_words_name_the_sites_own_pos_never_square_for_another() -> None:
+    # Given a site connected to another provider (acme, "Acme POS")
+    acme = page.PosName("acme", "Acme POS")
+    # Then its reason codes, its own refusals and revocations, and its orders read in its name
+    assert page.plain_reason("missing_pos_credentials", acme) == (
+        "There was no working Acme POS access for your restaurant. Reconnect Acme POS, then retry."
+    )
+    assert page.plain_reason("acme_invalid_value", acme) == "Acme POS refused it (invalid_value)."
+    assert page.plain_reason("acme_revoked_by_acme", acme) == "Acme POS revoked the app's access to your account."
+    assert page.plain_reason("square_invalid_value", acme) == "It could not be sent (square_invalid_value)."
+    [row] = page.orders_view([OrderActivity("wix_to_pos", NOW, "w1", "p1", "sent")], acme)
+    assert row["state"] == "sent to Acme POS, paid"
+    # And a parked event type that is not one the page knows shows as it came (braces and all, never formatted)
+    dlq = FakeDeadLetters([parked("a1", SITE_A), parked("a2", SITE_A)])
+    dlq.messages[0] = dlq.messages[0].model_copy(update={"event_type": "order.created"})
+    dlq.messages[1] = dlq.messages[1].model_copy(update={"event_type": "acme.{odd}"})
+    assert [r["what"] for r in page.parked_view(SITE_A, dlq, acme)] == ["Order rung up on Acme POS", "acme.{odd}"]

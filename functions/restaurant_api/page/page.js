@@ -5,13 +5,16 @@
 const instance = new URLSearchParams(window.location.search).get("instance");
 const $ = (id) => document.getElementById(id);
 const STEPS = {  // the catalog publish's steps (statemachine/catalog_publish.asl.json)
-  Requested: "starting", LoadPosCatalog: "reading your Square catalog", ResolveLocation: "finding your Wix location",
+  Requested: "starting", LoadPosCatalog: "reading your POS catalog", ResolveLocation: "finding your Wix location",
   ResolveTarget: "planning the menu", CreateDraft: "building the new menu, hidden",
   CreateVariants: "adding sizes", CreateModifiers: "adding modifiers", CreateModifierGroups: "adding modifier groups",
   CreateItems: "adding dishes", CreateSections: "adding sections", CreateMenus: "adding menus",
   Publish: "showing the new menu", Cleanup: "removing the old menu", Rollback: "undoing", Done: "done",
 };
 const KITCHEN = { Pending: "new", Accepted: "accepted", Ready: "ready", In_Delivery: "on its way", Fulfilled: "done" };
+// The POS this site connects (the connection's provider, or the one offered): its route name and its own name, from
+// the API (GET connection); every word naming the POS is filled from it, none is written here.
+const pos = { provider: null, name: "your POS" };
 let watchTimer = null;
 let following = null;
 let retrying = false;
@@ -67,17 +70,27 @@ const short = (id) => (id ? (id.length > 14 ? `${id.slice(0, 12)}…` : id) : "�
 
 async function loadConnection() {
   const view = await api("GET", "connection");
+  showPos(view);
   renderConnection(view);
   return view;
+}
+
+function showPos(view) {
+  if (view.provider === pos.provider) return;
+  pos.provider = view.provider;
+  pos.name = view.providerName || "your POS";
+  for (const node of document.querySelectorAll(".pos-name")) node.textContent = pos.name;
+  document.title = `${pos.name} sync: your restaurant`;
 }
 
 function renderConnection(view) {
   const awaiting = view.stage === "awaiting_location";
   const words = {
     connected: "Connected: orders and menu changes flow.",
-    expiring: "Connected, but Square access expires soon: reconnect Square.",
-    revoked: `Square access ended. ${view.reasonText || ""} Orders are parked until you reconnect.`,
-    not_connected: awaiting ? "Signed in to Square: pick the location of this restaurant." : "Square is not connected.",
+    expiring: `Connected, but ${pos.name} access expires soon: reconnect ${pos.name}.`,
+    revoked: `${pos.name} access ended. ${view.reasonText || ""} Orders are parked until you reconnect.`,
+    not_connected: awaiting ? `Signed in to ${pos.name}: pick the location of this restaurant.`
+      : `${pos.name} is not connected.`,
   };
   const status = $("connection-status");
   status.textContent = words[view.status] || view.status;
@@ -85,15 +98,16 @@ function renderConnection(view) {
   const details = $("connection-details");
   details.replaceChildren();
   const rows = [
-    ["Square account", view.merchantId], ["Square location", view.locationId],
+    [`${pos.name} account`, view.merchantId], [`${pos.name} location`, view.locationId],
     ["Connected", view.method === "personal_token" ? "by your operator (access token)" : when(view.connectedAt)],
     ["Access renewed", view.tokenAgeDays != null ? `${view.tokenAgeDays} days ago` : null],
     ["Ended", when(view.endedAt)],
   ];
   for (const [term, value] of rows) if (value) details.append(el("dt", { textContent: term }), el("dd", { textContent: value }));
   const oauthLive = view.method === "oauth" && (view.stage === "connected" || awaiting);
-  $("connect").hidden = !(view.status === "not_connected" && !awaiting);
-  $("reconnect").hidden = !(view.status === "expiring" || view.status === "revoked");
+  const connectable = pos.provider !== null;  // null: no POS is connected through this page (no OAuth application)
+  $("connect").hidden = !(connectable && view.status === "not_connected" && !awaiting);
+  $("reconnect").hidden = !(connectable && (view.status === "expiring" || view.status === "revoked"));
   $("disconnect").hidden = !oauthLive;
   $("change-location").hidden = !(view.method === "oauth" && view.stage === "connected");
   $("import").disabled = !((view.status === "connected" || view.status === "expiring") && view.tenantStatus === "active");
@@ -104,14 +118,14 @@ function renderConnection(view) {
 async function connect() {
   const tab = window.open("", "_blank");  // opened on the click itself, so no popup blocker stops it
   try {
-    const { authorizeUrl } = await api("POST", "square/authorize");
+    const { authorizeUrl } = await api("POST", `${pos.provider}/authorize`);
     if (tab) {
       tab.opener = null;
       tab.location.href = authorizeUrl;
     } else {
       window.location.href = authorizeUrl;
     }
-    notify("Finish signing in to Square in the new tab; this page follows by itself.", "info");
+    notify(`Finish signing in to ${pos.name} in the new tab; this page follows by itself.`, "info");
     watch();
   } catch (error) {
     if (tab) tab.close();
@@ -134,7 +148,7 @@ function stopWatching() {
 }
 
 async function showLocations() {
-  const { locations } = await api("GET", "square/locations");
+  const { locations } = await api("GET", `${pos.provider}/locations`);
   const select = $("location");
   select.replaceChildren(...locations.filter((l) => l.status === "ACTIVE").map(
     (l) => el("option", { value: l.id, textContent: `${l.name} (${l.id})` })));
@@ -145,18 +159,19 @@ async function showLocations() {
 
 async function chooseLocation(event) {
   event.preventDefault();
-  const view = await api("PUT", "square/location", { locationId: $("location").value });
+  const view = await api("PUT", `${pos.provider}/location`, { locationId: $("location").value });
   $("location-form").hidden = true;
   renderConnection(view);
-  notify("Square is connected: new orders go to this location.", "info");
+  notify(`${pos.name} is connected: new orders go to this location.`, "info");
   await Promise.all([loadActivity(), loadSettings()]);
 }
 
 async function disconnect() {
-  if (!window.confirm("Disconnect Square? Orders stop going to Square until you connect again.")) return;
-  await api("POST", "square/disconnect");
+  const name = pos.name;
+  if (!window.confirm(`Disconnect ${name}? Orders stop going to ${name} until you connect again.`)) return;
+  await api("POST", `${pos.provider}/disconnect`);
   await loadConnection();
-  notify("Square is disconnected.", "info");
+  notify(`${name} is disconnected.`, "info");
 }
 
 // --- menu import ---------------------------------------------------------------------------------------------------
@@ -198,7 +213,7 @@ function renderJob(job) {
   const counts = `${job.done || 0} of ${job.total || "?"} menu entries`;
   const rejected = job.errorCount ? `, ${job.errorCount} refused by Wix` : "";
   const text = {
-    running: `Importing: ${STEPS[job.step] || job.step}, ${counts}.`,
+    running: `Importing: ${(STEPS[job.step] || job.step).replace("POS", pos.name)}, ${counts}.`,
     succeeded: `Your menu is imported: ${counts}${rejected}.`,
     failed: `The import failed and your menu did not change: ${job.reason || "see the errors"}.`,
   }[job.status];
@@ -224,7 +239,7 @@ function renderOrders(orders) {
     if (o.reason) state.append(el("span", { className: "reason", textContent: o.reason }));
     return el("tr", {},
       el("td", { textContent: when(o.at) }),
-      el("td", { textContent: o.direction === "wix_to_pos" ? "Online → Square" : "Square → Wix" }),
+      el("td", { textContent: o.direction === "wix_to_pos" ? `Online → ${pos.name}` : `${pos.name} → Wix` }),
       el("td", { className: "id", textContent: short(o.wixOrderId), title: o.wixOrderId || "" }),
       el("td", { className: "id", textContent: short(o.posOrderId), title: o.posOrderId || "" }),
       state);
@@ -265,8 +280,8 @@ function renderCatalog(catalog) {
   const outcome = { synced: "up to date", up_to_date: "up to date", partial: "some items failed",
     publish_started: "a full import was started" }[catalog.lastOutcome];
   $("catalog-summary").textContent = catalog.runningJobId ? "A menu import is running."
-    : outcome ? `Last sync from Square: ${outcome}.`
-      : catalog.cursor ? "Up to date with Square since the last import." : "Your menu has not been imported yet.";
+    : outcome ? `Last sync from ${pos.name}: ${outcome}.`
+      : catalog.cursor ? `Up to date with ${pos.name} since the last import.` : "Your menu has not been imported yet.";
   const failed = catalog.failedItems.map((i) => el("li", { textContent: `${i.kind} ${i.posId}: ${i.message || i.code}` }));
   const edited = catalog.editedInWix.map((i) => el("li", {
     textContent: `${i.kind} ${i.posId} (${i.fields.join(", ") || "edited"}): kept ${i.kept}`,
@@ -298,7 +313,7 @@ async function saveSettings(event) {
   const saved = await api("PUT", "settings", {
     exportOn: form.elements.exportOn.value, exportUnpaid: $("export-unpaid").checked,
   });
-  $("settings-status").textContent = `Saved: orders go to Square ${saved.exportOn === "created" ? "as soon as placed" : "once approved"}`
+  $("settings-status").textContent = `Saved: orders go to ${pos.name} ${saved.exportOn === "created" ? "as soon as placed" : "once approved"}`
     + (saved.exportUnpaid ? ", unpaid ones too." : ", paid ones only.");
 }
 

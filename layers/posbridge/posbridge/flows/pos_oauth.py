@@ -107,23 +107,28 @@ def complete(
     return instance_id
 
 
-def _live(instance_id: str, ports: OAuthPorts) -> OAuthConnection:
+def _live(instance_id: str, ports: OAuthPorts, provider: str | None) -> OAuthConnection:
+    """The site's live connection; with a provider named (the route's), only a connection through that provider."""
     connection = ports.connections.get(instance_id)
     if connection is None or connection.stage not in LIVE_STAGES:
         raise NotAllowed("no POS account is connected to this site: connect it first")
+    if provider is not None and connection.provider != provider:
+        raise NotAllowed(f"this site is connected through {connection.provider}, not {provider}")
     return connection
 
 
-def locations(instance_id: str, ports: OAuthPorts) -> list[PosLocation]:
+def locations(instance_id: str, ports: OAuthPorts, provider: str | None = None) -> list[PosLocation]:
     """The merchant's locations, with the token awaiting a choice (or the current one, to change location)."""
-    connection = _live(instance_id, ports)
+    connection = _live(instance_id, ports, provider)
     return ports.connectors.connector(connection.provider).locations(_access_token(connection, ports))
 
 
-def choose_location(instance_id: str, location_id: str, ports: OAuthPorts, now: datetime) -> Tenant:
+def choose_location(
+    instance_id: str, location_id: str, ports: OAuthPorts, now: datetime, provider: str | None = None
+) -> Tenant:
     """Connect the site to one ACTIVE location of its merchant: the tenant is stored (PosLocationTaken if the location
     is another site's), then the staged credentials become current and the connection is `connected`."""
-    connection = _live(instance_id, ports)
+    connection = _live(instance_id, ports, provider)
     connector = ports.connectors.connector(connection.provider)
     found = {loc.id: loc for loc in connector.locations(_access_token(connection, ports))}
     chosen = found.get(location_id)
@@ -229,11 +234,13 @@ def authorization_revoked(
     return ended
 
 
-def disconnect(instance_id: str, ports: OAuthPorts, now: datetime) -> OAuthConnection:
+def disconnect(instance_id: str, ports: OAuthPorts, now: datetime, provider: str | None = None) -> OAuthConnection:
     """The owner disconnects: the provider revokes the application's tokens for the merchant; the tenant is paused."""
     connection = ports.connections.get(instance_id)
     if connection is None or connection.stage not in LIVE_STAGES:
         raise NotAllowed("no POS account is connected to this site through OAuth")
+    if provider is not None and connection.provider != provider:
+        raise NotAllowed(f"this site is connected through {connection.provider}, not {provider}")
     ports.connectors.connector(connection.provider).revoke(connection.merchant_id)
     return _end(connection, "disconnected", "disconnected_by_owner", ports.connections, ports.tenants, now)
 
@@ -263,13 +270,15 @@ def connection_view(
     connectors: OAuthConnectors,
     now: datetime,
 ) -> dict[str, object]:
-    """What the restaurant's page shows: status, the method, the merchant and location, the token's age."""
+    """What the restaurant's page shows: status, the provider (None: nothing connected), the method, the merchant and
+    location, the token's age."""
     connection = connections.get(instance_id)
     tenant = tenants.get(instance_id)
     if connection is None:
         connected = tenant is not None and tenant.status != "removed"
         return {
             "status": "connected" if connected else "not_connected",
+            "provider": tenant.pos.provider if tenant and connected else None,
             "method": "personal_token" if connected else None,
             "merchantId": tenant.pos.merchant_id if tenant and connected else None,
             "locationId": tenant.pos.location_id if tenant and connected else None,
@@ -277,6 +286,7 @@ def connection_view(
         }
     return {
         "status": connection.status(now, connectors.policy(connection.provider)),
+        "provider": connection.provider,
         "method": "oauth",
         "stage": connection.stage,
         "merchantId": connection.merchant_id,

@@ -2,7 +2,8 @@
 
 Every function takes the site (the instance id its signed Wix instance names) and reads or acts on that site alone:
 its orders, its parked messages (a retry redrives only this site's), its catalog sync, its export settings. Reason
-codes become plain words here, so the page never shows an error text that could quote a buyer's data.
+codes become plain words here, so the page never shows an error text that could quote a buyer's data. The words name
+the site's POS as its provider is called (`PosName`: the handler's, from the registry), never a provider of their own.
 """
 
 from __future__ import annotations
@@ -33,58 +34,77 @@ class NotConnected(Exception):
     """The site has no POS connection yet (nothing to show or change)."""
 
 
-# Why a message was parked (its reason code: a PermanentError's, or the worker's), said plainly with what to do.
+@dataclass(frozen=True)
+class PosName:
+    """The site's POS as the page names it: its registry name (the prefix of its own reason codes, `square_...`) and
+    the name its owners know it by ("Square")."""
+
+    provider: str
+    display: str
+
+
+# Why a message was parked (its reason code: a PermanentError's, or the worker's), said plainly with what to do;
+# {pos} is the site's POS by name.
 REASONS: dict[str, str] = {
-    "tenant_paused": "Your restaurant was paused when it arrived (for example, Square access was revoked). "
-    "Reconnect Square, then retry.",
+    "tenant_paused": "Your restaurant was paused when it arrived (for example, {pos} access was revoked). "
+    "Reconnect {pos}, then retry.",
     "tenant_removed": "The app had been removed from the site when it arrived.",
-    "unknown_tenant": "Your restaurant was not connected to Square yet when it arrived. Connect, then retry.",
-    "retries_exhausted": "Square or Wix kept failing while it was tried, several times over a while. Retry now.",
-    "missing_pos_credentials": "There was no working Square access for your restaurant. Reconnect Square, then retry.",
-    "invalid_pos_credentials": "There was no working Square access for your restaurant. Reconnect Square, then retry.",
-    "pos_catalog_reference_unknown": "The order names a dish Square no longer has. Import your menu, then retry.",
-    "unmapped_pos_line": "The order rung up on Square has a dish that is not on your Wix menu. Import your menu, "
+    "unknown_tenant": "Your restaurant was not connected to {pos} yet when it arrived. Connect, then retry.",
+    "retries_exhausted": "{pos} or Wix kept failing while it was tried, several times over a while. Retry now.",
+    "missing_pos_credentials": "There was no working {pos} access for your restaurant. Reconnect {pos}, then retry.",
+    "invalid_pos_credentials": "There was no working {pos} access for your restaurant. Reconnect {pos}, then retry.",
+    "pos_catalog_reference_unknown": "The order names a dish {pos} no longer has. Import your menu, then retry.",
+    "unmapped_pos_line": "The order rung up on {pos} has a dish that is not on your Wix menu. Import your menu, "
     "then retry.",
     "wix_order_without_lines": "The online order has nothing the kitchen makes.",
-    "pos_order_without_lines": "The order on Square has no lines.",
-    "currency_mismatch": "The order's currency is not your Square location's currency.",
-    "foreign_pos_location": "The order is from another Square location than the one connected.",
-    "amount_not_representable": "An amount in the order cannot be written exactly on Square.",
-    "pos_order_too_large": "The order has more lines than Square takes in one order.",
+    "pos_order_without_lines": "The order on {pos} has no lines.",
+    "currency_mismatch": "The order's currency is not your {pos} location's currency.",
+    "foreign_pos_location": "The order is from another {pos} location than the one connected.",
+    "amount_not_representable": "An amount in the order cannot be written exactly on {pos}.",
+    "pos_order_too_large": "The order has more lines than {pos} takes in one order.",
     "invalid_wix_order": "Wix sent an order that could not be read.",
     "invalid_wix_event": "Wix sent an order that could not be read.",
-    "invalid_pos_event": "Square sent an order that could not be read.",
-    "invalid_pos_order": "Square sent an order that could not be read.",
+    "invalid_pos_event": "{pos} sent an order that could not be read.",
+    "invalid_pos_order": "{pos} sent an order that could not be read.",
     "wix_site_without_location": "Your Wix site has no business location set up.",
     "wix_site_without_operation": "Your Wix site has no restaurant ordering set up.",
     "MappingConflict": "This order is already linked to another order.",
     "ValidationError": "The message could not be read.",
     "invalid_message": "The message could not be read.",
-    "square_revoked_by_merchant": "You revoked the app's access in your Square Dashboard.",
-    "square_revoked_by_application": "The app's access to Square was revoked (disconnected).",
-    "square_revoked_by_square": "Square revoked the app's access to your account.",
-    "disconnected_by_owner": "You disconnected Square on this page.",
+    "disconnected_by_owner": "You disconnected {pos} on this page.",
+}
+# The OAuth flow's `<provider>_revoked_by_<revoker>` (flows/pos_oauth.py authorization_revoked), by revoker
+REVOKED_BY: dict[str, str] = {
+    "merchant": "You revoked the app's access in your {pos} Dashboard.",
+    "application": "The app's access to {pos} was revoked (disconnected).",
+    "provider": "{pos} revoked the app's access to your account.",
 }
 
 EVENTS: dict[str, str] = {
     "wix.ecom.v1.order_created": "Online order placed",
     "wix.ecom.v1.order_approved": "Online order approved",
     "wix.ecom.v1.order_canceled": "Online order canceled",
-    "order.created": "Order rung up on Square",
-    "order.updated": "Order changed on Square",
-    "order.fulfillment.updated": "Order moved along on Square",
-    "catalog.version.updated": "Menu changed on Square",
-    "inventory.count.updated": "Stock changed on Square",
+    # The POS notices' event types (Square's names; another provider's show as they are)
+    "order.created": "Order rung up on {pos}",
+    "order.updated": "Order changed on {pos}",
+    "order.fulfillment.updated": "Order moved along on {pos}",
+    "catalog.version.updated": "Menu changed on {pos}",
+    "inventory.count.updated": "Stock changed on {pos}",
 }
 
 
-def plain_reason(code: str | None) -> str:
+def plain_reason(code: str | None, pos: PosName) -> str:
     if not code:
         return ""
     if code in REASONS:
-        return REASONS[code]
-    if code.startswith("square_"):
-        return f"Square refused it ({code.removeprefix('square_')})."
+        return REASONS[code].format(pos=pos.display)
+    own = f"{pos.provider}_"
+    revoker = code.removeprefix(f"{own}revoked_by_") if code.startswith(f"{own}revoked_by_") else None
+    if revoker is not None:
+        words = REVOKED_BY.get("provider" if revoker == pos.provider else revoker)
+        return (words or "Your {pos} access was revoked.").format(pos=pos.display)
+    if code.startswith(own):
+        return f"{pos.display} refused it ({code.removeprefix(own)})."
     if code.startswith("wix_"):
         return f"Wix refused it ({code.removeprefix('wix_')})."
     return f"It could not be sent ({code})."
@@ -94,7 +114,7 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def orders_view(rows: Iterable[OrderActivity]) -> list[dict[str, Any]]:
+def orders_view(rows: Iterable[OrderActivity], pos: PosName) -> list[dict[str, Any]]:
     """Recent orders both ways: where each one stands, in words."""
     view = []
     for row in rows:
@@ -103,7 +123,7 @@ def orders_view(rows: Iterable[OrderActivity]) -> list[dict[str, Any]]:
         elif row.wix_canceled:
             state = "canceled"
         elif row.direction == "wix_to_pos":
-            state = "sent to Square" + (", to collect at handover" if row.to_collect_minor else ", paid")
+            state = f"sent to {pos.display}" + (", to collect at handover" if row.to_collect_minor else ", paid")
         else:
             state = "in Wix"
         view.append(
@@ -114,14 +134,20 @@ def orders_view(rows: Iterable[OrderActivity]) -> list[dict[str, Any]]:
                 "posOrderId": row.pos_order_id,
                 "state": state,
                 "kitchenStatus": row.wix_status,
-                "reason": plain_reason(row.skip_reason) if row.skip_reason else None,
+                "reason": plain_reason(row.skip_reason, pos) if row.skip_reason else None,
                 "reasonCode": row.skip_reason,
             }
         )
     return view
 
 
-def parked_view(instance_id: str, messages: ParkedMessages) -> list[dict[str, Any]]:
+def _event_words(event_type: str | None, pos: PosName) -> str:
+    if event_type in EVENTS:
+        return EVENTS[event_type].format(pos=pos.display)
+    return event_type or "an event"  # as it came: never formatted (it is not ours)
+
+
+def parked_view(instance_id: str, messages: ParkedMessages, pos: PosName) -> list[dict[str, Any]]:
     """This site's parked messages: what it was, when, why in plain words (ids and codes only, no payload)."""
     view = []
     for parked in messages.find(tenant_id=instance_id):
@@ -129,11 +155,11 @@ def parked_view(instance_id: str, messages: ParkedMessages) -> list[dict[str, An
         view.append(
             {
                 "messageId": parked.message_id,
-                "what": EVENTS.get(parked.event_type or "", parked.event_type or "an event"),
+                "what": _event_words(parked.event_type, pos),
                 "entityId": parked.entity_id,
                 "source": parked.source,
                 "at": _iso(datetime.fromtimestamp(sent_ms / 1000, UTC)) if sent_ms is not None else None,
-                "reason": plain_reason(parked.reason),
+                "reason": plain_reason(parked.reason, pos),
                 "reasonCode": parked.reason,
             }
         )
@@ -146,7 +172,7 @@ def retry_parked(instance_id: str, message_ids: set[str] | None, messages: Parke
     return [p.message_id for p in messages.redrive(tenant_id=instance_id, message_ids=message_ids)]
 
 
-def catalog_view(sync_state: dict[str, Any], running_job_id: str | None) -> dict[str, Any]:
+def catalog_view(sync_state: dict[str, Any], running_job_id: str | None, pos: PosName) -> dict[str, Any]:
     """The catalog sync's health: the running import, the last sync's outcome, the items whose last sync failed and
     those edited in Wix (conflicts: who won is the tenant's `catalog_system_of_record`)."""
     last = sync_state.get("last") or {}
@@ -165,7 +191,7 @@ def catalog_view(sync_state: dict[str, Any], running_job_id: str | None) -> dict
             "posId": e.get("pos_id"),
             "wixId": e.get("wix_id"),
             "fields": list(e.get("fields") or []),
-            "kept": "your Wix edit" if e.get("kept") == "wix" else "Square's version",
+            "kept": "your Wix edit" if e.get("kept") == "wix" else f"{pos.display}'s version",
         }
         for e in last.get("wix_edits") or []
     ]
@@ -187,7 +213,7 @@ class ExportSettings:
 def export_settings(instance_id: str, tenants: Tenants) -> dict[str, Any]:
     tenant = tenants.get(instance_id)
     if tenant is None or tenant.status == "removed":
-        raise NotConnected("this site is not connected to Square yet")
+        raise NotConnected("this site is not connected to its POS yet")
     return {"exportOn": tenant.settings.export_on, "exportUnpaid": tenant.settings.export_unpaid}
 
 
@@ -196,7 +222,7 @@ def change_export_settings(instance_id: str, wanted: ExportSettings, tenants: Te
     settings (the operator's) stay as they are."""
     tenant = tenants.get(instance_id)
     if tenant is None or tenant.status == "removed":
-        raise NotConnected("this site is not connected to Square yet")
+        raise NotConnected("this site is not connected to its POS yet")
     settings = tenant.settings.model_copy(update={"export_on": wanted.export_on, "export_unpaid": wanted.export_unpaid})
     tenants.put(tenant.model_copy(update={"settings": settings, "updated_at": _iso(now)}))
     return {"exportOn": settings.export_on, "exportUnpaid": settings.export_unpaid}

@@ -71,3 +71,5 @@ class PosAdapter:
     gateway_settings: Callable[[Tenant], str] = _no_settings
     # Restaurants connecting their account themselves (the restaurant's page); None: an operator registers tenants
     oauth: OAuthApp | None = None
+    # The provider as its owners know it, in the words the restaurant's page shows ("Square"); empty: the name
+    display_name: str = ""

@@ -42,6 +42,17 @@ def webhooks(provider: str, delivery_url: str, state_table: str = "") -> PosWebh
     return adapter(provider).webhooks(WebhookContext(delivery_url, state_table))
 
 
+def display_name(provider: str) -> str:
+    """The provider in the words its owners know it by (the restaurant's page)."""
+    return adapter(provider).display_name or provider
+
+
+def oauth_providers() -> tuple[str, ...]:
+    """The providers restaurants connect themselves through OAuth (the restaurant API's /restaurant/{provider}/...
+    and /oauth/{provider}/callback routes); any other name is not a route."""
+    return tuple(name for name, found in ADAPTERS.items() if found.oauth is not None)
+
+
 def _oauth_app(provider: str) -> OAuthApp:
     found = adapter(provider).oauth
     if found is None:

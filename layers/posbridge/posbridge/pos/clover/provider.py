@@ -79,4 +79,4 @@ def _gateway_settings(tenant: Tenant) -> str:
     return ""
 
 
-CLOVER = PosAdapter(PROVIDER, _gateway, _catalog, _webhooks, _gateway_settings)
+CLOVER = PosAdapter(PROVIDER, _gateway, _catalog, _webhooks, _gateway_settings, display_name="Clover")

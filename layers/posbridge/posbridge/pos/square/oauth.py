@@ -76,7 +76,7 @@ class SquareApp:
     @classmethod
     def from_secret(cls, secret_name: str) -> SquareApp:
         """The stack's Square application secret (JSON {applicationId, applicationSecret, webhookSignatureKey});
-        PermanentError `square_oauth_not_configured` while the deploy left them empty."""
+        PermanentError `pos_oauth_not_configured` while the deploy left them empty."""
         # Powertools' parameters (boto3's Secrets Manager) only where a connection is made: the registry, which the
         # webhook ack paths load, imports this module
         from aws_lambda_powertools.utilities import parameters
@@ -89,7 +89,7 @@ class SquareApp:
         fields = value if isinstance(value, dict) else {}
         app_id, secret = str(fields.get("applicationId") or ""), str(fields.get("applicationSecret") or "")
         if not app_id or not secret:
-            raise PermanentError("square_oauth_not_configured", "the Square application id and secret are not set")
+            raise PermanentError("pos_oauth_not_configured", "the Square application id and secret are not set")
         return cls(app_id, SecretStr(secret), SecretStr(str(fields.get("webhookSignatureKey") or "")))
 
 

@@ -41,5 +41,11 @@ def _oauth_connector(context: OAuthContext) -> OAuthConnector:
 
 
 SQUARE = PosAdapter(
-    PROVIDER, _gateway, _catalog, _webhooks, _gateway_settings, oauth=OAuthApp(TOKEN_POLICY, _oauth_connector)
+    PROVIDER,
+    _gateway,
+    _catalog,
+    _webhooks,
+    _gateway_settings,
+    oauth=OAuthApp(TOKEN_POLICY, _oauth_connector),
+    display_name="Square",
 )

@@ -2,8 +2,8 @@
 (flows/pos_oauth.py refresh_due; Square: 6 days or more, as Square says refresh every 7 days or sooner, alert past 8;
 developer.squareup.com/docs/oauth-api/refresh-revoke-limit-scope).
 
-Metrics (the alarms in template.yaml): `SquareTokenRefreshFailed` (a refresh Square refused or that stayed unreachable
-after the client's retries; the token stays due and the next run tries again) and `SquareTokenOldestAgeDays` (the
+Metrics (the alarms in template.yaml): `PosTokenRefreshFailed` (a refresh the POS refused or that stayed unreachable
+after the client's retries; the token stays due and the next run tries again) and `PosTokenOldestAgeDays` (the
 oldest connected token after the run; alarm above 8). Logs name sites and reason codes, never a token.
 """
 
@@ -32,9 +32,9 @@ tracer = Tracer()
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     report = refresh_due(ports, datetime.now(UTC))
-    metrics.add_metric(name="SquareTokensRefreshed", unit=MetricUnit.Count, value=len(report.refreshed))
-    metrics.add_metric(name="SquareTokenRefreshFailed", unit=MetricUnit.Count, value=len(report.failed))
-    metrics.add_metric(name="SquareTokenOldestAgeDays", unit=MetricUnit.Count, value=report.oldest_token_age_days)
+    metrics.add_metric(name="PosTokensRefreshed", unit=MetricUnit.Count, value=len(report.refreshed))
+    metrics.add_metric(name="PosTokenRefreshFailed", unit=MetricUnit.Count, value=len(report.failed))
+    metrics.add_metric(name="PosTokenOldestAgeDays", unit=MetricUnit.Count, value=report.oldest_token_age_days)
     summary = {
         "refreshed": report.refreshed,
         "failed": report.failed,
@@ -42,7 +42,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "oldestTokenAgeDays": report.oldest_token_age_days,
     }
     if report.failed:
-        logger.error("square token refresh failed", extra=summary)
+        logger.error("pos token refresh failed", extra=summary)
     else:
-        logger.info("square tokens refreshed", extra=summary)
+        logger.info("pos tokens refreshed", extra=summary)
     return summary
