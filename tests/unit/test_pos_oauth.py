@@ -530,6 +530,7 @@ def test_a_route_of_another_provider_cannot_act_on_the_sites_connection(ports: o
 def test_the_page_reads_which_provider_the_site_is_connected_through(ports: oauth.OAuthPorts) -> None:
     # Given site A connected through Square, site B with nothing
     _connect(ports, SITE_A)
+
     # Then A's view names Square, B's names no provider (the restaurant API offers its configured one)
     def view(site: str) -> dict[str, object]:
         return oauth.connection_view(site, ports.connections, ports.tenants, ports.connectors, NOW)

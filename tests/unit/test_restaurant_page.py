@@ -109,8 +109,11 @@ def test_parked_messages_are_listed_for_the_site_in_plain_words_without_the_erro
     [
         ("square_revoked_by_merchant", "You revoked the app's access in your Square Dashboard."),
         ("square_revoked_by_square", "Square revoked the app's access to your account."),
-        ("tenant_paused", "Your restaurant was paused when it arrived (for example, Square access was revoked). "
-         "Reconnect Square, then retry."),
+        (
+            "tenant_paused",
+            "Your restaurant was paused when it arrived (for example, Square access was revoked). "
+            "Reconnect Square, then retry.",
+        ),
         ("square_invalid_value", "Square refused it (invalid_value)."),
         ("wix_permission_denied", "Wix refused it (permission_denied)."),
         ("something_new", "It could not be sent (something_new)."),
