@@ -12,8 +12,6 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from posbridge.errors import TransientError
-
 
 class RateWindows:
     """At most `limit` slots per key per window, taken atomically across every caller."""
@@ -41,6 +39,8 @@ class RateWindows:
         one minute after that minute closes."""
         from botocore.exceptions import BotoCoreError, ClientError
 
+        from posbridge.aws_errors import as_transient, error_code
+
         try:
             self._dynamodb.update_item(
                 TableName=self._table_name,
@@ -55,10 +55,10 @@ class RateWindows:
                 },
             )
             return True
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code == "ConditionalCheckFailedException":
+        except (ClientError, BotoCoreError) as exc:
+            if isinstance(exc, ClientError) and error_code(exc) == "ConditionalCheckFailedException":
                 return False
-            raise TransientError(f"rate limiter table unavailable: {code}") from exc
-        except BotoCoreError as exc:
-            raise TransientError(f"rate limiter table unavailable: {type(exc).__name__}") from exc
+            transient = as_transient(exc)  # throttling, 5xx, no answer: another attempt later
+            if transient is None:
+                raise  # refused for what it is (access denied, no such table): a deployment error to see
+            raise transient from exc
