@@ -32,6 +32,8 @@ def _handler_env() -> dict[str, str]:
     def local(name: str, value: object) -> str:
         if isinstance(value, dict) and defaults.get(str(value.get("Ref"))) not in (None, ""):
             value = defaults[str(value["Ref"])]  # a parameter with a default: what a deploy would pass
+        if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):  # e.g. the per-provider JSON maps
+            return re.sub(r"\$\{(\w+)\}", lambda m: str(defaults.get(m[1]) or _placeholder(m[1])), value["Fn::Sub"])
         return str(value) if isinstance(value, str | int | float) else _placeholder(name)
 
     values = {name: local(name, value) for name, value in declared.items()}
