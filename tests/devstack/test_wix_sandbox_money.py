@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from devstack.wix_sandbox import WixSandbox, orders, pricing
 from devstack.wix_sandbox.state import Instance
 from devstack.wix_sandbox.validation import ApiError
-from posbridge.domain.order_money import PAYMENT_STATUSES, differences
+from posbridge.domain.order_money import PAYMENT_STATUSES, AdditionalFee, LineMoney, differences
 from posbridge.wix.orders import restaurant_order
 
 DELIVERY = {"type": "DELIVERY", "address": {"addressLine": "1 Main St", "city": "New York", "country": "US"}}
@@ -234,8 +234,8 @@ def test_posbridge_reads_every_sandbox_order_to_the_cent(box: WixSandbox, inst: 
     # Then every part adds up to priceSummary, to the cent, and the balance is the status's
     assert differences(money) == []
     # And what the reader sums independently is the sandbox's total and tax
-    added = sum((p.tax.amount.amount for p in (*money.lines, *money.fees) if p.tax and not p.tax.included_in_price),
-                Decimal(0))  # fmt: skip
+    parts: tuple[LineMoney | AdditionalFee, ...] = (*money.lines, *money.fees)
+    added = sum((p.tax.amount.amount for p in parts if p.tax and not p.tax.included_in_price), Decimal(0))
     if money.shipping and money.shipping.tax and not money.shipping.tax.included_in_price:
         added += money.shipping.tax.amount.amount
     lines = sum((line.line_price.amount - line.discount.amount for line in money.lines), Decimal(0))

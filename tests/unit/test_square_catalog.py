@@ -250,8 +250,8 @@ def test_changes_since_traces_variations_and_modifiers_to_their_item_and_list() 
     changes = SquareCatalogSource(client, LOCATION).changes_since("2026-01-01T10:00:00Z")  # type: ignore[arg-type]
     # Then deleted objects were asked for, and each change is traced to what it belongs to
     assert client.bodies[0]["begin_time"] == "2026-01-01T10:00:00Z" and client.bodies[0]["include_deleted_objects"]
-    assert (changes.items, changes.variations) == ({"i1", "i2"}, {"v1"})
-    assert (changes.modifier_groups, changes.modifiers) == ({"l1"}, {"m1"})
+    assert (changes.items, changes.variations) == (frozenset({"i1", "i2"}), frozenset({"v1"}))
+    assert (changes.modifier_groups, changes.modifiers) == (frozenset({"l1"}), frozenset({"m1"}))
     assert changes.latest == "2026-01-01T10:00:05Z" and changes.count == 3 and not changes.whole
     # And a change whose parent Square does not name can only be read against the whole catalog
     orphan = {"type": "ITEM_VARIATION", "id": "v9", "is_deleted": True, "updated_at": "2026-01-01T10:00:09Z"}
@@ -466,7 +466,7 @@ def test_changes_since_include_counts_changed_since_the_cursor_traced_to_their_i
     assert client.bodies[1] == (INVENTORY_COUNTS_PATH, {
         "location_ids": [LOCATION], "states": ["IN_STOCK"], "updated_after": "2026-01-01T10:00:00.000Z"
     })  # fmt: skip
-    assert (changes.items, changes.variations, changes.count) == ({"pie"}, {"pie-v"}, 1)
+    assert (changes.items, changes.variations, changes.count) == (frozenset({"pie"}), frozenset({"pie-v"}), 1)
     assert changes.counted_items == {"pie"}  # its only change is the count
     # And the next cursor is the count's time
     assert changes.latest == "2026-01-01T10:00:07.000Z" and not changes.whole

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities import parameters
 
-from posbridge import secrets
 from posbridge.secrets import TenantSecrets
 
 
@@ -18,7 +18,7 @@ def test_a_changed_tenant_record_bypasses_the_credentials_cache_once(monkeypatch
         forced.append(bool(options.get("force_fetch")))
         return {"accessToken": "EAAA-token", "webhookSignatureKey": "key"}
 
-    monkeypatch.setattr(secrets.parameters, "get_secret", get_secret)
+    monkeypatch.setattr(parameters, "get_secret", get_secret)
     vault = TenantSecrets("posbridge/stack/tenants")
     # Given a worker that read a tenant's credentials for its record of 10:00, twice
     vault.pos_credentials("site-a", "2026-12-06T10:00:00Z")
