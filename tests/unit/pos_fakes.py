@@ -280,6 +280,17 @@ class FakeMappings:
     def record_skip(self, tenant_id: str, wix_order_id: str, reason: str) -> None:
         raise AssertionError("not used by these flows")
 
+    def skip_reason(self, tenant_id: str, wix_order_id: str) -> str | None:
+        raise AssertionError("not used by these flows")
+
+    def record_wix_refund(self, tenant_id: str, wix_order_id: str, payment_status: str, refunded_minor: int) -> bool:
+        raise AssertionError("not used by these flows")
+
+    def record_pos_refund(
+        self, tenant_id: str, wix_order_id: str, refund_id: str | None, refunded_minor: int
+    ) -> None:
+        raise AssertionError("not used by these flows")
+
 
 @dataclass
 class FakeSyncs:

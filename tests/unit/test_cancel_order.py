@@ -138,6 +138,9 @@ class FakeMappings:
     def skip_reason(self, tenant_id: str, wix_order_id: str) -> str | None:
         return self.skips.get(wix_order_id)
 
+    def by_pos_order(self, tenant_id: str, pos_order_id: str) -> OrderMapping | None:
+        raise AssertionError("not used by the export and cancel flows")
+
     def record_wix_refund(self, tenant_id: str, wix_order_id: str, payment_status: str, refunded_minor: int) -> bool:
         mapping = self.saved.get(wix_order_id)
         if mapping is None or (mapping.wix_refunded_minor or -1) >= refunded_minor:  # refunds only grow

@@ -21,7 +21,8 @@ from posbridge.domain.money import Money
 from posbridge.domain.order import Buyer, Order
 from posbridge.domain.order_catalog import CatalogLine, WixSoldAs
 from posbridge.domain.order_mapping import OrderMapping
-from posbridge.domain.pos_export import OrderPayment, PosOrder
+from posbridge.domain.pos_export import OrderPayment, PosOrder, PosOrderPage, PosRefund
+from posbridge.domain.pos_order import PosOrderSnapshot
 from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
 from posbridge.domain.work_message import WorkMessage
 from posbridge.errors import IdempotencyKeyReused, PermanentError, TransientError
@@ -67,6 +68,17 @@ class FakeMappings:
 
     def skip_reason(self, tenant_id: str, wix_order_id: str) -> str | None:
         return self.skips.get((tenant_id, wix_order_id))
+
+    def by_pos_order(self, tenant_id: str, pos_order_id: str) -> OrderMapping | None:
+        raise AssertionError("not used by the export flow")
+
+    def record_wix_refund(self, tenant_id: str, wix_order_id: str, payment_status: str, refunded_minor: int) -> bool:
+        raise AssertionError("not used by the export flow")
+
+    def record_pos_refund(
+        self, tenant_id: str, wix_order_id: str, refund_id: str | None, refunded_minor: int
+    ) -> None:
+        raise AssertionError("not used by the export flow")
 
 
 def _replay(stored: dict[str, tuple[str, Any]], key: str, body: Any, make: Any) -> Any:
@@ -144,6 +156,18 @@ class FakeGateway:
         created = _replay(self.orders, idempotency_key, body, lambda: made)
         assert isinstance(created, PosOrder)
         return created
+
+    def order_snapshot(self, order_id: str) -> PosOrderSnapshot:
+        raise AssertionError("not used by the export flow")
+
+    def cancel_order(self, order: PosOrderSnapshot, idempotency_key: str) -> None:
+        raise AssertionError("not used by the export flow")
+
+    def refund_payment(self, payment_id: str, idempotency_key: str, reason: str) -> PosRefund:
+        raise AssertionError("not used by the export flow")
+
+    def orders_updated_since(self, since: str, cursor: str | None = None) -> PosOrderPage:
+        raise AssertionError("not used by the export flow")
 
     @property
     def created(self) -> list[PosOrder]:
@@ -359,6 +383,12 @@ class FakeAwaiting:
 
     def record(self, tenant_id: str, wix_order_id: str, since: str | None) -> None:
         self.recorded[(tenant_id, wix_order_id)] = since
+
+    def waiting(self, tenant_id: str) -> dict[str, str]:
+        raise AssertionError("not used by the export flow")
+
+    def forget(self, tenant_id: str, wix_order_ids: list[str]) -> None:
+        raise AssertionError("not used by the export flow")
 
 
 def test_an_order_of_a_site_with_no_pos_connected_is_recorded_by_id_not_parked(world: World) -> None:

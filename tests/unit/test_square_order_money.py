@@ -26,10 +26,10 @@ from posbridge.pos.square.orders import to_square_order
 from posbridge.wix import orders as wix_order_events
 from posbridge.wix.orders import restaurant_order
 from tests.devstack.test_wix_sandbox_money import TAXED_DELIVERY, _checkout, _checkouts, _line
+from tests.unit.pos_fakes import FakeTenants
 from tests.unit.test_export_order import (  # noqa: F401 (square and merchant are fixtures)
     TENANT_ID,
     FakeMappings,
-    FakeTenants,
     SquareFactory,
     SquareMerchant,
     _tenant,
