@@ -9,14 +9,15 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from posbridge.domain.order_catalog import CatalogIds, CatalogPlacement, WixSoldAs
+from posbridge.domain.order import Buyer, Order
+from posbridge.domain.order_catalog import CatalogIds, CatalogLine, CatalogPlacement, WixSoldAs
 from posbridge.domain.order_mapping import OrderMapping
 from posbridge.domain.order_sync import Cursors, Known, PosOrderSync, SiteIds
-from posbridge.domain.pos_export import PosOrderPage
+from posbridge.domain.pos_export import OrderPayment, PosOrder, PosOrderPage, PosRefund
 from posbridge.domain.pos_order import PosOrderSnapshot
 from posbridge.domain.tenant import PosConnection, Tenant, TenantSettings
 from posbridge.domain.work_message import WorkMessage
@@ -238,6 +239,27 @@ class FakePos:
     def for_tenant(self, tenant: Tenant) -> FakePos:
         return self
 
+    def find_or_create_customer(self, buyer: Buyer, idempotency_key: str) -> str | None:
+        raise AssertionError("not used by the POS-side flows")
+
+    def create_order(
+        self,
+        order: Order,
+        customer_id: str | None,
+        idempotency_key: str,
+        catalog: Mapping[str, CatalogLine] | None = None,
+    ) -> PosOrder:
+        raise AssertionError("not used by the POS-side flows")
+
+    def pay_order(self, order: PosOrder, payment: OrderPayment, payment_key: str, pay_key: str) -> str | None:
+        raise AssertionError("not used by the POS-side flows")
+
+    def cancel_order(self, order: PosOrderSnapshot, idempotency_key: str) -> None:
+        raise AssertionError("not used by the POS-side flows")
+
+    def refund_payment(self, payment_id: str, idempotency_key: str, reason: str) -> PosRefund:
+        raise AssertionError("not used by the POS-side flows")
+
     def order_snapshot(self, order_id: str) -> PosOrderSnapshot:
         self.calls["order_snapshot"] += 1
         return snapshot_from_square(self.orders[order_id])
@@ -286,9 +308,7 @@ class FakeMappings:
     def record_wix_refund(self, tenant_id: str, wix_order_id: str, payment_status: str, refunded_minor: int) -> bool:
         raise AssertionError("not used by these flows")
 
-    def record_pos_refund(
-        self, tenant_id: str, wix_order_id: str, refund_id: str | None, refunded_minor: int
-    ) -> None:
+    def record_pos_refund(self, tenant_id: str, wix_order_id: str, refund_id: str | None, refunded_minor: int) -> None:
         raise AssertionError("not used by these flows")
 
 
@@ -409,7 +429,7 @@ class World:
     def ports(self) -> PosSyncPorts:
         return PosSyncPorts(
             tenants=self.tenants,
-            pos=self.pos,  # type: ignore[arg-type]
+            pos=self.pos,
             wix=lambda _instance: self.wix,
             mappings=self.mappings,
             syncs=self.syncs,

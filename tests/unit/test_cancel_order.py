@@ -294,7 +294,7 @@ def test_a_cancel_that_overtakes_the_approval_keeps_the_order_off_the_pos() -> N
         payload=event,
     )
     tenants = FakeTenants({TENANT_ID: _tenant()})
-    result = export_wix_order(approved, tenants, mappings, pos, wix_orders=wix_order_events)  # type: ignore[arg-type]
+    result = export_wix_order(approved, tenants, mappings, pos, wix_orders=wix_order_events)
     # Then it is not exported: the POS is never reached
     assert result.outcome == "canceled_before_export"
     assert pos.tenants_seen == [] and mappings.saved == {}
@@ -452,7 +452,7 @@ def test_a_full_refund_that_overtakes_the_approval_keeps_the_order_off_the_pos()
         payload=event,
     )  # fmt: skip
     tenants = FakeTenants({TENANT_ID: _tenant()})
-    result = export_wix_order(approved, tenants, mappings, pos, wix_orders=wix_order_events)  # type: ignore[arg-type]
+    result = export_wix_order(approved, tenants, mappings, pos, wix_orders=wix_order_events)
     # Then it is never exported
     assert result.outcome == "canceled_before_export"
     assert pos.tenants_seen == [] and mappings.saved == {}

@@ -22,6 +22,7 @@ from posbridge.domain.catalog import (
     Menu,
     Modifier,
     ModifierGroup,
+    PosKind,
     Section,
     Variation,
 )
@@ -169,7 +170,7 @@ def test_an_entry_under_both_keys_is_read_from_its_neutral_key(
         monkeypatch.setattr(TableStore, "_batch_get_sks", lambda self, pk, sks: asked(self, pk, sks)[::-1])
     _previous_release_pizza(table)
     mappings = CatalogMappings(TABLE)
-    both = [("VARIANT", "VAR-L"), ("MODIFIER_GROUP", "G-EXTRAS")]
+    both: list[tuple[PosKind, str]] = [("VARIANT", "VAR-L"), ("MODIFIER_GROUP", "G-EXTRAS")]
     for old in mappings.get(TENANT_ID, both):
         section = {"wix_section_id": "wix-section-9"} if old.pos_kind == "VARIANT" else {}
         moved = old.model_copy(update={"revision": "9", **section})

@@ -49,7 +49,8 @@ class Queue:
 
 def _event(event_id: str, event_type: str = "catalog.version.updated", updated_at: str = "2026-01-01T10:00:00.000Z",
            created_at: str = "2026-01-01T10:00:01Z") -> tuple[bytes, str]:  # fmt: skip
-    obj = {"catalog_version": {"updated_at": updated_at}} if event_type.startswith("catalog") else {"counts": []}
+    catalog_version: dict[str, object] = {"catalog_version": {"updated_at": updated_at}}
+    obj = catalog_version if event_type.startswith("catalog") else {"counts": []}
     body = json.dumps({"merchant_id": "M1", "type": event_type, "event_id": event_id, "created_at": created_at,
                        "data": {"type": "x", "id": "", "object": obj}}).encode()  # fmt: skip
     digest = hmac.new(b"key-tenant-a", URL.encode() + body, hashlib.sha256).digest()

@@ -35,7 +35,7 @@ def test_api_gateway_and_what_refers_to_it_are_dropped_but_functions_stay(transl
 
 def test_definition_substitutions_become_fn_sub() -> None:
     # Given a state machine as SAM translates one with DefinitionSubstitutions
-    cfn = {
+    cfn: dict[str, Any] = {
         "Resources": {
             "M": {
                 "Type": "AWS::StepFunctions::StateMachine",
@@ -59,7 +59,7 @@ def test_definition_substitutions_become_fn_sub() -> None:
 
 def test_a_secret_is_created_through_the_api_and_references_point_at_it() -> None:
     # Given a template whose secret moto's CloudFormation cannot create, referenced by an output
-    cfn = {
+    cfn: dict[str, Any] = {
         "Resources": {
             "S": {
                 "Type": "AWS::SecretsManager::Secret",

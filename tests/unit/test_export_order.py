@@ -75,9 +75,7 @@ class FakeMappings:
     def record_wix_refund(self, tenant_id: str, wix_order_id: str, payment_status: str, refunded_minor: int) -> bool:
         raise AssertionError("not used by the export flow")
 
-    def record_pos_refund(
-        self, tenant_id: str, wix_order_id: str, refund_id: str | None, refunded_minor: int
-    ) -> None:
+    def record_pos_refund(self, tenant_id: str, wix_order_id: str, refund_id: str | None, refunded_minor: int) -> None:
         raise AssertionError("not used by the export flow")
 
 

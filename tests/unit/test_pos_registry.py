@@ -101,6 +101,7 @@ def test_the_admin_api_accepts_exactly_the_registered_providers_and_the_domain_a
     # Then they are the same names
     assert set(get_args(RegisteredProvider)) == set(ADAPTERS)
     # And a stored connection of any well-formed provider name reads back (the core names none), a malformed one not
-    assert Connection(provider="another_pos", merchantId="M", locationId="L").provider == "another_pos"
+    stored = {"merchantId": "M", "locationId": "L"}
+    assert Connection.model_validate({"provider": "another_pos", **stored}).provider == "another_pos"
     with pytest.raises(ValidationError):
-        Connection(provider="Not A Name", merchantId="M", locationId="L")
+        Connection.model_validate({"provider": "Not A Name", **stored})

@@ -202,6 +202,9 @@ class FakeAwaiting:
         for order_id in wix_order_ids:
             self.orders.pop(order_id, None)
 
+    def record(self, tenant_id: str, wix_order_id: str, since: str | None) -> None:
+        raise AssertionError("not used by the reconciliation")
+
 
 def test_orders_that_arrived_before_the_pos_was_connected_are_queued_then_forgotten_once_done(run: Pass) -> None:
     # Given a site connected just now, with no cursors, and two orders recorded three days ago while it had no POS

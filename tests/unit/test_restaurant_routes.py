@@ -89,13 +89,26 @@ def flow(api: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, st
     calls: list[tuple[str, str | None]] = []
     view = {"status": "connected", "provider": "square"}
     monkeypatch.setattr(api, "_site", lambda: "site-a")
-    monkeypatch.setattr(api.oauth, "start", lambda i, p, ports, now: calls.append(("start", p)) or "https://x/auth")
-    monkeypatch.setattr(api.oauth, "locations", lambda i, ports, p=None: calls.append(("locations", p)) or [])
+
+    def start(i: str, p: str | None, ports: object, now: object) -> str:
+        calls.append(("start", p))
+        return "https://x/auth"
+
+    def locations(i: str, ports: object, p: str | None = None) -> list[object]:
+        calls.append(("locations", p))
+        return []
+
+    def complete(p: str | None, *rest: object) -> str:
+        calls.append(("complete", p))
+        return "site-a"
+
+    monkeypatch.setattr(api.oauth, "start", start)
+    monkeypatch.setattr(api.oauth, "locations", locations)
     monkeypatch.setattr(
         api.oauth, "choose_location", lambda i, loc, ports, now, p=None: calls.append(("choose_location", p))
     )
     monkeypatch.setattr(api.oauth, "disconnect", lambda i, ports, now, p=None: calls.append(("disconnect", p)))
-    monkeypatch.setattr(api.oauth, "complete", lambda p, *rest: calls.append(("complete", p)) or "site-a")
+    monkeypatch.setattr(api.oauth, "complete", complete)
     monkeypatch.setattr(api.oauth, "connection_view", lambda *args: view)
     return calls
 

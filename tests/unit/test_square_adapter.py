@@ -27,7 +27,8 @@ from posbridge.ports.pos import CATALOG_REFERENCE_UNKNOWN, PosGateway
 from posbridge.pos.square import SquarePos
 from posbridge.pos.square import orders as orders_mapping
 from posbridge.pos.square.client import SquareClient, fit_idempotency_key
-from posbridge.pos.square.orders import SOURCE_NAME, from_square_order, minor_units, ticket_name, to_square_order
+from posbridge.pos.square.order_money import minor_units
+from posbridge.pos.square.orders import SOURCE_NAME, from_square_order, ticket_name, to_square_order
 
 WIX_ORDER_ID = "3f2a9c4e-8b1d-4e6f-9a7c-2d5b8e1f0a3c"  # Wix ids are 36-character GUIDs
 
