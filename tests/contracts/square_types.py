@@ -410,7 +410,7 @@ class TrackedDict(dict[str, Any]):
     def __getitem__(self, key: str) -> Any:
         return self._wrap(self._seen(key), super().__getitem__(key))
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         path = self._seen(key)
         return self._wrap(path, super().__getitem__(key)) if super().__contains__(key) else default
 
@@ -421,10 +421,10 @@ class TrackedDict(dict[str, Any]):
 
 def track_adapter_reads(monkeypatch: pytest.MonkeyPatch) -> dict[str, set[str]]:
     """Every key the Square adapter reads from each endpoint's answers, by route (filled as the adapter runs)."""
+    from posbridge.http_retry import json_object as original
     from posbridge.pos.square import client as square_client
 
     reads: dict[str, set[str]] = {}
-    original = square_client.json_object
 
     def tracked(response: httpx.Response, service: str, method: str, path: str, **options: Any) -> dict[str, Any]:
         payload = original(response, service, method, path, **options)

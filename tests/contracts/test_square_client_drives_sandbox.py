@@ -151,7 +151,7 @@ def test_catalog_read_write_and_delete(seller: Seller) -> None:
     assert {o.type for o in got.related_objects or []} >= {"CATEGORY"}
 
     # When it upserts an item with two variations under temporary ids
-    variations = [
+    variations: list[dict[str, Any]] = [
         {
             "type": "ITEM_VARIATION",
             "id": f"#v{k}",
@@ -361,7 +361,7 @@ def test_external_payment_pay_order_and_refund(seller: Seller) -> None:
         tip_money={"amount": 300, "currency": "USD"},
         order_id=order.id,
         autocomplete=False,
-        external_details=external,  # type: ignore[arg-type]
+        external_details=external,
     ).payment
     assert payment is not None and payment.id and payment.status == "APPROVED"
     paid = seller.client.orders.pay(order.id, idempotency_key="sdk-pay-order", payment_ids=[payment.id]).order
@@ -399,7 +399,7 @@ def test_external_payment_pay_order_and_refund(seller: Seller) -> None:
             idempotency_key="sdk-payment-2",
             amount_money={"amount": 1, "currency": "USD"},
             order_id=other.id,
-            external_details=external,  # type: ignore[arg-type]
+            external_details=external,
         )
     )
     assert (mismatch.status_code, mismatch.errors[0].code) == (400, "PAYMENT_AMOUNT_MISMATCH")

@@ -130,7 +130,7 @@ def test_list_locations_answers_in_the_rest_type(wix_sdk: WixSdk, wix: tuple[str
 
 def _type_at(definitions: dict[str, Any], root: str, path: list[str]) -> dict[str, Any]:
     """The object type at a dotted path under `root`, through $refs and array items."""
-    node = definitions[root]
+    node: dict[str, Any] = definitions[root]
     for part in path:
         node = node["properties"][part]
         node = node.get("items", node)

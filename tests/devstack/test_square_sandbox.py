@@ -277,7 +277,10 @@ def test_a_catalog_line_and_modifier_keep_the_base_price_money_sent(merchant: Me
     catalog = _seed(merchant)
     large = _variation(catalog, "Margherita Pizza", "Large")
     stuffed = _modifier(catalog, "Crust", "Stuffed crust")
-    usd = lambda cents: {"amount": cents, "currency": "USD"}  # noqa: E731
+
+    def usd(cents: int) -> dict[str, Any]:
+        return {"amount": cents, "currency": "USD"}
+
     lines = [
         {
             "catalog_object_id": large["id"],
