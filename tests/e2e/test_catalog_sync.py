@@ -23,7 +23,8 @@ from posbridge.errors import TransientError
 from posbridge.flows import catalog_publish
 from posbridge.flows.catalog_sync import SyncDeferred, SyncPorts, SyncResult, sync_catalog
 from posbridge.store.catalog_sync_state import CatalogSyncState
-from tests.catalog_support import STEPS, Restaurant, import_catalog, make_deps, run_step, wait_for
+from tests.catalog_support import Restaurant, import_catalog, make_deps, wait_for
+from tests.unit.catalog_fakes import STEPS, run_step
 
 WRITE_ROUTES = ("/bulk/", "DELETE ")
 
@@ -34,8 +35,8 @@ def sync_ports(
     """The catalog sync's ports over the catalog publish's dependencies (the devstack's table and sandboxes)."""
     return SyncPorts(
         tenants=deps.tenants,
-        catalogs=deps.catalogs,  # type: ignore[arg-type]
-        mappings=deps.mappings,  # type: ignore[arg-type]
+        catalogs=deps.catalogs,
+        mappings=deps.mappings,
         locks=deps.jobs,
         state=state,
         wix=deps.wix,
@@ -585,7 +586,9 @@ def test_a_modifier_sold_out_and_back_is_one_call_on_the_modifier(synced: Synced
 def test_a_group_mapped_with_its_modifiers_whole_hash_is_written_once_only_if_they_changed(synced: Synced) -> None:
     # Given the groups mapped as before modifier stock left the group's hash (the whole group, modifiers included)
     tid = synced.restaurant.instance_id
-    source = synced.deps.catalogs.for_tenant(synced.deps.tenants.get(tid))
+    tenant = synced.deps.tenants.get(tid)
+    assert tenant is not None
+    source = synced.deps.catalogs.for_tenant(tenant)
     groups = source.load_catalog(LayoutOptions()).modifier_groups
     old = synced.deps.mappings.get(tid, [("MODIFIER_GROUP", g) for g in groups])
     synced.deps.mappings.put(tid, [m.model_copy(update={"content_hash": groups[m.pos_id].content_hash()}) for m in old])
@@ -608,7 +611,10 @@ def test_a_group_mapped_with_its_modifiers_whole_hash_is_written_once_only_if_th
 def test_an_archived_item_never_reaches_wix_and_archiving_or_restoring_it_follows(devstack: Devstack) -> None:
     # Given the salmon archived on the POS before the import (CatalogItem.is_archived)
     synced = Synced(devstack, before_import=lambda s: s.edit_on_pos("Grilled Salmon", is_archived=True))
-    names = lambda: {i["name"] for i in synced.restaurant.wix_state()["items"]}  # noqa: E731
+
+    def names() -> set[str]:
+        return {i["name"] for i in synced.restaurant.wix_state()["items"]}
+
     # Then the import left it out
     assert "Grilled Salmon" not in names() and "Mushroom Risotto" in names()
     # When the seller restores it, then archives the risotto, with a sync after each

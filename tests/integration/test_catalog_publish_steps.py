@@ -18,7 +18,6 @@ from posbridge.ports.stores import BlobStore
 from posbridge.store.catalog_mappings import CatalogMappings
 from posbridge.store.catalog_sync_state import CatalogSyncState
 from tests.catalog_support import (
-    STEPS,
     LateClock,
     Restaurant,
     Sabotage,
@@ -27,9 +26,9 @@ from tests.catalog_support import (
     entity_ids,
     import_catalog,
     make_deps,
-    run_step,
     settings_of,
 )
+from tests.unit.catalog_fakes import STEPS, run_step
 
 SOLD_OUT_VARIATION = "Slice"  # the seed's sold-out Tiramisu
 

@@ -74,7 +74,10 @@ def test_a_failing_message_is_retried_then_parked_in_the_dlq_while_its_batch_mat
 
     # When the poller has retried it past maxReceiveCount (2)
     def parked() -> list[dict[str, Any]]:
-        return sqs.receive_message(QueueUrl=stack.output("DeadLetterQueueUrl"), WaitTimeSeconds=1).get("Messages", [])
+        messages: list[dict[str, Any]] = sqs.receive_message(
+            QueueUrl=stack.output("DeadLetterQueueUrl"), WaitTimeSeconds=1
+        ).get("Messages", [])
+        return messages
 
     messages = _wait_for(parked, timeout_s=20)
 

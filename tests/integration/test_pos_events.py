@@ -16,7 +16,7 @@ from devstack.kitchen import Kitchen
 from devstack.square_sandbox import sign
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
-SAMPLE_TENANT = json.loads((EVENTS / "reconciler" / "one_tenant.json").read_text())["instanceId"]
+SAMPLE_TENANT: str = json.loads((EVENTS / "reconciler" / "one_tenant.json").read_text())["instanceId"]
 SIGNATURE_KEY = "sample-square-signature-key"
 
 

@@ -76,7 +76,7 @@ def test_the_directory_is_paged_in_order_two_requests_a_page(table_name: str, dy
     mine = {e.instance_id: e for entries in pages for e in entries if e.instance_id.startswith(prefix)}
     assert sorted(mine) == sorted(connected + pending)
     # And each carries what is stored of it: the connected ones their tenant, the others their installation
-    assert all(mine[i].tenant is not None and mine[i].tenant.pos.location_id == f"L-{i}" for i in connected)
+    assert all((t := mine[i].tenant) is not None and t.pos.location_id == f"L-{i}" for i in connected)
     assert all(mine[i].tenant is None and mine[i].installation is not None for i in pending)
     # And each page cost one Query and one BatchGetItem (not a GetItem per tenant)
     assert dynamodb_calls == Counter({"Query": len(pages), "BatchGetItem": len(pages)})
