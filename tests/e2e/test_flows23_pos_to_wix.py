@@ -345,4 +345,5 @@ def _stored_cursors(kitchen: Kitchen) -> dict[str, object] | None:
         TableName=kitchen.devstack.stack.output("MappingsTableName"),
         Key={"PK": {"S": f"TENANT#{kitchen.instance_id}"}, "SK": {"S": "CURSOR#RECONCILE"}},
     )
-    return item.get("Item")
+    stored: dict[str, object] | None = item.get("Item")
+    return stored

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -68,7 +69,9 @@ def test_tenants_are_listed_a_page_at_a_time_and_the_cli_follows_the_pages(resta
         body = {"pos": {**pos, "accessToken": "t", "webhookSignatureKey": "k"}}
         assert httpx.put(f"{gateway}/admin/tenants/{instance_id}", json=body).status_code == 201
     # When the API is read 2 at a time, following nextToken
-    rows, params, pages = [], {"limit": 2}, 0
+    rows: list[dict[str, Any]] = []
+    params: dict[str, str | int] = {"limit": 2}
+    pages = 0
     while True:
         page = httpx.get(f"{gateway}/admin/tenants", params=params).json()
         rows, pages = rows + page["tenants"], pages + 1
@@ -90,6 +93,6 @@ def test_tenants_are_listed_a_page_at_a_time_and_the_cli_follows_the_pages(resta
     "params",
     [{"limit": 0}, {"limit": 101}, {"limit": "x"}, {"nextToken": "%%"}, {"nextToken": "bm90IGFuIGlk"}, {"tenant": "x"}],
 )
-def test_a_bad_page_request_is_a_422_with_a_message(restaurant: Restaurant, params: dict[str, object]) -> None:
+def test_a_bad_page_request_is_a_422_with_a_message(restaurant: Restaurant, params: dict[str, str | int]) -> None:
     response = httpx.get(f"{restaurant.devstack.gateway_url}/admin/tenants", params=params)
     assert response.status_code == 422 and response.json()["message"].startswith("invalid request: query.")
