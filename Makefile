@@ -65,7 +65,7 @@ contracts: $(VENV)/.installed $(CONTRACTS_NPM)
 lint: $(VENV)/.installed $(SAM_VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy layers/posbridge/posbridge functions devstack bench cli
+	$(VENV)/bin/mypy layers/posbridge/posbridge functions devstack bench cli tests
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint
