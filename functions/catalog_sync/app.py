@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -93,6 +94,7 @@ def reconcile(instance_id: str | None, context: LambdaContext) -> dict[str, Any]
         _reconcile_one,
         lambda: context.get_remaining_time_in_millis() / 1000,
         RECONCILE_RESERVE_S,
+        _crashed,
     )
     deferred = sum(1 for outcome in outcomes.values() if outcome == DEFERRED)
     if deferred:
@@ -110,6 +112,14 @@ def _reconcile_one(tenant_id: str) -> str:
         return f"failed: {type(exc).__name__}"
     _log(result, tenant_id, "reconciliation")
     return result.outcome
+
+
+def _crashed(tenant_id: str, exc: Exception) -> None:
+    """The code path, never the exception's text (it may quote a credential or a buyer's data)."""
+    metrics.add_metric(name="CatalogSyncFailed", unit=MetricUnit.Count, value=1)
+    frames = traceback.format_tb(exc.__traceback__)
+    logger.error("catalog reconciliation crashed", extra={"instance_id": tenant_id, "error_type": type(exc).__name__,
+                                                          "frames": frames})  # fmt: skip
 
 
 @tracer.capture_lambda_handler

@@ -27,10 +27,19 @@ def reconcile_catalogs(
     reconcile_one: Callable[[str], str],
     seconds_left: Callable[[], float],
     reserve_s: float,
+    on_crash: Callable[[str, Exception], None],
 ) -> dict[str, str]:
     """Each tenant's outcome, in the order worked; a tenant is started only while more than `reserve_s` remain (a full
-    diff of one large catalog must still fit)."""
+    diff of one large catalog must still fit). A tenant whose diff raises something unforeseen is reported through
+    `on_crash` and named as failed; the others go on."""
     outcomes: dict[str, str] = {}
     for tenant_id in reconciliation_order(tenant_ids, day):
-        outcomes[tenant_id] = reconcile_one(tenant_id) if seconds_left() > reserve_s else DEFERRED
+        if seconds_left() <= reserve_s:
+            outcomes[tenant_id] = DEFERRED
+            continue
+        try:
+            outcomes[tenant_id] = reconcile_one(tenant_id)
+        except Exception as exc:  # one tenant's unforeseen failure must not stop every other tenant's diff
+            on_crash(tenant_id, exc)
+            outcomes[tenant_id] = f"failed: unexpected {type(exc).__name__}"
     return outcomes
