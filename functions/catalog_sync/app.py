@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import traceback
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +25,7 @@ from posbridge import wiring
 from posbridge.config import CatalogSyncSettings
 from posbridge.deadline import Deadline
 from posbridge.domain.work_message import WorkMessage
-from posbridge.errors import PermanentError, TransientError
+from posbridge.errors import PermanentError, TransientError, crash_fields
 from posbridge.flows.catalog_reconcile import DEFERRED, reconcile_catalogs
 from posbridge.flows.catalog_sync import SyncDeferred, SyncResult, sync_catalog
 from posbridge.work_batch import SqsVisibility, process_batch
@@ -115,11 +114,8 @@ def _reconcile_one(tenant_id: str) -> str:
 
 
 def _crashed(tenant_id: str, exc: Exception) -> None:
-    """The code path, never the exception's text (it may quote a credential or a buyer's data)."""
     metrics.add_metric(name="CatalogSyncFailed", unit=MetricUnit.Count, value=1)
-    frames = traceback.format_tb(exc.__traceback__)
-    logger.error("catalog reconciliation crashed", extra={"instance_id": tenant_id, "error_type": type(exc).__name__,
-                                                          "frames": frames})  # fmt: skip
+    logger.error("catalog reconciliation crashed", extra={"instance_id": tenant_id, **crash_fields(exc)})
 
 
 @tracer.capture_lambda_handler

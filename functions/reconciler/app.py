@@ -12,7 +12,6 @@ The scheduled run also purges the data of tenants removed longer ago than REMOVE
 from __future__ import annotations
 
 import random
-import traceback
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,7 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from posbridge import wiring
 from posbridge.config import ReconcilerSettings, WixApiSettings
-from posbridge.errors import PermanentError, TransientError
+from posbridge.errors import PermanentError, TransientError, crash_fields
 from posbridge.flows.lifecycle import purge_removed
 from posbridge.flows.reconcile import PassResult, reconcile_tenant, reconcile_tenants
 from posbridge.wix.orders_api import WixOrders
@@ -86,10 +85,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 def _crashed(instance_id: str, exc: Exception) -> None:
-    """The code path, never the exception's text: a validation error's text can carry an order's personal data."""
-    frames = traceback.format_tb(exc.__traceback__)
-    logger.error("reconciliation pass crashed", extra={"instance_id": instance_id, "error_type": type(exc).__name__,
-                                                        "frames": frames})  # fmt: skip
+    logger.error("reconciliation pass crashed", extra={"instance_id": instance_id, **crash_fields(exc)})
 
 
 def purge() -> list[dict[str, Any]]:

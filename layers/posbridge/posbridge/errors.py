@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from typing import Generic, TypeVar
 
 R = TypeVar("R", bound=str, covariant=True)
@@ -77,3 +78,9 @@ class WebhookRejected(Exception, Generic[R]):
         self.status = status
         self.code: R = code
         self.reason = reason
+
+
+def crash_fields(exc: BaseException) -> dict[str, object]:
+    """Log fields for a failure nothing classified: its type and code path, never its text (a validation error's
+    text can quote a buyer's data, an encoding error's a credential)."""
+    return {"error_type": type(exc).__name__, "frames": traceback.format_tb(exc.__traceback__)}
