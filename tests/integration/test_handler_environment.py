@@ -7,20 +7,22 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from bench.coldstart import function_envs
+from devstack.app import TEMPLATE
+from devstack.template import load_sam
 
 FUNCTIONS = function_envs()
+RESOURCES = load_sam(TEMPLATE)["Resources"]
 
 
 @pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
 def test_a_function_starts_with_only_the_variables_the_template_gives_it(logical_id: str) -> None:
     # Given the function's code and the variables the template declares for it (Globals and its own)
     code_dir, env = FUNCTIONS[logical_id]
-    handler = _handler(logical_id)
+    handler = str(RESOURCES[logical_id]["Properties"]["Handler"]).rsplit(".", 1)[-1]
     # When its handler module is imported as Lambda's cold start does (settings are read at import)
     result = subprocess.run(
         [sys.executable, "-c", f"import app; assert callable(app.{handler})"],
@@ -33,10 +35,3 @@ def test_a_function_starts_with_only_the_variables_the_template_gives_it(logical
     )
     # Then it starts
     assert result.returncode == 0, result.stderr[-3000:]
-
-
-def _handler(logical_id: str) -> str:
-    from devstack.template import load_sam
-
-    sam = load_sam(Path(__file__).resolve().parents[2] / "template.yaml")
-    return str(sam["Resources"][logical_id]["Properties"]["Handler"]).rsplit(".", 1)[-1]
