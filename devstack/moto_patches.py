@@ -2,7 +2,7 @@
 
 moto backs a transaction up by deep-copying every table it touches, once per item, and rolls a failed one back by
 putting those copies in place of the tables. So every transaction costs time and memory in proportion to the whole
-table (a soak of 1,000 orders spent most of its CPU and ~20 GB copying the mappings table), and a rollback erased the
+table (the 1,000-order soak grew to about 20 GB with it and stays under 520 MB without), and a rollback erased the
 writes other requests made to those tables meanwhile: a devstack that loses writes under load is laxer than AWS,
 never stricter. Here the backup is the items the transaction names, and a rollback restores those items only.
 Transactions also run one at a time, as DynamoDB isolates them (it refuses a conflicting one; moto would interleave).
